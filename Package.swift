@@ -1,0 +1,94 @@
+// swift-tools-version: 6.1
+// Foghorn — viewer routing and scoring for live video. See README.md and docs/.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "foghorn",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "foghorn", targets: ["foghorn"]),
+        .library(name: "FoghornHTTPCore", targets: ["FoghornHTTPCore"]),
+        .library(name: "FoghornJSON", targets: ["FoghornJSON"]),
+        .library(name: "FoghornConfig", targets: ["FoghornConfig"]),
+        .library(name: "FoghornApp", targets: ["FoghornApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        // C libraries from Debian, one target each, never in public signatures.
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb", providers: [.apt(["libmaxminddb-dev"])]),
+        // Our own C: socket options and what Swift cannot import.
+        .target(name: "CFoghornShims"),
+
+        // Pure Swift, no C, no I/O.
+        .target(name: "FoghornJSON", swiftSettings: strict),
+        .target(name: "FoghornHTTPCore", dependencies: ["FoghornJSON"], swiftSettings: strict),
+        .target(name: "FoghornConfig", dependencies: ["FoghornJSON"], swiftSettings: strict),
+
+        // I/O.
+        .target(
+            name: "FoghornHTTP",
+            dependencies: [
+                "CLibUV", "CFoghornShims", "FoghornHTTPCore",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FoghornOps",
+            dependencies: [
+                "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FoghornApp",
+            dependencies: [
+                "CLibUV", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "foghorn",
+            dependencies: [
+                "FoghornApp", "FoghornConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Tests.
+        .target(
+            name: "FoghornTesting",
+            dependencies: ["FoghornApp", "FoghornConfig"],
+            path: "Tests/FoghornTesting",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "FoghornJSONTests", dependencies: ["FoghornJSON"], swiftSettings: strict),
+        .testTarget(name: "FoghornHTTPCoreTests", dependencies: ["FoghornHTTPCore"], swiftSettings: strict),
+        .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "FoghornIntegrationTests",
+            dependencies: ["FoghornApp", "FoghornConfig", "FoghornTesting", "foghorn"],
+            swiftSettings: strict
+        ),
+    ]
+)

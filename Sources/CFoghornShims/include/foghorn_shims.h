@@ -1,0 +1,35 @@
+#ifndef FOGHORN_SHIMS_H
+#define FOGHORN_SHIMS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Creates a non-blocking, close-on-exec TCP socket bound to `host:port`.
+/// `host` is a numeric IPv4 or IPv6 literal (no brackets). `SO_REUSEADDR` is
+/// always set; `SO_REUSEPORT` when `reuse_port` is non-zero (Debian's libuv 1.44
+/// has no `UV_TCP_REUSEPORT`, so we set it ourselves before bind). IPv6
+/// sockets are made `IPV6_V6ONLY`. Returns the descriptor, or `-errno`.
+int foghorn_bind_tcp_socket(const char *host, uint16_t port, int reuse_port);
+
+/// Returns the port a bound socket listens on, or `-errno`.
+int foghorn_socket_local_port(int fd);
+
+/// Sets `TCP_NODELAY` on a connected socket. Returns 0 or `-errno`.
+int foghorn_set_tcp_nodelay(int fd);
+
+/// Sets `SO_LINGER` with a zero timeout so that close() sends RST (used only
+/// when a misbehaving client must be dropped at once). Returns 0 or `-errno`.
+int foghorn_set_linger_zero(int fd);
+
+/// Fills `out` (at least 46 bytes) with the textual peer address of `fd` and
+/// `*port` with its port. Returns the address family (AF_INET/AF_INET6) or `-errno`.
+int foghorn_peer_address(int fd, char *out, int out_len, uint16_t *port);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

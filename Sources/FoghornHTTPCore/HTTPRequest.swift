@@ -1,0 +1,109 @@
+/// A parsed request as handlers see it: the head, its headers and body as
+/// views into the connection's buffer. Valid only during the handler call.
+public struct HTTPRequest {
+    public let buffer: UnsafeRawBufferPointer
+    public let head: HTTPRequestHead
+    public let headers: UnsafeBufferPointer<HTTPHeaderField>
+    public let body: UnsafeRawBufferPointer
+    /// The TCP peer's address as text (`127.0.0.1`, `::1`).
+    public let peerAddress: String
+
+    public init(
+        buffer: UnsafeRawBufferPointer, head: HTTPRequestHead,
+        headers: UnsafeBufferPointer<HTTPHeaderField>, body: UnsafeRawBufferPointer, peerAddress: String
+    ) {
+        self.buffer = buffer
+        self.head = head
+        self.headers = headers
+        self.body = body
+        self.peerAddress = peerAddress
+    }
+
+    public var method: HTTPMethod { head.method }
+
+    @inlinable public func bytes(_ r: ByteRange) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: buffer[Int(r.start)..<Int(r.end)])
+    }
+
+    public func string(_ r: ByteRange) -> String { String(decoding: bytes(r), as: UTF8.self) }
+
+    /// The path bytes (`/` for an absolute-form target without a path).
+    public var path: UnsafeRawBufferPointer {
+        if head.path.isEmpty && !head.isAsterisk {
+            let root: StaticString = "/"
+            return UnsafeRawBufferPointer(start: root.utf8Start, count: 1)
+        }
+        return bytes(head.path)
+    }
+
+    public var pathString: String { String(decoding: path, as: UTF8.self) }
+    public var queryString: String? { head.hasQuery ? string(head.query) : nil }
+
+    /// The value of the first header named `lowercasedName` (compared case-insensitively).
+    public func header(_ lowercasedName: StaticString) -> ByteRange? {
+        let target = UnsafeRawBufferPointer(start: lowercasedName.utf8Start, count: lowercasedName.utf8CodeUnitCount)
+        for field in headers where field.name.count == target.count {
+            var equal = true
+            var k = 0
+            let start = Int(field.name.start)
+            while k < target.count {
+                if buffer[start &+ k] | 0x20 != target[k] { equal = false; break }
+                k &+= 1
+            }
+            if equal { return field.value }
+        }
+        return nil
+    }
+
+    public func headerString(_ lowercasedName: StaticString) -> String? {
+        header(lowercasedName).map { string($0) }
+    }
+
+    /// All header fields as (name, value) strings, for debugging and tests.
+    public var headerPairs: [(String, String)] {
+        headers.map { (string($0.name), string($0.value)) }
+    }
+
+    /// Percent-decoded value of query parameter `name` (`+` is a space), or nil.
+    /// Present without `=` → "".
+    public func queryParameter(_ name: String) -> String? {
+        guard head.hasQuery else { return nil }
+        return QueryString.value(of: name, in: bytes(head.query))
+    }
+}
+
+/// `application/x-www-form-urlencoded` query handling.
+public enum QueryString {
+    public static func value(of name: String, in query: UnsafeRawBufferPointer) -> String? {
+        for pair in query.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = percentDecode(parts[0]), key == name else { continue }
+            if parts.count == 1 { return "" }
+            return percentDecode(parts[1])
+        }
+        return nil
+    }
+
+    /// Decodes `%XX` and `+`; nil on a malformed escape or invalid UTF-8.
+    public static func percentDecode<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var it = bytes.makeIterator()
+        while let b = it.next() {
+            if b == UInt8(ascii: "+") { out.append(0x20); continue }
+            if b != UInt8(ascii: "%") { out.append(b); continue }
+            guard let h = it.next(), let l = it.next(), let hv = hexValue(h), let lv = hexValue(l) else { return nil }
+            out.append(hv << 4 | lv)
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x30...0x39: return b - 0x30
+        case 0x41...0x46: return b - 0x41 + 10
+        case 0x61...0x66: return b - 0x61 + 10
+        default: return nil
+        }
+    }
+}
