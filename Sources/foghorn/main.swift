@@ -1,1 +1,2 @@
-print("x")
+// Keep this file tiny: C callbacks must not be closures in top-level code.
+FoghornCommand.main()

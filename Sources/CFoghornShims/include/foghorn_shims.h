@@ -28,6 +28,9 @@ int foghorn_set_linger_zero(int fd);
 /// `*port` with its port. Returns the address family (AF_INET/AF_INET6) or `-errno`.
 int foghorn_peer_address(int fd, char *out, int out_len, uint16_t *port);
 
+/// Names the calling thread (at most 15 characters are kept). Returns 0 or an error number.
+int foghorn_set_thread_name(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

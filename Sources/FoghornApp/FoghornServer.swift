@@ -1,0 +1,299 @@
+import CLibUV
+public import FoghornConfig
+public import FoghornHTTP
+import FoghornHTTPCore
+public import FoghornOps
+public import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A whole Foghorn process: N data loops serving viewers on `http_listen`
+/// (one `SO_REUSEPORT` socket each) and one control loop serving the internal
+/// listener and owning lifecycle (signals, drain, hard stop).
+///
+/// Tests start it in-process on `127.0.0.1:0`; `foghorn serve` starts it and
+/// blocks in ``waitUntilStopped()``.
+public final class FoghornServer: @unchecked Sendable {
+    public let config: FoghornConfiguration
+    public let logger: Logger
+    public let readiness = Readiness()
+    public let metrics: MetricsRegistry
+    public let controlLoop = EventLoop(name: "control")
+    public private(set) var dataLoops: [EventLoop] = []
+    public private(set) var httpPort: UInt16 = 0
+    public private(set) var internalPort: UInt16 = 0
+
+    private var controlContext: HTTPLoopContext!
+    private var dataContexts: [HTTPLoopContext] = []
+    private let exitCode = Mutex<Int32?>(nil)
+    private var shutdownStarted = false
+    private var loopsDraining = 0
+    private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
+    private var lifecycleTimers: [UnsafeMutablePointer<uv_timer_t>] = []
+
+    public init(config: FoghornConfiguration, logger: Logger) {
+        self.config = config
+        self.logger = logger
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        metrics = MetricsRegistry(version: FoghornVersion.string, startTimeSeconds: Double(now.tv_sec))
+    }
+
+    public var loopCount: Int {
+        config.loops > 0 ? config.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    var viewerOptions: HTTPListenerOptions {
+        HTTPListenerOptions(
+            name: "viewer",
+            limits: HTTPLimits(
+                maxRequestLineBytes: config.maxRequestLineBytes, maxHeaderBytes: config.maxHeaderBytes,
+                maxHeaderCount: config.maxHeaders, maxBodyBytes: 0),
+            timeouts: timeouts,
+            maxConnectionsPerLoop: config.maxConnectionsPerLoop,
+            maxPipelinedRequests: config.maxPipelinedRequests)
+    }
+
+    var internalOptions: HTTPListenerOptions {
+        HTTPListenerOptions(
+            name: "internal",
+            limits: HTTPLimits(
+                maxRequestLineBytes: config.maxRequestLineBytes, maxHeaderBytes: config.maxHeaderBytes,
+                maxHeaderCount: config.maxHeaders, maxBodyBytes: config.maxBodyBytes),
+            timeouts: timeouts,
+            maxConnectionsPerLoop: config.maxConnectionsPerLoop,
+            maxPipelinedRequests: config.maxPipelinedRequests)
+    }
+
+    private var timeouts: HTTPTimeouts {
+        HTTPTimeouts(
+            headerTimeoutMs: UInt64(config.headerTimeoutMs), idleTimeoutMs: UInt64(config.idleTimeoutMs),
+            writeTimeoutMs: UInt64(config.writeTimeoutMs), lingerMs: UInt64(config.lingerMs))
+    }
+
+    /// Binds every socket (errors surface here), starts the loops and returns
+    /// once all listeners accept.
+    public func start(installSignalHandlers: Bool = false) throws {
+        let count = loopCount
+        // Bind on this thread so that a busy port fails start-up with a clear error.
+        var viewerSockets: [ListeningSocket] = []
+        do {
+            let first = try ListeningSocket.bind(host: config.httpListen.host, port: config.httpListen.port, reusePort: true)
+            viewerSockets.append(first)
+            for _ in 1..<count {
+                viewerSockets.append(try ListeningSocket.bind(host: config.httpListen.host, port: first.port, reusePort: true))
+            }
+        } catch {
+            for s in viewerSockets { s.closeUnused() }
+            throw error
+        }
+        let internalSocket: ListeningSocket
+        do {
+            internalSocket = try ListeningSocket.bind(host: config.internalListen.host, port: config.internalListen.port, reusePort: false)
+        } catch {
+            for s in viewerSockets { s.closeUnused() }
+            throw error
+        }
+        httpPort = viewerSockets[0].port
+        internalPort = internalSocket.port
+
+        readiness.set("listeners", ok: false, detail: "starting")
+        metrics.registerGauge(MetricNames.draining, help: "1 while the process drains after SIGTERM.") { [readiness] in
+            readiness.isDraining ? 1 : 0
+        }
+        metrics.registerGauge(MetricNames.ready, help: "1 when /readyz answers 200.") { [readiness] in
+            readiness.isReady ? 1 : 0
+        }
+        metrics.registerGauge(MetricNames.dataLoops, help: "Data loops serving viewers.") { Double(count) }
+
+        let started = Mutex(0)
+        let total = count + 1
+        let markStarted: @Sendable () -> Void = { [readiness] in
+            let n = started.withLock { $0 += 1; return $0 }
+            if n == total { readiness.set("listeners", ok: true) }
+        }
+
+        controlContext = HTTPLoopContext(loop: controlLoop)
+        for i in 0..<count {
+            let loop = EventLoop(name: "data-\(i)")
+            let context = HTTPLoopContext(loop: loop)
+            dataLoops.append(loop)
+            dataContexts.append(context)
+            let socket = viewerSockets[i]
+            let options = viewerOptions
+            loop.execute { [self] in
+                let router = makeViewerRouter(context: context)
+                let listenerMetrics = ListenerMetrics(listenerName: "viewer", routeNames: router.routeNames)
+                metrics.register(listenerMetrics)
+                do {
+                    _ = try HTTPListener(socket: socket, options: options, router: router, context: context, metrics: listenerMetrics)
+                    markStarted()
+                } catch {
+                    logger.critical("viewer listener failed", metadata: ["error": "\(error)"])
+                }
+            }
+            loop.start()
+        }
+        let internalOptions = self.internalOptions
+        controlLoop.execute { [self] in
+            let router = makeInternalRouter()
+            let listenerMetrics = ListenerMetrics(listenerName: "internal", routeNames: router.routeNames)
+            metrics.register(listenerMetrics)
+            do {
+                _ = try HTTPListener(socket: internalSocket, options: internalOptions, router: router, context: controlContext, metrics: listenerMetrics)
+                markStarted()
+            } catch {
+                logger.critical("internal listener failed", metadata: ["error": "\(error)"])
+            }
+            if installSignalHandlers { installSignals() }
+        }
+        controlLoop.start()
+        // Wait (bounded) until every listener is up.
+        for _ in 0..<2000 where !readiness.isReady {
+            usleep(1000)
+        }
+        guard readiness.isReady else {
+            throw StartError(message: "listeners did not start within 2 s")
+        }
+        logger.info("foghorn listening", metadata: [
+            "viewer": "\(HostPort.format(host: config.httpListen.host, port: httpPort))",
+            "internal": "\(HostPort.format(host: config.internalListen.host, port: internalPort))",
+            "loops": "\(count)",
+        ])
+    }
+
+    public struct StartError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    func makeViewerRouter(context: HTTPLoopContext) -> HTTPRouter {
+        HTTPRouter()
+    }
+
+    func makeInternalRouter() -> HTTPRouter {
+        let router = HTTPRouter()
+        OpsRoutes.register(on: router, readiness: readiness, metrics: metrics, version: FoghornVersion.string)
+        return router
+    }
+
+    // MARK: Lifecycle
+
+    private func installSignals() {
+        for signum in [SIGTERM, SIGINT] {
+            let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
+            uv_signal_init(controlLoop.uvLoop, handle)
+            handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            uv_signal_start(handle, foghornSignalCallback, signum)
+            uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+            signalHandles.append(handle)
+        }
+    }
+
+    fileprivate func onSignal(_ signum: Int32) {
+        logger.notice("signal received, shutting down", metadata: ["signal": "\(signum == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        beginShutdownOnControlLoop()
+    }
+
+    /// What SIGTERM does: `/readyz` → 503 at once, keep serving for
+    /// `shutdown_delay_ms`, then stop accepting and drain; exit after the last
+    /// connection or at `hard_stop_after_ms`. Safe from any thread.
+    public func beginShutdown() {
+        readiness.beginDraining()
+        controlLoop.execute { [self] in beginShutdownOnControlLoop() }
+    }
+
+    private func beginShutdownOnControlLoop() {
+        readiness.beginDraining()
+        guard !shutdownStarted else { return }
+        shutdownStarted = true
+        startTimer(afterMs: UInt64(config.hardStopAfterMs)) { [self] in hardStop() }
+        startTimer(afterMs: UInt64(config.shutdownDelayMs)) { [self] in drainAll() }
+    }
+
+    private func drainAll() {
+        logger.info("draining connections")
+        loopsDraining = dataContexts.count + 1
+        for (loop, context) in zip(dataLoops, dataContexts) {
+            loop.execute { [self] in
+                context.drain { [self] in controlLoop.execute { [self] in loopDrained() } }
+            }
+        }
+        controlContext.drain { [self] in loopDrained() }
+    }
+
+    /// On the control loop: one loop has no connections left.
+    private func loopDrained() {
+        loopsDraining -= 1
+        if loopsDraining == 0 {
+            logger.info("all connections drained")
+            finish(code: 0)
+        }
+    }
+
+    private func hardStop() {
+        logger.warning("hard_stop_after_ms reached; closing remaining connections")
+        for (loop, context) in zip(dataLoops, dataContexts) {
+            loop.execute { context.closeAll() }
+        }
+        controlContext.closeAll()
+        finish(code: 1)
+    }
+
+    private func finish(code: Int32) {
+        let first = exitCode.withLock { current -> Bool in
+            if current != nil { return false }
+            current = code
+            return true
+        }
+        guard first else { return }
+        for loop in dataLoops { loop.stop() }
+        for timer in lifecycleTimers {
+            uv_timer_stop(timer)
+        }
+        controlLoop.stop()
+    }
+
+    private func startTimer(afterMs: UInt64, _ action: @escaping () -> Void) {
+        let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+        uv_timer_init(controlLoop.uvLoop, timer)
+        timer.pointee.data = Unmanaged.passRetained(LifecycleTimerAction(action)).toOpaque()
+        uv_timer_start(timer, foghornLifecycleTimerCallback, afterMs, 0)
+        lifecycleTimers.append(timer)
+    }
+
+    /// Stops everything at once (tests). Returns after all loops exited.
+    public func stopNow() {
+        readiness.beginDraining()
+        controlLoop.execute { [self] in
+            for (loop, context) in zip(dataLoops, dataContexts) { loop.execute { context.closeAll() } }
+            controlContext.closeAll()
+            finish(code: 0)
+        }
+        _ = waitUntilStopped()
+    }
+
+    /// Blocks until the process finished shutting down; returns the exit code.
+    public func waitUntilStopped() -> Int32 {
+        controlLoop.join()
+        for loop in dataLoops { loop.join() }
+        return exitCode.withLock { $0 } ?? 0
+    }
+}
+
+private func foghornSignalCallback(_ handle: UnsafeMutablePointer<uv_signal_t>?, _ signum: Int32) {
+    guard let data = handle?.pointee.data else { return }
+    Unmanaged<FoghornServer>.fromOpaque(data).takeUnretainedValue().onSignal(signum)
+}
+
+private func foghornLifecycleTimerCallback(_ handle: UnsafeMutablePointer<uv_timer_t>?) {
+    guard let data = handle?.pointee.data else { return }
+    Unmanaged<LifecycleTimerAction>.fromOpaque(data).takeUnretainedValue().action()
+}
+
+private final class LifecycleTimerAction {
+    let action: () -> Void
+    init(_ action: @escaping () -> Void) { self.action = action }
+}

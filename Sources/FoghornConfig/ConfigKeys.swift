@@ -1,0 +1,107 @@
+import FoghornJSON
+
+/// A configuration problem: which key, what is wrong. `check-config` prints it.
+public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The key (or `file`/line position) the problem is about.
+    public var key: String
+    public var problem: String
+    /// Where the value came from: `file`, `env FOGHORN_X`, `flag --x`, `default`.
+    public var source: String
+
+    public init(key: String, problem: String, source: String) {
+        self.key = key
+        self.problem = problem
+        self.source = source
+    }
+
+    public var description: String { "\(key): \(problem) (from \(source))" }
+}
+
+/// One configuration key: its name, documentation, default and how a value is
+/// applied. The table in ``ConfigKeys/all`` is the single declaration of every
+/// key; docs/OPERATIONS.md mirrors it (a test checks they agree).
+public struct ConfigKey: Sendable {
+    public let name: String
+    public let summary: String
+    /// The default, as text.
+    public let defaultText: String
+    let apply: @Sendable (inout FoghornConfiguration, JSONValue) -> String?
+
+    /// `FOGHORN_<NAME>`.
+    public var environmentVariable: String { "FOGHORN_" + name.uppercased() }
+    /// `--name-with-dashes`.
+    public var flag: String { "--" + name.replacingUnderscores() }
+}
+
+extension String {
+    fileprivate func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
+}
+
+public enum ConfigKeys {
+    public static let all: [ConfigKey] = [
+        listen("http_listen", "viewer HTTP listener (one SO_REUSEPORT socket per data loop)", \.httpListen),
+        listen("internal_listen", "internal listener: ops, admin, edge API (control loop)", \.internalListen),
+        int("loops", "data loops (threads serving viewers); 0 = one per CPU core", \.loops, 0...256),
+        oneOf("log_level", "log level", \.logLevel, ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+        int("max_request_line_bytes", "longest request line (method, target, version); longer → 414", \.maxRequestLineBytes, 64...1_048_576),
+        int("max_header_bytes", "largest header block (all header lines + final CRLF); larger → 431", \.maxHeaderBytes, 64...1_048_576),
+        int("max_headers", "most header fields per request; more → 431", \.maxHeaders, 1...1000),
+        int("max_body_bytes", "largest request body on the internal listener; larger → 413 (viewer listener: 0)", \.maxBodyBytes, 0...67_108_864),
+        int("header_timeout_ms", "whole request head must arrive within this of its first byte → else 408", \.headerTimeoutMs, 1...600_000),
+        int("idle_timeout_ms", "idle keep-alive connections are closed after this", \.idleTimeoutMs, 1...3_600_000),
+        int("write_timeout_ms", "a response not taken by the peer within this closes the connection", \.writeTimeoutMs, 1...600_000),
+        int("linger_ms", "after an error response, input is drained this long before closing", \.lingerMs, 0...60_000),
+        int("max_connections_per_loop", "connections per loop; at the cap the loop stops accepting", \.maxConnectionsPerLoop, 1...1_000_000),
+        int("max_pipelined_requests", "pipelined requests answered per batch before writing", \.maxPipelinedRequests, 1...1024),
+        int("shutdown_delay_ms", "on SIGTERM, keep serving this long with /readyz = 503 before draining", \.shutdownDelayMs, 0...600_000),
+        int("hard_stop_after_ms", "on SIGTERM, exit after this long even if connections remain", \.hardStopAfterMs, 1...3_600_000),
+    ]
+
+    public static func named(_ name: String) -> ConfigKey? { all.first { $0.name == name } }
+
+    static func int(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, Int> & Sendable, _ range: ClosedRange<Int>) -> ConfigKey {
+        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path])) { config, value in
+            var number: Int64?
+            switch value {
+            case .int(let i): number = i
+            case .string(let s): number = Int64(s.trimmingSpaces())
+            default: number = value.intValue
+            }
+            guard let n = number else { return "expected an integer, got \(value.typeDescription)" }
+            guard n >= Int64(range.lowerBound), n <= Int64(range.upperBound) else {
+                return "\(n) is out of range \(range.lowerBound)...\(range.upperBound)"
+            }
+            config[keyPath: path] = Int(n)
+            return nil
+        }
+    }
+
+    static func listen(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, ListenAddress> & Sendable) -> ConfigKey {
+        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].description) { config, value in
+            guard case .string(let s) = value else { return "expected \"HOST:PORT\", got \(value.typeDescription)" }
+            guard let address = ListenAddress.parse(s) else {
+                return "\"\(s)\" is not HOST:PORT with a numeric IPv4 host or a bracketed IPv6 host"
+            }
+            config[keyPath: path] = address
+            return nil
+        }
+    }
+
+    static func oneOf(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, String> & Sendable, _ allowed: [String]) -> ConfigKey {
+        ConfigKey(name: name, summary: summary + " (" + allowed.joined(separator: "|") + ")", defaultText: FoghornConfiguration()[keyPath: path]) { config, value in
+            guard case .string(let s) = value else { return "expected a string, got \(value.typeDescription)" }
+            guard allowed.contains(s) else { return "\"\(s)\" is not one of \(allowed.joined(separator: ", "))" }
+            config[keyPath: path] = s
+            return nil
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> Substring {
+        var s = self[...]
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}

@@ -1,0 +1,120 @@
+public import FoghornJSON
+
+/// Builds a ``FoghornConfiguration`` from a file's text, the environment and
+/// command-line overrides, in that order of increasing precedence.
+///
+/// ```swift
+/// let config = try ConfigLoader.load(
+///     fileText: "loops: 2\nhttp_listen: \"127.0.0.1:0\"\n", fileName: "foghorn.yaml",
+///     environment: ["FOGHORN_LOOPS": "4"], overrides: ["log_level": "debug"])
+/// config.loops  // 4: the environment beats the file
+/// ```
+public enum ConfigLoader {
+    public enum Format: Sendable { case yaml, json }
+
+    /// `.json` → JSON; `.yaml`/`.yml` → YAML subset; anything else is an error.
+    public static func format(forFileName name: String) throws(ConfigError) -> Format {
+        let lower = name.lowercased()
+        if lower.hasSuffix(".json") { return .json }
+        if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") { return .yaml }
+        throw ConfigError(key: "file", problem: "\(name): unknown extension; use .yaml, .yml or .json", source: "file")
+    }
+
+    /// Parses a config document into its tree (no key checks yet).
+    public static func parseDocument(_ text: String, format: Format, fileName: String) throws(ConfigError) -> JSONValue {
+        switch format {
+        case .json:
+            do {
+                return try JSONParser.parse(text)
+            } catch {
+                throw ConfigError(key: "file", problem: "\(fileName): \(error.description)", source: "file")
+            }
+        case .yaml:
+            do {
+                return try YAMLSubsetParser.parse(text)
+            } catch {
+                throw ConfigError(key: "file", problem: "\(fileName): \(error.description)", source: "file")
+            }
+        }
+    }
+
+    public static func load(
+        fileText: String?, fileName: String = "config",
+        environment: [String: String] = [:],
+        overrides: [(key: String, value: String)] = []
+    ) throws(ConfigError) -> FoghornConfiguration {
+        var config = FoghornConfiguration()
+        if let text = fileText {
+            let tree = try parseDocument(text, format: try format(forFileName: fileName), fileName: fileName)
+            try apply(tree: tree, to: &config)
+        }
+        for key in ConfigKeys.all {
+            if let value = environment[key.environmentVariable] {
+                if let problem = key.apply(&config, .string(value)) {
+                    throw ConfigError(key: key.name, problem: problem, source: "env \(key.environmentVariable)")
+                }
+            }
+        }
+        for (name, value) in overrides {
+            guard let key = ConfigKeys.named(name) else {
+                throw ConfigError(key: name, problem: "unknown key", source: "flag")
+            }
+            if let problem = key.apply(&config, .string(value)) {
+                throw ConfigError(key: name, problem: problem, source: "flag \(key.flag)")
+            }
+        }
+        try validate(config)
+        return config
+    }
+
+    /// Applies a parsed file: the top level must be a mapping; unknown keys are errors.
+    public static func apply(tree: JSONValue, to config: inout FoghornConfiguration) throws(ConfigError) {
+        guard case .object(let members) = tree else {
+            throw ConfigError(key: "file", problem: "the top level must be a mapping of keys to values", source: "file")
+        }
+        for (name, value) in members {
+            guard let key = ConfigKeys.named(name) else {
+                let hint = ConfigKeys.all.map(\.name).min { editDistance($0, name) < editDistance($1, name) }
+                let suffix = hint.map { editDistance($0, name) <= 3 ? " (did you mean \($0)?)" : "" } ?? ""
+                throw ConfigError(key: name, problem: "unknown key" + suffix, source: "file")
+            }
+            if case .string = value {} else if case .int = value {} else if case .double = value {} else {
+                if case .null = value { throw ConfigError(key: name, problem: "value is empty", source: "file") }
+            }
+            if let problem = key.apply(&config, value) {
+                throw ConfigError(key: name, problem: problem, source: "file")
+            }
+        }
+    }
+
+    /// Cross-key checks.
+    public static func validate(_ config: FoghornConfiguration) throws(ConfigError) {
+        if config.httpListen == config.internalListen && config.httpListen.port != 0 {
+            throw ConfigError(key: "internal_listen", problem: "must differ from http_listen (\(config.httpListen))", source: "merged")
+        }
+        if config.hardStopAfterMs <= config.shutdownDelayMs {
+            throw ConfigError(
+                key: "hard_stop_after_ms",
+                problem: "must be greater than shutdown_delay_ms (\(config.shutdownDelayMs))", source: "merged")
+        }
+    }
+
+    /// Environment variables that look like ours but name no key (typos); callers warn about them.
+    public static func unknownEnvironmentVariables(_ environment: [String: String]) -> [String] {
+        let known = Set(ConfigKeys.all.map(\.environmentVariable))
+        return environment.keys.filter { $0.hasPrefix("FOGHORN_") && !known.contains($0) }.sorted()
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let x = Array(a), y = Array(b)
+        var previous = Array(0...y.count)
+        for i in 1...max(x.count, 1) where !x.isEmpty {
+            var current = [i] + Array(repeating: 0, count: y.count)
+            for j in 1...max(y.count, 1) where !y.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[y.count]
+    }
+}

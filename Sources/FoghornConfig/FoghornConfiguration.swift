@@ -1,0 +1,109 @@
+/// Every setting of a Foghorn process, with its default. Each field is one
+/// config key (see ``ConfigKeys``), one `FOGHORN_<KEY>` environment variable
+/// and, for the common ones, one `--flag`. Precedence: flags > environment >
+/// file > defaults.
+public struct FoghornConfiguration: Sendable, Equatable {
+    public var httpListen = ListenAddress(host: "0.0.0.0", port: 18008)
+    public var internalListen = ListenAddress(host: "127.0.0.1", port: 18009)
+    /// Data loops; 0 means one per CPU core.
+    public var loops = 0
+    public var logLevel = "info"
+
+    public var maxRequestLineBytes = 8192
+    public var maxHeaderBytes = 16384
+    public var maxHeaders = 64
+    public var maxBodyBytes = 1_048_576
+    public var headerTimeoutMs = 5000
+    public var idleTimeoutMs = 30000
+    public var writeTimeoutMs = 10000
+    public var lingerMs = 2000
+    public var maxConnectionsPerLoop = 10000
+    public var maxPipelinedRequests = 16
+
+    public var shutdownDelayMs = 0
+    public var hardStopAfterMs = 30000
+
+    public init() {}
+}
+
+/// A `host:port` to listen on. IPv6 hosts are written in brackets: `[::1]:18009`.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Parses `1.2.3.4:80`, `[::1]:80`, `:80` (all IPv4 interfaces). Only numeric hosts.
+    public static func parse(_ text: String) -> ListenAddress? {
+        var host: Substring
+        var portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+            guard host.contains(":"), IPAddressText.isIPv6(host) else { return nil }
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            if host.isEmpty { host = "0.0.0.0" }
+            guard IPAddressText.isIPv4(host) else { return nil }
+        }
+        guard !portText.isEmpty, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),
+              let port = UInt16(portText) else { return nil }
+        return ListenAddress(host: String(host), port: port)
+    }
+}
+
+/// Syntax checks of numeric IP literals (no DNS).
+public enum IPAddressText {
+    public static func isIPv4(_ s: Substring) -> Bool {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return false }
+        for p in parts {
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(p), v <= 255 else { return false }
+            if p.count > 1 && p.first == "0" { return false }
+        }
+        return true
+    }
+
+    public static func isIPv6(_ s: Substring) -> Bool {
+        guard s.count >= 2, s.count <= 45 else { return false }
+        var text = s
+        var groupsNeeded = 8
+        if let lastColon = text.lastIndex(of: ":"), text[text.index(after: lastColon)...].contains(".") {
+            guard isIPv4(text[text.index(after: lastColon)...]) else { return false }
+            text = text[...lastColon]
+            if text.hasSuffix(":") && !text.hasSuffix("::") { text = text.dropLast() }
+            groupsNeeded = 6
+        }
+        let doubleColonCount = text.components(separatedBy: "::").count - 1
+        guard doubleColonCount <= 1 else { return false }
+        let pieces = text.split(separator: ":", omittingEmptySubsequences: true)
+        for piece in pieces {
+            guard piece.count <= 4, piece.allSatisfy(\.isHexDigit) else { return false }
+        }
+        if doubleColonCount == 1 { return pieces.count < groupsNeeded }
+        return pieces.count == groupsNeeded && !text.hasPrefix(":") && !text.hasSuffix(":")
+    }
+}
+
+extension Substring {
+    fileprivate func components(separatedBy separator: String) -> [Substring] {
+        var result: [Substring] = []
+        var rest = self[...]
+        while let range = rest.firstRange(of: separator) {
+            result.append(rest[..<range.lowerBound])
+            rest = rest[range.upperBound...]
+        }
+        result.append(rest)
+        return result
+    }
+}

@@ -1,0 +1,445 @@
+import CLibUV
+import CFoghornShims
+import FoghornHTTPCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One accepted TCP connection: reads, parses, dispatches to the router and
+/// writes responses. Confined to its loop's thread.
+///
+/// Buffers: reads land in the loop's shared scratch buffer; only bytes of a
+/// request that is not complete yet are copied into the connection's own
+/// `input` buffer, so an idle keep-alive connection holds no buffer at all.
+/// Responses of one batch (up to `maxPipelinedRequests`) are assembled in the
+/// loop's output buffer and written with a single `uv_try_write`; only what the
+/// kernel does not take is copied and queued with `uv_write`, and reading
+/// stops until it drains (backpressure).
+///
+/// Timer: one per connection, armed for the header deadline (absolute from a
+/// request's first byte), the idle keep-alive timeout, the write timeout or the
+/// linger after an error response.
+final class HTTPConnection {
+    unowned let listener: HTTPListener
+    let tcp: UnsafeMutablePointer<uv_tcp_t>
+    private let timer: UnsafeMutablePointer<uv_timer_t>
+
+    // Intrusive list of the loop's connections.
+    var next: HTTPConnection?
+    unowned(unsafe) var prev: HTTPConnection?
+
+    private enum TimerKind { case none, header, idle, write, linger }
+    private enum State { case open, lingering, closing }
+
+    private var state = State.open
+    private var timerKind = TimerKind.none
+    private var input: ByteBuffer?
+    private var progress = HTTPParseProgress()
+    /// Loop time of the first byte of the request in progress; 0 when none.
+    private var requestStartMs: UInt64 = 0
+    private var writeRequest: UnsafeMutablePointer<uv_write_t>?
+    private var writeStorage: UnsafeMutableRawPointer?
+    private var closeAfterWrite = false
+    private var reading = false
+    private var sentContinue = false
+    private var pendingCloses = 0
+    private var linked = false
+    private(set) var peerAddress = ""
+
+    init(listener: HTTPListener) {
+        self.listener = listener
+        tcp = .allocate(capacity: 1)
+        timer = .allocate(capacity: 1)
+        uv_tcp_init(listener.context.loop.uvLoop, tcp)
+        uv_timer_init(listener.context.loop.uvLoop, timer)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        tcp.pointee.data = me
+        timer.pointee.data = me
+    }
+
+    private var context: HTTPLoopContext { listener.context }
+    private var stream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self) }
+
+    /// uv_accept failed: free the handles without ever having been linked.
+    func discardUnaccepted() {
+        _ = Unmanaged.passRetained(self)
+        closeHandles()
+    }
+
+    func start() {
+        _ = Unmanaged.passRetained(self)  // the loop's list owns us until both handles closed
+        context.link(self)
+        linked = true
+        listener.metrics.countAccepted()
+        var fd = uv_os_fd_t()
+        if withUnsafeMutablePointer(to: &fd, { uv_fileno(UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_handle_t.self), $0) }) == 0 {
+            _ = foghorn_set_tcp_nodelay(fd)
+            var text = [CChar](repeating: 0, count: 64)
+            var port: UInt16 = 0
+            if foghorn_peer_address(fd, &text, 64, &port) > 0 {
+                peerAddress = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+        startReading()
+        armTimer(.idle, afterMs: listener.options.timeouts.idleTimeoutMs)
+    }
+
+    // MARK: Reading
+
+    private func startReading() {
+        guard !reading else { return }
+        reading = true
+        uv_read_start(stream, httpConnectionAlloc, httpConnectionRead)
+    }
+
+    private func stopReading() {
+        guard reading else { return }
+        reading = false
+        uv_read_stop(stream)
+    }
+
+    fileprivate func allocate(_ buf: UnsafeMutablePointer<uv_buf_t>) {
+        if let input, input.count > 0 {
+            let tail = input.writableTail(minimum: 4096)
+            buf.pointee = uv_buf_init(tail.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(tail.count))
+        } else {
+            buf.pointee = uv_buf_init(context.readScratch.assumingMemoryBound(to: CChar.self), UInt32(HTTPLoopContext.readScratchSize))
+        }
+    }
+
+    fileprivate func didRead(_ nread: Int, _ buf: UnsafePointer<uv_buf_t>) {
+        if nread == 0 { return }
+        if nread < 0 {
+            // EOF or error: nothing more can be answered.
+            hardClose()
+            return
+        }
+        if state == .lingering { return }  // discard
+        if state == .closing { return }
+        let base = UnsafeMutableRawPointer(buf.pointee.base)
+        if base == context.readScratch {
+            process(UnsafeRawBufferPointer(start: base, count: nread), fromScratch: true)
+        } else if let input {
+            input.count += nread
+            process(input.readable, fromScratch: false)
+        }
+    }
+
+    // MARK: Processing
+
+    /// Parses and answers as many complete requests as a batch allows, keeps the
+    /// rest, writes the batch, and re-arms the timer.
+    private func process(_ initial: UnsafeRawBufferPointer, fromScratch: Bool) {
+        var data = initial
+        var inScratch = fromScratch
+        while true {
+            let output = context.output
+            output.clear()
+            let consumed = answerBatch(data, output: output)
+            // Keep what is left for later.
+            let leftover = data.count - consumed
+            if inScratch {
+                if leftover > 0 {
+                    let buffer = input ?? ByteBuffer(capacity: max(4096, leftover))
+                    buffer.clear()
+                    buffer.append(UnsafeRawBufferPointer(rebasing: data[consumed...]))
+                    input = buffer
+                } else {
+                    input?.clear()
+                }
+                inScratch = false
+            } else if let input {
+                input.discardFront(consumed)
+                if input.count == 0 { input.shrinkIfEmpty(to: 4096) }
+            }
+            if state != .open { return }
+            let flushedAll = flush(output)
+            if closeAfterWrite {
+                if flushedAll { beginLinger() }
+                return
+            }
+            if !flushedAll { return }  // resume in the write callback
+            // More complete requests may be waiting (a batch was cut at the pipelining bound).
+            if let input, input.count > 0, consumed > 0 {
+                data = input.readable
+                continue
+            }
+            break
+        }
+        armReadTimer()
+    }
+
+    /// Answers complete requests from the front of `data` into `output`; returns bytes consumed.
+    private func answerBatch(_ data: UnsafeRawBufferPointer, output: ByteBuffer) -> Int {
+        var offset = 0
+        var answered = 0
+        let options = listener.options
+        while offset < data.count && answered < options.maxPipelinedRequests {
+            let slice = UnsafeRawBufferPointer(rebasing: data[offset...])
+            if requestStartMs == 0 { requestStartMs = max(context.loop.nowMs, 1) }
+            switch listener.parser.parse(slice, progress: &progress, headers: listener.headerScratch) {
+            case .incomplete:
+                return offset
+            case .failed(let error):
+                answerParseError(error, output: output)
+                return data.count
+            case .complete(let head):
+                let total = head.headLength + head.contentLength
+                if slice.count < total {
+                    // Body still arriving: parse the head again when it is complete.
+                    if head.expectsContinue && !sentContinue {
+                        sentContinue = true
+                        output.append("HTTP/1.1 100 Continue\r\n\r\n")
+                    }
+                    progress.reset()
+                    return offset
+                }
+                let request = HTTPRequest(
+                    buffer: UnsafeRawBufferPointer(rebasing: slice[..<total]),
+                    head: head,
+                    headers: UnsafeBufferPointer(rebasing: listener.headerScratch[..<head.headerCount]),
+                    body: UnsafeRawBufferPointer(rebasing: slice[head.headLength..<total]),
+                    peerAddress: peerAddress
+                )
+                let close = dispatch(request, output: output)
+                offset += total
+                answered += 1
+                progress.reset()
+                requestStartMs = 0
+                sentContinue = false
+                if close {
+                    closeAfterWrite = true
+                    return data.count
+                }
+            }
+        }
+        return offset
+    }
+
+    /// Runs the router; returns whether the connection closes after this response.
+    private func dispatch(_ request: HTTPRequest, output: ByteBuffer) -> Bool {
+        let keepAlive = request.head.keepAlive && !context.isDraining
+        var writer = HTTPResponseWriter(
+            buffer: output, closeConnection: !keepAlive, isHeadRequest: request.head.method == .head,
+            commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }
+        )
+        let route: Int
+        switch listener.router.match(method: request.head.method, path: request.path) {
+        case .route(let index, let handler):
+            route = index
+            handler(request, &writer)
+            if !writer.finished {
+                writer.reset()
+                writer.error(.internalServerError, code: "INTERNAL_ERROR", message: "handler produced no response")
+            }
+        case .notFound:
+            route = HTTPRouter.notFoundRoute
+            writer.error(.notFound, code: "NOT_FOUND", message: "no route for this path")
+        case .methodNotAllowed(let allow):
+            route = HTTPRouter.methodNotAllowedRoute
+            writer.head(.methodNotAllowed)
+            writer.header("Allow", allow)
+            writer.error(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", message: "method not allowed on this path")
+        }
+        listener.metrics.countRequest(route: route, status: writer.status)
+        return writer.closeConnection
+    }
+
+    private func answerParseError(_ error: HTTPParseError, output: ByteBuffer) {
+        listener.metrics.countParseError(error)
+        var writer = HTTPResponseWriter(
+            buffer: output, closeConnection: true, isHeadRequest: false,
+            commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }
+        )
+        writer.error(error)
+        closeAfterWrite = true
+        progress.reset()
+        requestStartMs = 0
+    }
+
+    private func armReadTimer() {
+        let timeouts = listener.options.timeouts
+        if let input, input.count > 0 {
+            // A request is in progress: the deadline counts from its first byte.
+            if requestStartMs == 0 { requestStartMs = max(context.loop.nowMs, 1) }
+            let elapsed = context.loop.nowMs &- requestStartMs
+            let remaining = elapsed >= timeouts.headerTimeoutMs ? 1 : timeouts.headerTimeoutMs - elapsed
+            if timerKind != .header { armTimer(.header, afterMs: remaining) }
+        } else {
+            requestStartMs = 0
+            if context.isDraining {
+                beginLinger()
+                return
+            }
+            armTimer(.idle, afterMs: timeouts.idleTimeoutMs)
+        }
+        startReading()
+    }
+
+    // MARK: Writing
+
+    /// Writes `output` with one `uv_try_write`; queues the remainder if the kernel
+    /// did not take it all. Returns whether everything was written.
+    private func flush(_ output: ByteBuffer) -> Bool {
+        guard output.count > 0 else { return true }
+        var buf = uv_buf_init(output.base.assumingMemoryBound(to: CChar.self), UInt32(output.count))
+        let written = uv_try_write(stream, &buf, 1)
+        if written == Int32(output.count) { return true }
+        if written < 0 && written != Int32(UV_EAGAIN.rawValue) {
+            hardClose()
+            return false
+        }
+        let done = max(Int(written), 0)
+        let remaining = output.count - done
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: remaining, alignment: 1)
+        storage.copyMemory(from: output.base + done, byteCount: remaining)
+        writeStorage = storage
+        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        writeRequest = request
+        var pending = uv_buf_init(storage.assumingMemoryBound(to: CChar.self), UInt32(remaining))
+        let rc = uv_write(request, stream, &pending, 1, httpConnectionWrote)
+        if rc != 0 {
+            freeWrite()
+            hardClose()
+            return false
+        }
+        stopReading()
+        armTimer(.write, afterMs: listener.options.timeouts.writeTimeoutMs)
+        return false
+    }
+
+    private func freeWrite() {
+        writeStorage?.deallocate()
+        writeStorage = nil
+        writeRequest?.deallocate()
+        writeRequest = nil
+    }
+
+    fileprivate func didWrite(status: Int32) {
+        freeWrite()
+        if status != 0 || state == .closing {
+            hardClose()
+            return
+        }
+        if closeAfterWrite {
+            beginLinger()
+            return
+        }
+        // Answer whatever complete requests were left waiting.
+        if let input, input.count > 0 {
+            process(input.readable, fromScratch: false)
+        } else {
+            armReadTimer()
+        }
+    }
+
+    // MARK: Draining and closing
+
+    /// Called when the loop starts draining: an idle connection closes now; a
+    /// busy one closes after its current response.
+    func drainIfIdle() {
+        guard state == .open else { return }
+        let idle = (input?.count ?? 0) == 0 && writeRequest == nil && requestStartMs == 0
+        if idle { hardClose() } else { closeAfterWrite = true }
+    }
+
+    /// Half-closes our side and keeps reading (discarding) for `lingerMs`, so the
+    /// peer sees the response rather than a reset; then closes.
+    private func beginLinger() {
+        guard state == .open else { return }
+        state = .lingering
+        let shutdown = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        if uv_shutdown(shutdown, stream, httpConnectionShutdown) != 0 {
+            shutdown.deallocate()
+            hardClose()
+            return
+        }
+        startReading()
+        armTimer(.linger, afterMs: listener.options.timeouts.lingerMs)
+    }
+
+    func hardClose() {
+        guard state != .closing else { return }
+        state = .closing
+        closeHandles()
+    }
+
+    private func closeHandles() {
+        state = .closing
+        pendingCloses = 2
+        uv_timer_stop(timer)
+        UnsafeMutableRawPointer(tcp).withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, httpConnectionClosed) }
+        UnsafeMutableRawPointer(timer).withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, httpConnectionClosed) }
+    }
+
+    fileprivate func handleClosed() {
+        pendingCloses -= 1
+        guard pendingCloses == 0 else { return }
+        tcp.deallocate()
+        timer.deallocate()
+        if writeRequest != nil {
+            // libuv cancelled the write (its callback ran with UV_ECANCELED before close).
+            freeWrite()
+        }
+        input = nil
+        if linked {
+            linked = false
+            listener.metrics.countClosed()
+            context.unlink(self)
+        }
+        Unmanaged.passUnretained(self).release()
+    }
+
+    // MARK: Timer
+
+    private func armTimer(_ kind: TimerKind, afterMs: UInt64) {
+        timerKind = kind
+        uv_timer_start(timer, httpConnectionTimer, max(afterMs, 1), 0)
+    }
+
+    fileprivate func timerFired() {
+        let kind = timerKind
+        timerKind = .none
+        switch kind {
+        case .none:
+            return
+        case .header:
+            guard state == .open else { return }
+            let output = context.output
+            output.clear()
+            answerParseError(.headerTimeout, output: output)
+            if flush(output) { beginLinger() }
+        case .idle, .write, .linger:
+            hardClose()
+        }
+    }
+}
+
+private func connection(_ data: UnsafeMutableRawPointer?) -> HTTPConnection {
+    Unmanaged<HTTPConnection>.fromOpaque(data!).takeUnretainedValue()
+}
+
+private func httpConnectionAlloc(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int, _ buf: UnsafeMutablePointer<uv_buf_t>?) {
+    connection(handle?.pointee.data).allocate(buf!)
+}
+
+private func httpConnectionRead(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ nread: Int, _ buf: UnsafePointer<uv_buf_t>?) {
+    connection(stream?.pointee.data).didRead(nread, buf!)
+}
+
+private func httpConnectionWrote(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
+    connection(request?.pointee.data).didWrite(status: status)
+}
+
+private func httpConnectionShutdown(_ request: UnsafeMutablePointer<uv_shutdown_t>?, _ status: Int32) {
+    request?.deallocate()
+}
+
+private func httpConnectionClosed(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
+    connection(handle?.pointee.data).handleClosed()
+}
+
+private func httpConnectionTimer(_ handle: UnsafeMutablePointer<uv_timer_t>?) {
+    connection(handle?.pointee.data).timerFired()
+}

@@ -1,0 +1,120 @@
+import CLibUV
+import CFoghornShims
+public import FoghornHTTPCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A listening socket on one loop, with its router, parser and counters.
+public final class HTTPListener: @unchecked Sendable {
+    public let options: HTTPListenerOptions
+    public let router: HTTPRouter
+    public let metrics: ListenerMetrics
+    public let context: HTTPLoopContext
+    let parser: HTTPRequestParser
+    let headerScratch: UnsafeMutableBufferPointer<HTTPHeaderField>
+    /// Headers every response carries (e.g. CORS on the viewer listener).
+    let commonHeaders: UnsafeMutableRawBufferPointer?
+    private let handle: UnsafeMutablePointer<uv_tcp_t>
+    private(set) var isPaused = false
+    private var isClosed = false
+    private var isOpen = false
+
+    /// Adopts `socket` on `context`'s loop and starts listening. Call on that loop's thread.
+    public init(
+        socket: ListeningSocket, options: HTTPListenerOptions, router: HTTPRouter,
+        context: HTTPLoopContext, metrics: ListenerMetrics, commonHeaders: [UInt8] = []
+    ) throws(ListeningSocket.BindError) {
+        self.options = options
+        self.router = router
+        self.context = context
+        self.metrics = metrics
+        parser = HTTPRequestParser(limits: options.limits)
+        headerScratch = .allocate(capacity: max(options.limits.maxHeaderCount, 1))
+        if commonHeaders.isEmpty {
+            self.commonHeaders = nil
+        } else {
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: commonHeaders.count, alignment: 1)
+            copy.copyBytes(from: commonHeaders)
+            self.commonHeaders = copy
+        }
+        handle = .allocate(capacity: 1)
+        uv_tcp_init(context.loop.uvLoop, handle)
+        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        var rc = uv_tcp_open(handle, uv_os_sock_t(socket.fd))
+        if rc == 0 {
+            rc = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) {
+                uv_listen($0, options.backlog, httpListenerConnectionCallback)
+            }
+        }
+        if rc != 0 {
+            isClosed = true
+            handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, httpListenerClosedCallback) }
+            _ = Unmanaged.passRetained(self)
+            throw ListeningSocket.BindError(address: HostPort.format(host: socket.host, port: socket.port), errno: -rc)
+        }
+        isOpen = true
+        context.listeners.append(self)
+    }
+
+    deinit {
+        headerScratch.deallocate()
+        commonHeaders?.deallocate()
+    }
+
+    fileprivate func onConnection(status: Int32) {
+        guard status == 0, !isClosed else { return }
+        if context.connectionCount >= options.maxConnectionsPerLoop {
+            // Leave it in the kernel backlog: libuv stops polling this socket until we accept.
+            if !isPaused { metrics.countPausedAtCap() }
+            isPaused = true
+            return
+        }
+        acceptOne()
+    }
+
+    func resumeAccepting() {
+        guard isPaused, !isClosed, context.connectionCount < options.maxConnectionsPerLoop else { return }
+        isPaused = false
+        acceptOne()
+    }
+
+    private func acceptOne() {
+        let connection = HTTPConnection(listener: self)
+        let rc = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { server in
+            connection.tcp.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { client in
+                uv_accept(server, client)
+            }
+        }
+        if rc != 0 {
+            connection.discardUnaccepted()
+            return
+        }
+        connection.start()
+    }
+
+    /// Stops listening (drain / shutdown). Idempotent.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        if isOpen {
+            _ = Unmanaged.passRetained(self)  // released in the close callback
+            handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, httpListenerClosedCallback) }
+        }
+    }
+
+    fileprivate func didClose() {
+        handle.deallocate()
+    }
+}
+
+private func httpListenerConnectionCallback(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
+    guard let data = server?.pointee.data else { return }
+    Unmanaged<HTTPListener>.fromOpaque(data).takeUnretainedValue().onConnection(status: status)
+}
+
+private func httpListenerClosedCallback(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
+    guard let data = handle?.pointee.data else { return }
+    let listener = Unmanaged<HTTPListener>.fromOpaque(data).takeRetainedValue()
+    listener.didClose()
+}

@@ -1,0 +1,75 @@
+public import FoghornHTTPCore
+
+/// Per-loop state shared by the loop's listeners and connections: the scratch
+/// read buffer, the response buffer, the connection list and drain state.
+/// Confined to the loop's thread.
+public final class HTTPLoopContext: @unchecked Sendable {
+    public let loop: EventLoop
+    /// Where libuv reads into when a connection has no partial request buffered.
+    let readScratch: UnsafeMutableRawPointer
+    static let readScratchSize = 65536
+    /// Every response of the current batch is assembled here, then written with one call.
+    public let output = ByteBuffer(capacity: 65536)
+
+    var firstConnection: HTTPConnection?
+    public private(set) var connectionCount = 0
+    var listeners: [HTTPListener] = []
+    public private(set) var isDraining = false
+    private var drainedCallback: (() -> Void)?
+
+    public init(loop: EventLoop) {
+        self.loop = loop
+        readScratch = .allocate(byteCount: HTTPLoopContext.readScratchSize, alignment: 16)
+    }
+
+    deinit { readScratch.deallocate() }
+
+    func link(_ connection: HTTPConnection) {
+        connection.next = firstConnection
+        firstConnection?.prev = connection
+        firstConnection = connection
+        connectionCount += 1
+    }
+
+    func unlink(_ connection: HTTPConnection) {
+        if let prev = connection.prev { prev.next = connection.next } else { firstConnection = connection.next }
+        connection.next?.prev = connection.prev
+        connection.next = nil
+        connection.prev = nil
+        connectionCount -= 1
+        for listener in listeners where listener.isPaused { listener.resumeAccepting() }
+        if isDraining && connectionCount == 0 { finishDrain() }
+    }
+
+    /// Stops accepting, closes idle connections, makes every further response
+    /// `Connection: close`, and calls `drained` (on this loop) when the last
+    /// connection is gone. Must run on the loop's thread.
+    public func drain(_ drained: @escaping () -> Void) {
+        isDraining = true
+        drainedCallback = drained
+        for listener in listeners { listener.close() }
+        var c = firstConnection
+        while let connection = c {
+            c = connection.next
+            connection.drainIfIdle()
+        }
+        if connectionCount == 0 { finishDrain() }
+    }
+
+    /// Closes every connection at once (hard stop).
+    public func closeAll() {
+        for listener in listeners { listener.close() }
+        var c = firstConnection
+        while let connection = c {
+            c = connection.next
+            connection.hardClose()
+        }
+    }
+
+    private func finishDrain() {
+        if let cb = drainedCallback {
+            drainedCallback = nil
+            cb()
+        }
+    }
+}

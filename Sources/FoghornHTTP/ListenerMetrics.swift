@@ -1,0 +1,49 @@
+public import FoghornHTTPCore
+
+/// The counters one listener keeps on one loop. Slots:
+/// requests by (route, status class 1xx…5xx), parse errors by reason,
+/// connections accepted and closed (open = accepted − closed).
+public final class ListenerMetrics: @unchecked Sendable {
+    public let listenerName: String
+    public let routeNames: [String]
+    public let counters: RelaxedCounters
+
+    static let statusClasses = 5
+    private let parseErrorBase: Int
+    private let acceptedSlot: Int
+    private let closedSlot: Int
+    private let rejectedAtCapSlot: Int
+
+    public init(listenerName: String, routeNames: [String]) {
+        self.listenerName = listenerName
+        self.routeNames = routeNames
+        parseErrorBase = routeNames.count * ListenerMetrics.statusClasses
+        acceptedSlot = parseErrorBase + HTTPParseError.allCases.count
+        closedSlot = acceptedSlot + 1
+        rejectedAtCapSlot = closedSlot + 1
+        counters = RelaxedCounters(count: rejectedAtCapSlot + 1)
+    }
+
+    @inline(__always) public func countRequest(route: Int, status: HTTPStatus) {
+        let cls = min(max(status.statusClass, 1), 5) - 1
+        counters.add(route &* ListenerMetrics.statusClasses &+ cls)
+    }
+
+    @inline(__always) public func countParseError(_ error: HTTPParseError) {
+        counters.add(parseErrorBase &+ Int(error.rawValue))
+    }
+
+    @inline(__always) public func countAccepted() { counters.add(acceptedSlot) }
+    @inline(__always) public func countClosed() { counters.add(closedSlot) }
+    @inline(__always) public func countPausedAtCap() { counters.add(rejectedAtCapSlot) }
+
+    public func requests(route: Int, statusClass: Int) -> UInt64 {
+        counters.load(route * ListenerMetrics.statusClasses + statusClass - 1)
+    }
+
+    public func parseErrors(_ error: HTTPParseError) -> UInt64 { counters.load(parseErrorBase + Int(error.rawValue)) }
+    public var accepted: UInt64 { counters.load(acceptedSlot) }
+    public var closed: UInt64 { counters.load(closedSlot) }
+    public var pausedAtCap: UInt64 { counters.load(rejectedAtCapSlot) }
+    public var open: UInt64 { let a = accepted, c = closed; return a > c ? a - c : 0 }
+}

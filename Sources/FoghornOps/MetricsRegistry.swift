@@ -1,0 +1,100 @@
+public import FoghornHTTP
+import FoghornHTTPCore
+import Synchronization
+
+/// Knows every loop's ``ListenerMetrics`` and renders the Prometheus text
+/// exposition by summing them at scrape time. Requests never touch it: each
+/// loop writes only its own counters.
+public final class MetricsRegistry: Sendable {
+    private let listeners = Mutex<[ListenerMetrics]>([])
+    private let gauges = Mutex<[(name: String, help: String, read: @Sendable () -> Double)]>([])
+    public let version: String
+    public let startTimeSeconds: Double
+
+    public init(version: String, startTimeSeconds: Double) {
+        self.version = version
+        self.startTimeSeconds = startTimeSeconds
+    }
+
+    public func register(_ metrics: ListenerMetrics) {
+        listeners.withLock { $0.append(metrics) }
+    }
+
+    /// Adds a gauge read at scrape time (from the control loop).
+    public func registerGauge(_ name: String, help: String, read: @escaping @Sendable () -> Double) {
+        gauges.withLock { $0.append((name, help, read)) }
+    }
+
+    /// Prometheus text format 0.0.4.
+    public func render() -> String {
+        let all = listeners.withLock { $0 }
+        var out = ""
+        out.reserveCapacity(8192)
+
+        // Requests: sum over loops by (listener, route, class).
+        header(&out, MetricNames.httpRequests, "HTTP requests answered, by listener, route and status class.", "counter")
+        var requestTotals: [String: UInt64] = [:]
+        var requestOrder: [String] = []
+        for m in all {
+            for (route, name) in m.routeNames.enumerated() {
+                for cls in 1...5 {
+                    let value = m.requests(route: route, statusClass: cls)
+                    let labels = "{listener=\"\(m.listenerName)\",route=\"\(name)\",status=\"\(cls)xx\"}"
+                    if requestTotals[labels] == nil { requestOrder.append(labels) }
+                    requestTotals[labels, default: 0] += value
+                }
+            }
+        }
+        for labels in requestOrder where requestTotals[labels]! > 0 {
+            out += "\(MetricNames.httpRequests)\(labels) \(requestTotals[labels]!)\n"
+        }
+
+        header(&out, MetricNames.httpParseErrors, "Requests rejected before routing, by listener and reason.", "counter")
+        for listener in listenerNames(all) {
+            for error in HTTPParseError.allCases {
+                let total = all.filter { $0.listenerName == listener }.reduce(UInt64(0)) { $0 + $1.parseErrors(error) }
+                out += "\(MetricNames.httpParseErrors){listener=\"\(listener)\",reason=\"\(error.reason)\"} \(total)\n"
+            }
+        }
+
+        header(&out, MetricNames.httpConnectionsOpen, "Open client connections, by listener.", "gauge")
+        for listener in listenerNames(all) {
+            let total = all.filter { $0.listenerName == listener }.reduce(UInt64(0)) { $0 + $1.open }
+            out += "\(MetricNames.httpConnectionsOpen){listener=\"\(listener)\"} \(total)\n"
+        }
+        header(&out, MetricNames.httpConnectionsAccepted, "Client connections accepted, by listener.", "counter")
+        for listener in listenerNames(all) {
+            let total = all.filter { $0.listenerName == listener }.reduce(UInt64(0)) { $0 + $1.accepted }
+            out += "\(MetricNames.httpConnectionsAccepted){listener=\"\(listener)\"} \(total)\n"
+        }
+        header(&out, MetricNames.httpAcceptPaused, "Times a loop stopped accepting because it reached max_connections_per_loop.", "counter")
+        for listener in listenerNames(all) {
+            let total = all.filter { $0.listenerName == listener }.reduce(UInt64(0)) { $0 + $1.pausedAtCap }
+            out += "\(MetricNames.httpAcceptPaused){listener=\"\(listener)\"} \(total)\n"
+        }
+
+        for gauge in gauges.withLock({ $0 }) {
+            header(&out, gauge.name, gauge.help, "gauge")
+            out += "\(gauge.name) \(format(gauge.read()))\n"
+        }
+        header(&out, MetricNames.buildInfo, "Build information.", "gauge")
+        out += "\(MetricNames.buildInfo){version=\"\(version)\"} 1\n"
+        header(&out, MetricNames.startTime, "Start time of the process since the Unix epoch in seconds.", "gauge")
+        out += "\(MetricNames.startTime) \(format(startTimeSeconds))\n"
+        return out
+    }
+
+    private func listenerNames(_ all: [ListenerMetrics]) -> [String] {
+        var seen: [String] = []
+        for m in all where !seen.contains(m.listenerName) { seen.append(m.listenerName) }
+        return seen
+    }
+
+    private func header(_ out: inout String, _ name: String, _ help: String, _ type: String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+    }
+
+    private func format(_ value: Double) -> String {
+        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

@@ -1,0 +1,64 @@
+public import FoghornHTTPCore
+import FoghornJSON
+
+/// Endpoint paths of the ops surface, declared once.
+public enum OpsPaths {
+    public static let livez = "/livez"
+    public static let readyz = "/readyz"
+    public static let health = "/health"
+    public static let metrics = "/metrics"
+    public static let version = "/v1/version"
+}
+
+/// Registers `/livez`, `/readyz`, `/health`, `/metrics`, `/v1/version`.
+public enum OpsRoutes {
+    public static func register(on router: HTTPRouter, readiness: Readiness, metrics: MetricsRegistry, version: String) {
+        router.add("livez", [.get, .head], OpsPaths.livez) { _, w in
+            w.head(.ok)
+            w.header("Cache-Control", "no-store")
+            w.body("ok\n", contentType: "text/plain; charset=utf-8")
+        }
+        let readyHandler: HTTPHandler = { request, w in
+            let ready = readiness.isReady
+            let verbose = request.queryParameter("verbose") != nil
+            w.head(ready ? .ok : .serviceUnavailable)
+            w.header("Cache-Control", "no-store")
+            if verbose {
+                var j = JSONWriter()
+                j.objectStart()
+                j.field("ready", ready)
+                j.key("checks")
+                j.arrayStart()
+                for check in readiness.checks {
+                    j.objectStart()
+                    j.field("name", check.name)
+                    j.field("ok", check.ok)
+                    if !check.detail.isEmpty { j.field("detail", check.detail) }
+                    j.objectEnd()
+                }
+                j.arrayEnd()
+                j.objectEnd()
+                w.body(j.bytes, contentType: "application/json")
+            } else {
+                w.body(ready ? "ready\n" : (readiness.isDraining ? "draining\n" : "not ready\n"), contentType: "text/plain; charset=utf-8")
+            }
+        }
+        router.add("readyz", [.get, .head], OpsPaths.readyz, handler: readyHandler)
+        router.add("health", [.get, .head], OpsPaths.health, handler: readyHandler)
+        router.add("metrics", [.get, .head], OpsPaths.metrics) { _, w in
+            w.head(.ok)
+            w.header("Cache-Control", "no-store")
+            w.body(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.add("version", [.get, .head], OpsPaths.version) { _, w in
+            var j = JSONWriter()
+            j.objectStart()
+            j.field("name", "foghorn")
+            j.field("version", version)
+            j.objectEnd()
+            w.head(.ok)
+            w.header("Cache-Control", "no-store")
+            w.body(j.bytes, contentType: "application/json")
+        }
+    }
+}

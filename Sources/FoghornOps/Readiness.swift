@@ -1,0 +1,33 @@
+import Synchronization
+
+/// Whether this process should receive traffic. `/readyz` answers 200 only
+/// when every check passes and the process is not draining.
+public final class Readiness: Sendable {
+    private let state = Mutex<(checks: [(name: String, ok: Bool, detail: String)], draining: Bool)>(([], false))
+
+    public init() {}
+
+    /// Declares or updates a named check (`listeners`, later `snapshot`, `geoip`…).
+    public func set(_ name: String, ok: Bool, detail: String = "") {
+        state.withLock { s in
+            if let i = s.checks.firstIndex(where: { $0.name == name }) {
+                s.checks[i] = (name, ok, detail)
+            } else {
+                s.checks.append((name, ok, detail))
+            }
+        }
+    }
+
+    public func beginDraining() { state.withLock { $0.draining = true } }
+
+    public var isDraining: Bool { state.withLock { $0.draining } }
+
+    public var isReady: Bool {
+        state.withLock { s in !s.draining && !s.checks.isEmpty && s.checks.allSatisfy(\.ok) }
+    }
+
+    /// All checks, with `draining` first.
+    public var checks: [(name: String, ok: Bool, detail: String)] {
+        state.withLock { s in [("not_draining", !s.draining, s.draining ? "shutting down" : "")] + s.checks }
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import FoghornApp
+import FoghornConfig
+import Foundation
+import Logging
+
+struct FoghornCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "foghorn",
+        abstract: "Routes live-video viewers to the best edge.",
+        subcommands: [Serve.self, CheckConfig.self, Version.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Options shared by `serve` and `check-config`: the file and the flags that override it.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "Config file (.yaml, .yml or .json). Keys: docs/OPERATIONS.md.")
+    var config: String?
+
+    @Option(name: .long, help: "Viewer listener HOST:PORT (default 0.0.0.0:18008).")
+    var httpListen: String?
+
+    @Option(name: .long, help: "Internal listener HOST:PORT for ops, admin and the edge API (default 127.0.0.1:18009).")
+    var internalListen: String?
+
+    @Option(name: .long, help: "Data loops (threads serving viewers); 0 = one per core.")
+    var loops: String?
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override any config key.", valueName: "key=value"))
+    var set: [String] = []
+
+    func load() throws(ConfigError) -> FoghornConfiguration {
+        var text: String?
+        var fileName = "config"
+        if let path = config {
+            fileName = path
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigError(key: "file", problem: "cannot read \(path): \(error.localizedDescription)", source: "--config")
+            }
+        }
+        var overrides: [(key: String, value: String)] = []
+        for item in set {
+            guard let eq = item.firstIndex(of: "=") else {
+                throw ConfigError(key: item, problem: "expected key=value", source: "flag --set")
+            }
+            overrides.append((String(item[..<eq]), String(item[item.index(after: eq)...])))
+        }
+        if let v = httpListen { overrides.append(("http_listen", v)) }
+        if let v = internalListen { overrides.append(("internal_listen", v)) }
+        if let v = loops { overrides.append(("loops", v)) }
+        if let v = logLevel { overrides.append(("log_level", v)) }
+        return try ConfigLoader.load(
+            fileText: text, fileName: fileName, environment: ProcessInfo.processInfo.environment, overrides: overrides)
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start Foghorn and serve until SIGTERM/SIGINT.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config: FoghornConfiguration
+        do {
+            config = try options.load()
+        } catch {
+            FileHandle.standardError.write(Data("foghorn: invalid configuration: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "foghorn")
+        for name in ConfigLoader.unknownEnvironmentVariables(ProcessInfo.processInfo.environment) {
+            logger.warning("ignoring unknown environment variable", metadata: ["name": "\(name)"])
+        }
+        let server = FoghornServer(config: config, logger: logger)
+        do {
+            try server.start(installSignalHandlers: true)
+        } catch {
+            FileHandle.standardError.write(Data("foghorn: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let viewer = listenURL(config.httpListen.host, server.httpPort)
+        let internalURL = listenURL(config.internalListen.host, server.internalPort)
+        print("Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL) (\(server.loopCount) data loops). Ctrl-C stops.")
+        FileHandle.standardOutput.synchronizeFile()
+        let code = server.waitUntilStopped()
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    private func listenURL(_ host: String, _ port: UInt16) -> String {
+        host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a config file (and env/flag overrides); exit 0 if valid, 1 with the key and problem if not.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        do {
+            _ = try options.load()
+            print("ok: \(options.config ?? "(defaults)") is valid")
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+
+    func run() {
+        print("foghorn \(FoghornVersion.string)")
+    }
+}
