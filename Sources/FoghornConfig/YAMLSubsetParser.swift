@@ -79,7 +79,14 @@ public enum YAMLSubsetParser {
                     if index == line.endIndex { break }
                 } else if ch == "\"" { inDouble = false }
             } else if inSingle {
-                if ch == "'" { inSingle = false }
+                if ch == "'" {
+                    let after = line.index(after: index)
+                    if after < line.endIndex && line[after] == "'" {
+                        index = after  // '' is an escaped quote
+                    } else {
+                        inSingle = false
+                    }
+                }
             } else if ch == "\"" && (previous == " " || previous == "[" || previous == "{" || previous == "," || previous == ":" || index == line.startIndex) {
                 inDouble = true
             } else if ch == "'" && (previous == " " || previous == "[" || previous == "{" || previous == "," || previous == ":" || index == line.startIndex) {

@@ -278,6 +278,8 @@ public struct HTTPRequestParser: Sendable {
             while CharacterClass.isTchar(buf[i]) { i &+= 1 }
             let nameEnd = i
             if buf[i] != UInt8(ascii: ":") || nameEnd == lineStart {
+                // A line without a colon ends in CRLF: that is a bad name, not a bare CR.
+                if buf[i] == 0x0D && buf[i &+ 1] == 0x0A { return .failed(.invalidHeaderName) }
                 return .failed(classify(buf[i], otherwise: .invalidHeaderName))
             }
             i &+= 1
