@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["FoghornApp", "FoghornConfig", "FoghornTesting", "foghorn"],
+            dependencies: ["FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTPCore", "FoghornJSON", "FoghornTesting", "foghorn"],
             swiftSettings: strict
         ),
     ]

@@ -76,6 +76,14 @@ public final class FoghornServer: @unchecked Sendable {
     /// Binds every socket (errors surface here), starts the loops and returns
     /// once all listeners accept.
     public func start(installSignalHandlers: Bool = false) throws {
+        if installSignalHandlers {
+            // A parent may have spawned us with these blocked (a blocked mask survives exec);
+            // threads created below inherit the unblocked mask.
+            var set = sigset_t()
+            sigemptyset(&set)
+            for signum in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signum) }
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        }
         let count = loopCount
         // Bind on this thread so that a busy port fails start-up with a clear error.
         var viewerSockets: [ListeningSocket] = []

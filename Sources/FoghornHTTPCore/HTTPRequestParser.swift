@@ -62,13 +62,19 @@ public struct HTTPRequestParser: Sendable {
         headers: UnsafeMutableBufferPointer<HTTPHeaderField>
     ) -> HTTPParseResult {
         let n = buf.count
+        // Fast path: a fresh buffer that ends in CRLF CRLF (one whole head per read,
+        // the common case) is parsed in a single pass; that final CRLF CRLF bounds
+        // every scan. Any problem at all falls back to the careful path below, which
+        // decides the exact error, so both paths always agree.
+        if progress.scanned == 0, n >= 4, buf[n &- 4] == 0x0D, buf[n &- 3] == 0x0A, buf[n &- 2] == 0x0D, buf[n &- 1] == 0x0A {
+            if let head = singlePass(buf, progress: &progress, headers: headers) { return .complete(head) }
+            progress.reset()
+        }
         var i = progress.scanned
         var lineStart = progress.lineStart
         while i < n {
-            if buf[i] != 0x0A {
-                i &+= 1
-                continue
-            }
+            i = ByteScan.firstLF(buf, from: i, end: n)
+            if i == n { break }
             let hasCR = i > lineStart && buf[i &- 1] == 0x0D
             let contentEnd = hasCR ? i &- 1 : i
             if progress.requestLineEnd < 0 {
@@ -90,7 +96,7 @@ public struct HTTPRequestParser: Sendable {
             } else if contentEnd == lineStart {
                 if i &+ 1 &- (progress.requestLineEnd &+ 1) > limits.maxHeaderBytes { return .failed(.headerBlockTooLarge) }
                 if !hasCR { return .failed(.bareLF) }
-                return parseHeaders(buf, headEnd: i &+ 1, progress: &progress, headers: headers)
+                return parseHeaders(buf, progress: &progress, headers: headers)
             } else {
                 progress.headerLines &+= 1
                 if progress.headerLines > limits.maxHeaderCount { return .failed(.tooManyHeaders) }
@@ -111,6 +117,21 @@ public struct HTTPRequestParser: Sendable {
             return .failed(.headerBlockTooLarge)
         }
         return .incomplete
+    }
+
+    /// Parses a head known to be followed by CRLF CRLF somewhere; nil on any problem.
+    private func singlePass(
+        _ buf: UnsafeRawBufferPointer, progress: inout HTTPParseProgress, headers: UnsafeMutableBufferPointer<HTTPHeaderField>
+    ) -> HTTPRequestHead? {
+        let lf = ByteScan.firstLF(buf, from: 0, end: buf.count)
+        guard lf > 0, lf &- 1 <= limits.maxRequestLineBytes, buf[lf &- 1] == 0x0D else { return nil }
+        progress.requestLineEnd = lf
+        if parseRequestLine(buf, start: 0, end: lf &- 1, progress: &progress) != nil { return nil }
+        guard case .complete(let head) = parseHeaders(buf, progress: &progress, headers: headers),
+              head.headerCount <= limits.maxHeaderCount,
+              head.headLength &- (lf &+ 1) <= limits.maxHeaderBytes
+        else { return nil }
+        return head
     }
 
     // MARK: - Request line
@@ -143,6 +164,7 @@ public struct HTTPRequestParser: Sendable {
         // target
         i &+= 1
         let targetStart = i
+        i = ByteScan.skipVisibleASCIIWords(buf, from: i, end: end)
         while i < end, CharacterClass.isTargetChar(buf[i]) { i &+= 1 }
         let targetEnd = i
         if targetEnd == targetStart {
@@ -213,13 +235,8 @@ public struct HTTPRequestParser: Sendable {
             progress.absoluteAuthority = ByteRange(start: authorityStart, end: j)
             pathStart = j
         }
-        var j = pathStart
-        while j < end {
-            let b = buf[j]
-            if b == UInt8(ascii: "?") { break }
-            if b == UInt8(ascii: "#") { return .invalidTarget }
-            j &+= 1
-        }
+        let j = ByteScan.firstQueryOrFragment(buf, from: pathStart, end: end)
+        if j < end && buf[j] == UInt8(ascii: "#") { return .invalidTarget }
         progress.head.path = ByteRange(start: pathStart, end: j)
         if j < end {
             progress.head.hasQuery = true
@@ -255,9 +272,10 @@ public struct HTTPRequestParser: Sendable {
 
     // MARK: - Header block
 
+    /// Validates header lines from after the request line up to the first empty
+    /// line, which the caller guarantees exists (CRLF CRLF bounds every scan).
     private func parseHeaders(
         _ buf: UnsafeRawBufferPointer,
-        headEnd: Int,
         progress: inout HTTPParseProgress,
         headers: UnsafeMutableBufferPointer<HTTPHeaderField>
     ) -> HTTPParseResult {
@@ -269,10 +287,12 @@ public struct HTTPRequestParser: Sendable {
         var sawHost = false
         var connectionClose = false
         var connectionKeepAlive = false
-        let blockEnd = headEnd &- 2  // start of the final CRLF
-        while i < blockEnd {
+        let limit = buf.count
+        while true {
             let lineStart = i
             let b0 = buf[i]
+            if b0 == 0x0D && buf[i &+ 1] == 0x0A { break }  // the empty line
+            if b0 == 0x0A { return .failed(.bareLF) }
             if b0 == 0x20 || b0 == 0x09 { return .failed(.obsFold) }
             // name
             while CharacterClass.isTchar(buf[i]) { i &+= 1 }
@@ -286,6 +306,7 @@ public struct HTTPRequestParser: Sendable {
             // value: skip leading OWS, then scan to the line end
             while buf[i] == 0x20 || buf[i] == 0x09 { i &+= 1 }
             let valueStart = i
+            i = ByteScan.skipPlainValueWords(buf, from: i, end: limit)
             while CharacterClass.isFieldValueChar(buf[i]) { i &+= 1 }
             // must now be at CR LF
             if buf[i] != 0x0D {
@@ -323,7 +344,7 @@ public struct HTTPRequestParser: Sendable {
             }
         }
         head.headerCount = count
-        head.headLength = headEnd
+        head.headLength = i &+ 2
         if sawTransferEncoding {
             if sawContentLength { return .failed(.contentLengthWithTransferEncoding) }
             switch head.method {

@@ -92,8 +92,9 @@ struct Serve: ParsableCommand {
         }
         let viewer = listenURL(config.httpListen.host, server.httpPort)
         let internalURL = listenURL(config.internalListen.host, server.internalPort)
-        print("Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL) (\(server.loopCount) data loops). Ctrl-C stops.")
-        FileHandle.standardOutput.synchronizeFile()
+        // Unbuffered: scripts and tests wait for this line on a pipe.
+        let ready = "Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL) (\(server.loopCount) data loops). Ctrl-C stops.\n"
+        FileHandle.standardOutput.write(Data(ready.utf8))
         let code = server.waitUntilStopped()
         if code != 0 { throw ExitCode(code) }
     }

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import FoghornTesting
+
+/// The real binary: start-up, SIGTERM drain, check-config.
+@Suite(.serialized) struct LifecycleTests {
+    @Test func sigtermFailsReadinessKeepsServingThenDrainsAndExitsZero() throws {
+        let foghorn = try FoghornProcess(arguments: [
+            "serve", "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "2",
+            "--set", "shutdown_delay_ms=600", "--set", "hard_stop_after_ms=8000", "--log-level", "error",
+        ])
+        try foghorn.waitUntilReady()
+        let port = foghorn.internalPort
+        #expect(try TestClient.get(port: port, "/readyz").status == 200)
+
+        let idle = try TestClient(port: port)
+        try idle.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try idle.readResponse().status == 200)
+        let inFlight = try TestClient(port: port)
+        try inFlight.send("GET /livez HTTP/1.1\r\nHost: x\r\n")  // head not finished yet
+
+        let signalled = TestClient.nowMs()
+        foghorn.signal(SIGTERM)
+        // /readyz flips at once (the signal is handled on the control loop).
+        var flippedAfterMs = -1
+        for _ in 0..<50 {
+            let r = try TestClient.get(port: port, "/readyz")
+            if r.status == 503 {
+                flippedAfterMs = TestClient.nowMs() - signalled
+                #expect(r.bodyText == "draining\n")
+                break
+            }
+            usleep(2000)
+        }
+        #expect(flippedAfterMs >= 0 && flippedAfterMs < 100, "readyz flipped after \(flippedAfterMs) ms")
+        // Still serving during shutdown_delay.
+        #expect(try TestClient.get(port: port, "/livez").status == 200)
+
+        // After the delay the idle connection is closed, the in-flight request completes with Connection: close.
+        #expect(try idle.waitForClose(timeoutMs: 3000))
+        try inFlight.send("\r\n")
+        let finished = try inFlight.readResponse()
+        #expect(finished.status == 200)
+        #expect(finished.header("Connection") == "close")
+        let code = foghorn.waitForExit(timeoutMs: 5000)
+        #expect(code == 0)
+        #expect(TestClient.nowMs() - signalled < 8000)
+    }
+
+    @Test func checkConfigExitCodes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("foghorn-check-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let good = dir.appendingPathComponent("good.yaml")
+        try "loops: 2\nidle_timeout_ms: 1000\n".write(to: good, atomically: true, encoding: .utf8)
+        let bad = dir.appendingPathComponent("bad.json")
+        try #"{"loops": 2, "idle_timeout": 5}"#.write(to: bad, atomically: true, encoding: .utf8)
+
+        let ok = try FoghornProcess(arguments: ["check-config", "--config", good.path])
+        #expect(ok.waitForExit(timeoutMs: 10000) == 0)
+        let failing = try FoghornProcess(arguments: ["check-config", "--config", bad.path])
+        #expect(failing.waitForExit(timeoutMs: 10000) == 1)
+        #expect(failing.standardErrorText.contains("idle_timeout: unknown key (did you mean idle_timeout_ms?) (from file)"))
+        let envBad = try FoghornProcess(arguments: ["check-config", "--config", good.path], environment: ["FOGHORN_LOOPS": "x"])
+        #expect(envBad.waitForExit(timeoutMs: 10000) == 1)
+        #expect(envBad.standardErrorText.contains("loops: expected an integer, got a string (from env FOGHORN_LOOPS)"))
+    }
+
+    @Test func busyPortFailsStartupClearly() throws {
+        let first = try FoghornProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "1"])
+        try first.waitUntilReady()
+        let second = try FoghornProcess(arguments: [
+            "serve", "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:\(first.internalPort)", "--loops", "1",
+        ])
+        #expect(second.waitForExit(timeoutMs: 10000) == 1)
+        #expect(second.standardErrorText.contains("cannot bind 127.0.0.1:\(first.internalPort): Address already in use"))
+        first.signal(SIGTERM)
+        #expect(first.waitForExit(timeoutMs: 5000) == 0)
+    }
+}

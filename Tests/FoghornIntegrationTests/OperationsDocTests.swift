@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+import FoghornHTTPCore
+import FoghornOps
+
+/// Metric names and error codes are declared once in code; docs/OPERATIONS.md must list each.
+@Suite struct OperationsDocTests {
+    static var operations: String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("docs/OPERATIONS.md"), encoding: .utf8)) ?? ""
+    }
+
+    @Test func everyMetricIsDocumented() {
+        let names = [
+            MetricNames.httpRequests, MetricNames.httpParseErrors, MetricNames.httpConnectionsOpen,
+            MetricNames.httpConnectionsAccepted, MetricNames.httpAcceptPaused, MetricNames.draining,
+            MetricNames.ready, MetricNames.buildInfo, MetricNames.startTime, MetricNames.dataLoops,
+        ]
+        for name in names { #expect(Self.operations.contains("`\(name)`"), "\(name) undocumented") }
+    }
+
+    @Test func everyParseErrorCodeIsDocumentedWithItsStatus() {
+        for error in HTTPParseError.allCases {
+            #expect(Self.operations.contains("| \(error.status.rawValue) | `\(error.code)`") || Self.operations.contains("`\(error.code)`"),
+                    "\(error.code) undocumented")
+        }
+    }
+
+    @Test func everyOpsPathIsDocumented() {
+        for path in [OpsPaths.livez, OpsPaths.readyz, OpsPaths.health, OpsPaths.metrics, OpsPaths.version] {
+            #expect(Self.operations.contains("`\(path)`"))
+        }
+    }
+}
