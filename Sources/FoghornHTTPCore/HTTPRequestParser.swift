@@ -87,6 +87,8 @@ public struct HTTPRequestParser: Sendable {
                     i &+= 1
                     continue
                 }
+                // Same order as for a partial line below, so any split gives the same answer.
+                if let error = earlyMethodCheck(buf, start: lineStart, end: contentEnd) { return .failed(error) }
                 if contentEnd &- lineStart > limits.maxRequestLineBytes { return .failed(.requestLineTooLong) }
                 if !hasCR { return .failed(.bareLF) }
                 progress.requestLineEnd = i
@@ -98,6 +100,8 @@ public struct HTTPRequestParser: Sendable {
                 if !hasCR { return .failed(.bareLF) }
                 return parseHeaders(buf, progress: &progress, headers: headers)
             } else {
+                // Size before count, checked at every line end: the first limit crossed wins, however the bytes were split.
+                if i &+ 1 &- (progress.requestLineEnd &+ 1) > limits.maxHeaderBytes { return .failed(.headerBlockTooLarge) }
                 progress.headerLines &+= 1
                 if progress.headerLines > limits.maxHeaderCount { return .failed(.tooManyHeaders) }
             }
@@ -107,12 +111,12 @@ public struct HTTPRequestParser: Sendable {
         progress.scanned = n
         progress.lineStart = lineStart
         if progress.requestLineEnd < 0 {
-            // A pending request line may still end in CR, hence the + 1.
-            if n &- progress.requestLineStart > limits.maxRequestLineBytes &+ 1 { return .failed(.requestLineTooLong) }
             // Fail fast on what can never become a request line.
             if n > progress.requestLineStart, let error = earlyMethodCheck(buf, start: progress.requestLineStart, end: n) {
                 return .failed(error)
             }
+            // A pending request line may still end in CR, hence the + 1.
+            if n &- progress.requestLineStart > limits.maxRequestLineBytes &+ 1 { return .failed(.requestLineTooLong) }
         } else if n &- (progress.requestLineEnd &+ 1) > limits.maxHeaderBytes {
             return .failed(.headerBlockTooLarge)
         }
