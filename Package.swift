@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "FoghornHTTPCore", targets: ["FoghornHTTPCore"]),
         .library(name: "FoghornJSON", targets: ["FoghornJSON"]),
         .library(name: "FoghornConfig", targets: ["FoghornConfig"]),
+        .library(name: "FoghornModel", targets: ["FoghornModel"]),
         .library(name: "FoghornApp", targets: ["FoghornApp"]),
     ],
     dependencies: [
@@ -36,6 +37,7 @@ let package = Package(
         .target(name: "FoghornJSON", swiftSettings: strict),
         .target(name: "FoghornHTTPCore", dependencies: ["FoghornJSON"], swiftSettings: strict),
         .target(name: "FoghornConfig", dependencies: ["FoghornJSON"], swiftSettings: strict),
+        .target(name: "FoghornModel", dependencies: ["FoghornJSON"], swiftSettings: strict),
 
         // I/O.
         .target(

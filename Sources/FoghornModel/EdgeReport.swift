@@ -1,0 +1,171 @@
+public import FoghornJSON
+
+/// A validated edge lifecycle update (`POST /v1/edges/<id>/report`). Every
+/// field is optional; present ones replace the edge's previous values
+/// (`streams`, `outputs`, `tags` are replaced whole). Bandwidth is bytes/s.
+public struct EdgeReport: Sendable {
+    public var cpuPermille: UInt64?
+    public var ramUsedBytes: UInt64?
+    public var ramMaxBytes: UInt64?
+    public var upBytesPerSec: UInt64?
+    public var downBytesPerSec: UInt64?
+    public var bwLimitBytesPerSec: UInt64?
+    public var lat: Double?
+    public var lon: Double?
+    public var location: String?
+    public var tags: [String]?
+    public var capabilities: EdgeCapabilities?
+    public var baseURL: String?
+    public var outputs: [(name: String, template: String)]?
+    public var streams: [String: EdgeStreamStats]?
+
+    public init() {}
+
+    /// A rejected report: which field, what is wrong. Answered as 400 `INVALID_FIELD`.
+    public struct FieldError: Error, Equatable, CustomStringConvertible, Sendable {
+        public var field: String
+        public var problem: String
+        public var description: String { "\(field): \(problem)" }
+    }
+
+    public static let fieldNames: Set<String> = [
+        "cpu_permille", "ram_used_bytes", "ram_max_bytes", "up_bytes_per_sec", "down_bytes_per_sec",
+        "bw_limit_bytes_per_sec", "lat", "lon", "location", "tags", "capabilities", "base_url", "outputs", "streams",
+    ]
+
+    public static let maxTags = 64
+    public static let maxStreams = 100_000
+    public static let maxOutputs = 64
+
+    /// Parses and validates. `extraFields` are also accepted (and ignored here) —
+    /// used by static edges in the config file, which add `node_id`, `tenant`, `mode`.
+    public static func parse(_ value: JSONValue, extraFields: Set<String> = []) throws(FieldError) -> EdgeReport {
+        guard case .object(let members) = value else { throw FieldError(field: "body", problem: "must be a JSON object") }
+        var r = EdgeReport()
+        for (key, v) in members {
+            switch key {
+            case "cpu_permille": r.cpuPermille = try uint(v, key, max: 1000)
+            case "ram_used_bytes": r.ramUsedBytes = try uint(v, key)
+            case "ram_max_bytes": r.ramMaxBytes = try uint(v, key)
+            case "up_bytes_per_sec": r.upBytesPerSec = try uint(v, key)
+            case "down_bytes_per_sec": r.downBytesPerSec = try uint(v, key)
+            case "bw_limit_bytes_per_sec": r.bwLimitBytesPerSec = try uint(v, key)
+            case "lat":
+                guard let d = v.doubleValue, d >= -90, d <= 90 else { throw FieldError(field: key, problem: "must be a number in -90...90") }
+                r.lat = d
+            case "lon":
+                guard let d = v.doubleValue, d >= -180, d <= 180 else { throw FieldError(field: key, problem: "must be a number in -180...180") }
+                r.lon = d
+            case "location":
+                guard let s = v.stringValue, s.utf8.count <= 256 else { throw FieldError(field: key, problem: "must be a string of at most 256 bytes") }
+                r.location = s
+            case "tags":
+                guard let items = v.arrayValue, items.count <= maxTags else {
+                    throw FieldError(field: key, problem: "must be an array of at most \(maxTags) strings")
+                }
+                var tags: [String] = []
+                for item in items {
+                    guard let s = item.stringValue, !s.isEmpty, s.utf8.count <= 64, !s.contains(","), !s.hasPrefix("-") else {
+                        throw FieldError(field: key, problem: "each tag must be a non-empty string of at most 64 bytes without ',' or a leading '-'")
+                    }
+                    if !tags.contains(s) { tags.append(s) }
+                }
+                r.tags = tags
+            case "capabilities":
+                guard let items = v.arrayValue else { throw FieldError(field: key, problem: "must be an array of edge|ingest|storage|processing") }
+                var caps: EdgeCapabilities = []
+                for item in items {
+                    guard let s = item.stringValue, let c = EdgeCapabilities.named(s) else {
+                        throw FieldError(field: key, problem: "unknown capability \(item.jsonText); expected edge|ingest|storage|processing")
+                    }
+                    caps.insert(c)
+                }
+                r.capabilities = caps
+            case "base_url":
+                guard let s = v.stringValue, URLParts.parse(s) != nil else {
+                    throw FieldError(field: key, problem: "must be an absolute http(s) URL with a host")
+                }
+                r.baseURL = s
+            case "outputs":
+                guard case .object(let outs) = v, outs.count <= maxOutputs else {
+                    throw FieldError(field: key, problem: "must be an object of at most \(maxOutputs) name → URL template strings")
+                }
+                var list: [(name: String, template: String)] = []
+                for (name, t) in outs {
+                    // Mist reports some outputs as [template, ...]; take the first string.
+                    let template = t.stringValue ?? t.arrayValue?.first?.stringValue
+                    guard let template, !template.isEmpty, template.utf8.count <= 2048, !name.isEmpty, name.utf8.count <= 64 else {
+                        throw FieldError(field: "outputs.\(name)", problem: "must be a URL template string (at most 2048 bytes)")
+                    }
+                    guard URLTemplate.isPlausible(template) else {
+                        throw FieldError(field: "outputs.\(name)", problem: "must be an absolute URL or start with HOST/scheme://HOST")
+                    }
+                    list.append((name, template))
+                }
+                r.outputs = list
+            case "streams":
+                guard case .object(let items) = v, items.count <= maxStreams else {
+                    throw FieldError(field: key, problem: "must be an object of stream name → {inputs, viewers, up_bytes_per_sec, replicated}")
+                }
+                var streams: [String: EdgeStreamStats] = [:]
+                streams.reserveCapacity(items.count)
+                for (name, s) in items {
+                    let field = "streams.\(name)"
+                    guard !name.isEmpty, name.utf8.count <= 256 else { throw FieldError(field: field, problem: "stream name must be 1-256 bytes") }
+                    guard case .object(let stats) = s else { throw FieldError(field: field, problem: "must be an object") }
+                    var st = EdgeStreamStats()
+                    for (k, sv) in stats {
+                        switch k {
+                        case "inputs": st.inputs = UInt32(try uint(sv, "\(field).inputs", max: UInt64(UInt32.max)))
+                        case "viewers": st.viewers = UInt32(try uint(sv, "\(field).viewers", max: UInt64(UInt32.max)))
+                        case "up_bytes_per_sec": st.upBytesPerSec = try uint(sv, "\(field).up_bytes_per_sec")
+                        case "replicated":
+                            guard let b = sv.boolValue else { throw FieldError(field: "\(field).replicated", problem: "must be a boolean") }
+                            st.replicated = b
+                        default: throw FieldError(field: "\(field).\(k)", problem: "unknown field")
+                        }
+                    }
+                    streams[name] = st
+                }
+                r.streams = streams
+            default:
+                if extraFields.contains(key) { continue }
+                throw FieldError(field: key, problem: "unknown field")
+            }
+        }
+        if (r.lat == nil) != (r.lon == nil) {
+            throw FieldError(field: r.lat == nil ? "lat" : "lon", problem: "lat and lon must be given together")
+        }
+        return r
+    }
+
+    private static func uint(_ v: JSONValue, _ field: String, max: UInt64 = 1 << 53) throws(FieldError) -> UInt64 {
+        guard let i = v.intValue, i >= 0, UInt64(i) <= max else {
+            throw FieldError(field: field, problem: "must be an integer in 0...\(max)")
+        }
+        return UInt64(i)
+    }
+
+    /// Merges into `edge`; a report resets the edge's pending (anti-herd) bandwidth.
+    public func apply(to edge: inout EdgeState, nowMs: UInt64) {
+        if let v = cpuPermille { edge.cpuPermille = v }
+        if let v = ramUsedBytes { edge.ramUsedBytes = v }
+        if let v = ramMaxBytes { edge.ramMaxBytes = v }
+        if let v = upBytesPerSec { edge.upBytesPerSec = v }
+        if let v = downBytesPerSec { edge.downBytesPerSec = v }
+        if let v = bwLimitBytesPerSec { edge.bwLimitBytesPerSec = v }
+        if let lat, let lon, GeoPoint.isValid(lat: lat, lon: lon) {
+            edge.lat = lat
+            edge.lon = lon
+        }
+        if let v = location { edge.location = v }
+        if let v = tags { edge.tags = v }
+        if let v = capabilities { edge.capabilities = v }
+        if let v = baseURL { edge.baseURL = v }
+        if let v = outputs { edge.outputs = v }
+        if let v = streams { edge.streams = v }
+        edge.lastReportMs = nowMs
+        edge.pendingBytesPerSec = 0
+        edge.reports += 1
+    }
+}

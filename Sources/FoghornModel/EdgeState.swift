@@ -1,0 +1,104 @@
+/// Per-stream figures an edge reports.
+public struct EdgeStreamStats: Sendable, Equatable {
+    public var inputs: UInt32
+    public var viewers: UInt32
+    public var upBytesPerSec: UInt64
+    public var replicated: Bool
+
+    public init(inputs: UInt32 = 0, viewers: UInt32 = 0, upBytesPerSec: UInt64 = 0, replicated: Bool = false) {
+        self.inputs = inputs
+        self.viewers = viewers
+        self.upBytesPerSec = upBytesPerSec
+        self.replicated = replicated
+    }
+}
+
+/// Everything the control loop knows about one edge. Owned by the control
+/// loop; data loops only ever see it through a ``RoutingSnapshot``.
+public struct EdgeState: Sendable, Equatable {
+    public var nodeId: String
+    /// Non-empty: the edge serves only this tenant's streams.
+    public var tenant: String = ""
+    public var publicIP: String = ""
+    public var domain: String = ""
+    public var baseURL: String = ""
+    public var lat: Double = .nan
+    public var lon: Double = .nan
+    public var location: String = ""
+    public var cpuPermille: UInt64 = 0
+    public var ramUsedBytes: UInt64 = 0
+    public var ramMaxBytes: UInt64 = 0
+    public var upBytesPerSec: UInt64 = 0
+    public var downBytesPerSec: UInt64 = 0
+    public var bwLimitBytesPerSec: UInt64 = 0
+    public var tags: [String] = []
+    public var capabilities: EdgeCapabilities = [.edge]
+    /// Output name → URL template (`HOST`, `$` placeholders), in report order.
+    public var outputs: [(name: String, template: String)] = []
+    public var streams: [String: EdgeStreamStats] = [:]
+    public var mode: EdgeMode = .normal
+    /// Declared in the config file: never stale, never evicted.
+    public var isStatic = false
+    /// Monotonic milliseconds of the last report (or enrollment); nil = never reported.
+    public var lastReportMs: UInt64?
+    public var enrolledAtMs: UInt64 = 0
+    /// Bytes/s of redirects sent since the last report (anti-herd), folded from all loops.
+    public var pendingBytesPerSec: UInt64 = 0
+    public var reports: UInt64 = 0
+
+    public init(nodeId: String) { self.nodeId = nodeId }
+
+    public static func == (a: EdgeState, b: EdgeState) -> Bool {
+        a.nodeId == b.nodeId && a.tenant == b.tenant && a.baseURL == b.baseURL && a.cpuPermille == b.cpuPermille
+            && a.ramUsedBytes == b.ramUsedBytes && a.ramMaxBytes == b.ramMaxBytes && a.upBytesPerSec == b.upBytesPerSec
+            && a.bwLimitBytesPerSec == b.bwLimitBytesPerSec && a.tags == b.tags && a.capabilities == b.capabilities
+            && a.outputs.map(\.name) == b.outputs.map(\.name) && a.outputs.map(\.template) == b.outputs.map(\.template)
+            && a.streams == b.streams && a.mode == b.mode && a.lastReportMs == b.lastReportMs
+            && (a.lat == b.lat || (a.lat.isNaN && b.lat.isNaN)) && (a.lon == b.lon || (a.lon.isNaN && b.lon.isNaN))
+            && a.location == b.location && a.pendingBytesPerSec == b.pendingBytesPerSec
+    }
+
+    public var hasValidGeo: Bool { GeoPoint.isValid(lat: lat, lon: lon) }
+}
+
+/// When an edge stops counting: no report for `staleAfterMs` → out of routing;
+/// for `evictAfterMs` → forgotten. Static (config) edges never go stale.
+public struct StalenessPolicy: Sendable, Equatable {
+    public var staleAfterMs: UInt64
+    public var evictAfterMs: UInt64
+
+    public init(staleAfterMs: UInt64 = 90_000, evictAfterMs: UInt64 = 300_000) {
+        self.staleAfterMs = staleAfterMs
+        self.evictAfterMs = evictAfterMs
+    }
+
+    public enum Health: Equatable, Sendable { case fresh, stale, evict }
+
+    /// An edge that never reported is stale until its first report; it is
+    /// evicted `evictAfterMs` after enrollment.
+    public func health(of edge: EdgeState, nowMs: UInt64) -> Health {
+        if edge.isStatic { return .fresh }
+        let last = edge.lastReportMs ?? edge.enrolledAtMs
+        let age = nowMs >= last ? nowMs - last : 0
+        if age >= evictAfterMs { return .evict }
+        if edge.lastReportMs == nil || age >= staleAfterMs { return .stale }
+        return .fresh
+    }
+}
+
+/// A playback ID's record: which stream it plays, whose it is.
+public struct PlaybackRecord: Sendable, Equatable {
+    public var playbackId: String
+    /// Internal stream name edges report.
+    public var stream: String
+    public var tenant: String
+    /// Origin cluster, if known (for federation).
+    public var cluster: String
+
+    public init(playbackId: String, stream: String, tenant: String = "", cluster: String = "") {
+        self.playbackId = playbackId
+        self.stream = stream
+        self.tenant = tenant
+        self.cluster = cluster
+    }
+}

@@ -1,0 +1,257 @@
+/// What one routing decision needs besides the snapshot.
+public struct ScoringRequest {
+    public var stream: Int
+    /// The playback record's tenant index (-1: none).
+    public var tenant: Int32
+    public var viewer: GeoPoint?
+    public var tags: CompiledTagAdjustment
+    /// Score points: among candidates within this band of the best, pick by
+    /// rendezvous hash (0 = exact compatibility, no stickiness).
+    public var stickyBand: UInt64
+    /// Hash of the client's /24 (IPv4) or /48 (IPv6).
+    public var clientHash: UInt64
+
+    public init(stream: Int, tenant: Int32 = -1, viewer: GeoPoint? = nil, tags: CompiledTagAdjustment = .none,
+                stickyBand: UInt64 = 0, clientHash: UInt64 = 0) {
+        self.stream = stream
+        self.tenant = tenant
+        self.viewer = viewer
+        self.tags = tags
+        self.stickyBand = stickyBand
+        self.clientHash = clientHash
+    }
+}
+
+/// The best candidates, best first: at most ``capacity`` edge indices and scores.
+public struct TopCandidates: Sendable {
+    public static let capacity = 5
+    public private(set) var count = 0
+    private var indices = InlineArray<5, Int32>(repeating: -1)
+    private var scores = InlineArray<5, UInt64>(repeating: 0)
+    /// Candidates seen that were excluded, by reason (for metrics).
+    public var excluded = InlineArray<11, UInt32>(repeating: 0)
+
+    public init() {}
+
+    public subscript(i: Int) -> (edge: Int, score: UInt64) { (Int(indices[i]), scores[i]) }
+
+    public var isEmpty: Bool { count == 0 }
+    public var worstScore: UInt64 { count == TopCandidates.capacity ? scores[count - 1] : 0 }
+    public var isFull: Bool { count == TopCandidates.capacity }
+
+    /// Inserts keeping (score desc, index asc); candidates arrive in ascending index order.
+    @inline(__always) mutating func insert(edge: Int32, score: UInt64) {
+        var pos = count
+        while pos > 0 && scores[pos - 1] < score { pos -= 1 }
+        if pos >= TopCandidates.capacity { return }
+        var j = min(count, TopCandidates.capacity - 1)
+        while j > pos {
+            scores[j] = scores[j - 1]
+            indices[j] = indices[j - 1]
+            j -= 1
+        }
+        scores[pos] = score
+        indices[pos] = edge
+        if count < TopCandidates.capacity { count += 1 }
+    }
+
+    /// Moves entry `i` to the front (sticky winner), keeping the others' order.
+    mutating func promote(_ i: Int) {
+        guard i > 0 && i < count else { return }
+        let s = scores[i], e = indices[i]
+        var j = i
+        while j > 0 { scores[j] = scores[j - 1]; indices[j] = indices[j - 1]; j -= 1 }
+        scores[0] = s
+        indices[0] = e
+    }
+
+    mutating func replaceFront(edge: Int32, score: UInt64) {
+        // A sticky winner outside the top 5: it becomes primary, the rest shift down.
+        var j = min(count, TopCandidates.capacity - 1)
+        while j > 0 { scores[j] = scores[j - 1]; indices[j] = indices[j - 1]; j -= 1 }
+        scores[0] = score
+        indices[0] = edge
+        if count < TopCandidates.capacity { count += 1 }
+    }
+}
+
+/// One candidate's score broken into terms, for `/debug/score`.
+public struct ScoreBreakdown: Sendable {
+    public var edge: Int
+    public var nodeId: String
+    public var cpu: UInt64 = 0
+    public var ram: UInt64 = 0
+    public var bandwidth: UInt64 = 0
+    public var geo: UInt64 = 0
+    public var streamBonus: UInt64 = 0
+    public var tagAdjustment: Int64 = 0
+    public var total: UInt64 = 0
+    public var usedBytesPerSec: UInt64 = 0
+    public var pendingBytesPerSec: UInt64 = 0
+    public var geoDistanceKm: Double?
+    public var inputs: UInt32 = 0
+    public var exclusion: Exclusion?
+}
+
+/// MistUtilLoad/Foghorn-compatible scoring (docs/SCORING.md):
+///
+///     score = cpu + ram + bw + geo + streamBonus (+ tag adjustments)
+///     cpu   = W_cpu − cpu‰·W_cpu/1000
+///     ram   = W_ram − used·W_ram/max
+///     bw    = W_bw  − (up + pending)·W_bw/limit      (excluded when up + pending ≥ limit)
+///     geo   = W_geo − ⌊W_geo · acos(u_viewer·u_edge)/π⌋   (0 when either position is unknown)
+///
+/// Worked example (weights 500/500/1000/1000/50): cpu 400‰ → 300, RAM 1 of 5 GB
+/// → 400, 0 of 1000 B/s used → 1000, viewer at the edge → 1000, carries the
+/// stream → 50: total **2750**.
+///
+/// The fast path keeps the top 5 by partial selection (no sort, no
+/// allocation) and prunes candidates whose best possible score cannot enter
+/// it; ``explain(_:_:localPending:)`` computes every term for every candidate
+/// with the same arithmetic, so both name the same winner.
+public enum Scorer {
+    /// Scores the candidates of `request.stream`. `localPending` (bytes/s per
+    /// edge index, this loop's own unshipped redirects) may be nil.
+    public static func top(
+        _ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil
+    ) -> TopCandidates {
+        var top = TopCandidates()
+        let stream = s.streams[request.stream]
+        let w = s.weights
+        let viewer = request.viewer
+        let hasTags = !request.tags.masks.isEmpty
+        let maxGeo = viewer != nil ? w.geo : 0
+        let maxBonus = UInt64(max(request.tags.maxPositive, 0)) &+ w.streamBonus &+ maxGeo
+        stream.edges.withUnsafeBufferPointer { edges in
+            stream.inputs.withUnsafeBufferPointer { inputs in
+                for k in 0..<edges.count {
+                    let i = Int(edges[k])
+                    if s.exclusion[i] != 0 { top.excluded[Int(s.exclusion[i])] &+= 1; continue }
+                    if inputs[k] == 0 { top.excluded[Int(Exclusion.streamNoInputs.rawValue)] &+= 1; continue }
+                    let tenant = s.edgeTenant[i]
+                    if tenant >= 0 && tenant != request.tenant { top.excluded[Int(Exclusion.tenantMismatch.rawValue)] &+= 1; continue }
+                    let used = s.usedBandwidth[i] &+ (localPending?[i] ?? 0)
+                    let limit = s.bwLimit[i]
+                    if used >= limit { top.excluded[Int(Exclusion.bandwidthExhausted.rawValue)] &+= 1; continue }
+                    let partial = s.cpuRam[i] &+ w.bandwidthScore(used: used, limit: limit)
+                    if top.isFull && partial &+ maxBonus <= top.worstScore { continue }
+                    var score = partial &+ w.streamBonus
+                    if let v = viewer, s.geoValid[i] {
+                        let dot = min(1, max(-1, v.x * s.ux[i] + v.y * s.uy[i] + v.z * s.uz[i]))
+                        score &+= GeoTerm.fast(weight: w.geo, dot: dot)
+                    }
+                    if hasTags { score = TagAdjustment.apply(request.tags.total(tagBits: s.tagBits[i]), to: score) }
+                    if score == 0 { top.excluded[Int(Exclusion.adjustedToZero.rawValue)] &+= 1; continue }
+                    top.insert(edge: Int32(i), score: score)
+                }
+            }
+        }
+        if request.stickyBand > 0 && !top.isEmpty { applySticky(s, request, &top, localPending: localPending) }
+        return top
+    }
+
+    /// Rendezvous weight of (client, stream, node): the highest wins.
+    @inline(__always) static func rendezvous(_ client: UInt64, _ stream: UInt64, _ node: UInt64) -> UInt64 {
+        var z = client ^ (stream &* 0x9E37_79B9_7F4A_7C15) ^ (node &* 0xC2B2_AE3D_27D4_EB4F)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    private static func applySticky(_ s: RoutingSnapshot, _ request: ScoringRequest, _ top: inout TopCandidates, localPending: UnsafePointer<UInt64>?) {
+        let best = top[0].score
+        let floor = best > request.stickyBand ? best - request.stickyBand : 1
+        let streamHash = s.streams[request.stream].nameHash
+        // Within the top 5 first (the common case); then anything else in the band.
+        var winner = -1
+        var winnerWeight: UInt64 = 0
+        var winnerScore: UInt64 = 0
+        for breakdown in candidates(s, request, localPending: localPending) where breakdown.exclusion == nil && breakdown.total >= floor {
+            let weight = rendezvous(request.clientHash, streamHash, s.nodeHash[breakdown.edge])
+            if winner < 0 || weight > winnerWeight || (weight == winnerWeight && breakdown.edge < winner) {
+                winner = breakdown.edge
+                winnerWeight = weight
+                winnerScore = breakdown.total
+            }
+        }
+        guard winner >= 0 else { return }
+        for i in 0..<top.count where top[i].edge == winner {
+            top.promote(i)
+            return
+        }
+        top.replaceFront(edge: Int32(winner), score: winnerScore)
+    }
+
+    /// Every candidate of the stream with each term and its exclusion, in edge order.
+    public static func candidates(_ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil) -> [ScoreBreakdown] {
+        let stream = s.streams[request.stream]
+        let w = s.weights
+        var out: [ScoreBreakdown] = []
+        out.reserveCapacity(stream.edges.count)
+        for k in 0..<stream.edges.count {
+            let i = Int(stream.edges[k])
+            var b = ScoreBreakdown(edge: i, nodeId: s.nodeIds[i])
+            b.inputs = stream.inputs[k]
+            let pendingLocal = localPending?[i] ?? 0
+            b.pendingBytesPerSec = s.edges[i].pendingBytesPerSec &+ pendingLocal
+            b.usedBytesPerSec = s.usedBandwidth[i] &+ pendingLocal
+            b.cpu = w.cpuScore(permille: s.edges[i].cpuPermille)
+            b.ram = w.ramScore(used: s.edges[i].ramUsedBytes, max: s.edges[i].ramMaxBytes)
+            if let v = request.viewer, s.geoValid[i] {
+                let dot = min(1, max(-1, v.x * s.ux[i] + v.y * s.uy[i] + v.z * s.uz[i]))
+                b.geo = GeoTerm.exact(weight: w.geo, dot: dot)
+                b.geoDistanceKm = 6371 * acosDouble(dot)
+            }
+            if s.exclusion[i] != 0 {
+                b.exclusion = Exclusion(rawValue: s.exclusion[i])
+            } else if stream.inputs[k] == 0 {
+                b.exclusion = .streamNoInputs
+            } else if s.edgeTenant[i] >= 0 && s.edgeTenant[i] != request.tenant {
+                b.exclusion = .tenantMismatch
+            } else if b.usedBytesPerSec >= s.bwLimit[i] {
+                b.exclusion = .bandwidthExhausted
+            }
+            if b.exclusion == nil {
+                b.bandwidth = w.bandwidthScore(used: b.usedBytesPerSec, limit: s.bwLimit[i])
+                b.streamBonus = w.streamBonus
+                let raw = b.cpu &+ b.ram &+ b.bandwidth &+ b.geo &+ b.streamBonus
+                b.tagAdjustment = request.tags.total(tagBits: s.tagBits[i])
+                b.total = request.tags.masks.isEmpty ? raw : TagAdjustment.apply(b.tagAdjustment, to: raw)
+                if b.total == 0 { b.exclusion = .adjustedToZero }
+            }
+            out.append(b)
+        }
+        return out
+    }
+
+    /// The explain path: every candidate, plus the winner and fallbacks chosen
+    /// exactly as ``top(_:_:localPending:)`` would.
+    public static func explain(_ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil)
+        -> (candidates: [ScoreBreakdown], ranking: [Int])
+    {
+        let all = candidates(s, request, localPending: localPending)
+        var ranked = all.filter { $0.exclusion == nil }
+        ranked.sort { $0.total != $1.total ? $0.total > $1.total : $0.edge < $1.edge }
+        var ranking = ranked.prefix(TopCandidates.capacity).map(\.edge)
+        if request.stickyBand > 0, let best = ranked.first {
+            let floor = best.total > request.stickyBand ? best.total - request.stickyBand : 1
+            let streamHash = s.streams[request.stream].nameHash
+            var winner = -1
+            var winnerWeight: UInt64 = 0
+            for b in ranked where b.total >= floor {
+                let weight = rendezvous(request.clientHash, streamHash, s.nodeHash[b.edge])
+                if winner < 0 || weight > winnerWeight || (weight == winnerWeight && b.edge < winner) {
+                    winner = b.edge
+                    winnerWeight = weight
+                }
+            }
+            if let pos = ranking.firstIndex(of: winner) {
+                ranking.remove(at: pos)
+            } else if ranking.count == TopCandidates.capacity {
+                ranking.removeLast()
+            }
+            ranking.insert(winner, at: 0)
+        }
+        return (all, ranking)
+    }
+}

@@ -1,0 +1,98 @@
+/// Scheme, host and path of an absolute http(s) URL.
+public struct URLParts: Sendable, Equatable {
+    public var scheme: String
+    /// Host with port, as written (IPv6 in brackets).
+    public var authority: String
+    /// Host without port or brackets.
+    public var host: String
+    /// Path beginning with `/` (or empty).
+    public var path: String
+
+    public static func parse(_ url: String) -> URLParts? {
+        let lower = url.lowercased()
+        let scheme: String
+        if lower.hasPrefix("https://") { scheme = "https" } else if lower.hasPrefix("http://") { scheme = "http" } else { return nil }
+        let rest = url.dropFirst(scheme.count + 3)
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authority = String(rest[..<end])
+        guard !authority.isEmpty, authority.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "@" }) else { return nil }
+        var host = authority
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            guard authority[authority.index(after: colon)...].allSatisfy(\.isNumber) else { return nil }
+        }
+        guard !host.isEmpty else { return nil }
+        return URLParts(scheme: scheme, authority: authority, host: host, path: String(rest[end...]))
+    }
+}
+
+/// An output URL template resolved for one edge: `HOST` replaced by the
+/// host of the edge's `base_url`, split around the `$` stream placeholder
+/// into byte prefix and suffix, so a redirect is built by concatenation.
+///
+/// Example: template `https://HOST/hls/$/index.m3u8`, base URL
+/// `https://edge-1.example.com/` → prefix `https://edge-1.example.com/hls/`,
+/// suffix `/index.m3u8`.
+public struct URLTemplate: Sendable, Equatable {
+    public var prefix: [UInt8]
+    public var suffix: [UInt8]
+    /// Whether the template had a `$` (else the URL is the prefix alone).
+    public var hasStreamPlaceholder: Bool
+    /// Whether the URL's last path element is a manifest (`.m3u8`, `.mpd`, `.f4m`, `Manifest`).
+    public var endsWithManifest: Bool
+
+    /// A template is plausible if it is an absolute URL or uses `HOST`.
+    public static func isPlausible(_ template: String) -> Bool {
+        template.contains("://") || template.hasPrefix("HOST") || template.hasPrefix("//")
+    }
+
+    /// Resolves `template` against `baseURL`'s host; nil if `HOST` is needed but unknown,
+    /// or the result is not an absolute URL.
+    public static func resolve(_ template: String, baseURL: URLParts?) -> URLTemplate? {
+        var t = template
+        while let first = t.first, first == "[" || first == "\"" { t.removeFirst() }
+        while let last = t.last, last == "]" || last == "\"" { t.removeLast() }
+        if t.contains("HOST") {
+            guard let base = baseURL else { return nil }
+            t = t.replacingAll("HOST", with: base.authority)
+        }
+        if t.hasPrefix("//") {
+            t = (baseURL?.scheme ?? "https") + ":" + t
+        }
+        guard t.contains("://") else { return nil }
+        let parts = t.split(separator: "$", maxSplits: 1, omittingEmptySubsequences: false)
+        let prefix = Array(parts[0].utf8)
+        let suffix = parts.count > 1 ? Array(parts[1].utf8) : []
+        let pathOnly = t.split(separator: "?", maxSplits: 1).first.map(String.init) ?? t
+        let last = pathOnly.split(separator: "/").last.map(String.init) ?? ""
+        let manifest = last.hasSuffix(".m3u8") || last.hasSuffix(".mpd") || last.hasSuffix(".f4m") || last == "Manifest"
+        return URLTemplate(prefix: prefix, suffix: suffix, hasStreamPlaceholder: parts.count > 1, endsWithManifest: manifest)
+    }
+
+    /// A template derived from `base_url` for protocols the edge did not list
+    /// (HLS `hls/$/index.m3u8`, DASH/CMAF `cmaf/$/index.mpd`, WebRTC `webrtc/$`, MP4 `$.mp4`).
+    public static func derived(_ relative: String, baseURL: String) -> URLTemplate? {
+        guard let parts = URLParts.parse(baseURL) else { return nil }
+        var base = baseURL
+        if let q = base.firstIndex(where: { $0 == "?" || $0 == "#" }) { base = String(base[..<q]) }
+        if !base.hasSuffix("/") { base += "/" }
+        return resolve(base + relative, baseURL: parts)
+    }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        var out = ""
+        var rest = self[...]
+        while let range = rest.firstRange(of: target) {
+            out += rest[..<range.lowerBound]
+            out += replacement
+            rest = rest[range.upperBound...]
+        }
+        out += rest
+        return out
+    }
+}
