@@ -36,16 +36,30 @@ let package = Package(
         // Pure Swift, no C, no I/O.
         .target(name: "FoghornJSON", swiftSettings: strict),
         .target(name: "FoghornHTTPCore", dependencies: ["FoghornJSON"], swiftSettings: strict),
-        .target(name: "FoghornConfig", dependencies: ["FoghornJSON"], swiftSettings: strict),
+        .target(name: "FoghornConfig", dependencies: ["FoghornJSON", "FoghornModel"], swiftSettings: strict),
         .target(name: "FoghornModel", dependencies: ["FoghornJSON"], swiftSettings: strict),
 
         // I/O.
+        .target(name: "FoghornGeo", dependencies: ["CMaxMindDB", "FoghornModel"], swiftSettings: strict),
         .target(
             name: "FoghornHTTP",
             dependencies: [
                 "CLibUV", "CFoghornShims", "FoghornHTTPCore",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FoghornRouting",
+            dependencies: ["FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornGeo"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FoghornControl",
+            dependencies: [
+                "COpenSSL", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -61,7 +75,7 @@ let package = Package(
         .target(
             name: "FoghornApp",
             dependencies: [
-                "CLibUV", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON",
+                "CLibUV", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,9 @@
 import CLibUV
 public import FoghornConfig
+public import FoghornControl
+import FoghornGeo
+public import FoghornModel
+public import FoghornRouting
 public import FoghornHTTP
 import FoghornHTTPCore
 public import FoghornOps
@@ -26,6 +30,9 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var internalPort: UInt16 = 0
 
     private var controlContext: HTTPLoopContext!
+    /// Routing state; touch only on the control loop.
+    public private(set) var plane: ControlPlane!
+    public private(set) var viewerLoops: [ViewerLoop] = []
     private var dataContexts: [HTTPLoopContext] = []
     private let exitCode = Mutex<Int32?>(nil)
     private var shutdownStarted = false
@@ -107,7 +114,34 @@ public final class FoghornServer: @unchecked Sendable {
         httpPort = viewerSockets[0].port
         internalPort = internalSocket.port
 
+        var geo: (any GeoLookup)?
+        if !config.geoipDb.isEmpty {
+            do {
+                geo = try MMDBGeoDatabase(path: config.geoipDb)
+            } catch {
+                for s in viewerSockets { s.closeUnused() }
+                internalSocket.closeUnused()
+                throw error
+            }
+        }
+        let plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
+        self.plane = plane
+        let settings = ViewerSettings(
+            resolver: plane.resolver, allowedOrigins: config.corsAllowedOrigins,
+            redirectStatus: config.redirectStatus == 302 ? .found : .temporaryRedirect,
+            useInternalStreamName: config.urlStreamName == "internal", stickyBand: UInt64(config.stickyBand))
+        let seed = Crypto.randomBytes(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let controlLoop = self.controlLoop
+        for i in 0..<count {
+            viewerLoops.append(ViewerLoop(index: i, settings: settings, publisher: plane.publisher, seed: seed &+ UInt64(i) << 56) { index, sequence, amounts in
+                controlLoop.execute { plane.receiveShipment(loop: index, sequence: sequence, amounts: amounts) }
+            })
+        }
+        registerRoutingMetrics(plane: plane)
+
         readiness.set("listeners", ok: false, detail: "starting")
+        readiness.set("snapshot", ok: false, detail: "no routing snapshot yet")
+        if !config.geoipDb.isEmpty { readiness.set("geoip", ok: true, detail: config.geoipDb) }
         metrics.registerGauge(MetricNames.draining, help: "1 while the process drains after SIGTERM.") { [readiness] in
             readiness.isDraining ? 1 : 0
         }
@@ -131,12 +165,16 @@ public final class FoghornServer: @unchecked Sendable {
             dataContexts.append(context)
             let socket = viewerSockets[i]
             let options = viewerOptions
+            let viewerLoop = viewerLoops[i]
             loop.execute { [self] in
-                let router = makeViewerRouter(context: context)
+                let router = makeViewerRouter(viewerLoop: viewerLoop)
                 let listenerMetrics = ListenerMetrics(listenerName: "viewer", routeNames: router.routeNames)
                 metrics.register(listenerMetrics)
+                viewerLoop.start(on: loop)
+                loop.addShutdownHook { viewerLoop.stop() }
                 do {
-                    _ = try HTTPListener(socket: socket, options: options, router: router, context: context, metrics: listenerMetrics)
+                    _ = try HTTPListener(socket: socket, options: options, router: router, context: context, metrics: listenerMetrics,
+                                         commonHeaders: settings.commonHeaders)
                     markStarted()
                 } catch {
                     logger.critical("viewer listener failed", metadata: ["error": "\(error)"])
@@ -146,6 +184,9 @@ public final class FoghornServer: @unchecked Sendable {
         }
         let internalOptions = self.internalOptions
         controlLoop.execute { [self] in
+            plane.start()
+            readiness.set("snapshot", ok: true, detail: "generation \(plane.publisher.generation)")
+            controlLoop.addShutdownHook { plane.stop() }
             let router = makeInternalRouter()
             let listenerMetrics = ListenerMetrics(listenerName: "internal", routeNames: router.routeNames)
             metrics.register(listenerMetrics)
@@ -177,14 +218,39 @@ public final class FoghornServer: @unchecked Sendable {
         public var description: String { message }
     }
 
-    func makeViewerRouter(context: HTTPLoopContext) -> HTTPRouter {
-        HTTPRouter()
+    func makeViewerRouter(viewerLoop: ViewerLoop) -> HTTPRouter {
+        let router = HTTPRouter()
+        PlayHandler.register(on: router, loop: viewerLoop)
+        return router
     }
 
     func makeInternalRouter() -> HTTPRouter {
         let router = HTTPRouter()
         OpsRoutes.register(on: router, readiness: readiness, metrics: metrics, version: FoghornVersion.string)
+        InternalAPI.register(on: router, plane: plane)
         return router
+    }
+
+    private func registerRoutingMetrics(plane: ControlPlane) {
+        let loops = viewerLoops
+        metrics.registerFamily(
+            MetricNames.routingDecisions, help: "Viewer routing answers, by outcome.", label: "outcome",
+            values: RoutingOutcome.allCases.map(\.label)
+        ) { i in loops.reduce(0) { $0 + $1.outcomeCount(RoutingOutcome.allCases[i]) } }
+        metrics.registerFamily(
+            MetricNames.routingExclusions, help: "Candidate edges excluded while routing, by reason.", label: "reason",
+            values: Exclusion.allCases.map(\.reason)
+        ) { i in loops.reduce(0) { $0 + $1.exclusionCount(Exclusion.allCases[i]) } }
+        let publisher = plane.publisher
+        metrics.registerGauge(MetricNames.snapshotGeneration, help: "Generation of the published routing snapshot.") {
+            Double(publisher.generation)
+        }
+        metrics.registerGauge(MetricNames.snapshotBuildSeconds, help: "Build time of the published routing snapshot.") {
+            Double(publisher.snapshot.buildDurationNs) / 1e9
+        }
+        metrics.registerGauge(MetricNames.snapshotEdges, help: "Edges in the published routing snapshot.") {
+            Double(publisher.snapshot.edgeCount)
+        }
     }
 
     // MARK: Lifecycle

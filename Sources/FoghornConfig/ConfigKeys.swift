@@ -1,4 +1,5 @@
 import FoghornJSON
+import FoghornModel
 
 /// A configuration problem: which key, what is wrong. `check-config` prints it.
 public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -55,7 +56,68 @@ public enum ConfigKeys {
         int("max_pipelined_requests", "pipelined requests answered per batch before writing", \.maxPipelinedRequests, 1...1024),
         int("shutdown_delay_ms", "on SIGTERM, keep serving this long with /readyz = 503 before draining", \.shutdownDelayMs, 0...600_000),
         int("hard_stop_after_ms", "on SIGTERM, exit after this long even if connections remain", \.hardStopAfterMs, 1...3_600_000),
+        string("internal_token", "admin bearer token for the internal listener; empty refuses every mutation", \.internalToken, secret: true),
+        list("trusted_proxies", "CIDRs whose X-Forwarded-For / X-Real-IP / CF-Connecting-IP / X-Forwarded-Proto are believed", \.trustedProxies, validate: { CIDRBlock.parse($0) == nil ? "\"\($0)\" is not a CIDR block" : nil }),
+        string("geoip_db", "path of a MaxMind-format City .mmdb; empty = no geo term", \.geoipDb),
+        string("cluster_id", "this cluster's ID (enrollment answers, federation)", \.clusterId),
+        string("cluster_slug", "DNS label of this cluster: edge domains are edge-<node>.<slug>.<root_domain>", \.clusterSlug),
+        string("root_domain", "root DNS domain of edge names", \.rootDomain),
+        string("cluster_secret", "HMAC key for enrollment tokens and edge credentials; empty = random per process", \.clusterSecret, secret: true),
+        int("edge_stale_after_ms", "an edge with no report for this long leaves routing", \.edgeStaleAfterMs, 1000...86_400_000),
+        int("edge_evict_after_ms", "an edge with no report for this long is forgotten", \.edgeEvictAfterMs, 1000...604_800_000),
+        int("sticky_band", "score points within which a returning viewer keeps its edge (0 = off)", \.stickyBand, 0...1_000_000),
+        oneOf("url_stream_name", "name used for $ in edge URLs", \.urlStreamName, ["playback", "internal"]),
+        int("redirect_status", "redirect status for /play with a protocol (307 or 302)", \.redirectStatus, 302...307),
+        list("cors_allowed_origins", "Access-Control-Allow-Origin policy: * or exact origins", \.corsAllowedOrigins, validate: { $0 == "*" || ($0.hasPrefix("http://") || $0.hasPrefix("https://")) ? nil : "\"\($0)\" is not * or an http(s) origin" }),
+        int("weight_cpu", "score weight of CPU", \.weightCpu, 0...1_000_000),
+        int("weight_ram", "score weight of RAM", \.weightRam, 0...1_000_000),
+        int("weight_bandwidth", "score weight of bandwidth", \.weightBandwidth, 0...1_000_000),
+        int("weight_geo", "score weight of geo distance", \.weightGeo, 0...1_000_000),
+        int("weight_stream_bonus", "score bonus for carrying the stream", \.weightStreamBonus, 0...1_000_000),
+        section("edges", "static edges: a list of {node_id, base_url, outputs, streams, …} (report fields)", \.edges),
+        section("playback", "static playback records: a list of {id, stream, tenant?, cluster?}", \.playback),
     ]
+
+    static func string(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, String> & Sendable, secret: Bool = false) -> ConfigKey {
+        ConfigKey(name: name, summary: summary, defaultText: secret ? "" : FoghornConfiguration()[keyPath: path]) { config, value in
+            switch value {
+            case .string(let s): config[keyPath: path] = s
+            case .int(let i): config[keyPath: path] = String(i)
+            default: return "expected a string, got \(value.typeDescription)"
+            }
+            return nil
+        }
+    }
+
+    /// A list: a YAML/JSON array of strings, or one comma-separated string (env, flags).
+    static func list(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [String]> & Sendable, validate: @escaping @Sendable (String) -> String?) -> ConfigKey {
+        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].joined(separator: ",")) { config, value in
+            var items: [String] = []
+            switch value {
+            case .string(let s):
+                items = s.split(separator: ",").map { String($0.trimmingCharacters()) }.filter { !$0.isEmpty }
+            case .array(let array):
+                for v in array {
+                    guard let s = v.stringValue else { return "expected strings, got \(v.typeDescription)" }
+                    items.append(s)
+                }
+            default:
+                return "expected a list of strings, got \(value.typeDescription)"
+            }
+            for item in items { if let problem = validate(item) { return problem } }
+            config[keyPath: path] = items
+            return nil
+        }
+    }
+
+    /// A structured section (a list of objects), checked in depth by ``ConfigLoader/validate(_:)``.
+    static func section(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [JSONValue]> & Sendable) -> ConfigKey {
+        ConfigKey(name: name, summary: summary, defaultText: "[]") { config, value in
+            guard case .array(let items) = value else { return "expected a list, got \(value.typeDescription)" }
+            config[keyPath: path] = items
+            return nil
+        }
+    }
 
     public static func named(_ name: String) -> ConfigKey? { all.first { $0.name == name } }
 
@@ -94,6 +156,15 @@ public enum ConfigKeys {
             config[keyPath: path] = s
             return nil
         }
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters() -> Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
     }
 }
 

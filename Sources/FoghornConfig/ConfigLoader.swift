@@ -92,6 +92,13 @@ public enum ConfigLoader {
         if config.httpListen == config.internalListen && config.httpListen.port != 0 {
             throw ConfigError(key: "internal_listen", problem: "must differ from http_listen (\(config.httpListen))", source: "merged")
         }
+        if config.edgeEvictAfterMs <= config.edgeStaleAfterMs {
+            throw ConfigError(key: "edge_evict_after_ms", problem: "must be greater than edge_stale_after_ms (\(config.edgeStaleAfterMs))", source: "merged")
+        }
+        if config.redirectStatus != 302 && config.redirectStatus != 307 {
+            throw ConfigError(key: "redirect_status", problem: "must be 302 or 307", source: "merged")
+        }
+        _ = try StaticState.parse(config)
         if config.hardStopAfterMs <= config.shutdownDelayMs {
             throw ConfigError(
                 key: "hard_stop_after_ms",

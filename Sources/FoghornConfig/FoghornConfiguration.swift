@@ -1,3 +1,5 @@
+public import FoghornJSON
+
 /// Every setting of a Foghorn process, with its default. Each field is one
 /// config key (see ``ConfigKeys``), one `FOGHORN_<KEY>` environment variable
 /// and, for the common ones, one `--flag`. Precedence: flags > environment >
@@ -22,6 +24,33 @@ public struct FoghornConfiguration: Sendable, Equatable {
 
     public var shutdownDelayMs = 0
     public var hardStopAfterMs = 30000
+
+    /// Admin bearer token for the internal listener; empty = every mutation refused.
+    public var internalToken = ""
+    public var trustedProxies: [String] = []
+    public var geoipDb = ""
+    public var clusterId = "local"
+    public var clusterSlug = "local"
+    public var rootDomain = "foghorn.local"
+    /// Signs enrollment tokens and edge credentials; empty = a random per-process secret.
+    public var clusterSecret = ""
+    public var edgeStaleAfterMs = 90_000
+    public var edgeEvictAfterMs = 300_000
+    public var stickyBand = 0
+    /// `playback` (the edge resolves the ID, as the reference) or `internal` (stream name in URLs).
+    public var urlStreamName = "playback"
+    public var redirectStatus = 307
+    /// `["*"]` or exact origins (then `Vary: Origin`).
+    public var corsAllowedOrigins: [String] = ["*"]
+    public var weightCpu = 500
+    public var weightRam = 500
+    public var weightBandwidth = 1000
+    public var weightGeo = 1000
+    public var weightStreamBonus = 50
+    /// Static edges (each: `node_id` plus report fields, `tenant`, `mode`).
+    public var edges: [JSONValue] = []
+    /// Static playback records (each: `id`, `stream`, `tenant`, `cluster`).
+    public var playback: [JSONValue] = []
 
     public init() {}
 }

@@ -65,7 +65,7 @@ public struct PlaybackPath: Equatable, Sendable {
         return .success(result)
     }
 
-    @inline(__always) static func isIdByte(_ b: UInt8) -> Bool {
+    @inline(__always) public static func isIdByte(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == 0x5F || b == 0x2B || b == 0x2D
     }
 }

@@ -56,6 +56,8 @@ public final class RoutingSnapshot: Sendable {
     let tagBit: [String: Int]
     /// Per data loop: the last pending-viewer shipment folded into this snapshot.
     public let appliedShipments: [UInt64]
+    /// Where viewer positions come from (nil: no geo term).
+    public let geo: (any GeoLookup)?
 
     public var edgeCount: Int { nodeIds.count }
 
@@ -67,12 +69,15 @@ public final class RoutingSnapshot: Sendable {
         public var edges: [EdgeState]
         public var playback: [PlaybackRecord]
         public var appliedShipments: [UInt64]
+        public var geo: (any GeoLookup)?
         public var clock: () -> UInt64
 
         public init(
             generation: UInt64, nowMs: UInt64, weights: ScoringWeights, staleness: StalenessPolicy,
-            edges: [EdgeState], playback: [PlaybackRecord], appliedShipments: [UInt64] = [], clock: @escaping () -> UInt64 = { 0 }
+            edges: [EdgeState], playback: [PlaybackRecord], appliedShipments: [UInt64] = [], geo: (any GeoLookup)? = nil,
+            clock: @escaping () -> UInt64 = { 0 }
         ) {
+            self.geo = geo
             self.generation = generation
             self.nowMs = nowMs
             self.weights = weights
@@ -97,6 +102,7 @@ public final class RoutingSnapshot: Sendable {
         staleness = input.staleness
         edges = sorted
         appliedShipments = input.appliedShipments
+        geo = input.geo
 
         var tenants: [String] = []
         var tenantIndex: [String: Int32] = [:]

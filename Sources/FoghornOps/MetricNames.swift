@@ -10,4 +10,9 @@ public enum MetricNames {
     public static let buildInfo = "foghorn_build_info"
     public static let startTime = "foghorn_process_start_time_seconds"
     public static let dataLoops = "foghorn_data_loops"
+    public static let routingDecisions = "foghorn_routing_decisions_total"
+    public static let routingExclusions = "foghorn_routing_exclusions_total"
+    public static let snapshotGeneration = "foghorn_snapshot_generation"
+    public static let snapshotBuildSeconds = "foghorn_snapshot_build_seconds"
+    public static let snapshotEdges = "foghorn_snapshot_edges"
 }

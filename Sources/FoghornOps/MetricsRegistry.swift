@@ -8,6 +8,7 @@ import Synchronization
 public final class MetricsRegistry: Sendable {
     private let listeners = Mutex<[ListenerMetrics]>([])
     private let gauges = Mutex<[(name: String, help: String, read: @Sendable () -> Double)]>([])
+    private let families = Mutex<[(name: String, help: String, type: String, label: String, values: [String], read: @Sendable (Int) -> UInt64)]>([])
     public let version: String
     public let startTimeSeconds: Double
 
@@ -23,6 +24,11 @@ public final class MetricsRegistry: Sendable {
     /// Adds a gauge read at scrape time (from the control loop).
     public func registerGauge(_ name: String, help: String, read: @escaping @Sendable () -> Double) {
         gauges.withLock { $0.append((name, help, read)) }
+    }
+
+    /// Adds a labelled family read at scrape time; `read(i)` sums value `values[i]` over loops.
+    public func registerFamily(_ name: String, help: String, type: String = "counter", label: String, values: [String], read: @escaping @Sendable (Int) -> UInt64) {
+        families.withLock { $0.append((name, help, type, label, values, read)) }
     }
 
     /// Prometheus text format 0.0.4.
@@ -73,6 +79,12 @@ public final class MetricsRegistry: Sendable {
             out += "\(MetricNames.httpAcceptPaused){listener=\"\(listener)\"} \(total)\n"
         }
 
+        for family in families.withLock({ $0 }) {
+            header(&out, family.name, family.help, family.type)
+            for (i, value) in family.values.enumerated() {
+                out += "\(family.name){\(family.label)=\"\(value)\"} \(family.read(i))\n"
+            }
+        }
         for gauge in gauges.withLock({ $0 }) {
             header(&out, gauge.name, gauge.help, "gauge")
             out += "\(gauge.name) \(format(gauge.read()))\n"

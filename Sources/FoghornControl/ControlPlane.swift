@@ -1,0 +1,182 @@
+public import FoghornConfig
+public import FoghornHTTP
+public import FoghornModel
+public import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// All mutable routing state, owned by the control loop: edges, playback
+/// records, weights, enrollment. Every change marks the state dirty; rebuilds
+/// are coalesced (at most one per `rebuildDelayMs`) into a new immutable
+/// ``RoutingSnapshot`` handed to the data loops through the publisher.
+/// Use only on the control loop's thread.
+public final class ControlPlane: @unchecked Sendable {
+    public let config: FoghornConfiguration
+    public let publisher: SnapshotPublisher
+    public let logger: Logger
+    public let loop: EventLoop
+    public private(set) var edges: [String: EdgeState] = [:]
+    public private(set) var playback: [String: PlaybackRecord] = [:]
+    public private(set) var weights: ScoringWeights
+    public var tokens: EnrollmentTokens
+    public let staleness: StalenessPolicy
+    public private(set) var geo: (any GeoLookup)?
+    public let resolver: ClientAddressResolver
+    /// Per data loop, the last shipment of pending-viewer deltas applied.
+    private var appliedShipments: [UInt64]
+    private var generation: UInt64 = 0
+    private var dirty = false
+    private var rebuildTimer: LoopTimer?
+    private var sweepTimer: LoopTimer?
+    public static let rebuildDelayMs: UInt64 = 10
+    public private(set) var rebuilds: UInt64 = 0
+    public private(set) var evictions: UInt64 = 0
+
+    public init(config: FoghornConfiguration, loop: EventLoop, logger: Logger, dataLoops: Int, geo: (any GeoLookup)?) throws(ConfigError) {
+        self.config = config
+        self.loop = loop
+        self.logger = logger
+        self.geo = geo
+        weights = ScoringWeights(
+            cpu: UInt64(config.weightCpu), ram: UInt64(config.weightRam), bandwidth: UInt64(config.weightBandwidth),
+            geo: UInt64(config.weightGeo), streamBonus: UInt64(config.weightStreamBonus))
+        staleness = StalenessPolicy(staleAfterMs: UInt64(config.edgeStaleAfterMs), evictAfterMs: UInt64(config.edgeEvictAfterMs))
+        let secret = config.clusterSecret.isEmpty ? Crypto.randomBytes(32) : Array(config.clusterSecret.utf8)
+        tokens = EnrollmentTokens(secret: secret)
+        resolver = ClientAddressResolver(trustedProxies: config.trustedProxies.compactMap(CIDRBlock.parse))
+        appliedShipments = [UInt64](repeating: 0, count: dataLoops)
+        let statics = try StaticState.parse(config)
+        for e in statics.edges { edges[e.nodeId] = e }
+        for p in statics.playback { playback[p.playbackId] = p }
+        publisher = SnapshotPublisher(RoutingSnapshot.empty(weights: weights))
+    }
+
+    /// Starts the timers and publishes the first snapshot. On the control loop.
+    public func start() {
+        rebuildTimer = LoopTimer(loop: loop) { [unowned self] in rebuildNow() }
+        sweepTimer = LoopTimer(loop: loop) { [unowned self] in sweep() }
+        sweepTimer?.start(afterMs: 1000, repeatMs: 1000)
+        rebuildNow()
+    }
+
+    public func stop() {
+        rebuildTimer?.close()
+        sweepTimer?.close()
+    }
+
+    public static func monotonicMs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
+
+    public static func monotonicNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    public static func unixSeconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec)
+    }
+
+    // MARK: Mutations (each marks dirty)
+
+    public func markDirty() {
+        dirty = true
+        if let timer = rebuildTimer, !timer.isActive { timer.start(afterMs: ControlPlane.rebuildDelayMs) }
+    }
+
+    public func upsertEdge(_ edge: EdgeState) {
+        edges[edge.nodeId] = edge
+        markDirty()
+    }
+
+    public func apply(_ report: EdgeReport, to nodeId: String) -> Bool {
+        guard var edge = edges[nodeId] else { return false }
+        report.apply(to: &edge, nowMs: ControlPlane.monotonicMs())
+        edges[nodeId] = edge
+        markDirty()
+        return true
+    }
+
+    public func setMode(_ mode: EdgeMode, of nodeId: String) -> Bool {
+        guard edges[nodeId] != nil else { return false }
+        edges[nodeId]!.mode = mode
+        markDirty()
+        return true
+    }
+
+    public func removeEdge(_ nodeId: String) -> Bool {
+        guard edges.removeValue(forKey: nodeId) != nil else { return false }
+        markDirty()
+        return true
+    }
+
+    public func setPlayback(_ record: PlaybackRecord) {
+        playback[record.playbackId] = record
+        markDirty()
+    }
+
+    public func removePlayback(_ id: String) -> Bool {
+        guard playback.removeValue(forKey: id) != nil else { return false }
+        markDirty()
+        return true
+    }
+
+    public func setWeights(_ w: ScoringWeights) {
+        weights = w
+        markDirty()
+    }
+
+    public func setGeo(_ lookup: (any GeoLookup)?) {
+        geo = lookup
+        markDirty()
+    }
+
+    /// Folds a data loop's redirects since its last shipment into the edges' pending bandwidth.
+    public func receiveShipment(loop index: Int, sequence: UInt64, amounts: [(nodeId: String, bytesPerSec: UInt64)]) {
+        for (nodeId, bytes) in amounts where edges[nodeId] != nil {
+            edges[nodeId]!.pendingBytesPerSec &+= bytes
+        }
+        if index < appliedShipments.count { appliedShipments[index] = max(appliedShipments[index], sequence) }
+        markDirty()
+    }
+
+    // MARK: Snapshots
+
+    /// Builds and publishes a snapshot now (tests and the coalescing timer).
+    public func rebuildNow() {
+        dirty = false
+        generation += 1
+        let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
+            generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
+            edges: Array(edges.values), playback: Array(playback.values), appliedShipments: appliedShipments,
+            geo: geo, clock: ControlPlane.monotonicNs))
+        publisher.publish(snapshot)
+        rebuilds += 1
+    }
+
+    /// Once a second: evict long-silent edges; rebuild when any edge's health changed.
+    func sweep() {
+        let now = ControlPlane.monotonicMs()
+        let current = publisher.snapshot
+        var changed = false
+        for (id, edge) in edges {
+            let health = staleness.health(of: edge, nowMs: now)
+            if health == .evict {
+                edges.removeValue(forKey: id)
+                evictions += 1
+                logger.notice("edge evicted after silence", metadata: ["node_id": "\(id)"])
+                changed = true
+                continue
+            }
+            let wasStale = current.edgeIndex(nodeId: id).map { current.exclusion[$0] == Exclusion.stale.rawValue } ?? true
+            if (health == .stale) != wasStale { changed = true }
+        }
+        if changed || dirty { markDirty() }
+    }
+}

@@ -1,0 +1,172 @@
+import FoghornHTTPCore
+import FoghornJSON
+import FoghornModel
+
+/// `/debug/score`, `/debug/edges`, `/debug/snapshot`, `/nodes/overview`.
+enum DebugAPI {
+    static func register(on router: HTTPRouter, plane: ControlPlane) {
+        router.add("debug_score", [.get, .head], InternalPaths.debugScore) { req, w in
+            let snapshot = plane.publisher.snapshot
+            guard let id = req.queryParameter("playback"), !id.isEmpty else {
+                return w.error(.badRequest, code: "MISSING_VIEW_KEY", message: "query parameter playback is required")
+            }
+            guard let p = snapshot.playbackIndex(id) else {
+                return w.error(.notFound, code: "VIEW_KEY_NOT_FOUND", message: "no playback record \(id)")
+            }
+            var viewer: GeoPoint?
+            var viewerSource = "none"
+            var ipText = ""
+            if let ip = req.queryParameter("ip") {
+                guard let addr = IPAddress.parse(ip) else { return InternalAPI.invalid(&w, "ip", "not an IP address") }
+                ipText = addr.description
+                viewer = snapshot.geo?.position(of: addr)
+                viewerSource = viewer == nil ? (snapshot.geo == nil ? "no_geoip_db" : "ip_unknown_or_private") : "geoip"
+            } else if let latText = req.queryParameter("lat"), let lonText = req.queryParameter("lon") {
+                guard let lat = Double(latText), let lon = Double(lonText), GeoPoint.isValid(lat: lat, lon: lon) else {
+                    return InternalAPI.invalid(&w, "lat", "lat/lon must be valid coordinates")
+                }
+                viewer = GeoPoint(lat: lat, lon: lon)
+                viewerSource = "query"
+            }
+            var tags = CompiledTagAdjustment.none
+            if let text = req.queryParameter("tag_adjust") {
+                do throws(TagAdjustment.ParseError) {
+                    tags = snapshot.compile(try TagAdjustment.parse(text))
+                } catch {
+                    return w.error(.badRequest, code: "INVALID_TAG_ADJUST", message: "tag_adjust must be a JSON object of \"tag,tag\": integer")
+                }
+            }
+            var proto: ViewerProtocol?
+            if let protoText = req.queryParameter("proto") {
+                guard let v = ViewerProtocol.normalize(protoText) else {
+                    return w.error(.badRequest, code: "PROTOCOL_NOT_AVAILABLE", message: "unknown protocol \(protoText)")
+                }
+                proto = v
+            }
+            let record = snapshot.playback[p]
+            var j = JSONWriter(capacity: 4096)
+            j.objectStart()
+            j.field("generation", snapshot.generation)
+            j.field("playback", id)
+            j.field("stream", record.stream)
+            j.field("tenant", record.tenant)
+            j.key("viewer"); j.objectStart()
+            j.field("source", viewerSource)
+            if !ipText.isEmpty { j.field("ip", ipText) }
+            if let v = viewer { j.field("lat", v.lat); j.field("lon", v.lon) }
+            j.objectEnd()
+            j.key("weights"); InternalAPI.writeWeights(&j, snapshot.weights)
+            guard let s = snapshot.streamOf(playback: p) else {
+                j.key("winner"); j.null()
+                j.field("outcome", "STREAM_OFFLINE")
+                j.field("reason", "no edge reports stream \(record.stream)")
+                j.key("candidates"); j.arrayStart(); j.arrayEnd()
+                j.objectEnd()
+                return w.json(.ok, j)
+            }
+            let request = ScoringRequest(
+                stream: s, tenant: snapshot.tenantOf(playback: p), viewer: viewer, tags: tags,
+                stickyBand: UInt64(plane.config.stickyBand), clientHash: IPAddress.parse(ipText)?.networkHash ?? 0)
+            let (candidates, ranking) = Scorer.explain(snapshot, request)
+            if let winner = ranking.first {
+                j.field("winner", snapshot.nodeIds[winner])
+                j.field("outcome", "ROUTED")
+                let best = candidates.first { $0.edge == winner }!
+                var reason = "highest score \(best.total)"
+                if ranking.count > 1, let second = candidates.first(where: { $0.edge == ranking[1] }) {
+                    reason += second.total == best.total ? " (tie with \(second.nodeId), lower node ID wins)" : ", ahead of \(second.nodeId) by \(best.total - second.total)"
+                }
+                if request.stickyBand > 0 { reason += "; sticky band \(request.stickyBand) applied for this client network" }
+                if let proto, snapshot.url(edge: winner, proto: proto) == nil { reason += "; but it has no \(proto.name) output (PROTOCOL_NOT_AVAILABLE)" }
+                j.field("reason", reason)
+            } else {
+                j.key("winner"); j.null()
+                j.field("outcome", "NO_EDGE_AVAILABLE")
+                j.field("reason", "every edge carrying the stream is excluded")
+            }
+            j.key("ranking"); j.arrayStart(); for r in ranking { j.string(snapshot.nodeIds[r]) }; j.arrayEnd()
+            j.key("candidates"); j.arrayStart()
+            for c in candidates {
+                j.objectStart()
+                j.field("node_id", c.nodeId)
+                j.field("total", c.total)
+                j.field("cpu", c.cpu)
+                j.field("ram", c.ram)
+                j.field("bandwidth", c.bandwidth)
+                j.field("geo", c.geo)
+                j.field("stream_bonus", c.streamBonus)
+                j.field("tag_adjustment", c.tagAdjustment)
+                j.field("inputs", c.inputs)
+                j.field("used_bytes_per_sec", c.usedBytesPerSec)
+                j.field("pending_bytes_per_sec", c.pendingBytesPerSec)
+                if let km = c.geoDistanceKm { j.field("geo_distance_km", (km * 10).rounded() / 10) } else { j.key("geo_distance_km"); j.null() }
+                if let e = c.exclusion { j.field("excluded", e.reason) } else { j.key("excluded"); j.null() }
+                j.objectEnd()
+            }
+            j.arrayEnd()
+            j.field("edges_without_stream", snapshot.edgeCount - candidates.count)
+            j.objectEnd()
+            w.json(.ok, j)
+        }
+
+        router.add("debug_edges", [.get, .head], InternalPaths.debugEdges) { _, w in
+            let snapshot = plane.publisher.snapshot
+            var j = JSONWriter(capacity: 4096)
+            j.objectStart()
+            j.field("generation", snapshot.generation)
+            j.key("edges"); j.arrayStart()
+            for edge in plane.edges.values.sorted(by: { $0.nodeId < $1.nodeId }) {
+                InternalAPI.writeEdge(&j, edge, plane)
+            }
+            j.arrayEnd()
+            j.objectEnd()
+            w.json(.ok, j)
+        }
+
+        router.add("debug_snapshot", [.get, .head], InternalPaths.debugSnapshot) { _, w in
+            let s = plane.publisher.snapshot
+            let now = ControlPlane.monotonicMs()
+            var j = JSONWriter()
+            j.objectStart()
+            j.field("generation", s.generation)
+            j.field("age_ms", now >= s.builtAtMs ? now - s.builtAtMs : 0)
+            j.field("build_time_us", s.buildDurationNs / 1000)
+            j.field("edges", s.edgeCount)
+            j.field("routable_edges", s.exclusion.filter { $0 == 0 }.count)
+            j.field("streams", s.streams.count)
+            j.field("playback_records", s.playback.count)
+            j.field("tenants", s.tenants.count)
+            j.field("rebuilds", plane.rebuilds)
+            j.field("evictions", plane.evictions)
+            j.field("geoip", s.geo?.describe ?? "")
+            j.objectEnd()
+            w.json(.ok, j)
+        }
+
+        router.add("nodes_overview", [.get, .head], InternalPaths.nodesOverview) { _, w in
+            let now = ControlPlane.monotonicMs()
+            var j = JSONWriter(capacity: 4096)
+            j.objectStart()
+            j.field("cluster_id", plane.config.clusterId)
+            j.field("count", plane.edges.count)
+            j.key("nodes"); j.arrayStart()
+            for e in plane.edges.values.sorted(by: { $0.nodeId < $1.nodeId }) {
+                j.objectStart()
+                j.field("node_id", e.nodeId)
+                j.field("state", InternalAPI.edgeState(e, plane, now))
+                j.field("mode", e.mode.rawValue)
+                j.field("base_url", e.baseURL)
+                j.field("location", e.location)
+                j.field("cpu_percent", Double(e.cpuPermille) / 10)
+                j.field("ram_percent", e.ramMaxBytes == 0 ? 0 : (Double(e.ramUsedBytes) * 1000 / Double(e.ramMaxBytes)).rounded() / 10)
+                j.field("bandwidth_percent", e.bwLimitBytesPerSec == 0 ? 0 : (Double(e.upBytesPerSec) * 1000 / Double(e.bwLimitBytesPerSec)).rounded() / 10)
+                j.field("streams", e.streams.count)
+                j.field("viewers", e.streams.values.reduce(UInt64(0)) { $0 + UInt64($1.viewers) })
+                j.objectEnd()
+            }
+            j.arrayEnd()
+            j.objectEnd()
+            w.json(.ok, j)
+        }
+    }
+}

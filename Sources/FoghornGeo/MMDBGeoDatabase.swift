@@ -1,0 +1,131 @@
+import CMaxMindDB
+public import FoghornModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A MaxMind-format City database (GeoIP2/GeoLite2/DB-IP…), memory-mapped
+/// with libmaxminddb. Lookups are read-only and safe from any thread.
+/// Reloading = opening a new instance and publishing it; the old one closes
+/// when its last user drops it.
+public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
+    private let db: UnsafeMutablePointer<MMDB_s>
+    public let path: String
+    public let buildEpoch: UInt64
+    public let databaseType: String
+
+    public struct OpenError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot open GeoIP database \(path): \(reason)" }
+    }
+
+    public init(path: String) throws(OpenError) {
+        db = .allocate(capacity: 1)
+        let status = MMDB_open(path, UInt32(MMDB_MODE_MMAP), db)
+        guard status == MMDB_SUCCESS else {
+            db.deallocate()
+            throw OpenError(path: path, reason: String(cString: MMDB_strerror(status)))
+        }
+        self.path = path
+        buildEpoch = db.pointee.metadata.build_epoch
+        databaseType = db.pointee.metadata.database_type.map { String(cString: $0) } ?? "unknown"
+        // A database without location data is useless for routing: refuse it early.
+        guard databaseType.lowercased().contains("city") || databaseType.lowercased().contains("location") else {
+            MMDB_close(db)
+            db.deallocate()
+            throw OpenError(path: path, reason: "database type \(databaseType) has no city/location records")
+        }
+    }
+
+    deinit {
+        MMDB_close(db)
+        db.deallocate()
+    }
+
+    public var describe: String { "\(path) (\(databaseType), built \(buildEpoch))" }
+
+    public func position(of ip: IPAddress) -> GeoPoint? {
+        if ip.isPrivateOrLocal { return nil }
+        var error: Int32 = 0
+        var result: MMDB_lookup_result_s
+        if ip.isV4 {
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_addr.s_addr = ip.v4.bigEndian
+            result = withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { MMDB_lookup_sockaddr(db, $0, &error) }
+            }
+        } else {
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in
+                raw.storeBytes(of: ip.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                raw.storeBytes(of: ip.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
+            result = withUnsafePointer(to: &sin6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { MMDB_lookup_sockaddr(db, $0, &error) }
+            }
+        }
+        guard error == MMDB_SUCCESS, result.found_entry else { return nil }
+        guard let lat = double(&result.entry, MMDBGeoDatabase.latitudePath),
+              let lon = double(&result.entry, MMDBGeoDatabase.longitudePath),
+              GeoPoint.isValid(lat: lat, lon: lon)
+        else { return nil }
+        return GeoPoint(lat: lat, lon: lon)
+    }
+
+    private func double(_ entry: inout MMDB_entry_s, _ path: UnsafePointer<UnsafePointer<CChar>?>) -> Double? {
+        var data = MMDB_entry_data_s()
+        guard MMDB_aget_value(&entry, &data, path) == MMDB_SUCCESS, data.has_data else { return nil }
+        switch Int32(data.type) {
+        case MMDB_DATA_TYPE_DOUBLE: return data.double_value
+        case MMDB_DATA_TYPE_FLOAT: return Double(data.float_value)
+        default: return nil
+        }
+    }
+
+    // NULL-terminated key paths, built once.
+    nonisolated(unsafe) static let latitudePath = makePath(["location", "latitude"])
+    nonisolated(unsafe) static let longitudePath = makePath(["location", "longitude"])
+
+    private static func makePath(_ keys: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+        let array = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: keys.count + 1)
+        for (i, key) in keys.enumerated() { array[i] = UnsafePointer(strdup(key)) }
+        array[keys.count] = nil
+        return UnsafePointer(array)
+    }
+}
+
+/// A per-loop cache in front of a ``GeoLookup``: one dictionary probe for a
+/// returning viewer, cleared when full or when the database changes.
+public final class GeoCache: @unchecked Sendable {
+    private var entries: [IPAddress: GeoPoint?] = [:]
+    private var source: ObjectIdentifier?
+    public let capacity: Int
+    public private(set) var hits: UInt64 = 0
+    public private(set) var misses: UInt64 = 0
+
+    public init(capacity: Int = 65536) {
+        self.capacity = capacity
+        entries.reserveCapacity(capacity)
+    }
+
+    @inline(__always) public func position(of ip: IPAddress, in lookup: (any GeoLookup)?) -> GeoPoint? {
+        guard let lookup else { return nil }
+        let id = ObjectIdentifier(lookup)
+        if source != id {
+            entries.removeAll(keepingCapacity: true)
+            source = id
+        }
+        if let cached = entries[ip] {
+            hits &+= 1
+            return cached
+        }
+        misses &+= 1
+        let p = lookup.position(of: ip)
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        entries[ip] = p
+        return p
+    }
+}

@@ -1,0 +1,222 @@
+public import FoghornHTTPCore
+import FoghornModel
+import FoghornJSON
+
+/// Paths of the viewer endpoint, declared once.
+public enum ViewerPaths {
+    public static let play = "/play/"
+    public static let resolve = "/resolve/"
+}
+
+/// `GET|HEAD|OPTIONS /play/<id>[.<proto>]`, `/play/<id>/<proto>[/<manifest…>]`
+/// and the `/resolve/` alias (docs/OPERATIONS.md, "Viewer endpoint").
+public enum PlayHandler {
+    public static func register(on router: HTTPRouter, loop: ViewerLoop) {
+        for (name, prefix) in [("play", ViewerPaths.play), ("resolve", ViewerPaths.resolve)] {
+            let prefixLength = prefix.utf8.count
+            router.add(name, [.get, .head, .options], prefix + "*") { req, w in
+                handle(req, &w, loop, prefixLength: prefixLength)
+            }
+        }
+    }
+
+    static func fail(_ w: inout HTTPResponseWriter, _ req: HTTPRequest, _ loop: ViewerLoop, _ status: HTTPStatus,
+                     _ code: String, _ message: String, _ outcome: RoutingOutcome, retryAfter: Bool = false) {
+        w.head(status)
+        loop.writeCORS(req, &w)
+        loop.writeRequestID(req, &w)
+        if retryAfter { w.header("Retry-After", "5") }
+        w.error(status, code: code, message: message)
+        loop.count(outcome)
+    }
+
+    static func handle(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, prefixLength: Int) {
+        if req.method == .options {
+            w.head(.noContent)
+            loop.writeCORS(req, &w)
+            loop.writeRequestID(req, &w)
+            w.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+            if let requested = req.header("access-control-request-headers"), requested.count <= 1024,
+               req.bytes(requested).allSatisfy({ $0 == 0x20 || $0 == 0x2C || ($0 > 0x20 && $0 < 0x7F) }) {
+                w.header("Access-Control-Allow-Headers", req.bytes(requested))
+            }
+            w.header("Access-Control-Max-Age", "86400")
+            w.emptyBody()
+            loop.count(.preflight)
+            return
+        }
+        let rest = UnsafeRawBufferPointer(rebasing: req.path[prefixLength...])
+        let parsed: PlaybackPath
+        switch PlaybackPath.parse(rest) {
+        case .success(let p): parsed = p
+        case .failure(let e): return fail(&w, req, loop, .badRequest, e.code, e.message, .badRequest)
+        }
+        let snapshot = loop.snapshot()
+        let idBytes = UnsafeRawBufferPointer(rebasing: rest[parsed.id])
+        guard let p = snapshot.playbackIndex(idBytes) else {
+            return fail(&w, req, loop, .notFound, "VIEW_KEY_NOT_FOUND", "Invalid or expired view key", .viewKeyNotFound)
+        }
+        var proto = ViewerProtocol.any
+        if let range = parsed.protocolName {
+            guard let v = ViewerProtocol.normalize(UnsafeRawBufferPointer(rebasing: rest[range])) else {
+                return fail(&w, req, loop, .notFound, "PROTOCOL_NOT_AVAILABLE", "unknown protocol", .protocolNotAvailable)
+            }
+            proto = v
+        }
+        guard let stream = snapshot.streamOf(playback: p) else {
+            return fail(&w, req, loop, .notFound, "STREAM_OFFLINE", "stream is not live on any edge", .streamOffline)
+        }
+        let client = loop.clientAddress(req)
+        let viewer = client.flatMap { loop.geoCache.position(of: $0, in: snapshot.geo) }
+        var tags = CompiledTagAdjustment.none
+        if let adjust = tagAdjustText(req) {
+            do throws(TagAdjustment.ParseError) {
+                tags = snapshot.compile(try TagAdjustment.parse(adjust))
+            } catch {
+                return fail(&w, req, loop, .badRequest, "INVALID_TAG_ADJUST", "tag adjustment must be a JSON object of \"tag,tag\": integer", .badRequest)
+            }
+        }
+        let request = ScoringRequest(
+            stream: stream, tenant: snapshot.tenantOf(playback: p), viewer: viewer, tags: tags,
+            stickyBand: loop.settings.stickyBand, clientHash: client?.networkHash ?? 0)
+        let top = Scorer.top(snapshot, request, localPending: loop.localPending)
+        loop.countExclusions(top)
+        guard !top.isEmpty else {
+            let entry = snapshot.streams[stream]
+            if !entry.inputs.contains(where: { $0 > 0 }) {
+                return fail(&w, req, loop, .notFound, "STREAM_OFFLINE", "stream is not live on any edge", .streamOffline)
+            }
+            return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "every edge carrying the stream is excluded (full, draining, stale…)", .noEdgeAvailable, retryAfter: true)
+        }
+        let record = snapshot.playback[p]
+        let winner = top[0].edge
+        if proto == .any {
+            writeJSON(req, &w, loop, snapshot, top, record: record, streamEntry: snapshot.streams[stream], viewer: viewer, idBytes: idBytes)
+        } else {
+            guard let template = snapshot.url(edge: winner, proto: proto) else {
+                return fail(&w, req, loop, .notFound, "PROTOCOL_NOT_AVAILABLE", "Protocol '\(proto.name)' not available for this stream", .protocolNotAvailable)
+            }
+            let url = loop.url
+            url.clear()
+            buildURL(url, template, name: loop.settings.useInternalStreamName ? nil : idBytes, internalName: record.stream,
+                     manifest: parsed.manifest.map { UnsafeRawBufferPointer(rebasing: rest[$0]) },
+                     query: req.head.hasQuery ? req.bytes(req.head.query) : nil,
+                     forceHTTPS: loop.forwardedProtoIsHTTPS(req))
+            w.head(loop.settings.redirectStatus)
+            loop.writeCORS(req, &w)
+            loop.writeRequestID(req, &w)
+            w.header("Location", url.readable)
+            var node = snapshot.nodeIds[winner]
+            node.withUTF8 { w.header("X-Foghorn-Edge", UnsafeRawBufferPointer($0)) }
+            w.body(url.readable, contentType: "text/plain; charset=utf-8")
+            loop.count(.redirect)
+        }
+        loop.addPending(edge: winner, bytesPerSec: snapshot.streams[stream].perViewerBytesPerSec)
+    }
+
+    static func tagAdjustText(_ req: HTTPRequest) -> String? {
+        if let h = req.header("x-tag-adjust") { return req.string(h) }
+        if req.head.hasQuery, req.bytes(req.head.query).count >= 10 { return req.queryParameter("tag_adjust") }
+        return nil
+    }
+
+    /// prefix + name + suffix; the manifest path replaces the template's own
+    /// manifest file (or is appended); the request's query is carried over.
+    static func buildURL(_ out: ByteBuffer, _ t: URLTemplate, name: UnsafeRawBufferPointer?, internalName: String,
+                         manifest: UnsafeRawBufferPointer?, query: UnsafeRawBufferPointer?, forceHTTPS: Bool) {
+        let start = out.count
+        t.prefix.withUnsafeBytes { p in
+            if forceHTTPS, p.count > 7, p[0] == UInt8(ascii: "h"), p[4] == UInt8(ascii: ":") {
+                out.append("https")
+                out.append(UnsafeRawBufferPointer(rebasing: p[4...]))
+            } else {
+                out.append(p)
+            }
+        }
+        if t.hasStreamPlaceholder {
+            if let name { out.append(name) } else { out.append(internalName) }
+            t.suffix.withUnsafeBytes { out.append($0) }
+        }
+        if let manifest, manifest.count > 0 {
+            // Cut the template's own query, if any, and its manifest file name.
+            var end = out.count
+            var k = start
+            while k < end { if out.base.load(fromByteOffset: k, as: UInt8.self) == UInt8(ascii: "?") { end = k; break }; k += 1 }
+            out.count = end
+            if t.endsWithManifest {
+                var slash = out.count
+                while slash > start && out.base.load(fromByteOffset: slash - 1, as: UInt8.self) != UInt8(ascii: "/") { slash -= 1 }
+                out.count = slash
+            } else if out.count > start && out.base.load(fromByteOffset: out.count - 1, as: UInt8.self) != UInt8(ascii: "/") {
+                out.append(UInt8(ascii: "/"))
+            }
+            out.append(manifest)
+        }
+        if let query, query.count > 0 {
+            var hasQuery = false
+            for k in start..<out.count where out.base.load(fromByteOffset: k, as: UInt8.self) == UInt8(ascii: "?") { hasQuery = true; break }
+            out.append(hasQuery ? UInt8(ascii: "&") : UInt8(ascii: "?"))
+            out.append(query)
+        }
+    }
+
+    static func urlString(_ snapshot: RoutingSnapshot, edge: Int, proto: ViewerProtocol, loop: ViewerLoop, idBytes: UnsafeRawBufferPointer, stream: String) -> String? {
+        guard let t = snapshot.url(edge: edge, proto: proto) else { return nil }
+        let b = ByteBuffer(capacity: 256)
+        buildURL(b, t, name: loop.settings.useInternalStreamName ? nil : idBytes, internalName: stream, manifest: nil, query: nil, forceHTTPS: false)
+        return String(decoding: b.readable, as: UTF8.self)
+    }
+
+    /// `{primary, fallbacks, metadata}` in Foghorn's camelCase shape.
+    static func writeJSON(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, _ s: RoutingSnapshot, _ top: TopCandidates,
+                          record: PlaybackRecord, streamEntry: StreamEntry, viewer: GeoPoint?, idBytes: UnsafeRawBufferPointer) {
+        var j = JSONWriter(capacity: 2048)
+        func endpoint(_ k: Int) {
+            let (edge, score) = top[k]
+            j.objectStart()
+            j.field("nodeId", s.nodeIds[edge])
+            j.field("baseUrl", s.edges[edge].baseURL)
+            let primaryProto: ViewerProtocol = s.url(edge: edge, proto: .webrtc) != nil ? .webrtc : .hls
+            j.field("protocol", primaryProto.name)
+            j.field("url", urlString(s, edge: edge, proto: primaryProto, loop: loop, idBytes: idBytes, stream: record.stream) ?? "")
+            if let v = viewer, let e = s.geoPoint(edge: edge) { j.field("geoDistance", (v.kilometres(to: e) * 10).rounded() / 10) } else { j.field("geoDistance", 0.0) }
+            j.field("loadScore", Double(score))
+            j.key("outputs")
+            j.objectStart()
+            for proto in [ViewerProtocol.hls, .dash, .cmaf, .webrtc, .mp4, .webm, .ts, .srt, .rtmp, .rtsp] {
+                if let url = urlString(s, edge: edge, proto: proto, loop: loop, idBytes: idBytes, stream: record.stream) {
+                    j.key(proto.name.uppercased())
+                    j.objectStart()
+                    j.field("protocol", proto.name.uppercased())
+                    j.field("url", url)
+                    j.objectEnd()
+                }
+            }
+            j.objectEnd()
+            j.objectEnd()
+        }
+        j.objectStart()
+        j.key("primary")
+        endpoint(0)
+        j.key("fallbacks")
+        j.arrayStart()
+        for k in 1..<top.count { endpoint(k) }
+        j.arrayEnd()
+        j.key("metadata")
+        j.objectStart()
+        j.field("status", "live")
+        j.field("isLive", true)
+        j.field("viewers", streamEntry.totalViewers)
+        j.field("contentId", record.playbackId)
+        j.field("contentType", "live")
+        if !record.tenant.isEmpty { j.field("tenantId", record.tenant) }
+        j.field("streamId", record.stream)
+        j.objectEnd()
+        j.objectEnd()
+        w.head(.ok)
+        loop.writeCORS(req, &w)
+        loop.writeRequestID(req, &w)
+        w.body(j.bytes, contentType: "application/json")
+        loop.count(.json)
+    }
+}

@@ -1,0 +1,220 @@
+public import FoghornHTTP
+public import FoghornHTTPCore
+public import FoghornModel
+import FoghornGeo
+import FoghornJSON
+
+/// Settings of the viewer endpoint, from the configuration.
+public struct ViewerSettings: Sendable {
+    public var resolver: ClientAddressResolver
+    /// `["*"]` or exact origins.
+    public var allowedOrigins: [String]
+    public var redirectStatus: HTTPStatus
+    public var useInternalStreamName: Bool
+    public var stickyBand: UInt64
+    public var shipIntervalMs: UInt64 = 50
+
+    public init(resolver: ClientAddressResolver, allowedOrigins: [String], redirectStatus: HTTPStatus, useInternalStreamName: Bool, stickyBand: UInt64) {
+        self.resolver = resolver
+        self.allowedOrigins = allowedOrigins
+        self.redirectStatus = redirectStatus
+        self.useInternalStreamName = useInternalStreamName
+        self.stickyBand = stickyBand
+    }
+
+    public var allowsAnyOrigin: Bool { allowedOrigins.contains("*") }
+
+    /// Headers on every viewer-listener answer (parse errors and 404s included).
+    public var commonHeaders: [UInt8] {
+        var text = "Cache-Control: no-store\r\n"
+        if allowsAnyOrigin {
+            text += "Access-Control-Allow-Origin: *\r\n"
+        } else {
+            text += "Vary: Origin\r\n"
+        }
+        text += "Access-Control-Expose-Headers: X-Request-ID, X-Foghorn-Edge\r\n"
+        return Array(text.utf8)
+    }
+}
+
+/// Route outcomes counted per loop (`foghorn_routing_decisions_total{outcome}`).
+public enum RoutingOutcome: Int, CaseIterable, Sendable {
+    case redirect, json, preflight, viewKeyNotFound, streamOffline, noEdgeAvailable, protocolNotAvailable, badRequest
+
+    public var label: String {
+        switch self {
+        case .redirect: return "redirect"
+        case .json: return "json"
+        case .preflight: return "preflight"
+        case .viewKeyNotFound: return "view_key_not_found"
+        case .streamOffline: return "stream_offline"
+        case .noEdgeAvailable: return "no_edge_available"
+        case .protocolNotAvailable: return "protocol_not_available"
+        case .badRequest: return "bad_request"
+        }
+    }
+}
+
+/// One data loop's viewer-routing state: its cached snapshot, its geo cache,
+/// its own pending-viewer ledger and counters. Used only on that loop.
+public final class ViewerLoop: @unchecked Sendable {
+    public let index: Int
+    public let settings: ViewerSettings
+    let reader: SnapshotReader
+    let geoCache = GeoCache()
+    /// Outcomes (by ``RoutingOutcome``) then exclusions (by ``Exclusion`` raw value).
+    public let counters = RelaxedCounters(count: RoutingOutcome.allCases.count + 16)
+    let url = ByteBuffer(capacity: 1024)
+    private var requestCounter: UInt64 = 0
+    private let requestPrefix: UInt64
+
+    // Pending-viewer ledger, by edge index of `ledgerGeneration`'s snapshot.
+    private var local: UnsafeMutableBufferPointer<UInt64>
+    private var unshipped: UnsafeMutableBufferPointer<UInt64>
+    private var ledgerSnapshot: RoutingSnapshot
+    private var inFlight: [(sequence: UInt64, amounts: [(nodeId: String, bytesPerSec: UInt64)])] = []
+    private var sequence: UInt64 = 0
+    private var hasUnshipped = false
+    /// Called on this loop with a shipment for the control loop.
+    private let ship: @Sendable (Int, UInt64, [(nodeId: String, bytesPerSec: UInt64)]) -> Void
+    private var shipTimer: LoopTimer?
+
+    public init(index: Int, settings: ViewerSettings, publisher: SnapshotPublisher, seed: UInt64,
+                ship: @escaping @Sendable (Int, UInt64, [(nodeId: String, bytesPerSec: UInt64)]) -> Void) {
+        self.index = index
+        self.settings = settings
+        reader = SnapshotReader(publisher)
+        requestPrefix = seed
+        self.ship = ship
+        ledgerSnapshot = reader.cached
+        local = .allocate(capacity: max(ledgerSnapshot.edgeCount, 1))
+        local.initialize(repeating: 0)
+        unshipped = .allocate(capacity: max(ledgerSnapshot.edgeCount, 1))
+        unshipped.initialize(repeating: 0)
+    }
+
+    deinit {
+        local.deallocate()
+        unshipped.deallocate()
+    }
+
+    /// Starts the shipping timer on `loop` (call on that loop).
+    public func start(on loop: EventLoop) {
+        shipTimer = LoopTimer(loop: loop) { [unowned self] in shipPending() }
+        shipTimer?.start(afterMs: settings.shipIntervalMs, repeatMs: settings.shipIntervalMs)
+    }
+
+    public func stop() { shipTimer?.close() }
+
+    /// The current snapshot; when it changed, the ledger is carried over by node ID.
+    @inline(__always) func snapshot() -> RoutingSnapshot {
+        let (s, changed) = reader.current()
+        if changed { adopt(s) }
+        return s
+    }
+
+    private func adopt(_ s: RoutingSnapshot) {
+        // Shipments the control loop has folded in are in the snapshot now.
+        let applied = index < s.appliedShipments.count ? s.appliedShipments[index] : 0
+        inFlight.removeAll { $0.sequence <= applied }
+        var carried: [String: UInt64] = [:]
+        for i in 0..<ledgerSnapshot.edgeCount where unshipped[i] > 0 { carried[ledgerSnapshot.nodeIds[i], default: 0] += unshipped[i] }
+        local.deallocate()
+        unshipped.deallocate()
+        local = .allocate(capacity: max(s.edgeCount, 1))
+        local.initialize(repeating: 0)
+        unshipped = .allocate(capacity: max(s.edgeCount, 1))
+        unshipped.initialize(repeating: 0)
+        for (node, bytes) in carried {
+            if let i = s.edgeIndex(nodeId: node) { unshipped[i] += bytes; local[i] += bytes }
+        }
+        for shipment in inFlight {
+            for (node, bytes) in shipment.amounts { if let i = s.edgeIndex(nodeId: node) { local[i] += bytes } }
+        }
+        ledgerSnapshot = s
+    }
+
+    @inline(__always) func addPending(edge: Int, bytesPerSec: UInt64) {
+        local[edge] &+= bytesPerSec
+        unshipped[edge] &+= bytesPerSec
+        hasUnshipped = true
+    }
+
+    var localPending: UnsafePointer<UInt64> { UnsafePointer(local.baseAddress!) }
+
+    /// Every ≤ 50 ms: hand this loop's new redirects to the control loop.
+    func shipPending() {
+        _ = snapshot()
+        guard hasUnshipped else { return }
+        var amounts: [(nodeId: String, bytesPerSec: UInt64)] = []
+        for i in 0..<ledgerSnapshot.edgeCount where unshipped[i] > 0 {
+            amounts.append((ledgerSnapshot.nodeIds[i], unshipped[i]))
+            unshipped[i] = 0
+        }
+        hasUnshipped = false
+        sequence += 1
+        inFlight.append((sequence, amounts))
+        ship(index, sequence, amounts)
+    }
+
+    @inline(__always) func count(_ outcome: RoutingOutcome) { counters.add(outcome.rawValue) }
+
+    func countExclusions(_ top: TopCandidates) {
+        for reason in Exclusion.allCases where top.excluded[Int(reason.rawValue)] > 0 {
+            counters.add(RoutingOutcome.allCases.count + Int(reason.rawValue), UInt64(top.excluded[Int(reason.rawValue)]))
+        }
+    }
+
+    public func outcomeCount(_ o: RoutingOutcome) -> UInt64 { counters.load(o.rawValue) }
+    public func exclusionCount(_ e: Exclusion) -> UInt64 { counters.load(RoutingOutcome.allCases.count + Int(e.rawValue)) }
+
+    /// Writes `X-Request-ID`: the client's (if 1–128 visible ASCII bytes) or a new one.
+    func writeRequestID(_ req: HTTPRequest, _ w: inout HTTPResponseWriter) {
+        if let r = req.header("x-request-id"), r.count > 0, r.count <= 128 {
+            let bytes = req.bytes(r)
+            if bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+                w.header("X-Request-ID", bytes)
+                return
+            }
+        }
+        requestCounter &+= 1
+        var id = (requestPrefix.bigEndian, requestCounter.bigEndian)
+        w.buffer.append("X-Request-ID: ")
+        withUnsafeBytes(of: &id) { raw in
+            let digits: StaticString = "0123456789abcdef"
+            let d = UnsafeRawBufferPointer(start: digits.utf8Start, count: 16)
+            for b in raw { w.buffer.append(d[Int(b >> 4)]); w.buffer.append(d[Int(b & 15)]) }
+        }
+        w.buffer.append("\r\n")
+    }
+
+    /// `Access-Control-Allow-Origin` for an allow-list (the `*` case is in the common headers).
+    func writeCORS(_ req: HTTPRequest, _ w: inout HTTPResponseWriter) {
+        guard !settings.allowsAnyOrigin, let origin = req.header("origin") else { return }
+        let bytes = req.bytes(origin)
+        for allowed in settings.allowedOrigins where allowed.utf8.count == bytes.count && allowed.utf8.elementsEqual(bytes) {
+            w.header("Access-Control-Allow-Origin", bytes)
+            return
+        }
+    }
+
+    /// The viewer's address: the peer, or what a trusted proxy says.
+    func clientAddress(_ req: HTTPRequest) -> IPAddress? {
+        guard let peer = IPAddress.parse(req.peerAddress) else { return nil }
+        let r = settings.resolver
+        if r.trustedProxies.isEmpty { return peer }
+        return r.resolve(
+            peer: peer,
+            cfConnectingIP: req.header("cf-connecting-ip").map { req.bytes($0) },
+            forwardedFor: req.header("x-forwarded-for").map { req.bytes($0) },
+            realIP: req.header("x-real-ip").map { req.bytes($0) })
+    }
+
+    /// `https` when a trusted proxy says `X-Forwarded-Proto: https`.
+    func forwardedProtoIsHTTPS(_ req: HTTPRequest) -> Bool {
+        guard !settings.resolver.trustedProxies.isEmpty, let v = req.header("x-forwarded-proto"),
+              let peer = IPAddress.parse(req.peerAddress), settings.resolver.isTrusted(peer) else { return false }
+        let b = req.bytes(v)
+        return b.count == 5 && b[0] | 0x20 == 0x68 && b[4] | 0x20 == 0x73
+    }
+}
