@@ -48,9 +48,9 @@ public struct GeoPoint: Sendable, Equatable {
 /// The geo term of the score, exactly as MistUtilLoad/Foghorn compute it:
 /// `W_geo − UInt64(W_geo · acos(dot)/π)`.
 ///
-/// Worked example: Amsterdam (52.37, 4.90) to Frankfurt (50.11, 8.68) has a
-/// dot product of 0.999 880 6, an angle of 0.015 45 rad, `d = 0.004 918`, so
-/// with `W_geo = 1000` the term is `1000 − UInt64(4.918) = 996`.
+/// Worked example: Amsterdam (52.37, 4.90) to Frankfurt (50.11, 8.68) are
+/// 364.6 km apart: an angle of 0.057 23 rad, `d = 0.018 22`, so with
+/// `W_geo = 1000` the term is `1000 − UInt64(18.22) = 982`.
 public enum GeoTerm {
     /// Exact term from a clamped dot product.
     @inline(__always) public static func exact(weight: UInt64, dot: Double) -> UInt64 {
@@ -59,9 +59,10 @@ public enum GeoTerm {
     }
 
     /// The same value as ``exact(weight:dot:)``, computed with a polynomial
-    /// `acos` (max error 7e-5 rad, A&S 4.4.45) and falling back to the real
-    /// `acos` only when the approximation lands within 0.05 of an integer
-    /// step, where truncation could differ. Cheap enough for 10,000 edges.
+    /// `acos` (max error 6.7e-5 rad, A&S 4.4.45) and falling back to the real
+    /// `acos` only when the approximation lands within its error bound
+    /// (`W·3e-5`, 0.03 points at `W = 1000`) of an integer step, where
+    /// truncation could differ. Cheap enough for 10,000 edges.
     @inline(__always) public static func fast(weight: UInt64, dot: Double) -> UInt64 {
         let a = abs(dot)
         let poly = ((-0.0187293 * a + 0.0742610) * a - 0.2121144) * a + 1.5707288
@@ -70,7 +71,9 @@ public enum GeoTerm {
         let v = Double(weight) * angle * (1 / Double.pi)
         let floorV = v.rounded(.down)
         let frac = v - floorV
-        if frac < 0.05 || frac > 0.95 { return exact(weight: weight, dot: dot) }
+        // |angle error| ≤ 6.7e-5 rad → |v error| ≤ W·2.2e-5; keep a margin above that.
+        let margin = Double(weight) * 3e-5 + 1e-9
+        if frac < margin || frac > 1 - margin { return exact(weight: weight, dot: dot) }
         let k = UInt64(max(0, floorV))
         return k >= weight ? 0 : weight &- k
     }

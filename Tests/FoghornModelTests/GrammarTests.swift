@@ -1,0 +1,106 @@
+import Testing
+@testable import FoghornModel
+
+func parsePath(_ s: String) -> (String, String?, String?)? {
+    var t = s
+    return t.withUTF8 { p -> (String, String?, String?)? in
+        let raw = UnsafeRawBufferPointer(p)
+        guard case .success(let r) = PlaybackPath.parse(raw) else { return nil }
+        func str(_ r: Range<Int>?) -> String? { r.map { String(decoding: raw[$0], as: UTF8.self) } }
+        return (str(r.id)!, str(r.protocolName), str(r.manifest))
+    }
+}
+
+@Suite struct GrammarTests {
+    @Test(arguments: [
+        ("vk", "vk", nil, nil), ("vk.mp4", "vk", "mp4", nil), ("vk/hls/index.m3u8", "vk", "hls", "index.m3u8"),
+        ("vk/cmaf/index.mpd", "vk", "cmaf", "index.mpd"), ("vk.html", "vk", "html", nil), ("vk/hls/0_1/index.m3u8", "vk", "hls", "0_1/index.m3u8"),
+        ("vk.a.b", "vk", "a", nil), ("vk/webrtc", "vk", "webrtc", nil), ("vk/", "vk", nil, nil),
+    ] as [(String, String, String?, String?)])
+    func pathGrammar(_ path: String, _ id: String, _ proto: String?, _ manifest: String?) {
+        let r = parsePath(path)
+        #expect(r?.0 == id && r?.1 == proto && r?.2 == manifest, "\(path) → \(String(describing: r))")
+    }
+
+    @Test func pathErrors() {
+        #expect(parsePath("") == nil)
+        #expect(parsePath("/") == nil)
+        #expect(parsePath(".mp4") == nil)
+        #expect(parsePath("a%20b") == nil)
+        #expect(parsePath(String(repeating: "a", count: 129)) == nil)
+        var empty = ""
+        empty.withUTF8 { #expect(PlaybackPath.parse(UnsafeRawBufferPointer($0)) == .failure(.missingViewKey)) }
+    }
+
+    @Test func protocolAliases() {
+        for (alias, canonical) in [("M3U8", ViewerProtocol.hls), ("whep", .webrtc), ("ll-hls", .cmaf), ("mpd", .dash), ("progressive", .mp4),
+                                    ("mpeg-ts", .ts), ("json", .any), ("ANY", .any), ("hss", .smoothstreaming)] {
+            #expect(ViewerProtocol.normalize(alias) == canonical, "\(alias)")
+        }
+        #expect(ViewerProtocol.normalize("index.m3u8") == nil)
+    }
+
+    @Test func urlTemplates() {
+        let base = URLParts.parse("https://edge-1.example.com:8443/")
+        let t = URLTemplate.resolve("https://HOST/hls/$/index.m3u8", baseURL: base)!
+        #expect(String(decoding: t.prefix, as: UTF8.self) == "https://edge-1.example.com:8443/hls/")
+        #expect(String(decoding: t.suffix, as: UTF8.self) == "/index.m3u8")
+        #expect(t.endsWithManifest)
+        #expect(URLTemplate.resolve("https://HOST/x/$", baseURL: nil) == nil)
+        let d = URLTemplate.derived("webrtc/$", baseURL: "https://e.example/view")!
+        #expect(String(decoding: d.prefix, as: UTF8.self) == "https://e.example/view/webrtc/")
+        #expect(URLParts.parse("ftp://x/") == nil)
+        #expect(URLParts.parse("https://[::1]:8080/a")?.host == "::1")
+    }
+
+    @Test func ipAddressesAndTrust() {
+        #expect(IPAddress.parse("192.168.1.10")?.isPrivateOrLocal == true)
+        #expect(IPAddress.parse("81.2.69.142")?.isPrivateOrLocal == false)
+        #expect(IPAddress.parse("::1")?.isPrivateOrLocal == true)
+        #expect(IPAddress.parse("2a02:cf40::1")?.description == "2a02:cf40::1")
+        #expect(IPAddress.parse("::ffff:1.2.3.4")?.isV4 == true)
+        for bad in ["1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1::2::3", ":1:2", "g::1", "1.2.3.4:80", ""] {
+            #expect(IPAddress.parse(bad) == nil, "\(bad)")
+        }
+        let block = CIDRBlock.parse("10.0.0.0/8")!
+        #expect(block.contains(IPAddress.parse("10.9.8.7")!))
+        #expect(!block.contains(IPAddress.parse("11.0.0.1")!))
+        #expect(CIDRBlock.parse("2001:db8::/32")!.contains(IPAddress.parse("2001:db8:1::5")!))
+
+        let resolver = ClientAddressResolver(trustedProxies: [CIDRBlock.parse("127.0.0.0/8")!, CIDRBlock.parse("10.0.0.0/8")!])
+        func resolve(_ peer: String, cf: String? = nil, xff: String? = nil, real: String? = nil) -> String {
+            func with(_ s: String?, _ body: (UnsafeRawBufferPointer?) -> IPAddress) -> IPAddress {
+                guard var s else { return body(nil) }
+                return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+            }
+            return with(cf) { c in with(xff) { x in with(real) { r in
+                resolver.resolve(peer: IPAddress.parse(peer)!, cfConnectingIP: c, forwardedFor: x, realIP: r)
+            } } }.description
+        }
+        // Untrusted peer: headers ignored.
+        #expect(resolve("8.8.8.8", xff: "1.1.1.1", real: "2.2.2.2") == "8.8.8.8")
+        // Trusted peer: right-most untrusted hop of XFF.
+        #expect(resolve("127.0.0.1", xff: "6.6.6.6, 1.1.1.1, 10.0.0.5") == "1.1.1.1")
+        #expect(resolve("127.0.0.1", xff: "10.1.1.1, 10.0.0.5") == "10.1.1.1")
+        #expect(resolve("127.0.0.1", cf: "3.3.3.3", xff: "1.1.1.1") == "3.3.3.3")
+        #expect(resolve("127.0.0.1", real: "2.2.2.2") == "2.2.2.2")
+        #expect(resolve("127.0.0.1", xff: "garbage") == "127.0.0.1")
+    }
+
+    @Test func edgeReportValidationNamesTheField() throws {
+        func fails(_ json: String) -> String? {
+            do { _ = try EdgeReport.parse(try FoghornJSONParse(json)); return nil } catch let e as EdgeReport.FieldError { return e.field } catch { return "json" }
+        }
+        #expect(fails(#"{"cpu_permille": 1001}"#) == "cpu_permille")
+        #expect(fails(#"{"ram_used_bytes": -1}"#) == "ram_used_bytes")
+        #expect(fails(#"{"lat": 91, "lon": 0}"#) == "lat")
+        #expect(fails(#"{"lat": 1}"#) == "lon")
+        #expect(fails(#"{"capabilities": ["edge", "gpu"]}"#) == "capabilities")
+        #expect(fails(#"{"base_url": "edge.example"}"#) == "base_url")
+        #expect(fails(#"{"outputs": {"HLS": 5}}"#) == "outputs.HLS")
+        #expect(fails(#"{"streams": {"s": {"inputs": "1"}}}"#) == "streams.s.inputs")
+        #expect(fails(#"{"streams": {"s": {"bogus": 1}}}"#) == "streams.s.bogus")
+        #expect(fails(#"{"speed": 1}"#) == "speed")
+        #expect(fails(#"{"cpu_permille": 10, "tags": ["a"], "streams": {"s": {"inputs": 1, "viewers": 2}}}"#) == nil)
+    }
+}

@@ -1,0 +1,3 @@
+import FoghornJSON
+
+func FoghornJSONParse(_ s: String) throws -> JSONValue { try JSONParser.parse(s) }

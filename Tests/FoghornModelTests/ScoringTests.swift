@@ -1,0 +1,217 @@
+import Testing
+@testable import FoghornModel
+
+func edge(_ id: String, cpu: UInt64 = 0, ramUsed: UInt64 = 0, ramMax: UInt64 = 1000, up: UInt64 = 0, limit: UInt64 = 1000,
+          lat: Double = .nan, lon: Double = .nan, streams: [String: EdgeStreamStats] = ["s": EdgeStreamStats(inputs: 1)],
+          tags: [String] = [], tenant: String = "", mode: EdgeMode = .normal, base: String = "https://HOSTNAME/") -> EdgeState {
+    var e = EdgeState(nodeId: id)
+    e.cpuPermille = cpu; e.ramUsedBytes = ramUsed; e.ramMaxBytes = ramMax; e.upBytesPerSec = up; e.bwLimitBytesPerSec = limit
+    e.lat = lat; e.lon = lon; e.streams = streams; e.tags = tags; e.tenant = tenant; e.mode = mode; e.isStatic = true
+    e.baseURL = base.replacingOccurrences("HOSTNAME", id)
+    return e
+}
+
+extension String {
+    func replacingOccurrences(_ a: String, _ b: String) -> String { self.replacingAll(a, with: b) }
+}
+
+func snapshot(_ edges: [EdgeState], playback: [PlaybackRecord] = [PlaybackRecord(playbackId: "p", stream: "s")],
+              weights: ScoringWeights = .defaults, nowMs: UInt64 = 0, staleness: StalenessPolicy = StalenessPolicy()) -> RoutingSnapshot {
+    RoutingSnapshot(.init(generation: 1, nowMs: nowMs, weights: weights, staleness: staleness, edges: edges, playback: playback))
+}
+
+func ranking(_ s: RoutingSnapshot, _ r: ScoringRequest) -> [String] {
+    let top = Scorer.top(s, r)
+    return (0..<top.count).map { s.nodeIds[top[$0].edge] }
+}
+
+@Suite struct ScoringTests {
+    @Test func workedExampleFromTheReference() {
+        // cpu 400‰ → 300, RAM 1/5 → 400, no bandwidth used → 1000, viewer at the edge → 1000, stream → 50.
+        let s = snapshot([edge("a", cpu: 400, ramUsed: 100, ramMax: 500, lat: 52.37, lon: 4.9)])
+        let r = ScoringRequest(stream: 0, viewer: GeoPoint(lat: 52.37, lon: 4.9))
+        let top = Scorer.top(s, r)
+        #expect(top.count == 1)
+        #expect(top[0].score == 2750)
+        let (c, _) = Scorer.explain(s, r)
+        #expect(c[0].cpu == 300 && c[0].ram == 400 && c[0].bandwidth == 1000 && c[0].geo == 1000 && c[0].streamBonus == 50)
+    }
+
+    @Test func termFormulas() {
+        let w = ScoringWeights.defaults
+        #expect(w.cpuScore(permille: 300) == 350)
+        #expect(w.cpuScore(permille: 1001) == 0)
+        #expect(w.ramScore(used: 4 << 30, max: 16 << 30) == 375)
+        #expect(w.ramScore(used: 20, max: 10) == 0)  // clamped, never underflows
+        #expect(w.bandwidthScore(used: 25_000_000, limit: 125_000_000) == 800)
+        // Amsterdam → Frankfurt: 996 (docs/SCORING.md).
+        let ams = GeoPoint(lat: 52.37, lon: 4.90), fra = GeoPoint(lat: 50.11, lon: 8.68)
+        #expect(GeoTerm.exact(weight: 1000, dot: ams.dot(fra)) == 982)
+        #expect(abs(ams.kilometres(to: fra) - 364.6) < 1)
+    }
+
+    @Test func fastGeoTermEqualsExactEverywhere() {
+        var rng = SplitMix(seed: 7)
+        for _ in 0..<200_000 {
+            let dot = Double(rng.next() % 2_000_001) / 1_000_000 - 1
+            for weight: UInt64 in [1000, 100, 7, 123_456] {
+                #expect(GeoTerm.fast(weight: weight, dot: dot) == GeoTerm.exact(weight: weight, dot: dot))
+            }
+        }
+        #expect(GeoTerm.fast(weight: 1000, dot: -1) == 0)
+        #expect(GeoTerm.fast(weight: 1000, dot: 1) == 1000)
+    }
+
+    @Test func exclusionsHaveNamedReasons() {
+        let s = snapshot([
+            edge("a-maint", mode: .maintenance),
+            edge("b-drain", mode: .draining),
+            edge("c-nometrics", ramMax: 0),
+            edge("d-full", up: 1000, limit: 1000),
+            edge("e-noinputs", streams: ["s": EdgeStreamStats(inputs: 0)]),
+            edge("f-tenant", tenant: "other"),
+            edge("g-ok"),
+        ])
+        let (c, ranking) = Scorer.explain(s, ScoringRequest(stream: 0))
+        let reasons = Dictionary(uniqueKeysWithValues: c.map { ($0.nodeId, $0.exclusion?.reason ?? "-") })
+        #expect(reasons == ["a-maint": "maintenance", "b-drain": "draining", "c-nometrics": "no_metrics", "d-full": "bandwidth_exhausted",
+                            "e-noinputs": "stream_no_inputs", "f-tenant": "tenant_mismatch", "g-ok": "-"])
+        #expect(ranking.map { s.nodeIds[$0] } == ["g-ok"])
+        let top = Scorer.top(s, ScoringRequest(stream: 0))
+        #expect(top.count == 1)
+        #expect(top.excluded[Int(Exclusion.maintenance.rawValue)] == 1)
+        #expect(top.excluded[Int(Exclusion.tenantMismatch.rawValue)] == 1)
+    }
+
+    @Test func tenantScoping() {
+        let s = snapshot([edge("a", tenant: "t1"), edge("b")],
+                         playback: [PlaybackRecord(playbackId: "p", stream: "s", tenant: "t1"), PlaybackRecord(playbackId: "q", stream: "s", tenant: "t2")])
+        let p = s.playbackIndex("p")!, q = s.playbackIndex("q")!
+        #expect(Set(ranking(s, ScoringRequest(stream: 0, tenant: s.tenantOf(playback: p)))) == ["a", "b"])
+        #expect(ranking(s, ScoringRequest(stream: 0, tenant: s.tenantOf(playback: q))) == ["b"])
+    }
+
+    @Test func tiesBreakByNodeIdAndTopFiveIsPartial() {
+        let edges = (0..<12).map { edge((11 - $0) < 10 ? "n0\(11 - $0)" : "n\(11 - $0)") }
+        let s = snapshot(edges)
+        #expect(ranking(s, ScoringRequest(stream: 0)) == ["n00", "n01", "n02", "n03", "n04"])
+        // A better edge anywhere enters first.
+        var better = edges
+        better[3] = edge("n08", cpu: 0, up: 0, limit: 1000)
+        better[0] = edge("n11", cpu: 0, ramUsed: 0, ramMax: 1000)
+        let s2 = snapshot(better.map { var e = $0; if e.nodeId != "n08" && e.nodeId != "n11" { e.cpuPermille = 100 }; return e })
+        #expect(ranking(s2, ScoringRequest(stream: 0)).prefix(2) == ["n08", "n11"])
+    }
+
+    @Test func tagAdjustments() throws {
+        let s = snapshot([edge("a", tags: ["eu"]), edge("b", tags: ["us"]), edge("c")])
+        let adj = try TagAdjustment.parse(#"{"us": 200, "-eu,us": -5000}"#)
+        let r = ScoringRequest(stream: 0, tags: s.compile(adj))
+        let (c, rank) = Scorer.explain(s, r)
+        #expect(rank.map { s.nodeIds[$0] } == ["b", "a"])
+        #expect(c.first { $0.nodeId == "c" }?.exclusion == .adjustedToZero)
+        #expect(ranking(s, r) == ["b", "a"])
+        #expect(throws: TagAdjustment.ParseError.self) { try TagAdjustment.parse("[1]") }
+        #expect(throws: TagAdjustment.ParseError.self) { try TagAdjustment.parse(#"{"a": "x"}"#) }
+    }
+
+    @Test func explainPicksTheSameWinnerAsTheFastPathOnRandomSnapshots() {
+        var rng = SplitMix(seed: 99)
+        for round in 0..<300 {
+            let n = Int(rng.next() % 40) + 1
+            var edges: [EdgeState] = []
+            for i in 0..<n {
+                let limit = UInt64(rng.next() % 1000) + 1
+                edges.append(edge("e\(i)", cpu: rng.next() % 1100, ramUsed: rng.next() % 1200, ramMax: rng.next() % 4 == 0 ? 0 : 1000,
+                                  up: rng.next() % (limit + 50), limit: limit,
+                                  lat: Double(rng.next() % 180) - 90, lon: Double(rng.next() % 360) - 180,
+                                  streams: ["s": EdgeStreamStats(inputs: UInt32(rng.next() % 3))],
+                                  tags: rng.next() % 2 == 0 ? ["x"] : [], tenant: rng.next() % 7 == 0 ? "t" : "",
+                                  mode: rng.next() % 10 == 0 ? .draining : .normal))
+            }
+            let s = snapshot(edges)
+            let viewer = rng.next() % 5 == 0 ? nil : GeoPoint(lat: Double(rng.next() % 180) - 90, lon: Double(rng.next() % 360) - 180)
+            var tags = CompiledTagAdjustment.none
+            if rng.next() % 3 == 0 { tags = s.compile(try! TagAdjustment.parse(#"{"x": 300, "-x": -100}"#)) }
+            let band: UInt64 = rng.next() % 4 == 0 ? 200 : 0
+            let r = ScoringRequest(stream: 0, viewer: viewer, tags: tags, stickyBand: band, clientHash: rng.next())
+            let fast = ranking(s, r)
+            let (_, explained) = Scorer.explain(s, r)
+            #expect(fast == explained.map { s.nodeIds[$0] }, "round \(round)")
+        }
+    }
+
+    @Test func stickinessKeepsANetworkOnOneEdgeAndSpreadsNetworks() {
+        let s = snapshot((0..<5).map { edge("e\($0)", cpu: UInt64($0) * 10) })
+        var seen: [String: Int] = [:]
+        for net in 0..<500 {
+            let client = IPAddress(v4: UInt32(0x0A00_0000 + net * 256)).networkHash
+            let r = ScoringRequest(stream: 0, stickyBand: 100, clientHash: client)
+            let first = ranking(s, r)[0]
+            // Same /24, another host: same edge.
+            let sibling = IPAddress(v4: UInt32(0x0A00_0000 + net * 256 + 77)).networkHash
+            #expect(ranking(s, ScoringRequest(stream: 0, stickyBand: 100, clientHash: sibling))[0] == first)
+            seen[first, default: 0] += 1
+        }
+        #expect(seen.count == 5)
+        #expect(seen.values.allSatisfy { $0 > 50 })
+        // Band 0: exact compatibility, the best edge always.
+        #expect(ranking(s, ScoringRequest(stream: 0, stickyBand: 0, clientHash: 42))[0] == "e0")
+    }
+
+    @Test func pendingViewersSpreadAHerdEvenly() {
+        // 10,000 new viewers within one report interval over 5 equal edges.
+        let edges = (0..<5).map { edge("e\($0)", ramMax: 1 << 34, limit: 10_000_000_000) }
+        let s = snapshot(edges)
+        let pending = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: 5)
+        pending.initialize(repeating: 0)
+        defer { pending.deallocate() }
+        var counts = [Int](repeating: 0, count: 5)
+        for _ in 0..<10_000 {
+            let top = Scorer.top(s, ScoringRequest(stream: 0), localPending: UnsafePointer(pending.baseAddress!))
+            let w = top[0].edge
+            counts[w] += 1
+            pending[w] += s.streams[0].perViewerBytesPerSec
+        }
+        for c in counts { #expect(c >= 1500 && c <= 2500, "\(counts)") }
+        #expect(s.streams[0].perViewerBytesPerSec == 131_072)
+    }
+
+    @Test func stalenessTransitionsAtExactBounds() {
+        let policy = StalenessPolicy(staleAfterMs: 90_000, evictAfterMs: 300_000)
+        var e = EdgeState(nodeId: "a")
+        e.enrolledAtMs = 1000
+        #expect(policy.health(of: e, nowMs: 1000) == .stale)  // never reported
+        e.lastReportMs = 10_000
+        #expect(policy.health(of: e, nowMs: 99_999) == .fresh)
+        #expect(policy.health(of: e, nowMs: 100_000) == .stale)
+        #expect(policy.health(of: e, nowMs: 309_999) == .stale)
+        #expect(policy.health(of: e, nowMs: 310_000) == .evict)
+        e.isStatic = true
+        #expect(policy.health(of: e, nowMs: 10_000_000) == .fresh)
+        var r = EdgeReport()
+        r.cpuPermille = 10
+        var dynamic = EdgeState(nodeId: "b")
+        dynamic.pendingBytesPerSec = 500
+        r.apply(to: &dynamic, nowMs: 5)
+        #expect(dynamic.lastReportMs == 5 && dynamic.pendingBytesPerSec == 0)
+        // In a snapshot a stale edge is excluded as such.
+        var stale = edge("s1")
+        stale.isStatic = false
+        stale.lastReportMs = 0
+        let snap = snapshot([stale], nowMs: 90_000)
+        #expect(Scorer.explain(snap, ScoringRequest(stream: 0)).candidates[0].exclusion == .stale)
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
