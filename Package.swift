@@ -101,6 +101,7 @@ let package = Package(
         .testTarget(name: "FoghornJSONTests", dependencies: ["FoghornJSON"], swiftSettings: strict),
         .testTarget(name: "FoghornHTTPCoreTests", dependencies: ["FoghornHTTPCore"], swiftSettings: strict),
         .testTarget(name: "FoghornModelTests", dependencies: ["FoghornModel", "FoghornJSON"], swiftSettings: strict),
+        .testTarget(name: "FoghornGeoTests", dependencies: ["FoghornGeo", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",

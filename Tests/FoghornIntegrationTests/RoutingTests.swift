@@ -1,0 +1,256 @@
+import Foundation
+import Testing
+import FoghornApp
+import FoghornConfig
+import FoghornJSON
+import FoghornTesting
+
+/// The routing core end to end: enrollment, reports, playback records, /play answers.
+@Suite(.serialized) struct RoutingTests {
+    static let token = "test-admin-token"
+
+    static func start(_ configure: (inout FoghornConfiguration) -> Void = { _ in }) throws -> FoghornServer {
+        try TestServer.start { c in
+            c.internalToken = token
+            c.clusterSecret = "s3cret"
+            c.clusterSlug = "eu1"
+            c.rootDomain = "example.net"
+            configure(&c)
+        }
+    }
+
+    static func call(_ port: UInt16, _ method: String, _ path: String, body: String? = nil, token: String? = RoutingTests.token,
+                     headers: [String] = []) throws -> TestClient.Response {
+        let client = try TestClient(port: port)
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: t\r\n"
+        if let token { request += "Authorization: Bearer \(token)\r\n" }
+        for h in headers { request += h + "\r\n" }
+        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        request += "\r\n" + (body ?? "")
+        try client.send(request)
+        return try client.readResponse(headRequest: method == "HEAD")
+    }
+
+    /// Enrolls an edge and returns (node_id, edge_token).
+    static func enroll(_ port: UInt16, tenant: String? = nil) throws -> (String, String) {
+        let body = tenant.map { #"{"tenant": "\#($0)"}"# } ?? "{}"
+        let issued = try call(port, "POST", "/v1/enrollment-tokens", body: body)
+        #expect(issued.status == 201)
+        let token = try JSONParser.parse(issued.body)["enrollment_token"]!.stringValue!
+        let enrolled = try call(port, "POST", "/v1/edges/enroll", body: #"{"enrollment_token": "\#(token)", "public_ip": "203.0.113.7"}"#, token: nil)
+        #expect(enrolled.status == 201)
+        let j = try JSONParser.parse(enrolled.body)
+        let id = j["node_id"]!.stringValue!
+        #expect(id.count == 12 && id.allSatisfy(\.isHexDigit))
+        #expect(j["domain"] == .string("edge-\(id).eu1.example.net"))
+        #expect(j["cluster_id"] == .string("local"))
+        return (id, j["edge_token"]!.stringValue!)
+    }
+
+    static func report(_ port: UInt16, _ id: String, _ edgeToken: String, cpu: Int = 100, up: Int = 0, stream: String = "live+s", inputs: Int = 1,
+                       lat: Double = 52.37, lon: Double = 4.9) throws -> TestClient.Response {
+        try call(port, "POST", "/v1/edges/\(id)/report", body: """
+            {"cpu_permille": \(cpu), "ram_used_bytes": 1000, "ram_max_bytes": 8000, "up_bytes_per_sec": \(up),
+             "bw_limit_bytes_per_sec": 125000000, "lat": \(lat), "lon": \(lon), "base_url": "https://\(id).edges.example/",
+             "outputs": {"HLS": "https://HOST/hls/$/index.m3u8"},
+             "streams": {"\(stream)": {"inputs": \(inputs), "viewers": 3, "up_bytes_per_sec": 600000}}}
+            """, token: edgeToken)
+    }
+
+    /// Waits (bounded) until the published snapshot reflects a change.
+    static func settle() { usleep(60_000) }
+
+    @Test func enrollReportAndPlay() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (a, tokenA) = try Self.enroll(ip)
+        let (b, tokenB) = try Self.enroll(ip)
+        #expect(try Self.report(ip, a, tokenA, cpu: 100).status == 204)
+        #expect(try Self.report(ip, b, tokenB, cpu: 900).status == 204)
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pk1", body: #"{"stream": "live+s"}"#).status == 201)
+        Self.settle()
+
+        let r = try Self.call(vp, "GET", "/play/pk1/hls/index.m3u8?token=abc", token: nil)
+        #expect(r.status == 307)
+        #expect(r.header("Location") == "https://\(a).edges.example/hls/pk1/index.m3u8?token=abc")
+        #expect(r.bodyText == r.header("Location"))
+        #expect(r.header("Cache-Control") == "no-store")
+        #expect(r.headers("Access-Control-Allow-Origin") == ["*"])
+        #expect(r.header("X-Request-ID")?.count == 32)
+        #expect(r.header("X-Foghorn-Edge") == a)
+
+        // Rendition path, DASH derived from base_url, .mp4 suffix form, /resolve alias, HEAD.
+        #expect(try Self.call(vp, "GET", "/play/pk1/hls/0_1/index.m3u8", token: nil).header("Location") == "https://\(a).edges.example/hls/pk1/0_1/index.m3u8")
+        #expect(try Self.call(vp, "GET", "/play/pk1/dash/index.mpd", token: nil).header("Location") == "https://\(a).edges.example/cmaf/pk1/index.mpd")
+        #expect(try Self.call(vp, "GET", "/play/pk1.mp4", token: nil).header("Location") == "https://\(a).edges.example/pk1.mp4")
+        #expect(try Self.call(vp, "GET", "/resolve/pk1/webrtc", token: nil).header("Location") == "https://\(a).edges.example/webrtc/pk1")
+        let head = try Self.call(vp, "HEAD", "/play/pk1/hls/index.m3u8", token: nil)
+        #expect(head.status == 307 && head.body.isEmpty && head.header("Location") != nil)
+        // Echoed request ID.
+        #expect(try Self.call(vp, "GET", "/play/pk1/hls", token: nil, headers: ["X-Request-ID: abc-123"]).header("X-Request-ID") == "abc-123")
+
+        // JSON without a protocol.
+        let json = try Self.call(vp, "GET", "/play/pk1", token: nil)
+        #expect(json.status == 200)
+        let j = try JSONParser.parse(json.body)
+        #expect(j["primary"]?["nodeId"] == .string(a))
+        #expect(j["primary"]?["url"] == .string("https://\(a).edges.example/webrtc/pk1"))
+        #expect(j["primary"]?["outputs"]?["HLS"]?["url"] == .string("https://\(a).edges.example/hls/pk1/index.m3u8"))
+        #expect(j["fallbacks"]?.arrayValue?.first?["nodeId"] == .string(b))
+        #expect(j["metadata"]?["isLive"] == .bool(true))
+        #expect(j["metadata"]?["contentId"] == .string("pk1"))
+
+        // Preflight: 204, never a redirect.
+        let pre = try Self.call(vp, "OPTIONS", "/play/pk1/hls/index.m3u8", token: nil,
+                                headers: ["Origin: https://player.example", "Access-Control-Request-Method: GET", "Access-Control-Request-Headers: authorization"])
+        #expect(pre.status == 204)
+        #expect(pre.header("Location") == nil)
+        #expect(pre.header("Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS")
+        #expect(pre.header("Access-Control-Allow-Headers") == "authorization")
+
+        // debug/score names the same winner with every term.
+        let debug = try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pk1&lat=52.37&lon=4.9").body)
+        #expect(debug["winner"] == .string(a))
+        #expect(debug["candidates"]?.arrayValue?.count == 2)
+        #expect(debug["candidates"]?.arrayValue?.first { $0["node_id"] == .string(a) }?["cpu"] == .int(450))
+
+        let metrics = try TestClient.get(port: ip, "/metrics").bodyText
+        #expect(metrics.contains(#"foghorn_routing_decisions_total{outcome="redirect"} 7"#))
+        #expect(metrics.contains(#"foghorn_routing_decisions_total{outcome="json"} 1"#))
+    }
+
+    @Test func errorAnswersCarryCORSAndSpecificCodes() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (a, tokenA) = try Self.enroll(ip)
+        #expect(try Self.report(ip, a, tokenA).status == 204)
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
+        #expect(try Self.call(ip, "PUT", "/v1/playback/gone", body: #"{"stream": "live+nothing"}"#).status == 201)
+        Self.settle()
+        func check(_ path: String, _ status: Int, _ code: String) throws {
+            let r = try Self.call(vp, "GET", path, token: nil)
+            #expect(r.status == status, "\(path)")
+            #expect(try JSONParser.parse(r.body)["code"] == .string(code), "\(path)")
+            #expect(r.headers("Access-Control-Allow-Origin") == ["*"])
+            #expect(r.header("Cache-Control") == "no-store")
+        }
+        try check("/play/unknown/hls", 404, "VIEW_KEY_NOT_FOUND")
+        try check("/play/gone/hls", 404, "STREAM_OFFLINE")
+        try check("/play/pk/rtmp", 404, "PROTOCOL_NOT_AVAILABLE")
+        try check("/play/pk/bogusproto", 404, "PROTOCOL_NOT_AVAILABLE")
+        try check("/play/", 400, "MISSING_VIEW_KEY")
+        try check("/play/a%20b/hls", 400, "INVALID_VIEW_KEY")
+        // Every edge excluded → 503 with Retry-After.
+        #expect(try Self.call(ip, "PUT", "/v1/edges/\(a)/mode", body: #"{"mode": "draining"}"#).status == 200)
+        Self.settle()
+        let r = try Self.call(vp, "GET", "/play/pk/hls", token: nil)
+        #expect(r.status == 503)
+        #expect(r.header("Retry-After") == "5")
+        #expect(try JSONParser.parse(r.body)["code"] == .string("NO_EDGE_AVAILABLE"))
+        // A stream without inputs is offline.
+        #expect(try Self.call(ip, "PUT", "/v1/edges/\(a)/mode", body: #"{"mode": "normal"}"#).status == 200)
+        #expect(try Self.report(ip, a, tokenA, inputs: 0).status == 204)
+        Self.settle()
+        try check("/play/pk/hls", 404, "STREAM_OFFLINE")
+    }
+
+    @Test func authenticationAndValidation() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        let ip = server.internalPort
+        let noToken = try Self.call(ip, "PUT", "/v1/playback/x", body: #"{"stream": "s"}"#, token: nil)
+        #expect(noToken.status == 401)
+        #expect(noToken.header("WWW-Authenticate") == "Bearer")
+        #expect(try Self.call(ip, "PUT", "/v1/playback/x", body: #"{"stream": "s"}"#, token: "wrong").status == 401)
+        let (a, tokenA) = try Self.enroll(ip)
+        let (_, tokenB) = try Self.enroll(ip)
+        // Another edge's credential cannot report for this one.
+        #expect(try Self.report(ip, a, tokenB).status == 401)
+        // Invalid field → 400 naming it, state unchanged.
+        #expect(try Self.report(ip, a, tokenA, cpu: 300).status == 204)
+        let bad = try Self.call(ip, "POST", "/v1/edges/\(a)/report", body: #"{"cpu_permille": 5000, "ram_max_bytes": 1}"#, token: tokenA)
+        #expect(bad.status == 400)
+        let j = try JSONParser.parse(bad.body)
+        #expect(j["code"] == .string("INVALID_FIELD"))
+        #expect(j["field"] == .string("cpu_permille"))
+        let edge = try JSONParser.parse(try Self.call(ip, "GET", "/v1/edges/\(a)").body)
+        #expect(edge["cpu_permille"] == .int(300))
+        #expect(edge["ram_max_bytes"] == .int(8000))
+        #expect(try Self.call(ip, "POST", "/v1/edges/\(a)/report", body: "{nope", token: tokenA).status == 400)
+        #expect(try Self.call(ip, "POST", "/v1/edges/ffffffffffff/report", body: "{}", token: tokenA).status == 404)
+        // Enrollment tokens: forged, used up, expired-range validation.
+        let issued = try JSONParser.parse(try Self.call(ip, "POST", "/v1/enrollment-tokens", body: #"{"max_uses": 1}"#).body)["enrollment_token"]!.stringValue!
+        let body = #"{"enrollment_token": "\#(issued)", "public_ip": "203.0.113.9"}"#
+        #expect(try Self.call(ip, "POST", "/v1/edges/enroll", body: body, token: nil).status == 201)
+        let again = try Self.call(ip, "POST", "/v1/edges/enroll", body: body, token: nil)
+        #expect(again.status == 403)
+        #expect(try JSONParser.parse(again.body)["code"] == .string("ENROLLMENT_TOKEN_USED"))
+        let forged = issued.dropLast(3) + "AAA"
+        let f = try Self.call(ip, "POST", "/v1/edges/enroll", body: #"{"enrollment_token": "\#(forged)", "public_ip": "203.0.113.9"}"#, token: nil)
+        #expect(f.status == 401)
+        #expect(try JSONParser.parse(f.body)["code"] == .string("ENROLLMENT_TOKEN_FORGED"))
+        #expect(try Self.call(ip, "POST", "/v1/enrollment-tokens", body: #"{"expires_in_s": 0}"#).status == 400)
+        // Weights at runtime.
+        let w = try Self.call(ip, "PUT", "/v1/weights", body: #"{"geo": 0}"#)
+        #expect(try JSONParser.parse(w.body)["geo"] == .int(0))
+        #expect(try Self.call(ip, "PUT", "/v1/weights", body: #"{"geo": -1}"#).status == 400)
+    }
+
+    @Test func mutationsFailClosedWithoutAnAdminToken() throws {
+        let server = try TestServer.start()
+        defer { server.stopNow() }
+        let r = try Self.call(server.internalPort, "PUT", "/v1/playback/x", body: #"{"stream": "s"}"#, token: "anything")
+        #expect(r.status == 403)
+        #expect(try JSONParser.parse(r.body)["code"] == .string("ADMIN_TOKEN_NOT_CONFIGURED"))
+    }
+
+    @Test func geoFromTheMMDBAndTrustedProxies() throws {
+        let db = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures/geo/foghorn-test-city.mmdb").path
+        let server = try Self.start { c in
+            c.geoipDb = db
+            c.trustedProxies = ["127.0.0.0/8"]
+        }
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (london, tl) = try Self.enroll(ip)
+        let (seattle, ts) = try Self.enroll(ip)
+        // London is a little busier: without a viewer position Seattle wins; with one, distance decides.
+        #expect(try Self.report(ip, london, tl, cpu: 300, lat: 51.5, lon: -0.1).status == 204)
+        #expect(try Self.report(ip, seattle, ts, cpu: 100, lat: 47.6, lon: -122.3).status == 204)
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
+        Self.settle()
+        // 81.2.69.142 is London, 216.160.83.56 is Milton, WA in fixtures/geo/cities.csv.
+        let eu = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: ["X-Forwarded-For: 81.2.69.142"])
+        #expect(eu.header("X-Foghorn-Edge") == london)
+        let us = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: ["X-Forwarded-For: 216.160.83.56"])
+        #expect(us.header("X-Foghorn-Edge") == seattle)
+        let debug = try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pk&ip=216.160.83.56").body)
+        #expect(debug["viewer"]?["source"] == .string("geoip"))
+        #expect(debug["winner"] == .string(seattle))
+        // A private client address has no position: load alone decides.
+        let local = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: ["X-Forwarded-For: 10.1.2.3"])
+        #expect(local.header("X-Foghorn-Edge") == seattle)
+    }
+
+    @Test func untrustedPeersCannotSpoofTheirAddress() throws {
+        let db = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures/geo/foghorn-test-city.mmdb").path
+        let server = try Self.start { c in c.geoipDb = db }  // no trusted proxies
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (london, tl) = try Self.enroll(ip)
+        let (seattle, ts) = try Self.enroll(ip)
+        #expect(try Self.report(ip, london, tl, cpu: 300, lat: 51.5, lon: -0.1).status == 204)
+        #expect(try Self.report(ip, seattle, ts, cpu: 100, lat: 47.6, lon: -122.3).status == 204)
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
+        Self.settle()
+        // Whatever the headers claim (a London viewer would go to London), the loopback peer has no
+        // position, so load alone decides: Seattle.
+        for header in ["X-Forwarded-For: 81.2.69.142", "X-Real-IP: 81.2.69.142", "CF-Connecting-IP: 81.2.69.142"] {
+            #expect(try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: [header]).header("X-Foghorn-Edge") == seattle, "\(header)")
+        }
+    }
+}
