@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "FoghornJSON", targets: ["FoghornJSON"]),
         .library(name: "FoghornConfig", targets: ["FoghornConfig"]),
         .library(name: "FoghornModel", targets: ["FoghornModel"]),
+        .library(name: "FoghornGeoLibrary", targets: ["FoghornGeo"]),
         .library(name: "FoghornApp", targets: ["FoghornApp"]),
     ],
     dependencies: [

@@ -16,6 +16,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "FoghornHTTPCore", package: "main"),
+                .product(name: "FoghornModel", package: "main"),
+                .product(name: "FoghornGeoLibrary", package: "main"),
             ],
             path: "Benchmarks/FoghornBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

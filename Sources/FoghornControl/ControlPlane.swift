@@ -174,7 +174,7 @@ public final class ControlPlane: @unchecked Sendable {
                 changed = true
                 continue
             }
-            let wasStale = current.edgeIndex(nodeId: id).map { current.exclusion[$0] == Exclusion.stale.rawValue } ?? true
+            let wasStale = current.edgeIndex(nodeId: id).map { current.exclusion(edge: $0) == .stale } ?? true
             if (health == .stale) != wasStale { changed = true }
         }
         if changed || dirty { markDirty() }

@@ -132,7 +132,7 @@ enum DebugAPI {
             j.field("age_ms", now >= s.builtAtMs ? now - s.builtAtMs : 0)
             j.field("build_time_us", s.buildDurationNs / 1000)
             j.field("edges", s.edgeCount)
-            j.field("routable_edges", s.exclusion.filter { $0 == 0 }.count)
+            j.field("routable_edges", s.routableEdgeCount)
             j.field("streams", s.streams.count)
             j.field("playback_records", s.playback.count)
             j.field("tenants", s.tenants.count)

@@ -45,6 +45,32 @@ public struct EdgeState: Sendable, Equatable {
     /// Bytes/s of redirects sent since the last report (anti-herd), folded from all loops.
     public var pendingBytesPerSec: UInt64 = 0
     public var reports: UInt64 = 0
+    /// URL template per ``ViewerProtocol`` (by raw value), resolved from `outputs` and
+    /// `base_url` whenever either changes — not on every snapshot rebuild.
+    public private(set) var resolvedURLs: [URLTemplate?] = []
+
+    /// Recomputes ``resolvedURLs``: the edge's own output for a protocol first
+    /// (names compared case-insensitively), else the template derived from `base_url`.
+    public mutating func resolveURLs() {
+        let base = URLParts.parse(baseURL)
+        let lowered = outputs.map { (name: $0.name.lowercased(), template: $0.template) }
+        var result: [URLTemplate?] = []
+        result.reserveCapacity(ViewerProtocol.allCases.count)
+        for proto in ViewerProtocol.allCases {
+            var resolved: URLTemplate?
+            for name in proto.outputNames {
+                if let out = lowered.first(where: { $0.name == name }), let t = URLTemplate.resolve(out.template, baseURL: base) {
+                    resolved = t
+                    break
+                }
+            }
+            if resolved == nil, let relative = proto.derivedTemplate, base != nil {
+                resolved = URLTemplate.derived(relative, baseURL: baseURL)
+            }
+            result.append(resolved)
+        }
+        resolvedURLs = result
+    }
 
     public init(nodeId: String) { self.nodeId = nodeId }
 

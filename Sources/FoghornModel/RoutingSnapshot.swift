@@ -13,11 +13,30 @@ public struct StreamEntry: Sendable {
     public var totalViewers: UInt64
 }
 
+/// The fields the scoring loop reads for one edge, packed into one 64-byte
+/// cache line. Candidates of a stream are visited by index, so one line per
+/// candidate beats one line per field.
+public struct EdgeHot: Sendable {
+    public var ux: Double
+    public var uy: Double
+    public var uz: Double
+    /// cpu + ram terms under the snapshot's weights.
+    public var cpuRam: UInt64
+    /// Up bandwidth plus pending (anti-herd) bytes/s known to the control loop.
+    public var used: UInt64
+    public var limit: UInt64
+    public var tagBits: UInt64
+    /// Index into the snapshot's tenants, -1 for a shared edge.
+    public var tenant: Int32
+    /// 0, or an ``Exclusion`` raw value that applies whatever the stream.
+    public var exclusion: UInt8
+    public var geoValid: Bool
+}
+
 /// An immutable view of all routing state, built by the control loop and
-/// shared read-only with every data loop. Edges are stored as arrays by
-/// field (struct of arrays) in node-ID order, so a lower index means a lower
-/// node ID and the scoring loop touches only the fields it needs.
-public final class RoutingSnapshot: Sendable {
+/// shared read-only with every data loop. Edges are indexed in node-ID order,
+/// so a lower index means a lower node ID (the tie-break).
+public final class RoutingSnapshot: @unchecked Sendable {
     public let generation: UInt64
     public let builtAtMs: UInt64
     public let buildDurationNs: UInt64
@@ -28,19 +47,8 @@ public final class RoutingSnapshot: Sendable {
     public let edges: [EdgeState]
     public let nodeIds: [String]
     public let nodeHash: [UInt64]
-    let ux: [Double], uy: [Double], uz: [Double]
-    let geoValid: [Bool]
-    public let cpuRam: [UInt64]
-    /// Up bandwidth plus pending (anti-herd) bytes/s known to the control loop.
-    public let usedBandwidth: [UInt64]
-    public let bwLimit: [UInt64]
-    /// 0, or an ``Exclusion`` raw value that applies whatever the stream.
-    public let exclusion: [UInt8]
-    /// Index into `tenants`, or -1 for a shared edge.
-    let edgeTenant: [Int32]
-    let tagBits: [UInt64]
-    /// `edges.count × ViewerProtocol.allCases.count` resolved URL templates.
-    let urls: [URLTemplate?]
+    /// Scoring rows (immutable after init; freed in deinit).
+    let hot: UnsafeMutableBufferPointer<EdgeHot>
     let edgeIndexById: [String: Int32]
 
     // Streams and playback.
@@ -93,14 +101,17 @@ public final class RoutingSnapshot: Sendable {
 
     public init(_ input: Input) {
         let started = input.clock()
-        let sorted = input.edges.sorted { $0.nodeId < $1.nodeId }
+        // Sort indices, not the (large) edge values, then copy each edge once.
+        let order = input.edges.indices.sorted { input.edges[$0].nodeId < input.edges[$1].nodeId }
+        var sorted: [EdgeState] = []
+        sorted.reserveCapacity(order.count)
+        for i in order { sorted.append(input.edges[i]) }
         let n = sorted.count
         let w = input.weights
         generation = input.generation
         builtAtMs = input.nowMs
         weights = w
         staleness = input.staleness
-        edges = sorted
         appliedShipments = input.appliedShipments
         geo = input.geo
 
@@ -115,31 +126,35 @@ public final class RoutingSnapshot: Sendable {
             return i
         }
         var tagBit: [String: Int] = [:]
-
-        var nodeIds = [String](), nodeHash = [UInt64](), ux = [Double](), uy = [Double](), uz = [Double]()
-        var geoValid = [Bool](), cpuRam = [UInt64](), used = [UInt64](), limit = [UInt64](), exclusion = [UInt8]()
-        var edgeTenant = [Int32](), tagBits = [UInt64]()
-        var urls = [URLTemplate?]()
+        var nodeIds = [String](), nodeHash = [UInt64]()
+        nodeIds.reserveCapacity(n)
+        nodeHash.reserveCapacity(n)
         var byId: [String: Int32] = [:]
-        nodeIds.reserveCapacity(n); nodeHash.reserveCapacity(n); ux.reserveCapacity(n); uy.reserveCapacity(n)
-        uz.reserveCapacity(n); geoValid.reserveCapacity(n); cpuRam.reserveCapacity(n); used.reserveCapacity(n)
-        limit.reserveCapacity(n); exclusion.reserveCapacity(n); edgeTenant.reserveCapacity(n); tagBits.reserveCapacity(n)
-        urls.reserveCapacity(n * RoutingSnapshot.protocolCount)
-        var streamEdges: [String: (edges: [Int32], inputs: [UInt32], viewers: [UInt32], up: UInt64, totalViewers: UInt64)] = [:]
-        for (index, e) in sorted.enumerated() {
+        byId.reserveCapacity(n)
+        let hot = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: max(n, 1))
+
+        // Streams: name → slot; per slot, parallel arrays.
+        var slotOf: [String: Int] = [:]
+        var names: [String] = []
+        var sEdges: [[Int32]] = [], sInputs: [[UInt32]] = [], sViewers: [[UInt32]] = []
+        var sUp: [UInt64] = [], sTotalViewers: [UInt64] = []
+
+        for index in 0..<n {
+            // Ensure templates exist for edges built without a report (tests, old state).
+            if sorted[index].resolvedURLs.isEmpty { sorted[index].resolveURLs() }
+            let e = sorted[index]
             nodeIds.append(e.nodeId)
             byId[e.nodeId] = Int32(index)
             var idCopy = e.nodeId
             nodeHash.append(idCopy.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) })
+            var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRam: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false)
             if e.hasValidGeo {
                 let p = GeoPoint(lat: e.lat, lon: e.lon)
-                ux.append(p.x); uy.append(p.y); uz.append(p.z); geoValid.append(true)
-            } else {
-                ux.append(0); uy.append(0); uz.append(0); geoValid.append(false)
+                row.ux = p.x; row.uy = p.y; row.uz = p.z; row.geoValid = true
             }
-            cpuRam.append(w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes))
-            used.append(e.upBytesPerSec &+ e.pendingBytesPerSec)
-            limit.append(e.bwLimitBytesPerSec)
+            row.cpuRam = w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes)
+            row.used = e.upBytesPerSec &+ e.pendingBytesPerSec
+            row.limit = e.bwLimitBytesPerSec
             var ex: Exclusion?
             switch input.staleness.health(of: e, nowMs: input.nowMs) {
             case .stale, .evict: ex = .stale
@@ -148,55 +163,57 @@ public final class RoutingSnapshot: Sendable {
             if e.mode == .maintenance { ex = .maintenance } else if e.mode == .draining, ex == nil { ex = .draining }
             if ex == nil && (e.ramMaxBytes == 0 || e.bwLimitBytesPerSec == 0) { ex = .noMetrics }
             if ex == nil && !e.capabilities.contains(.edge) { ex = .capability }
-            exclusion.append(ex?.rawValue ?? 0)
-            edgeTenant.append(internTenant(e.tenant))
-            var bits: UInt64 = 0
+            row.exclusion = ex?.rawValue ?? 0
+            row.tenant = internTenant(e.tenant)
             for tag in e.tags {
-                if let b = tagBit[tag] { bits |= 1 << UInt64(b) } else if tagBit.count < 64 {
-                    tagBit[tag] = tagBit.count
-                    bits |= 1 << UInt64(tagBit[tag]!)
+                if let b = tagBit[tag] {
+                    row.tagBits |= 1 << UInt64(b)
+                } else if tagBit.count < 64 {
+                    let b = tagBit.count
+                    tagBit[tag] = b
+                    row.tagBits |= 1 << UInt64(b)
                 }
             }
-            tagBits.append(bits)
-            // URLs per protocol: the edge's own outputs first, then derived from base_url.
-            let base = URLParts.parse(e.baseURL)
-            for proto in ViewerProtocol.allCases {
-                var resolved: URLTemplate?
-                for name in proto.outputNames {
-                    if let out = e.outputs.first(where: { $0.name.lowercased() == name }) {
-                        resolved = URLTemplate.resolve(out.template, baseURL: base)
-                        if resolved != nil { break }
-                    }
-                }
-                if resolved == nil, let relative = proto.derivedTemplate, !e.baseURL.isEmpty {
-                    resolved = URLTemplate.derived(relative, baseURL: e.baseURL)
-                }
-                urls.append(resolved)
-            }
+            hot[index] = row
             for (name, stats) in e.streams {
-                streamEdges[name, default: ([], [], [], 0, 0)].edges.append(Int32(index))
-                streamEdges[name]!.inputs.append(stats.inputs)
-                streamEdges[name]!.viewers.append(stats.viewers)
-                streamEdges[name]!.up &+= stats.upBytesPerSec
-                streamEdges[name]!.totalViewers &+= UInt64(stats.viewers)
+                let slot: Int
+                if let existing = slotOf[name] {
+                    slot = existing
+                } else {
+                    slot = names.count
+                    slotOf[name] = slot
+                    names.append(name)
+                    sEdges.append([]); sInputs.append([]); sViewers.append([]); sUp.append(0); sTotalViewers.append(0)
+                }
+                sEdges[slot].append(Int32(index))
+                sInputs[slot].append(stats.inputs)
+                sViewers[slot].append(stats.viewers)
+                sUp[slot] &+= stats.upBytesPerSec
+                sTotalViewers[slot] &+= UInt64(stats.viewers)
             }
         }
+        self.hot = hot
+        edges = sorted
+
         var streams: [StreamEntry] = []
+        streams.reserveCapacity(names.count)
         var streamIndex: [String: Int32] = [:]
-        streams.reserveCapacity(streamEdges.count)
-        for (name, s) in streamEdges.sorted(by: { $0.key < $1.key }) {
+        streamIndex.reserveCapacity(names.count)
+        for slot in 0..<names.count {
             var perViewer: UInt64 = 131_072
-            if s.totalViewers > 0 && s.up > 0 { perViewer = min(max(s.up / s.totalViewers, 65_536), 1_048_576) }
-            var nameCopy = name
+            if sTotalViewers[slot] > 0 && sUp[slot] > 0 { perViewer = min(max(sUp[slot] / sTotalViewers[slot], 65_536), 1_048_576) }
+            var nameCopy = names[slot]
             let h = nameCopy.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
-            streamIndex[name] = Int32(streams.count)
+            streamIndex[names[slot]] = Int32(slot)
             streams.append(StreamEntry(
-                name: name, edges: s.edges, inputs: s.inputs, viewers: s.viewers,
-                perViewerBytesPerSec: perViewer, nameHash: h, totalViewers: s.totalViewers))
+                name: names[slot], edges: sEdges[slot], inputs: sInputs[slot], viewers: sViewers[slot],
+                perViewerBytesPerSec: perViewer, nameHash: h, totalViewers: sTotalViewers[slot]))
         }
         var playbackStream: [Int32] = []
         var playbackTenant: [Int32] = []
         var entries: [(key: [UInt8], value: Int32)] = []
+        playbackStream.reserveCapacity(input.playback.count)
+        entries.reserveCapacity(input.playback.count)
         for (i, record) in input.playback.enumerated() {
             playbackStream.append(streamIndex[record.stream] ?? -1)
             playbackTenant.append(internTenant(record.tenant))
@@ -204,17 +221,6 @@ public final class RoutingSnapshot: Sendable {
         }
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
-        self.ux = ux
-        self.uy = uy
-        self.uz = uz
-        self.geoValid = geoValid
-        self.cpuRam = cpuRam
-        self.usedBandwidth = used
-        self.bwLimit = limit
-        self.exclusion = exclusion
-        self.edgeTenant = edgeTenant
-        self.tagBits = tagBits
-        self.urls = urls
         self.edgeIndexById = byId
         self.streams = streams
         self.streamIndex = streamIndex
@@ -228,6 +234,8 @@ public final class RoutingSnapshot: Sendable {
         let finished = input.clock()
         buildDurationNs = finished >= started ? finished - started : 0
     }
+
+    deinit { hot.deallocate() }
 
     /// The empty snapshot a process starts with.
     public static func empty(weights: ScoringWeights = .defaults) -> RoutingSnapshot {
@@ -253,13 +261,20 @@ public final class RoutingSnapshot: Sendable {
 
     public func edgeIndex(nodeId: String) -> Int? { edgeIndexById[nodeId].map(Int.init) }
 
+    /// The static exclusion of edge `i`, if any.
+    public func exclusion(edge i: Int) -> Exclusion? { Exclusion(rawValue: hot[i].exclusion) }
+
+    public var routableEdgeCount: Int { (0..<edgeCount).filter { hot[$0].exclusion == 0 }.count }
+
     /// The resolved URL template of edge `i` for `proto`, if it has one.
     @inline(__always) public func url(edge i: Int, proto: ViewerProtocol) -> URLTemplate? {
-        urls[i &* RoutingSnapshot.protocolCount &+ Int(proto.rawValue)]
+        let urls = edges[i].resolvedURLs
+        let k = Int(proto.rawValue)
+        return k < urls.count ? urls[k] : nil
     }
 
     public func geoPoint(edge i: Int) -> GeoPoint? {
-        geoValid[i] ? GeoPoint(lat: edges[i].lat, lon: edges[i].lon) : nil
+        hot[i].geoValid ? GeoPoint(lat: edges[i].lat, lon: edges[i].lon) : nil
     }
 
     /// Compiles a tag adjustment against this snapshot's tag bits.

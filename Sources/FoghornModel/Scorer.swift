@@ -118,36 +118,57 @@ public enum Scorer {
         var top = TopCandidates()
         let stream = s.streams[request.stream]
         let w = s.weights
-        let viewer = request.viewer
-        let hasTags = !request.tags.masks.isEmpty
-        let maxGeo = viewer != nil ? w.geo : 0
-        let maxBonus = UInt64(max(request.tags.maxPositive, 0)) &+ w.streamBonus &+ maxGeo
+        let maxGeo = request.viewer != nil ? w.geo : 0
+        let maxExtra = UInt64(max(request.tags.maxPositive, 0)) &+ w.streamBonus &+ maxGeo
         stream.edges.withUnsafeBufferPointer { edges in
             stream.inputs.withUnsafeBufferPointer { inputs in
                 for k in 0..<edges.count {
                     let i = Int(edges[k])
-                    if s.exclusion[i] != 0 { top.excluded[Int(s.exclusion[i])] &+= 1; continue }
-                    if inputs[k] == 0 { top.excluded[Int(Exclusion.streamNoInputs.rawValue)] &+= 1; continue }
-                    let tenant = s.edgeTenant[i]
-                    if tenant >= 0 && tenant != request.tenant { top.excluded[Int(Exclusion.tenantMismatch.rawValue)] &+= 1; continue }
-                    let used = s.usedBandwidth[i] &+ (localPending?[i] ?? 0)
-                    let limit = s.bwLimit[i]
-                    if used >= limit { top.excluded[Int(Exclusion.bandwidthExhausted.rawValue)] &+= 1; continue }
-                    let partial = s.cpuRam[i] &+ w.bandwidthScore(used: used, limit: limit)
-                    if top.isFull && partial &+ maxBonus <= top.worstScore { continue }
-                    var score = partial &+ w.streamBonus
-                    if let v = viewer, s.geoValid[i] {
-                        let dot = min(1, max(-1, v.x * s.ux[i] + v.y * s.uy[i] + v.z * s.uz[i]))
-                        score &+= GeoTerm.fast(weight: w.geo, dot: dot)
+                    switch score(s, request, edge: i, inputs: inputs[k], localPending: localPending,
+                                 pruneBelow: top.isFull ? top.worstScore : nil, maxExtra: maxExtra) {
+                    case .scored(let value): top.insert(edge: Int32(i), score: value)
+                    case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
+                    case .pruned: break
                     }
-                    if hasTags { score = TagAdjustment.apply(request.tags.total(tagBits: s.tagBits[i]), to: score) }
-                    if score == 0 { top.excluded[Int(Exclusion.adjustedToZero.rawValue)] &+= 1; continue }
-                    top.insert(edge: Int32(i), score: score)
                 }
             }
         }
         if request.stickyBand > 0 && !top.isEmpty { applySticky(s, request, &top, localPending: localPending) }
         return top
+    }
+
+    enum Outcome {
+        case scored(UInt64)
+        case excluded(Exclusion)
+        /// Cannot beat `pruneBelow` (ties lose: candidates come in ascending index order).
+        case pruned
+    }
+
+    /// One candidate's score with the fast geo term; the single definition the
+    /// fast path and stickiness share.
+    @inline(__always)
+    static func score(_ s: RoutingSnapshot, _ request: ScoringRequest, edge i: Int, inputs: UInt32,
+                      localPending: UnsafePointer<UInt64>?, pruneBelow: UInt64?, maxExtra: UInt64) -> Outcome {
+        let h = s.hot.baseAddress.unsafelyUnwrapped + i
+        let exclusion = h.pointee.exclusion
+        if exclusion != 0 { return .excluded(Exclusion(rawValue: exclusion).unsafelyUnwrapped) }
+        if inputs == 0 { return .excluded(.streamNoInputs) }
+        let tenant = h.pointee.tenant
+        if tenant >= 0 && tenant != request.tenant { return .excluded(.tenantMismatch) }
+        let used = h.pointee.used &+ (localPending?[i] ?? 0)
+        let limit = h.pointee.limit
+        if used >= limit { return .excluded(.bandwidthExhausted) }
+        let w = s.weights
+        let partial = h.pointee.cpuRam &+ w.bandwidthScore(used: used, limit: limit)
+        if let floor = pruneBelow, partial &+ maxExtra <= floor { return .pruned }
+        var total = partial &+ w.streamBonus
+        if let v = request.viewer, h.pointee.geoValid {
+            let dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
+            total &+= GeoTerm.fast(weight: w.geo, dot: dot)
+        }
+        if !request.tags.masks.isEmpty { total = TagAdjustment.apply(request.tags.total(tagBits: h.pointee.tagBits), to: total) }
+        if total == 0 { return .excluded(.adjustedToZero) }
+        return .scored(total)
     }
 
     /// Rendezvous weight of (client, stream, node): the highest wins.
@@ -158,20 +179,28 @@ public enum Scorer {
         return z ^ (z >> 31)
     }
 
+    /// Among every candidate within `stickyBand` of the best, the one with the
+    /// highest rendezvous weight for this client network becomes primary.
     private static func applySticky(_ s: RoutingSnapshot, _ request: ScoringRequest, _ top: inout TopCandidates, localPending: UnsafePointer<UInt64>?) {
         let best = top[0].score
         let floor = best > request.stickyBand ? best - request.stickyBand : 1
-        let streamHash = s.streams[request.stream].nameHash
-        // Within the top 5 first (the common case); then anything else in the band.
+        let stream = s.streams[request.stream]
         var winner = -1
         var winnerWeight: UInt64 = 0
         var winnerScore: UInt64 = 0
-        for breakdown in candidates(s, request, localPending: localPending) where breakdown.exclusion == nil && breakdown.total >= floor {
-            let weight = rendezvous(request.clientHash, streamHash, s.nodeHash[breakdown.edge])
-            if winner < 0 || weight > winnerWeight || (weight == winnerWeight && breakdown.edge < winner) {
-                winner = breakdown.edge
+        let maxGeo = request.viewer != nil ? s.weights.geo : 0
+        let maxExtra = UInt64(max(request.tags.maxPositive, 0)) &+ s.weights.streamBonus &+ maxGeo
+        for k in 0..<stream.edges.count {
+            let i = Int(stream.edges[k])
+            // Prune what cannot reach the band (strictly below floor).
+            guard case .scored(let value) = score(s, request, edge: i, inputs: stream.inputs[k], localPending: localPending,
+                                                  pruneBelow: floor > 0 ? floor - 1 : nil, maxExtra: maxExtra),
+                  value >= floor else { continue }
+            let weight = rendezvous(request.clientHash, stream.nameHash, s.nodeHash[i])
+            if winner < 0 || weight > winnerWeight || (weight == winnerWeight && i < winner) {
+                winner = i
                 winnerWeight = weight
-                winnerScore = breakdown.total
+                winnerScore = value
             }
         }
         guard winner >= 0 else { return }
@@ -193,29 +222,30 @@ public enum Scorer {
             var b = ScoreBreakdown(edge: i, nodeId: s.nodeIds[i])
             b.inputs = stream.inputs[k]
             let pendingLocal = localPending?[i] ?? 0
+            let h = s.hot[i]
             b.pendingBytesPerSec = s.edges[i].pendingBytesPerSec &+ pendingLocal
-            b.usedBytesPerSec = s.usedBandwidth[i] &+ pendingLocal
+            b.usedBytesPerSec = h.used &+ pendingLocal
             b.cpu = w.cpuScore(permille: s.edges[i].cpuPermille)
             b.ram = w.ramScore(used: s.edges[i].ramUsedBytes, max: s.edges[i].ramMaxBytes)
-            if let v = request.viewer, s.geoValid[i] {
-                let dot = min(1, max(-1, v.x * s.ux[i] + v.y * s.uy[i] + v.z * s.uz[i]))
+            if let v = request.viewer, h.geoValid {
+                let dot = min(1, max(-1, v.x * h.ux + v.y * h.uy + v.z * h.uz))
                 b.geo = GeoTerm.exact(weight: w.geo, dot: dot)
                 b.geoDistanceKm = 6371 * acosDouble(dot)
             }
-            if s.exclusion[i] != 0 {
-                b.exclusion = Exclusion(rawValue: s.exclusion[i])
+            if h.exclusion != 0 {
+                b.exclusion = Exclusion(rawValue: h.exclusion)
             } else if stream.inputs[k] == 0 {
                 b.exclusion = .streamNoInputs
-            } else if s.edgeTenant[i] >= 0 && s.edgeTenant[i] != request.tenant {
+            } else if h.tenant >= 0 && h.tenant != request.tenant {
                 b.exclusion = .tenantMismatch
-            } else if b.usedBytesPerSec >= s.bwLimit[i] {
+            } else if b.usedBytesPerSec >= h.limit {
                 b.exclusion = .bandwidthExhausted
             }
             if b.exclusion == nil {
-                b.bandwidth = w.bandwidthScore(used: b.usedBytesPerSec, limit: s.bwLimit[i])
+                b.bandwidth = w.bandwidthScore(used: b.usedBytesPerSec, limit: h.limit)
                 b.streamBonus = w.streamBonus
                 let raw = b.cpu &+ b.ram &+ b.bandwidth &+ b.geo &+ b.streamBonus
-                b.tagAdjustment = request.tags.total(tagBits: s.tagBits[i])
+                b.tagAdjustment = request.tags.total(tagBits: h.tagBits)
                 b.total = request.tags.masks.isEmpty ? raw : TagAdjustment.apply(b.tagAdjustment, to: raw)
                 if b.total == 0 { b.exclusion = .adjustedToZero }
             }

@@ -38,6 +38,17 @@ public final class SnapshotReader: @unchecked Sendable {
         cachedGeneration = cached.generation
     }
 
+    /// Adopts the published snapshot if the generation moved; returns whether it did.
+    /// The hot path calls this, then reads ``cached`` into an `unowned(unsafe)`
+    /// local: one acquiring load, no reference counting.
+    @inline(__always) public func refresh() -> Bool {
+        let g = publisher.generation
+        if g == cachedGeneration { return false }
+        cached = publisher.snapshot
+        cachedGeneration = cached.generation
+        return true
+    }
+
     /// The newest snapshot; `changed` tells whether it differs from the last call's.
     @inline(__always) public func current() -> (snapshot: RoutingSnapshot, changed: Bool) {
         let g = publisher.generation

@@ -51,7 +51,9 @@ public enum PlayHandler {
         case .success(let p): parsed = p
         case .failure(let e): return fail(&w, req, loop, .badRequest, e.code, e.message, .badRequest)
         }
-        let snapshot = loop.snapshot()
+        loop.refresh()
+        // The loop keeps the snapshot alive until its next refresh: no refcount traffic here.
+        unowned(unsafe) let snapshot = loop.current
         let idBytes = UnsafeRawBufferPointer(rebasing: rest[parsed.id])
         guard let p = snapshot.playbackIndex(idBytes) else {
             return fail(&w, req, loop, .notFound, "VIEW_KEY_NOT_FOUND", "Invalid or expired view key", .viewKeyNotFound)

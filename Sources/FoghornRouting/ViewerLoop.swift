@@ -108,10 +108,18 @@ public final class ViewerLoop: @unchecked Sendable {
 
     /// The current snapshot; when it changed, the ledger is carried over by node ID.
     @inline(__always) func snapshot() -> RoutingSnapshot {
-        let (s, changed) = reader.current()
-        if changed { adopt(s) }
-        return s
+        refresh()
+        return reader.cached
     }
+
+    /// Adopts a newer snapshot if one was published (then carries the ledger over).
+    /// Callers read ``reader``'s `cached` without retaining it.
+    @inline(__always) func refresh() {
+        if reader.refresh() { adopt(reader.cached) }
+    }
+
+    /// The snapshot the loop holds; valid until the next ``refresh()``.
+    @inline(__always) var current: RoutingSnapshot { reader.cached }
 
     private func adopt(_ s: RoutingSnapshot) {
         // Shipments the control loop has folded in are in the snapshot now.

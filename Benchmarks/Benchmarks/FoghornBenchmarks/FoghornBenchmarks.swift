@@ -36,4 +36,6 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
         }
     }
+
+    routingBenchmarks()
 }
