@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTPCore", "FoghornJSON", "FoghornTesting", "foghorn"],
+            dependencies: ["FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],
             swiftSettings: strict
         ),
     ]

@@ -30,6 +30,27 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
+    @Option(name: .long, help: "Admin bearer token for the internal listener (none: every mutation is refused).")
+    var internalToken: String?
+
+    @Option(name: .long, help: "Comma-separated CIDRs whose forwarding headers are trusted.")
+    var trustedProxies: String?
+
+    @Option(name: .long, help: "MaxMind-format City database (.mmdb) for viewer positions.")
+    var geoipDb: String?
+
+    @Option(name: .long, help: "This cluster's ID.")
+    var clusterId: String?
+
+    @Option(name: .long, help: "This cluster's DNS label (edge-<node>.<slug>.<root-domain>).")
+    var clusterSlug: String?
+
+    @Option(name: .long, help: "Root DNS domain of edge names.")
+    var rootDomain: String?
+
+    @Option(name: .long, help: "HMAC key for enrollment tokens and edge credentials.")
+    var clusterSecret: String?
+
     @Option(name: .customLong("set"), help: ArgumentHelp("Override any config key.", valueName: "key=value"))
     var set: [String] = []
 
@@ -55,6 +76,13 @@ struct ConfigOptions: ParsableArguments {
         if let v = internalListen { overrides.append(("internal_listen", v)) }
         if let v = loops { overrides.append(("loops", v)) }
         if let v = logLevel { overrides.append(("log_level", v)) }
+        if let v = internalToken { overrides.append(("internal_token", v)) }
+        if let v = trustedProxies { overrides.append(("trusted_proxies", v)) }
+        if let v = geoipDb { overrides.append(("geoip_db", v)) }
+        if let v = clusterId { overrides.append(("cluster_id", v)) }
+        if let v = clusterSlug { overrides.append(("cluster_slug", v)) }
+        if let v = rootDomain { overrides.append(("root_domain", v)) }
+        if let v = clusterSecret { overrides.append(("cluster_secret", v)) }
         return try ConfigLoader.load(
             fileText: text, fileName: fileName, environment: ProcessInfo.processInfo.environment, overrides: overrides)
     }

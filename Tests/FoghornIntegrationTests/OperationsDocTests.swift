@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import FoghornHTTPCore
 import FoghornOps
+import FoghornRouting
+import FoghornModel
+import FoghornControl
 
 /// Metric names and error codes are declared once in code; docs/OPERATIONS.md must list each.
 @Suite struct OperationsDocTests {
@@ -15,6 +18,8 @@ import FoghornOps
             MetricNames.httpRequests, MetricNames.httpParseErrors, MetricNames.httpConnectionsOpen,
             MetricNames.httpConnectionsAccepted, MetricNames.httpAcceptPaused, MetricNames.draining,
             MetricNames.ready, MetricNames.buildInfo, MetricNames.startTime, MetricNames.dataLoops,
+            MetricNames.routingDecisions, MetricNames.routingExclusions, MetricNames.snapshotGeneration,
+            MetricNames.snapshotBuildSeconds, MetricNames.snapshotEdges,
         ]
         for name in names { #expect(Self.operations.contains("`\(name)`"), "\(name) undocumented") }
     }
@@ -23,6 +28,15 @@ import FoghornOps
         for error in HTTPParseError.allCases {
             #expect(Self.operations.contains("| \(error.status.rawValue) | `\(error.code)`") || Self.operations.contains("`\(error.code)`"),
                     "\(error.code) undocumented")
+        }
+    }
+
+    @Test func everyRoutingLabelIsDocumented() {
+        for outcome in RoutingOutcome.allCases { #expect(Self.operations.contains("`\(outcome.label)`"), "\(outcome.label)") }
+        for reason in Exclusion.allCases { #expect(Self.operations.contains("`\(reason.reason)`"), "\(reason.reason)") }
+        for path in [InternalPaths.enrollmentTokens, InternalPaths.enroll, InternalPaths.weights, InternalPaths.debugEdges,
+                     InternalPaths.debugSnapshot, InternalPaths.nodesOverview] {
+            #expect(Self.operations.contains("`\(path)"), "\(path)")
         }
     }
 
