@@ -16,7 +16,11 @@ public final class ControlPlane: @unchecked Sendable {
     public let publisher: SnapshotPublisher
     public let logger: Logger
     public let loop: EventLoop
-    public private(set) var edges: [String: EdgeState] = [:]
+    public private(set) var edges: [String: EdgeState] = [:] {
+        didSet { if edges.count != sortedIds.count { sortedIds = edges.keys.sorted() } }
+    }
+    /// Node IDs in ascending order (what snapshots index by), kept in step with `edges`.
+    private var sortedIds: [String] = []
     public private(set) var playback: [String: PlaybackRecord] = [:]
     public private(set) var weights: ScoringWeights
     public var tokens: EnrollmentTokens
@@ -154,7 +158,7 @@ public final class ControlPlane: @unchecked Sendable {
         generation += 1
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
-            edges: Array(edges.values), playback: Array(playback.values), appliedShipments: appliedShipments,
+            edges: sortedIds.map { edges[$0]! }, playback: Array(playback.values), appliedShipments: appliedShipments,
             geo: geo, clock: ControlPlane.monotonicNs))
         publisher.publish(snapshot)
         rebuilds += 1

@@ -101,11 +101,18 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     public init(_ input: Input) {
         let started = input.clock()
-        // Sort indices, not the (large) edge values, then copy each edge once.
-        let order = input.edges.indices.sorted { input.edges[$0].nodeId < input.edges[$1].nodeId }
-        var sorted: [EdgeState] = []
-        sorted.reserveCapacity(order.count)
-        for i in order { sorted.append(input.edges[i]) }
+        // The control plane hands edges over in node-ID order; sort only if they are not.
+        var sorted = input.edges
+        var inOrder = true
+        sorted.withUnsafeBufferPointer { e in
+            var k = 1
+            while k < e.count { if !(e[k - 1].nodeId < e[k].nodeId) { inOrder = false; break }; k += 1 }
+        }
+        if !inOrder {
+            let order = input.edges.indices.sorted { input.edges[$0].nodeId < input.edges[$1].nodeId }
+            sorted.removeAll(keepingCapacity: true)
+            for i in order { sorted.append(input.edges[i]) }
+        }
         let n = sorted.count
         let w = input.weights
         generation = input.generation

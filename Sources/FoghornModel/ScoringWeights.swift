@@ -44,6 +44,9 @@ public struct ScoringWeights: Sendable, Equatable {
 
     /// `a·b/c` in integers without overflow (c > 0, result < 2⁶⁴ when a < c).
     @inline(__always) static func mulDiv(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
+        // Common case: the product fits in 64 bits → one 64-bit division.
+        let (small, overflow) = a.multipliedReportingOverflow(by: b)
+        if !overflow { return small / c }
         let product = a.multipliedFullWidth(by: b)
         if product.high >= c { return UInt64.max }
         return c.dividingFullWidth(product).quotient

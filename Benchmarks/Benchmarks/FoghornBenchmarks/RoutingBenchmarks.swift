@@ -62,7 +62,8 @@ func routingBenchmarks() {
     }
 
     Benchmark("Snapshot rebuild, 10,000 edges x 10 streams", configuration: .init(scalingFactor: .one, maxDuration: .seconds(5))) { benchmark in
-        let edges = syntheticEdges(10_000, streamsPerEdge: 10, streams: 2000)
+        // In node-ID order, as the control plane hands them over.
+        let edges = syntheticEdges(10_000, streamsPerEdge: 10, streams: 2000).sorted { $0.nodeId < $1.nodeId }
         let playback = (0..<2000).map { PlaybackRecord(playbackId: "p\($0)", stream: "stream-\($0)") }
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
