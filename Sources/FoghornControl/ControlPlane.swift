@@ -35,6 +35,8 @@ public final class ControlPlane: @unchecked Sendable {
     private var sweepTimer: LoopTimer?
     public static let rebuildDelayMs: UInt64 = 10
     public private(set) var rebuilds: UInt64 = 0
+    /// Interned stream names (snapshots group edges by stream without hashing names).
+    public let streamNames = StreamNameTable()
     public private(set) var evictions: UInt64 = 0
 
     public init(config: FoghornConfiguration, loop: EventLoop, logger: Logger, dataLoops: Int, geo: (any GeoLookup)?) throws(ConfigError) {
@@ -51,7 +53,10 @@ public final class ControlPlane: @unchecked Sendable {
         resolver = ClientAddressResolver(trustedProxies: config.trustedProxies.compactMap(CIDRBlock.parse))
         appliedShipments = [UInt64](repeating: 0, count: dataLoops)
         let statics = try StaticState.parse(config)
-        for e in statics.edges { edges[e.nodeId] = e }
+        for var e in statics.edges {
+            e.internStreams(streamNames)
+            edges[e.nodeId] = e
+        }
         for p in statics.playback { playback[p.playbackId] = p }
         publisher = SnapshotPublisher(RoutingSnapshot.empty(weights: weights))
     }
@@ -95,6 +100,8 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     public func upsertEdge(_ edge: EdgeState) {
+        var edge = edge
+        edge.internStreams(streamNames)
         edges[edge.nodeId] = edge
         markDirty()
     }
@@ -102,6 +109,7 @@ public final class ControlPlane: @unchecked Sendable {
     public func apply(_ report: EdgeReport, to nodeId: String) -> Bool {
         guard var edge = edges[nodeId] else { return false }
         report.apply(to: &edge, nowMs: ControlPlane.monotonicMs())
+        if report.streams != nil { edge.internStreams(streamNames) }
         edges[nodeId] = edge
         markDirty()
         return true
@@ -159,7 +167,7 @@ public final class ControlPlane: @unchecked Sendable {
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
             edges: sortedIds.map { edges[$0]! }, playback: Array(playback.values), appliedShipments: appliedShipments,
-            geo: geo, clock: ControlPlane.monotonicNs))
+            geo: geo, streamNames: streamNames, clock: ControlPlane.monotonicNs))
         publisher.publish(snapshot)
         rebuilds += 1
     }

@@ -16,14 +16,18 @@ public struct EdgeStreamStats: Sendable, Equatable {
 /// Everything the control loop knows about one edge. Owned by the control
 /// loop; data loops only ever see it through a ``RoutingSnapshot``.
 public struct EdgeState: Sendable, Equatable {
-    public var nodeId: String
+    public var nodeId: String { didSet { nodeIdHash = EdgeState.hash(nodeId) } }
+    /// FNV-1a of the node ID (rendezvous hashing), kept with the ID.
+    public private(set) var nodeIdHash: UInt64
     /// Non-empty: the edge serves only this tenant's streams.
     public var tenant: String = ""
     public var publicIP: String = ""
     public var domain: String = ""
     public var baseURL: String = ""
-    public var lat: Double = .nan
-    public var lon: Double = .nan
+    public var lat: Double = .nan { didSet { updatePosition() } }
+    public var lon: Double = .nan { didSet { updatePosition() } }
+    /// Unit vector of (lat, lon) when valid, computed when they change.
+    public private(set) var position: GeoPoint?
     public var location: String = ""
     public var cpuPermille: UInt64 = 0
     public var ramUsedBytes: UInt64 = 0
@@ -48,6 +52,26 @@ public struct EdgeState: Sendable, Equatable {
     /// URL template per ``ViewerProtocol`` (by raw value), resolved from `outputs` and
     /// `base_url` whenever either changes — not on every snapshot rebuild.
     public private(set) var resolvedURLs: [URLTemplate?] = []
+    /// `streams` flattened with names interned in a ``StreamNameTable`` (see ``internStreams(_:)``).
+    public private(set) var streamIds: [Int32] = []
+    public private(set) var streamStats: [EdgeStreamStats] = []
+    /// Which table `streamIds` refer to.
+    public private(set) var streamTable: ObjectIdentifier?
+
+    /// Interns this edge's stream names; call whenever `streams` changed.
+    public mutating func internStreams(_ table: StreamNameTable) {
+        var ids: [Int32] = []
+        var stats: [EdgeStreamStats] = []
+        ids.reserveCapacity(streams.count)
+        stats.reserveCapacity(streams.count)
+        for (name, s) in streams {
+            ids.append(table.id(for: name))
+            stats.append(s)
+        }
+        streamIds = ids
+        streamStats = stats
+        streamTable = ObjectIdentifier(table)
+    }
 
     /// Recomputes ``resolvedURLs``: the edge's own output for a protocol first
     /// (names compared case-insensitively), else the template derived from `base_url`.
@@ -72,7 +96,19 @@ public struct EdgeState: Sendable, Equatable {
         resolvedURLs = result
     }
 
-    public init(nodeId: String) { self.nodeId = nodeId }
+    public init(nodeId: String) {
+        self.nodeId = nodeId
+        nodeIdHash = EdgeState.hash(nodeId)
+    }
+
+    static func hash(_ id: String) -> UInt64 {
+        var copy = id
+        return copy.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
+    }
+
+    private mutating func updatePosition() {
+        position = GeoPoint.isValid(lat: lat, lon: lon) ? GeoPoint(lat: lat, lon: lon) : nil
+    }
 
     public static func == (a: EdgeState, b: EdgeState) -> Bool {
         a.nodeId == b.nodeId && a.tenant == b.tenant && a.baseURL == b.baseURL && a.cpuPermille == b.cpuPermille

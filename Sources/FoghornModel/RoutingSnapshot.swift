@@ -49,7 +49,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
     public let nodeHash: [UInt64]
     /// Scoring rows (immutable after init; freed in deinit).
     let hot: UnsafeMutableBufferPointer<EdgeHot>
-    let edgeIndexById: [String: Int32]
 
     // Streams and playback.
     public let streams: [StreamEntry]
@@ -78,14 +77,17 @@ public final class RoutingSnapshot: @unchecked Sendable {
         public var playback: [PlaybackRecord]
         public var appliedShipments: [UInt64]
         public var geo: (any GeoLookup)?
+        /// The table edges' `streamIds` refer to; edges interned elsewhere (or not at all) fall back to hashing names.
+        public var streamNames: StreamNameTable?
         public var clock: () -> UInt64
 
         public init(
             generation: UInt64, nowMs: UInt64, weights: ScoringWeights, staleness: StalenessPolicy,
             edges: [EdgeState], playback: [PlaybackRecord], appliedShipments: [UInt64] = [], geo: (any GeoLookup)? = nil,
-            clock: @escaping () -> UInt64 = { 0 }
+            streamNames: StreamNameTable? = nil, clock: @escaping () -> UInt64 = { 0 }
         ) {
             self.geo = geo
+            self.streamNames = streamNames
             self.generation = generation
             self.nowMs = nowMs
             self.weights = weights
@@ -136,27 +138,41 @@ public final class RoutingSnapshot: @unchecked Sendable {
         var nodeIds = [String](), nodeHash = [UInt64]()
         nodeIds.reserveCapacity(n)
         nodeHash.reserveCapacity(n)
-        var byId: [String: Int32] = [:]
-        byId.reserveCapacity(n)
         let hot = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: max(n, 1))
 
-        // Streams: name → slot; per slot, parallel arrays.
+        // Streams: name → slot; per slot, parallel arrays. Interned IDs map to slots by array index.
         var slotOf: [String: Int] = [:]
         var names: [String] = []
         var sEdges: [[Int32]] = [], sInputs: [[UInt32]] = [], sViewers: [[UInt32]] = []
         var sUp: [UInt64] = [], sTotalViewers: [UInt64] = []
-
+        let table = input.streamNames
+        let tableId = table.map(ObjectIdentifier.init)
+        var slotOfId = [Int32](repeating: -1, count: table?.count ?? 0)
+        // Pre-count entries per interned stream so each stream's arrays are allocated once.
+        var countOfId = [Int32](repeating: 0, count: table?.count ?? 0)
+        if table != nil {
+            for e in sorted where e.streamTable == tableId {
+                for id in e.streamIds { countOfId[Int(id)] &+= 1 }
+            }
+        }
+        func slotFor(_ name: String, expected: Int = 0) -> Int {
+            if let existing = slotOf[name] { return existing }
+            let slot = names.count
+            slotOf[name] = slot
+            names.append(name)
+            var a: [Int32] = [], b: [UInt32] = [], c: [UInt32] = []
+            a.reserveCapacity(expected); b.reserveCapacity(expected); c.reserveCapacity(expected)
+            sEdges.append(a); sInputs.append(b); sViewers.append(c); sUp.append(0); sTotalViewers.append(0)
+            return slot
+        }
         for index in 0..<n {
             // Ensure templates exist for edges built without a report (tests, old state).
             if sorted[index].resolvedURLs.isEmpty { sorted[index].resolveURLs() }
             let e = sorted[index]
             nodeIds.append(e.nodeId)
-            byId[e.nodeId] = Int32(index)
-            var idCopy = e.nodeId
-            nodeHash.append(idCopy.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) })
+            nodeHash.append(e.nodeIdHash)
             var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRam: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false)
-            if e.hasValidGeo {
-                let p = GeoPoint(lat: e.lat, lon: e.lon)
+            if let p = e.position {
                 row.ux = p.x; row.uy = p.y; row.uz = p.z; row.geoValid = true
             }
             row.cpuRam = w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes)
@@ -182,21 +198,30 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 }
             }
             hot[index] = row
-            for (name, stats) in e.streams {
-                let slot: Int
-                if let existing = slotOf[name] {
-                    slot = existing
-                } else {
-                    slot = names.count
-                    slotOf[name] = slot
-                    names.append(name)
-                    sEdges.append([]); sInputs.append([]); sViewers.append([]); sUp.append(0); sTotalViewers.append(0)
+            if let table, e.streamTable == tableId, e.streamIds.count == e.streams.count {
+                for k in 0..<e.streamIds.count {
+                    let id = Int(e.streamIds[k])
+                    var slot = Int(slotOfId[id])
+                    if slot < 0 {
+                        slot = slotFor(table.names[id], expected: Int(countOfId[id]))
+                        slotOfId[id] = Int32(slot)
+                    }
+                    let stats = e.streamStats[k]
+                    sEdges[slot].append(Int32(index))
+                    sInputs[slot].append(stats.inputs)
+                    sViewers[slot].append(stats.viewers)
+                    sUp[slot] &+= stats.upBytesPerSec
+                    sTotalViewers[slot] &+= UInt64(stats.viewers)
                 }
-                sEdges[slot].append(Int32(index))
-                sInputs[slot].append(stats.inputs)
-                sViewers[slot].append(stats.viewers)
-                sUp[slot] &+= stats.upBytesPerSec
-                sTotalViewers[slot] &+= UInt64(stats.viewers)
+            } else {
+                for (name, stats) in e.streams {
+                    let slot = slotFor(name)
+                    sEdges[slot].append(Int32(index))
+                    sInputs[slot].append(stats.inputs)
+                    sViewers[slot].append(stats.viewers)
+                    sUp[slot] &+= stats.upBytesPerSec
+                    sTotalViewers[slot] &+= UInt64(stats.viewers)
+                }
             }
         }
         self.hot = hot
@@ -228,7 +253,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
-        self.edgeIndexById = byId
         self.streams = streams
         self.streamIndex = streamIndex
         self.playback = input.playback
@@ -266,7 +290,15 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     @inline(__always) public func tenantOf(playback index: Int) -> Int32 { playbackTenant[index] }
 
-    public func edgeIndex(nodeId: String) -> Int? { edgeIndexById[nodeId].map(Int.init) }
+    /// Binary search over the node-ID order (no per-snapshot dictionary to build).
+    public func edgeIndex(nodeId: String) -> Int? {
+        var lo = 0, hi = nodeIds.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if nodeIds[mid] < nodeId { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < nodeIds.count && nodeIds[lo] == nodeId ? lo : nil
+    }
 
     /// The static exclusion of edge `i`, if any.
     public func exclusion(edge i: Int) -> Exclusion? { Exclusion(rawValue: hot[i].exclusion) }
@@ -281,7 +313,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     }
 
     public func geoPoint(edge i: Int) -> GeoPoint? {
-        hot[i].geoValid ? GeoPoint(lat: edges[i].lat, lon: edges[i].lon) : nil
+        hot[i].geoValid ? edges[i].position : nil
     }
 
     /// Compiles a tag adjustment against this snapshot's tag bits.
