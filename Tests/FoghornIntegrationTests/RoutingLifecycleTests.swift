@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import FoghornApp
+import FoghornConfig
+import FoghornJSON
+import FoghornTesting
+
+/// Staleness, eviction and the anti-herd spread through the real server.
+@Suite(.serialized) struct RoutingLifecycleTests {
+    @Test func silentEdgesGoStaleThenAreEvicted() throws {
+        let server = try RoutingTests.start { c in
+            c.edgeStaleAfterMs = 1000
+            c.edgeEvictAfterMs = 2000
+        }
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (a, token) = try RoutingTests.enroll(ip)
+        // Enrolled but never reported: stale, not routable.
+        var edge = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/v1/edges/\(a)").body)
+        #expect(edge["state"] == .string("stale"))
+        #expect(try RoutingTests.report(ip, a, token).status == 204)
+        #expect(try RoutingTests.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
+        RoutingTests.settle()
+        edge = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/v1/edges/\(a)").body)
+        #expect(edge["state"] == .string("routable"))
+        #expect(try RoutingTests.call(vp, "GET", "/play/pk/hls", token: nil).status == 307)
+        // No report for > 1 s: out of routing (the sweep runs every second).
+        var status = 0
+        for _ in 0..<40 {
+            usleep(100_000)
+            status = try RoutingTests.call(vp, "GET", "/play/pk/hls", token: nil).status
+            if status == 503 { break }
+        }
+        #expect(status == 503)
+        let debug = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/debug/score?playback=pk").body)
+        #expect(debug["candidates"]?.arrayValue?.first?["excluded"] == .string("stale"))
+        // A report brings it back at once.
+        #expect(try RoutingTests.report(ip, a, token).status == 204)
+        RoutingTests.settle()
+        #expect(try RoutingTests.call(vp, "GET", "/play/pk/hls", token: nil).status == 307)
+        // Silent for > 2 s: forgotten.
+        var gone = false
+        for _ in 0..<50 {
+            usleep(100_000)
+            if try RoutingTests.call(ip, "GET", "/v1/edges/\(a)").status == 404 { gone = true; break }
+        }
+        #expect(gone)
+        #expect(try RoutingTests.call(vp, "GET", "/play/pk/hls", token: nil).status == 404)  // STREAM_OFFLINE
+    }
+
+    @Test func aHerdOverTwoLoopsSpreadsEvenly() throws {
+        let server = try RoutingTests.start { c in c.loops = 2 }
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        var ids: [String] = []
+        for _ in 0..<5 {
+            let (id, token) = try RoutingTests.enroll(ip)
+            // Equal edges with 10 Gbit/s each.
+            let r = try RoutingTests.call(ip, "POST", "/v1/edges/\(id)/report", body: """
+                {"cpu_permille": 100, "ram_used_bytes": 1000, "ram_max_bytes": 8000, "up_bytes_per_sec": 0,
+                 "bw_limit_bytes_per_sec": 1250000000, "base_url": "https://\(id).example/",
+                 "streams": {"live+s": {"inputs": 1, "viewers": 0}}}
+                """, token: token)
+            #expect(r.status == 204)
+            ids.append(id)
+        }
+        #expect(try RoutingTests.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
+        RoutingTests.settle()
+        // 10,000 viewers on 8 connections (spread over both loops), 16 pipelined at a time.
+        var counts: [String: Int] = [:]
+        let clients = try (0..<8).map { _ in try TestClient(port: vp) }
+        let request = "GET /play/pk/hls/index.m3u8 HTTP/1.1\r\nHost: t\r\n\r\n"
+        var sent = 0
+        while sent < 10_000 {
+            for client in clients where sent < 10_000 {
+                let batch = min(16, 10_000 - sent)
+                try client.send(String(repeating: request, count: batch))
+                for _ in 0..<batch {
+                    let r = try client.readResponse()
+                    counts[r.header("X-Foghorn-Edge") ?? "?", default: 0] += 1
+                }
+                sent += batch
+            }
+        }
+        #expect(Set(counts.keys) == Set(ids))
+        for (_, n) in counts { #expect(n >= 1500 && n <= 2500, "\(counts)") }
+    }
+}
