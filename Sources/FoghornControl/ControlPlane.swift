@@ -58,6 +58,7 @@ public final class ControlPlane: @unchecked Sendable {
             edges[e.nodeId] = e
         }
         for p in statics.playback { playback[p.playbackId] = p }
+        sortedIds = edges.keys.sorted()  // observers do not run during init
         publisher = SnapshotPublisher(RoutingSnapshot.empty(weights: weights))
     }
 
