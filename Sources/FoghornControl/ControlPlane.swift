@@ -153,7 +153,7 @@ public final class ControlPlane: @unchecked Sendable {
     /// Folds a data loop's redirects since its last shipment into the edges' pending bandwidth.
     public func receiveShipment(loop index: Int, sequence: UInt64, amounts: [(nodeId: String, bytesPerSec: UInt64)]) {
         for (nodeId, bytes) in amounts where edges[nodeId] != nil {
-            edges[nodeId]!.pendingBytesPerSec &+= bytes
+            edges[nodeId]!.addPending(bytes)
         }
         if index < appliedShipments.count { appliedShipments[index] = max(appliedShipments[index], sequence) }
         markDirty()
@@ -189,6 +189,7 @@ public final class ControlPlane: @unchecked Sendable {
             }
             let wasStale = current.edgeIndex(nodeId: id).map { current.exclusion(edge: $0) == .stale } ?? true
             if (health == .stale) != wasStale { changed = true }
+            if edge.pendingBytesPerSec > 0, edges[id]!.agePending() { changed = true }
         }
         if changed || dirty { markDirty() }
     }

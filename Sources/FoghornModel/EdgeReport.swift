@@ -166,7 +166,7 @@ public struct EdgeReport: Sendable {
         if let v = streams { edge.streams = v }
         if baseURL != nil || outputs != nil || edge.resolvedURLs.isEmpty { edge.resolveURLs() }
         edge.lastReportMs = nowMs
-        edge.pendingBytesPerSec = 0
+        edge.clearPending()
         edge.reports += 1
     }
 }

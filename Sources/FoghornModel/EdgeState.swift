@@ -46,8 +46,39 @@ public struct EdgeState: Sendable, Equatable {
     /// Monotonic milliseconds of the last report (or enrollment); nil = never reported.
     public var lastReportMs: UInt64?
     public var enrolledAtMs: UInt64 = 0
-    /// Bytes/s of redirects sent since the last report (anti-herd), folded from all loops.
-    public var pendingBytesPerSec: UInt64 = 0
+    /// Bytes/s of redirects sent since the last report (anti-herd), folded from all
+    /// loops; at most ``pendingWindowSeconds`` old (an edge that stops reporting,
+    /// or a static one, must not fill up forever).
+    public private(set) var pendingBytesPerSec: UInt64 = 0
+    /// One bucket per second of the window; the newest is `pendingBuckets[pendingHead]`.
+    private var pendingBuckets: [UInt64] = []
+    private var pendingHead = 0
+    /// Pending bandwidth older than this is forgotten even without a report
+    /// (the sidecar reports every 10 s; the reference abandons pending viewers after 30 s).
+    public static let pendingWindowSeconds = 10
+
+    /// Adds redirected viewers' expected bandwidth (current second's bucket).
+    public mutating func addPending(_ bytesPerSec: UInt64) {
+        if pendingBuckets.isEmpty { pendingBuckets = [UInt64](repeating: 0, count: EdgeState.pendingWindowSeconds) }
+        pendingBuckets[pendingHead] &+= bytesPerSec
+        pendingBytesPerSec &+= bytesPerSec
+    }
+
+    /// Called once a second: forgets the oldest second. Returns whether anything changed.
+    public mutating func agePending() -> Bool {
+        guard pendingBytesPerSec > 0, !pendingBuckets.isEmpty else { return false }
+        pendingHead = (pendingHead + 1) % pendingBuckets.count
+        let expired = pendingBuckets[pendingHead]
+        pendingBuckets[pendingHead] = 0
+        pendingBytesPerSec &-= expired
+        return expired > 0
+    }
+
+    /// A report carries the real load: pending is folded into it.
+    public mutating func clearPending() {
+        pendingBytesPerSec = 0
+        if !pendingBuckets.isEmpty { for i in pendingBuckets.indices { pendingBuckets[i] = 0 } }
+    }
     public var reports: UInt64 = 0
     /// URL template per ``ViewerProtocol`` (by raw value), resolved from `outputs` and
     /// `base_url` whenever either changes — not on every snapshot rebuild.

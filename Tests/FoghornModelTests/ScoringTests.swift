@@ -192,7 +192,7 @@ func ranking(_ s: RoutingSnapshot, _ r: ScoringRequest) -> [String] {
         var r = EdgeReport()
         r.cpuPermille = 10
         var dynamic = EdgeState(nodeId: "b")
-        dynamic.pendingBytesPerSec = 500
+        dynamic.addPending(500)
         r.apply(to: &dynamic, nowMs: 5)
         #expect(dynamic.lastReportMs == 5 && dynamic.pendingBytesPerSec == 0)
         // In a snapshot a stale edge is excluded as such.
@@ -213,5 +213,25 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite struct PendingWindowTests {
+    @Test func pendingAgesOutAfterTheWindowWithoutReports() {
+        var e = EdgeState(nodeId: "a")
+        e.addPending(100)
+        #expect(e.pendingBytesPerSec == 100)
+        for second in 1..<EdgeState.pendingWindowSeconds {
+            _ = e.agePending()
+            e.addPending(10)
+            #expect(e.pendingBytesPerSec == 100 + UInt64(second) * 10)
+        }
+        let expired = e.agePending()  // the first second's 100 expires
+        #expect(expired)
+        #expect(e.pendingBytesPerSec == UInt64(EdgeState.pendingWindowSeconds - 1) * 10)
+        e.clearPending()
+        #expect(e.pendingBytesPerSec == 0)
+        let again = e.agePending()
+        #expect(!again)
     }
 }
