@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Measures how long an edge report takes to change routing (target: < 50 ms).
+
+Against a running Foghorn (internal token required):
+    perf/report_to_route.py --viewer http://127.0.0.1:18008 --internal http://127.0.0.1:18009 --token T [--rounds 50]
+Enrolls two edges, then repeatedly makes the current winner busy (cpu 900‰) and the other idle
+in one report each, and polls /play every millisecond until the winner flips. Prints p50/p99/max.
+"""
+import argparse, json, statistics, subprocess, sys, time, urllib.request
+
+def call(url, method="GET", body=None, token=None):
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
+    if token: req.add_header("Authorization", f"Bearer {token}")
+    if body is not None: req.add_header("Content-Type", "application/json")
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k): return None
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=5) as r: return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e: return e.code, dict(e.headers), e.read()
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--viewer", default="http://127.0.0.1:18008")
+    ap.add_argument("--internal", default="http://127.0.0.1:18009")
+    ap.add_argument("--token", required=True)
+    ap.add_argument("--rounds", type=int, default=50)
+    a = ap.parse_args()
+    edges = []
+    for _ in range(2):
+        _, _, body = call(a.internal + "/v1/enrollment-tokens", "POST", {}, a.token)
+        tok = json.loads(body)["enrollment_token"]
+        _, _, body = call(a.internal + "/v1/edges/enroll", "POST", {"enrollment_token": tok, "public_ip": "203.0.113.1"})
+        e = json.loads(body); edges.append((e["node_id"], e["edge_token"]))
+    def report(node, token, cpu):
+        s, _, _ = call(f"{a.internal}/v1/edges/{node}/report", "POST", {
+            "cpu_permille": cpu, "ram_used_bytes": 1, "ram_max_bytes": 100, "up_bytes_per_sec": 0,
+            "bw_limit_bytes_per_sec": 10**12, "base_url": f"https://{node}.example/",
+            "streams": {"perf+s": {"inputs": 1, "viewers": 1}}}, token)
+        assert s == 204, s
+    call(a.internal + "/v1/playback/perfprobe", "PUT", {"stream": "perf+s"}, a.token)
+    report(edges[0][0], edges[0][1], 100); report(edges[1][0], edges[1][1], 900)
+    time.sleep(0.1)
+    latencies = []
+    winner = 0
+    for _ in range(a.rounds):
+        other = 1 - winner
+        start = time.perf_counter()
+        report(edges[winner][0], edges[winner][1], 900)
+        report(edges[other][0], edges[other][1], 100)
+        while True:
+            _, h, _ = call(a.viewer + "/play/perfprobe/hls")
+            if h.get("X-Foghorn-Edge") == edges[other][0]: break
+            if time.perf_counter() - start > 2: print("no flip within 2 s", file=sys.stderr); sys.exit(1)
+            time.sleep(0.001)
+        latencies.append((time.perf_counter() - start) * 1000)
+        winner = other
+    latencies.sort()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    print(f"commit {commit}: report → routing visible over {len(latencies)} rounds (two reports + polling, ms): "
+          f"p50 {statistics.median(latencies):.1f}  p99 {latencies[int(len(latencies)*0.99)-1]:.1f}  max {latencies[-1]:.1f}")
+
+main()
