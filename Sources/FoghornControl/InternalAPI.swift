@@ -2,6 +2,7 @@ public import FoghornHTTPCore
 import FoghornJSON
 import FoghornModel
 import FoghornConfig
+import FoghornGeo
 
 /// Endpoint paths of the internal API, declared once.
 public enum InternalPaths {
@@ -14,6 +15,7 @@ public enum InternalPaths {
     public static let debugEdges = "/debug/edges"
     public static let debugSnapshot = "/debug/snapshot"
     public static let nodesOverview = "/nodes/overview"
+    public static let geoipReload = "/v1/geoip/reload"
 }
 
 /// The edge API, admin API and debug endpoints on the internal listener.
@@ -200,6 +202,35 @@ public enum InternalAPI {
             var j = JSONWriter()
             writeWeights(&j, plane.weights)
             w.json(.ok, j)
+        }
+
+        router.add("geoip_reload", [.post], InternalPaths.geoipReload) { req, w in
+            guard requireAdmin(req, &w, plane) else { return }
+            var path = plane.config.geoipDb
+            if !req.body.isEmpty {
+                guard let body = parseBody(req, &w) else { return }
+                guard checkFields(body, ["path"], &w) else { return }
+                if let p = body["path"] {
+                    guard let text = p.stringValue, !text.isEmpty else { return invalid(&w, "path", "must be a non-empty string") }
+                    path = text
+                }
+            }
+            guard !path.isEmpty else {
+                return w.error(.badRequest, code: "GEOIP_NOT_CONFIGURED", message: "no geoip_db configured and no path given")
+            }
+            do throws(MMDBGeoDatabase.OpenError) {
+                let db = try MMDBGeoDatabase(path: path)
+                plane.setGeo(db)
+                plane.logger.notice("GeoIP database reloaded", metadata: ["path": "\(path)"])
+                var j = JSONWriter()
+                j.objectStart()
+                j.field("geoip", db.describe)
+                j.objectEnd()
+                w.json(.ok, j)
+            } catch {
+                // The old database stays in use.
+                w.error(.unprocessableContent, code: "GEOIP_RELOAD_FAILED", message: error.description)
+            }
         }
 
         DebugAPI.register(on: router, plane: plane)

@@ -86,3 +86,27 @@ import FoghornTesting
         for (_, n) in counts { #expect(n >= 1500 && n <= 2500, "\(counts)") }
     }
 }
+
+@Suite(.serialized) struct GeoReloadTests {
+    @Test func geoipReloadSwapsOrKeepsTheOldDatabase() throws {
+        let geo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures/geo")
+        let server = try RoutingTests.start { c in c.geoipDb = geo.appendingPathComponent("foghorn-test-city.mmdb").path }
+        defer { server.stopNow() }
+        let ip = server.internalPort
+        func current() throws -> String {
+            try JSONParser.parse(try RoutingTests.call(ip, "GET", "/debug/snapshot").body)["geoip"]?.stringValue ?? ""
+        }
+        #expect(try current().contains("Foghorn-Test-City"))
+        let bad = try RoutingTests.call(ip, "POST", "/v1/geoip/reload", body: #"{"path": "/nonexistent.mmdb"}"#)
+        #expect(bad.status == 422)
+        #expect(try JSONParser.parse(bad.body)["code"] == .string("GEOIP_RELOAD_FAILED"))
+        #expect(try current().contains("Foghorn-Test-City"))
+        let maxmind = geo.appendingPathComponent("maxmind/GeoIP2-City-Test.mmdb").path
+        let ok = try RoutingTests.call(ip, "POST", "/v1/geoip/reload", body: #"{"path": "\#(maxmind)"}"#)
+        #expect(ok.status == 200)
+        RoutingTests.settle()
+        #expect(try current().contains("GeoIP2-City"))
+        #expect(try RoutingTests.call(ip, "POST", "/v1/geoip/reload", body: "{}", token: nil).status == 401)
+    }
+}

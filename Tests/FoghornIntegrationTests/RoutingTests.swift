@@ -142,6 +142,9 @@ import FoghornTesting
         try check("/play/pk/bogusproto", 404, "PROTOCOL_NOT_AVAILABLE")
         try check("/play/", 400, "MISSING_VIEW_KEY")
         try check("/play/a%20b/hls", 400, "INVALID_VIEW_KEY")
+        try check("/play/pk/hls?tag_adjust=notjson", 400, "INVALID_TAG_ADJUST")
+        let tagged = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: [#"X-Tag-Adjust: {"eu": 100}"#])
+        #expect(tagged.status == 307)
         // Every edge excluded → 503 with Retry-After.
         #expect(try Self.call(ip, "PUT", "/v1/edges/\(a)/mode", body: #"{"mode": "draining"}"#).status == 200)
         Self.settle()
