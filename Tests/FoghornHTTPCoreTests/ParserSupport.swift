@@ -1,3 +1,4 @@
+import Foundation
 @testable import FoghornHTTPCore
 
 /// Parses `bytes` in one go; returns the result and the headers as strings.
@@ -66,16 +67,9 @@ func text(_ bytes: [UInt8], _ r: ByteRange) -> String {
     String(decoding: bytes[Int(r.start)..<Int(r.end)], as: UTF8.self)
 }
 
-/// A 442-byte browser-player request with 10 headers (also used by the benchmark).
-let browserRequest: [UInt8] = Array((
-    "GET /play/demo/hls/index.m3u8?session=8f2c1 HTTP/1.1\r\n" +
-    "Host: foghorn.eu-west.example.com\r\n" +
-    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0 Safari/537.36\r\n" +
-    "Accept: */*\r\n" +
-    "Accept-Language: en-US,en;q=0.9\r\n" +
-    "Accept-Encoding: gzip, deflate, br\r\n" +
-    "Origin: https://player.example.org\r\n" +
-    "Referer: https://player.example.org/watch/demo\r\n" +
-    "Connection: keep-alive\r\n" +
-    "Sec-Fetch-Mode: cors\r\n" +
-    "Sec-Fetch-Site: cross-site\r\n\r\n").utf8)
+/// A 442-byte browser-player request with 10 headers (also used by the benchmark):
+/// fixtures/http/browser-player-request.http.
+let browserRequest: [UInt8] = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return Array((try? Data(contentsOf: root.appendingPathComponent("fixtures/http/browser-player-request.http"))) ?? Data())
+}()

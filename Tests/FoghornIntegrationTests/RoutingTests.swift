@@ -57,6 +57,18 @@ import FoghornTesting
             """, token: edgeToken)
     }
 
+    /// Two edges carrying `live+s` for playback ID `pk`. London is a little busier:
+    /// without a viewer position Seattle wins; with one, distance decides.
+    static func londonAndSeattle(_ ip: UInt16) throws -> (String, String) {
+        let (london, tl) = try enroll(ip)
+        let (seattle, ts) = try enroll(ip)
+        #expect(try report(ip, london, tl, cpu: 300, lat: 51.5, lon: -0.1).status == 204)
+        #expect(try report(ip, seattle, ts, cpu: 100, lat: 47.6, lon: -122.3).status == 204)
+        #expect(try call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
+        settle()
+        return (london, seattle)
+    }
+
     /// Waits (bounded) until the published snapshot reflects a change.
     static func settle() { usleep(60_000) }
 
@@ -218,13 +230,7 @@ import FoghornTesting
         }
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
-        let (london, tl) = try Self.enroll(ip)
-        let (seattle, ts) = try Self.enroll(ip)
-        // London is a little busier: without a viewer position Seattle wins; with one, distance decides.
-        #expect(try Self.report(ip, london, tl, cpu: 300, lat: 51.5, lon: -0.1).status == 204)
-        #expect(try Self.report(ip, seattle, ts, cpu: 100, lat: 47.6, lon: -122.3).status == 204)
-        #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
-        Self.settle()
+        let (london, seattle) = try Self.londonAndSeattle(ip)
         // 81.2.69.142 is London, 216.160.83.56 is Milton, WA in fixtures/geo/cities.csv.
         let eu = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: ["X-Forwarded-For: 81.2.69.142"])
         #expect(eu.header("X-Foghorn-Edge") == london)
@@ -244,12 +250,7 @@ import FoghornTesting
         let server = try Self.start { c in c.geoipDb = db }  // no trusted proxies
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
-        let (london, tl) = try Self.enroll(ip)
-        let (seattle, ts) = try Self.enroll(ip)
-        #expect(try Self.report(ip, london, tl, cpu: 300, lat: 51.5, lon: -0.1).status == 204)
-        #expect(try Self.report(ip, seattle, ts, cpu: 100, lat: 47.6, lon: -122.3).status == 204)
-        #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
-        Self.settle()
+        let (london, seattle) = try Self.londonAndSeattle(ip)
         // Whatever the headers claim (a London viewer would go to London), the loopback peer has no
         // position, so load alone decides: Seattle.
         for header in ["X-Forwarded-For: 81.2.69.142", "X-Real-IP: 81.2.69.142", "CF-Connecting-IP: 81.2.69.142"] {
