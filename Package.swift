@@ -38,14 +38,15 @@ let package = Package(
         .target(name: "FoghornJSON", swiftSettings: strict),
         .target(name: "FoghornHTTPCore", dependencies: ["FoghornJSON"], swiftSettings: strict),
         .target(name: "FoghornConfig", dependencies: ["FoghornJSON", "FoghornModel"], swiftSettings: strict),
-        .target(name: "FoghornModel", dependencies: ["FoghornJSON"], swiftSettings: strict),
+        .target(name: "FoghornSync", swiftSettings: strict),
+        .target(name: "FoghornModel", dependencies: ["FoghornJSON", "FoghornSync"], swiftSettings: strict),
 
         // I/O.
         .target(name: "FoghornGeo", dependencies: ["CMaxMindDB", "FoghornModel"], swiftSettings: strict),
         .target(
             name: "FoghornHTTP",
             dependencies: [
-                "CLibUV", "CFoghornShims", "FoghornHTTPCore",
+                "CLibUV", "CFoghornShims", "FoghornHTTPCore", "FoghornSync",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,7 +69,7 @@ let package = Package(
         .target(
             name: "FoghornOps",
             dependencies: [
-                "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON",
+                "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornSync",
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
             swiftSettings: strict
@@ -76,7 +77,7 @@ let package = Package(
         .target(
             name: "FoghornApp",
             dependencies: [
-                "CLibUV", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting",
+                "CLibUV", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornSync",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -9,6 +9,7 @@ import FoghornHTTPCore
 public import FoghornOps
 public import Logging
 import Synchronization
+import FoghornSync
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,7 +35,7 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var plane: ControlPlane!
     public private(set) var viewerLoops: [ViewerLoop] = []
     private var dataContexts: [HTTPLoopContext] = []
-    private let exitCode = Mutex<Int32?>(nil)
+    private let exitCode = Locked<Int32?>(nil)
     private var shutdownStarted = false
     private var loopsDraining = 0
     private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
@@ -150,7 +151,7 @@ public final class FoghornServer: @unchecked Sendable {
         }
         metrics.registerGauge(MetricNames.dataLoops, help: "Data loops serving viewers.") { Double(count) }
 
-        let started = Mutex(0)
+        let started = Locked(0)
         let total = count + 1
         let markStarted: @Sendable () -> Void = { [readiness] in
             let n = started.withLock { $0 += 1; return $0 }

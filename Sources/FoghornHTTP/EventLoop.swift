@@ -2,6 +2,7 @@ public import CLibUV
 import CFoghornShims
 import DequeModule
 import Synchronization
+import FoghornSync
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,7 @@ import Glibc
 /// One libuv loop on its own thread.
 ///
 /// Other threads talk to it only through ``execute(_:)``: the job goes into a
-/// `Mutex`-guarded deque (the happens-before edge TSan can see) and
+/// `Locked` (pthread mutex) deque — the happens-before edge TSan can see — and
 /// `uv_async_send` merely wakes the loop. Everything else on this object is
 /// confined to the loop's thread.
 public final class EventLoop: @unchecked Sendable {
@@ -19,9 +20,9 @@ public final class EventLoop: @unchecked Sendable {
     /// The raw loop; use only on this loop's thread.
     public let uvLoop: UnsafeMutablePointer<uv_loop_t>
     private let wakeup: UnsafeMutablePointer<uv_async_t>
-    private let mailbox = Mutex<Deque<Job>>(Deque())
+    private let mailbox = Locked<Deque<Job>>(Deque())
     private var thread: pthread_t?
-    private let finished = Mutex<Bool>(false)
+    private let finished = Locked<Bool>(false)
     /// Run on the loop thread right before the loop exits (close remaining handles).
     private var shutdownHooks: [() -> Void] = []
     private var stopping = false

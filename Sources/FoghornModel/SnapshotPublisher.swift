@@ -1,4 +1,5 @@
 import Synchronization
+import FoghornSync
 
 /// Hands the control loop's newest ``RoutingSnapshot`` to the data loops.
 ///
@@ -8,11 +9,11 @@ import Synchronization
 /// keeping its own strong reference in between — no shared refcount traffic
 /// on the hot path.
 public final class SnapshotPublisher: Sendable {
-    private let current: Mutex<RoutingSnapshot>
+    private let current: Locked<RoutingSnapshot>
     private let published = Atomic<UInt64>(0)
 
     public init(_ initial: RoutingSnapshot) {
-        current = Mutex(initial)
+        current = Locked(initial)
         published.store(initial.generation, ordering: .releasing)
     }
 

@@ -1,14 +1,15 @@
 public import FoghornHTTP
 import FoghornHTTPCore
 import Synchronization
+import FoghornSync
 
 /// Knows every loop's ``ListenerMetrics`` and renders the Prometheus text
 /// exposition by summing them at scrape time. Requests never touch it: each
 /// loop writes only its own counters.
 public final class MetricsRegistry: Sendable {
-    private let listeners = Mutex<[ListenerMetrics]>([])
-    private let gauges = Mutex<[(name: String, help: String, read: @Sendable () -> Double)]>([])
-    private let families = Mutex<[(name: String, help: String, type: String, label: String, values: [String], read: @Sendable (Int) -> UInt64)]>([])
+    private let listeners = Locked<[ListenerMetrics]>([])
+    private let gauges = Locked<[(name: String, help: String, read: @Sendable () -> Double)]>([])
+    private let families = Locked<[(name: String, help: String, type: String, label: String, values: [String], read: @Sendable (Int) -> UInt64)]>([])
     public let version: String
     public let startTimeSeconds: Double
 

@@ -1,9 +1,10 @@
 import Synchronization
+import FoghornSync
 
 /// Whether this process should receive traffic. `/readyz` answers 200 only
 /// when every check passes and the process is not draining.
 public final class Readiness: Sendable {
-    private let state = Mutex<(checks: [(name: String, ok: Bool, detail: String)], draining: Bool)>(([], false))
+    private let state = Locked<(checks: [(name: String, ok: Bool, detail: String)], draining: Bool)>(([], false))
 
     public init() {}
 
