@@ -106,9 +106,9 @@ public final class GeoCache: @unchecked Sendable {
     public private(set) var hits: UInt64 = 0
     public private(set) var misses: UInt64 = 0
 
+    /// At most `capacity` addresses are remembered; the table grows on demand.
     public init(capacity: Int = 65536) {
         self.capacity = capacity
-        entries.reserveCapacity(capacity)
     }
 
     @inline(__always) public func position(of ip: IPAddress, in lookup: (any GeoLookup)?) -> GeoPoint? {

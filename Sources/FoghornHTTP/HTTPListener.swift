@@ -10,7 +10,7 @@ public final class HTTPListener: @unchecked Sendable {
     public let options: HTTPListenerOptions
     public let router: HTTPRouter
     public let metrics: ListenerMetrics
-    public let context: HTTPLoopContext
+    public unowned let context: HTTPLoopContext
     let parser: HTTPRequestParser
     let headerScratch: UnsafeMutableBufferPointer<HTTPHeaderField>
     /// Headers every response carries (e.g. CORS on the viewer listener).
