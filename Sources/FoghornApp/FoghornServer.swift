@@ -39,7 +39,7 @@ public final class FoghornServer: @unchecked Sendable {
     private var shutdownStarted = false
     private var loopsDraining = 0
     private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
-    private var lifecycleTimers: [UnsafeMutablePointer<uv_timer_t>] = []
+    private var lifecycleTimers: [LoopTimer] = []
 
     public init(config: FoghornConfiguration, logger: Logger) {
         self.config = config
@@ -284,8 +284,8 @@ public final class FoghornServer: @unchecked Sendable {
         readiness.beginDraining()
         guard !shutdownStarted else { return }
         shutdownStarted = true
-        startTimer(afterMs: UInt64(config.hardStopAfterMs)) { [self] in hardStop() }
-        startTimer(afterMs: UInt64(config.shutdownDelayMs)) { [self] in drainAll() }
+        startTimer(afterMs: UInt64(config.hardStopAfterMs)) { [unowned self] in hardStop() }
+        startTimer(afterMs: UInt64(config.shutdownDelayMs)) { [unowned self] in drainAll() }
     }
 
     private func drainAll() {
@@ -325,17 +325,19 @@ public final class FoghornServer: @unchecked Sendable {
         }
         guard first else { return }
         for loop in dataLoops { loop.stop() }
-        for timer in lifecycleTimers {
-            uv_timer_stop(timer)
+        // Runs on the control loop: release what the lifecycle holds before the loop exits.
+        for timer in lifecycleTimers { timer.close() }
+        lifecycleTimers.removeAll()
+        for handle in signalHandles {
+            UnsafeMutableRawPointer(handle).withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, foghornSignalClosed) }
         }
+        signalHandles.removeAll()
         controlLoop.stop()
     }
 
     private func startTimer(afterMs: UInt64, _ action: @escaping () -> Void) {
-        let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
-        uv_timer_init(controlLoop.uvLoop, timer)
-        timer.pointee.data = Unmanaged.passRetained(LifecycleTimerAction(action)).toOpaque()
-        uv_timer_start(timer, foghornLifecycleTimerCallback, afterMs, 0)
+        let timer = LoopTimer(loop: controlLoop, action)
+        timer.start(afterMs: afterMs)
         lifecycleTimers.append(timer)
     }
 
@@ -363,12 +365,7 @@ private func foghornSignalCallback(_ handle: UnsafeMutablePointer<uv_signal_t>?,
     Unmanaged<FoghornServer>.fromOpaque(data).takeUnretainedValue().onSignal(signum)
 }
 
-private func foghornLifecycleTimerCallback(_ handle: UnsafeMutablePointer<uv_timer_t>?) {
-    guard let data = handle?.pointee.data else { return }
-    Unmanaged<LifecycleTimerAction>.fromOpaque(data).takeUnretainedValue().action()
-}
 
-private final class LifecycleTimerAction {
-    let action: () -> Void
-    init(_ action: @escaping () -> Void) { self.action = action }
+private func foghornSignalClosed(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
+    handle?.withMemoryRebound(to: uv_signal_t.self, capacity: 1) { $0.deallocate() }
 }

@@ -58,6 +58,7 @@ public final class HTTPLoopContext: @unchecked Sendable {
 
     /// Closes every connection at once (hard stop).
     public func closeAll() {
+        drainedCallback = nil
         for listener in listeners { listener.close() }
         var c = firstConnection
         while let connection = c {
