@@ -96,7 +96,7 @@ let package = Package(
         // Tests.
         .target(
             name: "FoghornTesting",
-            dependencies: ["FoghornApp", "FoghornConfig"],
+            dependencies: ["FoghornApp", "FoghornConfig", "FoghornHTTP", "FoghornHTTPCore", "FoghornSync"],
             path: "Tests/FoghornTesting",
             swiftSettings: strict
         ),

@@ -222,6 +222,7 @@ public final class FoghornServer: @unchecked Sendable {
     func makeViewerRouter(viewerLoop: ViewerLoop) -> HTTPRouter {
         let router = HTTPRouter()
         PlayHandler.register(on: router, loop: viewerLoop)
+        if config.mistCompatEnabled { MistCompatHandler.register(on: router, loop: viewerLoop, fallback: config.mistFallback) }
         return router
     }
 
@@ -251,6 +252,15 @@ public final class FoghornServer: @unchecked Sendable {
         }
         metrics.registerGauge(MetricNames.snapshotEdges, help: "Edges in the published routing snapshot.") {
             Double(publisher.snapshot.edgeCount)
+        }
+        // Read at scrape time on the control loop, which owns the poller.
+        let labels = MistPoller.outcomeLabels
+        metrics.registerFamily(MetricNames.mistPolls, help: "Polls of MistServer nodes, by outcome.", label: "outcome", values: labels) { i in
+            plane.mist?.outcomes[labels[i]] ?? 0
+        }
+        let states = ["starting", "online", "error"]
+        metrics.registerFamily(MetricNames.mistNodes, help: "Polled MistServer nodes, by state.", type: "gauge", label: "state", values: states) { i in
+            UInt64(plane.mist?.nodes.values.filter { $0.state == states[i] }.count ?? 0)
         }
     }
 

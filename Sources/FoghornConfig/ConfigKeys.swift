@@ -76,7 +76,50 @@ public enum ConfigKeys {
         int("weight_stream_bonus", "score bonus for carrying the stream", \.weightStreamBonus, 0...1_000_000),
         section("edges", "static edges: a list of {node_id, base_url, outputs, streams, …} (report fields)", \.edges),
         section("playback", "static playback records: a list of {id, stream, tenant?, cluster?}", \.playback),
+        mist(),
     ]
+
+    /// `mist: {nodes: [...], passphrase, poll_interval_s, fallback}` (file), or
+    /// `FOGHORN_MIST` / `--set mist=` as the same JSON object.
+    static func mist() -> ConfigKey {
+        ConfigKey(name: "mist", summary: "MistServer nodes to poll and MistUtilLoad API: {nodes, passphrase, poll_interval_s, fallback, compat}", defaultText: "{}") { config, value in
+            var v = value
+            if case .string(let text) = value {
+                guard let parsed = try? JSONParser.parse(text) else { return "expected a JSON object" }
+                v = parsed
+            }
+            guard case .object(let members) = v else { return "expected an object {nodes, passphrase, poll_interval_s, fallback}" }
+            for (key, item) in members {
+                switch key {
+                case "nodes":
+                    guard let list = item.arrayValue else { return "nodes: expected a list of \"host[:port][/MiB]\"" }
+                    var nodes: [String] = []
+                    for n in list {
+                        guard let s = n.stringValue, MistNodeAddress.parse(s) != nil else {
+                            return "nodes: \(n.jsonText) is not host[:port][/bandwidth MiB]"
+                        }
+                        nodes.append(s)
+                    }
+                    config.mistNodes = nodes
+                case "passphrase":
+                    guard let s = item.stringValue, !s.isEmpty, !s.contains("/") else { return "passphrase: expected a non-empty string without '/'" }
+                    config.mistPassphrase = s
+                case "poll_interval_s":
+                    guard let i = item.intValue, i >= 1, i <= 3600 else { return "poll_interval_s: expected an integer in 1...3600" }
+                    config.mistPollIntervalS = Int(i)
+                case "fallback":
+                    guard let s = item.stringValue else { return "fallback: expected a string" }
+                    config.mistFallback = s
+                case "compat":
+                    guard let b = item.boolValue else { return "compat: expected true or false" }
+                    config.mistCompat = b
+                default:
+                    return "\(key): unknown field (nodes, passphrase, poll_interval_s, fallback, compat)"
+                }
+            }
+            return nil
+        }
+    }
 
     static func string(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, String> & Sendable, secret: Bool = false) -> ConfigKey {
         ConfigKey(name: name, summary: summary, defaultText: secret ? "" : FoghornConfiguration()[keyPath: path]) { config, value in

@@ -52,6 +52,18 @@ public struct FoghornConfiguration: Sendable, Equatable {
     /// Static playback records (each: `id`, `stream`, `tenant`, `cluster`).
     public var playback: [JSONValue] = []
 
+    /// MistServer nodes polled directly (`host[:port][/bandwidth MiB]`, API port 4242 by default).
+    public var mistNodes: [String] = []
+    /// The controller's `prometheus` passphrase: nodes are polled at `/<passphrase>.json`.
+    public var mistPassphrase = "koekjes"
+    public var mistPollIntervalS = 5
+    /// What MistUtilLoad-compatible queries answer when no node qualifies.
+    public var mistFallback = "FULL"
+    /// Serve MistUtilLoad's API (`GET /<stream>` on the viewer listener, `/?…` queries on the
+    /// internal one) even without configured nodes. On whenever nodes are configured.
+    public var mistCompat = false
+    public var mistCompatEnabled: Bool { mistCompat || !mistNodes.isEmpty }
+
     public init() {}
 }
 

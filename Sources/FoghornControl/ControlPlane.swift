@@ -62,8 +62,16 @@ public final class ControlPlane: @unchecked Sendable {
         publisher = SnapshotPublisher(RoutingSnapshot.empty(weights: weights))
     }
 
+    /// Directly polled MistServer nodes (nil when none are configured and none were added).
+    public private(set) var mist: MistPoller!
+
     /// Starts the timers and publishes the first snapshot. On the control loop.
     public func start() {
+        mist = MistPoller(plane: self, passphrase: config.mistPassphrase, intervalS: config.mistPollIntervalS)
+        for text in config.mistNodes {
+            if let address = MistNodeAddress.parse(text) { mist.add(address) }
+        }
+        mist.start()
         rebuildTimer = LoopTimer(loop: loop) { [unowned self] in rebuildNow() }
         sweepTimer = LoopTimer(loop: loop) { [unowned self] in sweep() }
         sweepTimer?.start(afterMs: 1000, repeatMs: 1000)
@@ -71,6 +79,7 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     public func stop() {
+        mist?.stop()
         rebuildTimer?.close()
         sweepTimer?.close()
     }

@@ -234,6 +234,7 @@ public enum InternalAPI {
         }
 
         DebugAPI.register(on: router, plane: plane)
+        MistCompatAPI.register(on: router, plane: plane)
     }
 
     // MARK: Helpers

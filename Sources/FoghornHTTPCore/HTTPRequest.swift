@@ -70,27 +70,34 @@ public struct HTTPRequest {
         guard head.hasQuery else { return nil }
         return QueryString.value(of: name, in: bytes(head.query))
     }
+
+    /// Like ``queryParameter(_:)`` but `+` stays `+` (MistServer stream names such as
+    /// `live+foo` are sent unescaped by its clients); `%XX` is still decoded.
+    public func queryParameterKeepingPlus(_ name: String) -> String? {
+        guard head.hasQuery else { return nil }
+        return QueryString.value(of: name, in: bytes(head.query), plusIsSpace: false)
+    }
 }
 
 /// `application/x-www-form-urlencoded` query handling.
 public enum QueryString {
-    public static func value(of name: String, in query: UnsafeRawBufferPointer) -> String? {
+    public static func value(of name: String, in query: UnsafeRawBufferPointer, plusIsSpace: Bool = true) -> String? {
         for pair in query.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = percentDecode(parts[0]), key == name else { continue }
             if parts.count == 1 { return "" }
-            return percentDecode(parts[1])
+            return percentDecode(parts[1], plusIsSpace: plusIsSpace)
         }
         return nil
     }
 
     /// Decodes `%XX` and `+`; nil on a malformed escape or invalid UTF-8.
-    public static func percentDecode<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
+    public static func percentDecode<C: Collection>(_ bytes: C, plusIsSpace: Bool = true) -> String? where C.Element == UInt8 {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var it = bytes.makeIterator()
         while let b = it.next() {
-            if b == UInt8(ascii: "+") { out.append(0x20); continue }
+            if b == UInt8(ascii: "+") && plusIsSpace { out.append(0x20); continue }
             if b != UInt8(ascii: "%") { out.append(b); continue }
             guard let h = it.next(), let l = it.next(), let hv = hexValue(h), let lv = hexValue(l) else { return nil }
             out.append(hv << 4 | lv)

@@ -80,6 +80,10 @@ public struct EdgeState: Sendable, Equatable {
         if !pendingBuckets.isEmpty { for i in pendingBuckets.indices { pendingBuckets[i] = 0 } }
     }
     public var reports: UInt64 = 0
+    /// Non-empty when the edge's source (a polled MistServer node) failed: the reason. Excluded meanwhile.
+    public var pollError = ""
+    /// MistServer `conf_streams`: when non-empty, only these streams (or `name+…` children) may be served.
+    public var configStreams: [String] = []
     /// URL template per ``ViewerProtocol`` (by raw value), resolved from `outputs` and
     /// `base_url` whenever either changes — not on every snapshot rebuild.
     public private(set) var resolvedURLs: [URLTemplate?] = []

@@ -14,6 +14,10 @@ public enum Exclusion: UInt8, CaseIterable, Sendable {
     case capability
     /// A negative tag adjustment took the score to zero.
     case adjustedToZero
+    /// A polled MistServer node did not answer its last poll properly.
+    case pollFailed
+    /// The node lists `conf_streams` and the stream is not among them.
+    case streamNotAllowed
 
     public var reason: String {
         switch self {
@@ -27,6 +31,8 @@ public enum Exclusion: UInt8, CaseIterable, Sendable {
         case .tenantMismatch: return "tenant_mismatch"
         case .capability: return "capability"
         case .adjustedToZero: return "adjusted_to_zero"
+        case .pollFailed: return "poll_failed"
+        case .streamNotAllowed: return "stream_not_allowed"
         }
     }
 }

@@ -52,7 +52,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     // Streams and playback.
     public let streams: [StreamEntry]
-    let streamIndex: [String: Int32]
+    public let streamIndex: [String: Int32]
     public let playback: [PlaybackRecord]
     let playbackTable: ByteKeyTable
     let playbackStream: [Int32]
@@ -186,6 +186,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
             if e.mode == .maintenance { ex = .maintenance } else if e.mode == .draining, ex == nil { ex = .draining }
             if ex == nil && (e.ramMaxBytes == 0 || e.bwLimitBytesPerSec == 0) { ex = .noMetrics }
             if ex == nil && !e.capabilities.contains(.edge) { ex = .capability }
+            if !e.pollError.isEmpty { ex = .pollFailed }
             row.exclusion = ex?.rawValue ?? 0
             row.tenant = internTenant(e.tenant)
             for tag in e.tags {

@@ -29,7 +29,7 @@ public struct TopCandidates: Sendable {
     private var indices = InlineArray<5, Int32>(repeating: -1)
     private var scores = InlineArray<5, UInt64>(repeating: 0)
     /// Candidates seen that were excluded, by reason (for metrics).
-    public var excluded = InlineArray<11, UInt32>(repeating: 0)
+    public var excluded = InlineArray<16, UInt32>(repeating: 0)
 
     public init() {}
 

@@ -15,4 +15,6 @@ public enum MetricNames {
     public static let snapshotGeneration = "foghorn_snapshot_generation"
     public static let snapshotBuildSeconds = "foghorn_snapshot_build_seconds"
     public static let snapshotEdges = "foghorn_snapshot_edges"
+    public static let mistPolls = "foghorn_mist_polls_total"
+    public static let mistNodes = "foghorn_mist_nodes"
 }

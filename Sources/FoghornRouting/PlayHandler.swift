@@ -20,7 +20,7 @@ public enum PlayHandler {
         }
     }
 
-    static func fail(_ w: inout HTTPResponseWriter, _ req: HTTPRequest, _ loop: ViewerLoop, _ status: HTTPStatus,
+    public static func fail(_ w: inout HTTPResponseWriter, _ req: HTTPRequest, _ loop: ViewerLoop, _ status: HTTPStatus,
                      _ code: String, _ message: String, _ outcome: RoutingOutcome, retryAfter: Bool = false) {
         w.head(status)
         loop.writeCORS(req, &w)
@@ -116,7 +116,7 @@ public enum PlayHandler {
         loop.addPending(edge: winner, bytesPerSec: snapshot.streams[stream].perViewerBytesPerSec)
     }
 
-    static func tagAdjustText(_ req: HTTPRequest) -> String? {
+    public static func tagAdjustText(_ req: HTTPRequest) -> String? {
         if let h = req.header("x-tag-adjust") { return req.string(h) }
         if req.head.hasQuery, req.bytes(req.head.query).count >= 10 { return req.queryParameter("tag_adjust") }
         return nil

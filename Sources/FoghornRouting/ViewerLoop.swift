@@ -114,12 +114,12 @@ public final class ViewerLoop: @unchecked Sendable {
 
     /// Adopts a newer snapshot if one was published (then carries the ledger over).
     /// Callers read ``reader``'s `cached` without retaining it.
-    @inline(__always) func refresh() {
+    @inline(__always) public func refresh() {
         if reader.refresh() { adopt(reader.cached) }
     }
 
     /// The snapshot the loop holds; valid until the next ``refresh()``.
-    @inline(__always) var current: RoutingSnapshot { reader.cached }
+    @inline(__always) public var current: RoutingSnapshot { reader.cached }
 
     private func adopt(_ s: RoutingSnapshot) {
         // Shipments the control loop has folded in are in the snapshot now.
@@ -165,7 +165,7 @@ public final class ViewerLoop: @unchecked Sendable {
         ship(index, sequence, amounts)
     }
 
-    @inline(__always) func count(_ outcome: RoutingOutcome) { counters.add(outcome.rawValue) }
+    @inline(__always) public func count(_ outcome: RoutingOutcome) { counters.add(outcome.rawValue) }
 
     func countExclusions(_ top: TopCandidates) {
         for reason in Exclusion.allCases where top.excluded[Int(reason.rawValue)] > 0 {
@@ -177,7 +177,7 @@ public final class ViewerLoop: @unchecked Sendable {
     public func exclusionCount(_ e: Exclusion) -> UInt64 { counters.load(RoutingOutcome.allCases.count + Int(e.rawValue)) }
 
     /// Writes `X-Request-ID`: the client's (if 1–128 visible ASCII bytes) or a new one.
-    func writeRequestID(_ req: HTTPRequest, _ w: inout HTTPResponseWriter) {
+    public func writeRequestID(_ req: HTTPRequest, _ w: inout HTTPResponseWriter) {
         if let r = req.header("x-request-id"), r.count > 0, r.count <= 128 {
             let bytes = req.bytes(r)
             if bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
@@ -207,7 +207,7 @@ public final class ViewerLoop: @unchecked Sendable {
     }
 
     /// The viewer's address: the peer, or what a trusted proxy says.
-    func clientAddress(_ req: HTTPRequest) -> IPAddress? {
+    public func clientAddress(_ req: HTTPRequest) -> IPAddress? {
         guard let peer = IPAddress.parse(req.peerAddress) else { return nil }
         let r = settings.resolver
         if r.trustedProxies.isEmpty { return peer }

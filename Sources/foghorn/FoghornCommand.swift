@@ -51,6 +51,9 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "HMAC key for enrollment tokens and edge credentials.")
     var clusterSecret: String?
 
+    @Option(name: .customLong("mist-node"), help: ArgumentHelp("A MistServer node to poll (repeatable).", valueName: "host[:port][/MiB]"))
+    var mistNodes: [String] = []
+
     @Option(name: .customLong("set"), help: ArgumentHelp("Override any config key.", valueName: "key=value"))
     var set: [String] = []
 
@@ -83,6 +86,10 @@ struct ConfigOptions: ParsableArguments {
         if let v = clusterSlug { overrides.append(("cluster_slug", v)) }
         if let v = rootDomain { overrides.append(("root_domain", v)) }
         if let v = clusterSecret { overrides.append(("cluster_secret", v)) }
+        if !mistNodes.isEmpty {
+            let list = mistNodes.map { "\"" + $0.replacingOccurrences(of: "\"", with: "") + "\"" }.joined(separator: ",")
+            overrides.append(("mist", "{\"nodes\": [\(list)]}"))
+        }
         return try ConfigLoader.load(
             fileText: text, fileName: fileName, environment: ProcessInfo.processInfo.environment, overrides: overrides)
     }

@@ -1,0 +1,212 @@
+import FoghornHTTPCore
+import FoghornJSON
+import FoghornModel
+
+/// MistUtilLoad's admin and status queries on the internal listener (path `/`),
+/// same keys, order and answer shapes: `weights`, `lstserver`, `source`,
+/// `ingest`, `streamstats`, `viewers`, `stream`, `addserver`, `delserver`,
+/// `host`. Changing queries (`weights` with fields, `addserver`, `delserver`)
+/// are taken from loopback peers (MistUtilLoad's `-L`) or with the admin
+/// token. Plus `POST /v1/mist/nodes` and `DELETE /v1/mist/nodes/<node>`.
+enum MistCompatAPI {
+    static func register(on router: HTTPRouter, plane: ControlPlane) {
+        router.add("mist_root", [.get, .head], "/") { req, w in handleRoot(req, &w, plane) }
+
+        router.add("mist_nodes", [.post], "/v1/mist/nodes") { req, w in
+            guard InternalAPI.requireAdmin(req, &w, plane) else { return }
+            guard let body = InternalAPI.parseBody(req, &w) else { return }
+            guard InternalAPI.checkFields(body, ["node"], &w) else { return }
+            guard let text = body["node"]?.stringValue, let address = MistNodeAddress.parse(text) else {
+                return InternalAPI.invalid(&w, "node", "must be host[:port][/bandwidth MiB]")
+            }
+            let added = plane.mist.add(address)
+            var j = JSONWriter()
+            j.objectStart()
+            j.field("node_id", address.nodeId)
+            j.field("added", added)
+            j.objectEnd()
+            w.json(added ? .created : .ok, j)
+        }
+        router.add("mist_node", [.delete, .get], "/v1/mist/nodes/*") { req, w in
+            let id = String(req.pathString.dropFirst("/v1/mist/nodes/".count))
+            if req.method == .get {
+                guard let status = plane.mist.nodes[id] else { return w.error(.notFound, code: "EDGE_NOT_FOUND", message: "no Mist node \(id)") }
+                var j = JSONWriter()
+                writeStatus(&j, id, status)
+                return w.json(.ok, j)
+            }
+            guard InternalAPI.requireAdmin(req, &w, plane) else { return }
+            guard plane.mist.remove(id) else { return w.error(.notFound, code: "EDGE_NOT_FOUND", message: "no Mist node \(id)") }
+            w.head(.noContent)
+            w.emptyBody()
+        }
+    }
+
+    static func writeStatus(_ j: inout JSONWriter, _ id: String, _ s: MistPoller.NodeStatus) {
+        j.objectStart()
+        j.field("node_id", id)
+        j.field("host", s.address.host)
+        j.field("port", Int(s.address.port))
+        j.field("state", s.state)
+        j.field("last_error", s.lastError)
+        j.field("polls", s.polls)
+        j.field("failures", s.failures)
+        j.objectEnd()
+    }
+
+    /// MistUtilLoad's state strings.
+    static func stateString(_ s: MistPoller.NodeStatus) -> String {
+        switch s.state {
+        case "online": return "Monitored (online)"
+        case "error": return "Monitored (error)"
+        default: return "Starting monitoring"
+        }
+    }
+
+    static func text(_ w: inout HTTPResponseWriter, _ body: String, _ status: HTTPStatus = .ok) {
+        w.head(status)
+        w.body(body, contentType: "text/plain; charset=utf-8")
+    }
+
+    static func mayChange(_ req: HTTPRequest, _ plane: ControlPlane) -> Bool {
+        if let ip = IPAddress.parse(req.peerAddress), ip.isV4 ? (ip.v4 >> 24) == 127 : (ip.high == 0 && ip.low == 1) { return true }
+        return InternalAPI.isAdmin(req, plane)
+    }
+
+    static func handleRoot(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane) {
+        let snapshot = plane.publisher.snapshot
+        func q(_ k: String) -> String? { req.queryParameterKeepingPlus(k).flatMap { $0.isEmpty ? nil : $0 } }
+        let fallback = q("fallback") ?? plane.config.mistFallback
+        var viewer: GeoPoint?
+        if let lat = q("lat").flatMap(Double.init), let lon = q("lon").flatMap(Double.init), GeoPoint.isValid(lat: lat, lon: lon) {
+            viewer = GeoPoint(lat: lat, lon: lon)
+        } else if let lat = req.headerString("x-latitude").flatMap(Double.init), let lon = req.headerString("x-longitude").flatMap(Double.init),
+                  GeoPoint.isValid(lat: lat, lon: lon) {
+            viewer = GeoPoint(lat: lat, lon: lon)
+        }
+        var tags = CompiledTagAdjustment.none
+        if let t = req.headerString("x-tag-adjust") ?? q("tag_adjust"), let adj = try? TagAdjustment.parse(t) { tags = snapshot.compile(adj) }
+
+        if let weights = q("weights") {
+            var current = plane.weights
+            if let value = try? JSONParser.parse(weights), case .object(let members) = value, !members.isEmpty {
+                guard mayChange(req, plane) else { return text(&w, "Forbidden", .forbidden) }
+                for (key, v) in members {
+                    guard let n = v.intValue, n >= 0, UInt64(n) <= ScoringWeights.maxWeight else { continue }
+                    switch key {
+                    case "cpu": current.cpu = UInt64(n)
+                    case "ram": current.ram = UInt64(n)
+                    case "bw": current.bandwidth = UInt64(n)
+                    case "geo": current.geo = UInt64(n)
+                    case "bonus": current.streamBonus = UInt64(n)
+                    default: break
+                    }
+                }
+                plane.setWeights(current)
+            }
+            var j = JSONWriter()
+            j.objectStart()
+            j.field("cpu", current.cpu); j.field("ram", current.ram); j.field("bw", current.bandwidth)
+            j.field("geo", current.geo); j.field("bonus", current.streamBonus)
+            j.objectEnd()
+            return text(&w, j.string)
+        }
+        if q("lstserver") != nil {
+            var j = JSONWriter()
+            j.objectStart()
+            for (id, status) in plane.mist.nodes.sorted(by: { $0.key < $1.key }) { j.field(id, stateString(status)) }
+            j.objectEnd()
+            return text(&w, j.string)
+        }
+        if let stream = q("source") {
+            let requester = IPAddress.parse(req.peerAddress)?.description
+            guard let best = MistCompatScorer.best(snapshot, stream: stream, mode: .source(requesterHost: requester), viewer: viewer, tags: tags) else {
+                return text(&w, fallback)
+            }
+            return text(&w, "dtsc://" + MistCompatScorer.hostOf(snapshot.edges[best.edge]))
+        }
+        if let ingest = q("ingest") {
+            guard let pct = UInt64(ingest) else { return text(&w, fallback) }
+            guard let best = MistCompatScorer.best(snapshot, stream: nil, mode: .ingest(cpuPercent: pct), viewer: viewer, tags: tags) else {
+                return text(&w, fallback)
+            }
+            return text(&w, MistCompatScorer.hostOf(snapshot.edges[best.edge]))
+        }
+        if let name = q("streamstats") {
+            var j = JSONWriter()
+            j.objectStart()
+            for entry in snapshot.streams where name == "*" || entry.name == name || entry.name.hasPrefix(name + "+") {
+                var up: UInt64 = 0
+                for k in 0..<entry.edges.count { up += snapshot.edges[Int(entry.edges[k])].streams[entry.name]?.upBytesPerSec ?? 0 }
+                j.key(entry.name)
+                j.arrayStart()
+                j.int(entry.totalViewers)
+                j.int(entry.totalViewers > 0 ? up / entry.totalViewers : 0)
+                j.int(up)
+                j.int(0)
+                j.arrayEnd()
+            }
+            j.objectEnd()
+            return text(&w, j.string)
+        }
+        if q("viewers") != nil {
+            var j = JSONWriter()
+            j.objectStart()
+            for entry in snapshot.streams { j.field(entry.name, entry.totalViewers) }
+            j.objectEnd()
+            return text(&w, j.string)
+        }
+        if let name = q("stream") {
+            let total = snapshot.streamIndex[name].map { snapshot.streams[Int($0)].totalViewers } ?? 0
+            return text(&w, String(total))
+        }
+        if let add = q("addserver") {
+            guard mayChange(req, plane) else { return text(&w, "Forbidden", .forbidden) }
+            guard let address = MistNodeAddress.parse(add) else { return text(&w, "Invalid server address", .badRequest) }
+            guard plane.mist.add(address) else { return text(&w, "Server \(address.nodeId) already monitored - ignoring request") }
+            var j = JSONWriter()
+            j.objectStart()
+            j.field(address.nodeId, "Starting monitoring")
+            j.objectEnd()
+            return text(&w, j.string)
+        }
+        if let del = q("delserver") {
+            guard mayChange(req, plane) else { return text(&w, "Forbidden", .forbidden) }
+            let id = MistNodeAddress.parse(del)?.nodeId ?? del
+            guard let status = plane.mist.nodes[id] else { return text(&w, "Server not monitored - could not delete from monitored server list!") }
+            plane.mist.remove(id)
+            return text(&w, stateString(status))
+        }
+        // `?host=<host>` or nothing: node state objects.
+        let only = q("host")
+        var j = JSONWriter(capacity: 2048)
+        j.objectStart()
+        for (i, edge) in snapshot.edges.enumerated() where only == nil || edge.nodeId == only || MistCompatScorer.hostOf(edge) == only {
+            j.key(edge.nodeId)
+            j.objectStart()
+            j.field("cpu", Int(edge.cpuPermille / 10))
+            j.field("ram", edge.ramMaxBytes > 0 ? Int(edge.ramUsedBytes * 100 / edge.ramMaxBytes) : 0)
+            j.field("up", edge.upBytesPerSec)
+            j.field("up_add", edge.pendingBytesPerSec)
+            j.field("down", edge.downBytesPerSec)
+            j.field("streams", edge.streams.count)
+            j.field("viewers", edge.streams.values.reduce(UInt64(0)) { $0 + UInt64($1.viewers) })
+            j.field("bwlimit", edge.bwLimitBytesPerSec)
+            if let p = snapshot.geoPoint(edge: i) {
+                j.key("geo"); j.objectStart(); j.field("lat", p.lat); j.field("lon", p.lon); j.field("loc", edge.location); j.objectEnd()
+            }
+            if !edge.tags.isEmpty { j.key("tags"); j.arrayStart(); for t in edge.tags { j.string(t) }; j.arrayEnd() }
+            let weights = snapshot.weights
+            let used = edge.upBytesPerSec &+ edge.pendingBytesPerSec
+            j.key("score"); j.objectStart()
+            j.field("cpu", weights.cpuScore(permille: edge.cpuPermille))
+            j.field("ram", weights.ramScore(used: edge.ramUsedBytes, max: edge.ramMaxBytes))
+            j.field("bw", edge.bwLimitBytesPerSec > used ? weights.bandwidthScore(used: used, limit: edge.bwLimitBytesPerSec) : 0)
+            j.objectEnd()
+            if let status = plane.mist.nodes[edge.nodeId] { j.field("state", stateString(status)) }
+            j.objectEnd()
+        }
+        j.objectEnd()
+        text(&w, j.string)
+    }
+}

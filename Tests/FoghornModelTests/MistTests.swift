@@ -1,0 +1,62 @@
+import Testing
+import FoghornJSON
+@testable import FoghornModel
+
+@Suite struct MistModelTests {
+    @Test func nodeAddresses() {
+        #expect(MistNodeAddress.parse("edge1.example") == MistNodeAddress(host: "edge1.example", port: 4242, bandwidthLimitBytesPerSec: nil))
+        #expect(MistNodeAddress.parse("10.0.0.5:4343/100") == MistNodeAddress(host: "10.0.0.5", port: 4343, bandwidthLimitBytesPerSec: 104_857_600))
+        #expect(MistNodeAddress.parse("[2001:db8::1]:4242")?.host == "2001:db8::1")
+        #expect(MistNodeAddress.parse("10.0.0.5:4343")?.nodeId == "10.0.0.5:4343")
+        #expect(MistNodeAddress.parse("edge1")?.nodeId == "edge1")
+        for bad in ["", "a b", "host:0", "host:99999", "host/0", "host/x", "http://host", "[::1"] {
+            #expect(MistNodeAddress.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func samplesBecomeEdgesWithRatesFromCounterDeltas() throws {
+        let doc1 = try JSONParser.parse(#"{"cpu": 300, "mem_total": 1000, "mem_used": 400, "shm_total": 100, "shm_used": 50, "bw": [1000000, 500000], "bwlimit": 0, "loc": {"lat": 1.5, "lon": 2.5, "name": "X"}, "tags": ["a"], "streams": {"s": {"curr": [3, 1, 0, 0], "bw": [100000, 0]}}, "outputs": {"HLS": "http://HOST:8080/hls/$/index.m3u8"}}"#)
+        let doc2 = try JSONParser.parse(#"{"cpu": 300, "mem_total": 1000, "mem_used": 400, "shm_total": 100, "shm_used": 50, "bw": [3000000, 500000], "streams": {"s": {"curr": [3, 1, 0, 0], "bw": [600000, 0], "rep": true}}}"#)
+        let address = MistNodeAddress.parse("10.1.2.3/10")!
+        let first = try MistSample.parse(doc1), second = try MistSample.parse(doc2)
+        #expect(first.ramUsedPPM == 500_000)  // max(450/1000, 50/100)
+        var edge = EdgeState(nodeId: address.nodeId)
+        first.apply(to: &edge, previous: nil, elapsedMs: 0, address: address, nowMs: 1000)
+        #expect(edge.upBytesPerSec == 0)  // first poll: no rate yet
+        #expect(edge.bwLimitBytesPerSec == 10_485_760)
+        #expect(edge.lat == 1.5 && edge.location == "X" && edge.tags == ["a"])
+        #expect(edge.baseURL == "http://10.1.2.3/")
+        second.apply(to: &edge, previous: first, elapsedMs: 2000, address: address, nowMs: 3000)
+        #expect(edge.upBytesPerSec == 1_000_000)  // 2 MB over 2 s
+        #expect(edge.streams["s"] == EdgeStreamStats(inputs: 1, viewers: 3, upBytesPerSec: 250_000, replicated: true))
+        // A counter reset gives 0, not a huge number.
+        first.apply(to: &edge, previous: second, elapsedMs: 1000, address: address, nowMs: 4000)
+        #expect(edge.upBytesPerSec == 0)
+        #expect(throws: MistSample.Invalid.self) { try MistSample.parse(try JSONParser.parse(#"{"mem_total": 1}"#)) }
+        #expect(throws: MistSample.Invalid.self) { try MistSample.parse(try JSONParser.parse(#"{"cpu": 1, "mem_total": 1, "bw": [1]}"#)) }
+    }
+
+    @Test func compatScoringFollowsMistUtilLoad() {
+        var a = edge("a", cpu: 500, streams: [:])  // idle-ish but without the stream
+        a.configStreams = []
+        var b = edge("b", cpu: 520, streams: ["live+s": EdgeStreamStats(inputs: 1, viewers: 2)])
+        var c = edge("c", streams: ["live+s": EdgeStreamStats(inputs: 1, viewers: 1, replicated: true)])
+        c.configStreams = ["other"]
+        let s = snapshot([a, b, c])
+        // Viewer: every node is a candidate; carrying the stream earns the bonus (b beats a by 50 − 10);
+        // c is excluded by its conf_streams.
+        #expect(MistCompatScorer.best(s, stream: "live+s", mode: .viewer, viewer: nil, tags: .none).map { s.nodeIds[$0.edge] } == "b")
+        // Unknown stream: the best node overall that may serve it (c's conf_streams forbid it).
+        #expect(MistCompatScorer.best(s, stream: "nope", mode: .viewer, viewer: nil, tags: .none).map { s.nodeIds[$0.edge] } == "a")
+        // Source: only live, non-replicated inputs, never the requester.
+        b.baseURL = "http://10.0.0.2/"
+        let s2 = snapshot([a, b, c])
+        #expect(MistCompatScorer.best(s2, stream: "live+s", mode: .source(requesterHost: nil), viewer: nil, tags: .none).map { s2.nodeIds[$0.edge] } == "b")
+        #expect(MistCompatScorer.best(s2, stream: "live+s", mode: .source(requesterHost: "10.0.0.2"), viewer: nil, tags: .none) == nil)
+        // Ingest: cpu‰ + 10·pct must stay below 1000.
+        #expect(MistCompatScorer.best(s2, stream: nil, mode: .ingest(cpuPercent: 50), viewer: nil, tags: .none).map { s2.nodeIds[$0.edge] } == "c")
+        #expect(MistCompatScorer.best(s2, stream: nil, mode: .ingest(cpuPercent: 100), viewer: nil, tags: .none) == nil)
+        #expect(MistCompatScorer.allowed("live+s", ["live"]))
+        #expect(!MistCompatScorer.allowed("vod+s", ["live"]))
+    }
+}
