@@ -87,6 +87,8 @@ public struct EdgeState: Sendable, Equatable {
     /// URL template per ``ViewerProtocol`` (by raw value), resolved from `outputs` and
     /// `base_url` whenever either changes — not on every snapshot rebuild.
     public private(set) var resolvedURLs: [URLTemplate?] = []
+    /// Host of `base_url` (node ID when there is none), computed with ``resolvedURLs``.
+    public private(set) var publicHost = ""
     /// `streams` flattened with names interned in a ``StreamNameTable`` (see ``internStreams(_:)``).
     public private(set) var streamIds: [Int32] = []
     public private(set) var streamStats: [EdgeStreamStats] = []
@@ -112,6 +114,7 @@ public struct EdgeState: Sendable, Equatable {
     /// (names compared case-insensitively), else the template derived from `base_url`.
     public mutating func resolveURLs() {
         let base = URLParts.parse(baseURL)
+        publicHost = base?.host ?? nodeId
         let lowered = outputs.map { (name: $0.name.lowercased(), template: $0.template) }
         var result: [URLTemplate?] = []
         result.reserveCapacity(ViewerProtocol.allCases.count)

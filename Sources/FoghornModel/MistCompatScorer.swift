@@ -33,7 +33,6 @@ public enum MistCompatScorer {
                 }
             }
             let h = s.hot[i]
-            let edge = s.edges[i]
             var lastResort = false
             switch h.exclusion {
             case 0: break
@@ -41,15 +40,16 @@ public enum MistCompatScorer {
                 if case .source = mode { lastResort = true } else { continue }
             default: continue
             }
-            if let name, !edge.configStreams.isEmpty, !allowed(name, edge.configStreams) { continue }
+            // Read edge fields in place (no copy of the whole EdgeState per node).
+            if let name, !s.edges[i].configStreams.isEmpty, !allowed(name, s.edges[i].configStreams) { continue }
             switch mode {
             case .viewer:
                 break
             case .source(let requester):
-                guard inputs > 0, let name, !(edge.streams[name]?.replicated ?? false) else { continue }
-                if let requester, hostOf(edge) == requester { continue }
+                guard inputs > 0, let name, !(s.edges[i].streams[name]?.replicated ?? false) else { continue }
+                if let requester, hostOf(s.edges[i]) == requester { continue }
             case .ingest(let pct):
-                if edge.cpuPermille + pct * 10 >= 1000 { continue }
+                if s.edges[i].cpuPermille + pct * 10 >= 1000 { continue }
             }
             let used = h.used &+ (localPending?[i] ?? 0)
             var score: UInt64
@@ -82,6 +82,7 @@ public enum MistCompatScorer {
 
     /// The host part of an edge's base URL (what MistUtilLoad answers).
     public static func hostOf(_ edge: EdgeState) -> String {
-        URLParts.parse(edge.baseURL)?.host ?? edge.nodeId
+        if !edge.publicHost.isEmpty { return edge.publicHost }
+        return URLParts.parse(edge.baseURL)?.host ?? edge.nodeId
     }
 }

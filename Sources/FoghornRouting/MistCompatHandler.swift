@@ -68,8 +68,8 @@ public enum MistCompatHandler {
             loop.count(.noEdgeAvailable)
             return
         }
-        let edge = snapshot.edges[best.edge]
-        let host = MistCompatScorer.hostOf(edge)
+        let host = MistCompatScorer.hostOf(snapshot.edges[best.edge])
+        let nodeId = snapshot.nodeIds[best.edge]
         if let streamIndex = snapshot.streamIndex[stream] {
             loop.addPending(edge: best.edge, bytesPerSec: snapshot.streams[Int(streamIndex)].perViewerBytesPerSec)
         } else {
@@ -78,13 +78,13 @@ public enum MistCompatHandler {
         guard let proto = req.queryParameter("proto"), !proto.isEmpty else {
             w.head(.ok)
             loop.writeRequestID(req, &w)
-            w.header("X-Foghorn-Edge", edge.nodeId)
+            w.header("X-Foghorn-Edge", nodeId)
             w.body(host, contentType: "text/plain; charset=utf-8")
             loop.count(.redirect)
             return
         }
-        guard let template = outputTemplate(edge, proto, snapshot: snapshot, index: best.edge) else {
-            return PlayHandler.fail(&w, req, loop, .notFound, "PROTOCOL_NOT_AVAILABLE", "node \(edge.nodeId) has no output \(proto)", .protocolNotAvailable)
+        guard let template = outputTemplate(snapshot.edges[best.edge], proto, snapshot: snapshot, index: best.edge) else {
+            return PlayHandler.fail(&w, req, loop, .notFound, "PROTOCOL_NOT_AVAILABLE", "node \(nodeId) has no output \(proto)", .protocolNotAvailable)
         }
         var url = template.replacingAll("HOST", with: host.contains(":") ? "[\(host)]" : host).replacingAll("$", with: stream)
         let rest = remainingQuery(req)
@@ -92,7 +92,7 @@ public enum MistCompatHandler {
         w.head(.temporaryRedirect)
         loop.writeRequestID(req, &w)
         w.header("Location", url)
-        w.header("X-Foghorn-Edge", edge.nodeId)
+        w.header("X-Foghorn-Edge", nodeId)
         w.body(url, contentType: "text/plain; charset=utf-8")
         loop.count(.redirect)
     }
