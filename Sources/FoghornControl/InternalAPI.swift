@@ -344,6 +344,7 @@ public enum InternalAPI {
         j.field("state", edgeState(e, plane, now))
         j.field("mode", e.mode.rawValue)
         j.field("static", e.isStatic)
+        if !e.pollError.isEmpty { j.field("poll_error", e.pollError) }
         j.field("tenant", e.tenant)
         j.field("domain", e.domain)
         j.field("public_ip", e.publicIP)
@@ -381,6 +382,7 @@ public enum InternalAPI {
 
     static func edgeState(_ e: EdgeState, _ plane: ControlPlane, _ now: UInt64) -> String {
         if e.mode != .normal { return e.mode.rawValue }
+        if !e.pollError.isEmpty { return e.pollError == "starting" ? "starting" : "poll_failed" }
         switch plane.staleness.health(of: e, nowMs: now) {
         case .fresh: return e.ramMaxBytes == 0 || e.bwLimitBytesPerSec == 0 ? "no_metrics" : "routable"
         case .stale, .evict: return "stale"

@@ -107,7 +107,9 @@ import FoghornTesting
         // Errored nodes are out of routing; the good one takes the viewers.
         for _ in 0..<5 { #expect(try RoutingTests.call(vp, "GET", "/live+bar", token: nil).bodyText == "127.0.0.4") }
         let edges = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/debug/edges").body)["edges"]?.arrayValue ?? []
-        #expect(edges.contains { $0["node_id"] == .string(flaky.address) && $0["state"] == .string("routable") } == false)
+        let flakyEdge = edges.first { $0["node_id"] == .string(flaky.address) }
+        #expect(flakyEdge?["state"] == .string("poll_failed"))
+        #expect(flakyEdge?["poll_error"]?.stringValue?.hasPrefix("invalid_document") == true)
         // Oversized and HTTP errors are errors too; then the node recovers.
         flaky.setBehaviour(.oversized)
         #expect(try Self.waitFor(8000) { (try Self.nodeState(ip, flaky.address)["last_error"]?.stringValue ?? "").hasPrefix("too_large") })
@@ -124,5 +126,18 @@ import FoghornTesting
         #expect(try RoutingTests.call(ip, "POST", "/v1/mist/nodes", body: #"{"node": "not a host!"}"#).status == 400)
         let metrics = try TestClient.get(port: ip, "/metrics").bodyText
         #expect(metrics.contains(#"foghorn_mist_polls_total{outcome="ok"}"#))
+    }
+
+    @Test func aStalledNodeNeverDelaysShutdown() throws {
+        let stall = try StallingPort()
+        let server = try RoutingTests.start { c in
+            c.mistNodes = ["127.0.0.1:\(stall.port)"]
+            c.mistPollIntervalS = 30  // its poll would hang for the whole total timeout
+        }
+        #expect(try Self.waitFor { try Self.nodeState(server.internalPort, "127.0.0.1:\(stall.port)")["polls"] == .int(0) })
+        usleep(200_000)  // the poll is in flight and stalled
+        let started = TestClient.nowMs()
+        server.stopNow()
+        #expect(TestClient.nowMs() - started < 1000)
     }
 }
