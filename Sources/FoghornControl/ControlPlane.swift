@@ -31,10 +31,13 @@ public final class ControlPlane: @unchecked Sendable {
     private var appliedShipments: [UInt64]
     private var generation: UInt64 = 0
     private var dirty = false
+    private var structuralDirty = true
     private var rebuildTimer: LoopTimer?
     private var sweepTimer: LoopTimer?
     public static let rebuildDelayMs: UInt64 = 10
     public private(set) var rebuilds: UInt64 = 0
+    /// Snapshots that only refreshed pending bandwidth (no full rebuild).
+    public private(set) var pendingRefreshes: UInt64 = 0
     /// Interned stream names (snapshots group edges by stream without hashing names).
     public let streamNames = StreamNameTable()
     public private(set) var evictions: UInt64 = 0
@@ -104,8 +107,10 @@ public final class ControlPlane: @unchecked Sendable {
 
     // MARK: Mutations (each marks dirty)
 
-    public func markDirty() {
+    /// `structural: false` when only pending bandwidth changed (a cheap refresh suffices).
+    public func markDirty(structural: Bool = true) {
         dirty = true
+        if structural { structuralDirty = true }
         if let timer = rebuildTimer, !timer.isActive { timer.start(afterMs: ControlPlane.rebuildDelayMs) }
     }
 
@@ -165,7 +170,7 @@ public final class ControlPlane: @unchecked Sendable {
             edges[nodeId]!.addPending(bytes)
         }
         if index < appliedShipments.count { appliedShipments[index] = max(appliedShipments[index], sequence) }
-        markDirty()
+        markDirty(structural: false)
     }
 
     // MARK: Snapshots
@@ -174,6 +179,16 @@ public final class ControlPlane: @unchecked Sendable {
     public func rebuildNow() {
         dirty = false
         generation += 1
+        if !structuralDirty {
+            let previous = publisher.snapshot
+            let pending = previous.nodeIds.map { edges[$0]?.pendingBytesPerSec ?? 0 }
+            publisher.publish(RoutingSnapshot(
+                refreshingPendingOf: previous, pending: pending, generation: generation, nowMs: ControlPlane.monotonicMs(),
+                appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs))
+            pendingRefreshes += 1
+            return
+        }
+        structuralDirty = false
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
             edges: sortedIds.map { edges[$0]! }, playback: Array(playback.values), appliedShipments: appliedShipments,
@@ -187,6 +202,7 @@ public final class ControlPlane: @unchecked Sendable {
         let now = ControlPlane.monotonicMs()
         let current = publisher.snapshot
         var changed = false
+        var pendingAged = false
         for (id, edge) in edges {
             let health = staleness.health(of: edge, nowMs: now)
             if health == .evict {
@@ -198,8 +214,8 @@ public final class ControlPlane: @unchecked Sendable {
             }
             let wasStale = current.edgeIndex(nodeId: id).map { current.exclusion(edge: $0) == .stale } ?? true
             if (health == .stale) != wasStale { changed = true }
-            if edge.pendingBytesPerSec > 0, edges[id]!.agePending() { changed = true }
+            if edge.pendingBytesPerSec > 0, edges[id]!.agePending() { pendingAged = true }
         }
-        if changed || dirty { markDirty() }
+        if changed { markDirty() } else if pendingAged || dirty { markDirty(structural: structuralDirty) }
     }
 }

@@ -137,6 +137,7 @@ enum DebugAPI {
             j.field("playback_records", s.playback.count)
             j.field("tenants", s.tenants.count)
             j.field("rebuilds", plane.rebuilds)
+            j.field("pending_refreshes", plane.pendingRefreshes)
             j.field("evictions", plane.evictions)
             j.field("geoip", s.geo?.describe ?? "")
             j.objectEnd()

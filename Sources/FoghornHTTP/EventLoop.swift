@@ -64,6 +64,8 @@ public final class EventLoop: @unchecked Sendable {
         // Close everything left and let the close callbacks run.
         uv_walk(uvLoop, eventLoopCloseWalker, nil)
         uv_run(uvLoop, UV_RUN_DEFAULT)
+        // Only now drop what the hooks captured: close callbacks above may still have used it.
+        shutdownHooks.removeAll()
         finished.withLock { $0 = true }
     }
 
@@ -78,7 +80,6 @@ public final class EventLoop: @unchecked Sendable {
             guard !stopping else { return }
             stopping = true
             for hook in shutdownHooks { hook() }
-            shutdownHooks.removeAll()
             uv_stop(uvLoop)
         }
     }

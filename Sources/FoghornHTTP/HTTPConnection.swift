@@ -20,7 +20,8 @@ import Glibc
 /// request's first byte), the idle keep-alive timeout, the write timeout or the
 /// linger after an error response.
 final class HTTPConnection {
-    unowned let listener: HTTPListener
+    /// The listener outlives its connections (its loop context keeps it until the loop exits).
+    unowned(unsafe) let listener: HTTPListener
     let tcp: UnsafeMutablePointer<uv_tcp_t>
     private let timer: UnsafeMutablePointer<uv_timer_t>
 

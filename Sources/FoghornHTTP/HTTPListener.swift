@@ -10,7 +10,8 @@ public final class HTTPListener: @unchecked Sendable {
     public let options: HTTPListenerOptions
     public let router: HTTPRouter
     public let metrics: ListenerMetrics
-    public unowned let context: HTTPLoopContext
+    /// The context owns its listeners and lives until its loop exits (no refcounting per request).
+    public unowned(unsafe) let context: HTTPLoopContext
     let parser: HTTPRequestParser
     let headerScratch: UnsafeMutableBufferPointer<HTTPHeaderField>
     /// Headers every response carries (e.g. CORS on the viewer listener).

@@ -68,8 +68,9 @@ public enum GeoTerm {
         let poly = ((-0.0187293 * a + 0.0742610) * a - 0.2121144) * a + 1.5707288
         var angle = (1 - a).squareRoot() * poly
         if dot < 0 { angle = Double.pi - angle }
-        let v = Double(weight) * angle * (1 / Double.pi)
-        let floorV = v.rounded(.down)
+        let v = max(0, Double(weight) * angle * (1 / Double.pi))
+        // Truncation instead of floor(): v ≥ 0, and a conversion inlines where floor() is a libm call.
+        let floorV = Double(Int64(v))
         let frac = v - floorV
         // |angle error| ≤ 6.7e-5 rad → |v error| ≤ W·2.2e-5; keep a margin above that.
         let margin = Double(weight) * 3e-5 + 1e-9

@@ -223,7 +223,7 @@ public enum Scorer {
             b.inputs = stream.inputs[k]
             let pendingLocal = localPending?[i] ?? 0
             let h = s.hot[i]
-            b.pendingBytesPerSec = s.edges[i].pendingBytesPerSec &+ pendingLocal
+            b.pendingBytesPerSec = s.pending[i] &+ pendingLocal
             b.usedBytesPerSec = h.used &+ pendingLocal
             b.cpu = w.cpuScore(permille: s.edges[i].cpuPermille)
             b.ram = w.ramScore(used: s.edges[i].ramUsedBytes, max: s.edges[i].ramMaxBytes)
