@@ -21,7 +21,7 @@ import Glibc
 /// Tests start it in-process on `127.0.0.1:0`; `foghorn serve` starts it and
 /// blocks in ``waitUntilStopped()``.
 public final class FoghornServer: @unchecked Sendable {
-    public let config: FoghornConfiguration
+    public private(set) var config: FoghornConfiguration
     public let logger: Logger
     public let readiness = Readiness()
     public let metrics: MetricsRegistry
@@ -127,6 +127,7 @@ public final class FoghornServer: @unchecked Sendable {
         }
         let plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
         self.plane = plane
+        config = plane.config  // static edge/record trees are parsed now; do not keep them
         let settings = ViewerSettings(
             resolver: plane.resolver, allowedOrigins: config.corsAllowedOrigins,
             redirectStatus: config.redirectStatus == 302 ? .found : .temporaryRedirect,

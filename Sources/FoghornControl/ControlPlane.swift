@@ -43,7 +43,6 @@ public final class ControlPlane: @unchecked Sendable {
     public private(set) var evictions: UInt64 = 0
 
     public init(config: FoghornConfiguration, loop: EventLoop, logger: Logger, dataLoops: Int, geo: (any GeoLookup)?) throws(ConfigError) {
-        self.config = config
         self.loop = loop
         self.logger = logger
         self.geo = geo
@@ -56,6 +55,11 @@ public final class ControlPlane: @unchecked Sendable {
         resolver = ClientAddressResolver(trustedProxies: config.trustedProxies.compactMap(CIDRBlock.parse))
         appliedShipments = [UInt64](repeating: 0, count: dataLoops)
         let statics = try StaticState.parse(config)
+        // The parsed trees of static edges/records can be large (MBs); keep only the typed state.
+        var trimmed = config
+        trimmed.edges = []
+        trimmed.playback = []
+        self.config = trimmed
         for var e in statics.edges {
             e.internStreams(streamNames)
             edges[e.nodeId] = e

@@ -35,6 +35,14 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func string(_ s: String) { separator(); JSONWriter.appendQuoted(s, to: &bytes) }
+
+    /// Writes one JSON string made of several byte runs (escaped), without building it first.
+    public mutating func stringParts(_ parts: UnsafeRawBufferPointer...) {
+        separator()
+        bytes.append(UInt8(ascii: "\""))
+        for part in parts { JSONWriter.appendEscaped(part, to: &bytes) }
+        bytes.append(UInt8(ascii: "\""))
+    }
     public mutating func int<I: BinaryInteger>(_ i: I) { separator(); bytes.append(contentsOf: String(i).utf8) }
     public mutating func bool(_ b: Bool) { separator(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
     public mutating func null() { separator(); bytes.append(contentsOf: "null".utf8) }
@@ -76,7 +84,14 @@ public struct JSONWriter: Sendable {
     /// Appends `s` as a JSON string literal, escaping quotes, backslashes and control characters.
     public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
+        var copy = s
+        copy.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0), to: &out) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends bytes escaped for the inside of a JSON string.
+    public static func appendEscaped(_ raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        for b in raw {
             switch b {
             case UInt8(ascii: "\""): out.append(0x5C); out.append(b)
             case UInt8(ascii: "\\"): out.append(0x5C); out.append(b)
@@ -89,7 +104,6 @@ public struct JSONWriter: Sendable {
             default: out.append(b)
             }
         }
-        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -162,17 +162,33 @@ public enum PlayHandler {
         }
     }
 
-    static func urlString(_ snapshot: RoutingSnapshot, edge: Int, proto: ViewerProtocol, loop: ViewerLoop, idBytes: UnsafeRawBufferPointer, stream: String) -> String? {
-        guard let t = snapshot.url(edge: edge, proto: proto) else { return nil }
-        let b = ByteBuffer(capacity: 256)
-        buildURL(b, t, name: loop.settings.useInternalStreamName ? nil : idBytes, internalName: stream, manifest: nil, query: nil, forceHTTPS: false)
-        return String(decoding: b.readable, as: UTF8.self)
+    /// Writes the URL of `edge` for `proto` as a JSON string field, straight from the template bytes.
+    static func urlField(_ j: inout JSONWriter, _ key: String, _ t: URLTemplate, name: UnsafeRawBufferPointer, internalName: String) {
+        j.key(key)
+        t.prefix.withUnsafeBytes { prefix in
+            t.suffix.withUnsafeBytes { suffix in
+                if !t.hasStreamPlaceholder {
+                    j.stringParts(prefix)
+                } else if name.count > 0 {
+                    j.stringParts(prefix, name, suffix)
+                } else {
+                    var n = internalName
+                    n.withUTF8 { j.stringParts(prefix, UnsafeRawBufferPointer($0), suffix) }
+                }
+            }
+        }
     }
+
+    static let jsonProtocols: [(ViewerProtocol, String)] = [
+        (.hls, "HLS"), (.dash, "DASH"), (.cmaf, "CMAF"), (.webrtc, "WEBRTC"), (.mp4, "MP4"), (.webm, "WEBM"), (.ts, "TS"),
+        (.srt, "SRT"), (.rtmp, "RTMP"), (.rtsp, "RTSP"),
+    ]
 
     /// `{primary, fallbacks, metadata}` in Foghorn's camelCase shape.
     static func writeJSON(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, _ s: RoutingSnapshot, _ top: TopCandidates,
                           record: PlaybackRecord, streamEntry: StreamEntry, viewer: GeoPoint?, idBytes: UnsafeRawBufferPointer) {
-        var j = JSONWriter(capacity: 2048)
+        var j = JSONWriter(capacity: 4096)
+        let name = loop.settings.useInternalStreamName ? UnsafeRawBufferPointer(start: nil, count: 0) : idBytes
         func endpoint(_ k: Int) {
             let (edge, score) = top[k]
             j.objectStart()
@@ -180,19 +196,22 @@ public enum PlayHandler {
             j.field("baseUrl", s.edges[edge].baseURL)
             let primaryProto: ViewerProtocol = s.url(edge: edge, proto: .webrtc) != nil ? .webrtc : .hls
             j.field("protocol", primaryProto.name)
-            j.field("url", urlString(s, edge: edge, proto: primaryProto, loop: loop, idBytes: idBytes, stream: record.stream) ?? "")
+            if let t = s.url(edge: edge, proto: primaryProto) {
+                urlField(&j, "url", t, name: name, internalName: record.stream)
+            } else {
+                j.field("url", "")
+            }
             if let v = viewer, let e = s.geoPoint(edge: edge) { j.field("geoDistance", (v.kilometres(to: e) * 10).rounded() / 10) } else { j.field("geoDistance", 0.0) }
             j.field("loadScore", Double(score))
             j.key("outputs")
             j.objectStart()
-            for proto in [ViewerProtocol.hls, .dash, .cmaf, .webrtc, .mp4, .webm, .ts, .srt, .rtmp, .rtsp] {
-                if let url = urlString(s, edge: edge, proto: proto, loop: loop, idBytes: idBytes, stream: record.stream) {
-                    j.key(proto.name.uppercased())
-                    j.objectStart()
-                    j.field("protocol", proto.name.uppercased())
-                    j.field("url", url)
-                    j.objectEnd()
-                }
+            for (proto, label) in jsonProtocols {
+                guard let t = s.url(edge: edge, proto: proto) else { continue }
+                j.key(label)
+                j.objectStart()
+                j.field("protocol", label)
+                urlField(&j, "url", t, name: name, internalName: record.stream)
+                j.objectEnd()
             }
             j.objectEnd()
             j.objectEnd()
