@@ -47,6 +47,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
     public let edges: [EdgeState]
     /// Pending (anti-herd) bytes/s per edge as the control loop last folded them.
     public let pending: [UInt64]
+    /// Each edge's resolved URL templates (by ``ViewerProtocol`` raw value), shared with its EdgeState.
+    let urlsByEdge: [[URLTemplate?]]
+    /// Expected per-viewer bandwidth by stream index (hot path reads this, not the StreamEntry).
+    public let perViewerByStream: [UInt64]
     public let nodeIds: [String]
     public let nodeHash: [UInt64]
     /// Scoring rows (immutable after init; freed in deinit).
@@ -230,6 +234,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.hot = hot
         edges = sorted
         pending = sorted.map(\.pendingBytesPerSec)
+        urlsByEdge = sorted.map(\.resolvedURLs)
 
         var streams: [StreamEntry] = []
         streams.reserveCapacity(names.count)
@@ -257,6 +262,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
+        self.perViewerByStream = streams.map(\.perViewerBytesPerSec)
         self.streams = streams
         self.streamIndex = streamIndex
         self.playback = input.playback
@@ -285,6 +291,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
         weights = previous.weights
         staleness = previous.staleness
         edges = previous.edges
+        urlsByEdge = previous.urlsByEdge
+        perViewerByStream = previous.perViewerByStream
         self.pending = pending
         nodeIds = previous.nodeIds
         nodeHash = previous.nodeHash
@@ -349,9 +357,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     /// The resolved URL template of edge `i` for `proto`, if it has one.
     @inline(__always) public func url(edge i: Int, proto: ViewerProtocol) -> URLTemplate? {
-        let urls = edges[i].resolvedURLs
         let k = Int(proto.rawValue)
-        return k < urls.count ? urls[k] : nil
+        return urlsByEdge[i].withUnsafeBufferPointer { k < $0.count ? $0[k] : nil }
     }
 
     public func geoPoint(edge i: Int) -> GeoPoint? {

@@ -90,17 +90,17 @@ public enum PlayHandler {
             }
             return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "every edge carrying the stream is excluded (full, draining, stale…)", .noEdgeAvailable, retryAfter: true)
         }
-        let record = snapshot.playback[p]
         let winner = top[0].edge
         if proto == .any {
-            writeJSON(req, &w, loop, snapshot, top, record: record, streamEntry: snapshot.streams[stream], viewer: viewer, idBytes: idBytes)
+            writeJSON(req, &w, loop, snapshot, top, record: snapshot.playback[p], streamEntry: snapshot.streams[stream], viewer: viewer, idBytes: idBytes)
         } else {
             guard let template = snapshot.url(edge: winner, proto: proto) else {
                 return fail(&w, req, loop, .notFound, "PROTOCOL_NOT_AVAILABLE", "Protocol '\(proto.name)' not available for this stream", .protocolNotAvailable)
             }
             let url = loop.url
             url.clear()
-            buildURL(url, template, name: loop.settings.useInternalStreamName ? nil : idBytes, internalName: record.stream,
+            let useInternal = loop.settings.useInternalStreamName
+            buildURL(url, template, name: useInternal ? nil : idBytes, internalName: useInternal ? snapshot.playback[p].stream : "",
                      manifest: parsed.manifest.map { UnsafeRawBufferPointer(rebasing: rest[$0]) },
                      query: req.head.hasQuery ? req.bytes(req.head.query) : nil,
                      forceHTTPS: loop.forwardedProtoIsHTTPS(req))
@@ -113,7 +113,7 @@ public enum PlayHandler {
             w.body(url.readable, contentType: "text/plain; charset=utf-8")
             loop.count(.redirect)
         }
-        loop.addPending(edge: winner, bytesPerSec: snapshot.streams[stream].perViewerBytesPerSec)
+        loop.addPending(edge: winner, bytesPerSec: snapshot.perViewerByStream[stream])
     }
 
     public static func tagAdjustText(_ req: HTTPRequest) -> String? {

@@ -186,14 +186,27 @@ public final class ViewerLoop: @unchecked Sendable {
             }
         }
         requestCounter &+= 1
-        var id = (requestPrefix.bigEndian, requestCounter.bigEndian)
-        w.buffer.append("X-Request-ID: ")
-        withUnsafeBytes(of: &id) { raw in
+        // "X-Request-ID: " + 32 hex digits + CRLF, formatted in place with one append.
+        var line: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)  // 56 bytes
+        let prefix = requestPrefix, counter = requestCounter
+        withUnsafeMutableBytes(of: &line) { out in
+            let head: StaticString = "X-Request-ID: "
             let digits: StaticString = "0123456789abcdef"
-            let d = UnsafeRawBufferPointer(start: digits.utf8Start, count: 16)
-            for b in raw { w.buffer.append(d[Int(b >> 4)]); w.buffer.append(d[Int(b & 15)]) }
+            let d = digits.utf8Start
+            var o = 0
+            for k in 0..<head.utf8CodeUnitCount { out[o] = head.utf8Start[k]; o += 1 }
+            for half in 0..<2 {
+                let value = half == 0 ? prefix : counter
+                var shift: UInt64 = 60
+                for _ in 0..<16 {
+                    out[o] = d[Int((value >> shift) & 15)]
+                    o += 1
+                    shift &-= 4
+                }
+            }
+            out[o] = 13; out[o + 1] = 10
+            w.buffer.append(UnsafeRawBufferPointer(rebasing: out[0..<(o + 2)]))
         }
-        w.buffer.append("\r\n")
     }
 
     /// `Access-Control-Allow-Origin` for an allow-list (the `*` case is in the common headers).
