@@ -34,6 +34,11 @@ final class HTTPConnection {
 
     private var state = State.open
     private var timerKind = TimerKind.none
+    /// When the current timer kind expires (loop ms).
+    private var deadlineMs: UInt64 = 0
+    /// When the libuv timer will actually fire; 0 when stopped. A later deadline does not
+    /// restart it (no heap operation per request): on firing early it re-arms for the rest.
+    private var timerFiresAtMs: UInt64 = 0
     private var input: ByteBuffer?
     private var progress = HTTPParseProgress()
     /// Loop time of the first byte of the request in progress; 0 when none.
@@ -369,6 +374,7 @@ final class HTTPConnection {
     private func closeHandles() {
         state = .closing
         pendingCloses = 2
+        timerFiresAtMs = 0
         uv_timer_stop(timer)
         UnsafeMutableRawPointer(tcp).withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, httpConnectionClosed) }
         UnsafeMutableRawPointer(timer).withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, httpConnectionClosed) }
@@ -396,10 +402,22 @@ final class HTTPConnection {
 
     private func armTimer(_ kind: TimerKind, afterMs: UInt64) {
         timerKind = kind
-        uv_timer_start(timer, httpConnectionTimer, max(afterMs, 1), 0)
+        let now = context.loop.nowMs
+        deadlineMs = now &+ max(afterMs, 1)
+        if timerFiresAtMs != 0 && timerFiresAtMs <= deadlineMs { return }
+        timerFiresAtMs = deadlineMs
+        uv_timer_start(timer, httpConnectionTimer, deadlineMs &- now, 0)
     }
 
     fileprivate func timerFired() {
+        timerFiresAtMs = 0
+        let now = context.loop.nowMs
+        if timerKind != .none && now < deadlineMs {
+            // The deadline moved later since the timer was started: sleep for the rest.
+            timerFiresAtMs = deadlineMs
+            uv_timer_start(timer, httpConnectionTimer, deadlineMs &- now, 0)
+            return
+        }
         let kind = timerKind
         timerKind = .none
         switch kind {

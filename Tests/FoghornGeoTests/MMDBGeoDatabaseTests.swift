@@ -49,3 +49,32 @@ import FoghornModel
         #expect(cache.position(of: ip, in: nil) == nil)
     }
 }
+
+@Suite struct GeoCacheTableTests {
+    /// A lookup that counts calls and answers a position derived from the address.
+    final class Counting: GeoLookup, @unchecked Sendable {
+        var calls = 0
+        func position(of ip: IPAddress) -> GeoPoint? {
+            calls += 1
+            return ip.low % 3 == 0 ? nil : GeoPoint(lat: Double(ip.low % 80), lon: Double(ip.low % 170))
+        }
+        var describe: String { "counting" }
+    }
+
+    @Test func growsKeepsAnswersAndStaysBounded() {
+        let lookup = Counting()
+        let cache = GeoCache(capacity: 5000)
+        for round in 0..<2 {
+            for n in 0..<4000 {
+                let ip = IPAddress(v4: UInt32(0x0800_0000 + n))
+                let p = cache.position(of: ip, in: lookup)
+                #expect((p == nil) == (ip.low % 3 == 0))
+                if let p { #expect(p.lat == Double(ip.low % 80)) }
+            }
+            #expect(lookup.calls == 4000, "round \(round)")  // second round: all hits
+        }
+        // Past the capacity it starts over but keeps answering correctly.
+        for n in 0..<20000 { _ = cache.position(of: IPAddress(v4: UInt32(0x0900_0000 + n)), in: lookup) }
+        #expect(cache.position(of: IPAddress(v4: 0x0900_0001), in: lookup) != nil || 0x0900_0001 % 3 == 0)
+    }
+}
