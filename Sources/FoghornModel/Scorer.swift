@@ -184,19 +184,19 @@ public enum Scorer {
     private static func applySticky(_ s: RoutingSnapshot, _ request: ScoringRequest, _ top: inout TopCandidates, localPending: UnsafePointer<UInt64>?) {
         let best = top[0].score
         let floor = best > request.stickyBand ? best - request.stickyBand : 1
-        let stream = s.streams[request.stream]
+        let streamHash = s.streams[request.stream].nameHash
         var winner = -1
         var winnerWeight: UInt64 = 0
         var winnerScore: UInt64 = 0
         let maxGeo = request.viewer != nil ? s.weights.geo : 0
         let maxExtra = UInt64(max(request.tags.maxPositive, 0)) &+ s.weights.streamBonus &+ maxGeo
-        for k in 0..<stream.edges.count {
-            let i = Int(stream.edges[k])
+        for c in s.candidateTable.list(request.stream) {
+            let i = Int(c.edge)
             // Prune what cannot reach the band (strictly below floor).
-            guard case .scored(let value) = score(s, request, edge: i, inputs: stream.inputs[k], localPending: localPending,
+            guard case .scored(let value) = score(s, request, edge: i, inputs: c.inputs, localPending: localPending,
                                                   pruneBelow: floor > 0 ? floor - 1 : nil, maxExtra: maxExtra),
                   value >= floor else { continue }
-            let weight = rendezvous(request.clientHash, stream.nameHash, s.nodeHash[i])
+            let weight = rendezvous(request.clientHash, streamHash, s.nodeHash[i])
             if winner < 0 || weight > winnerWeight || (weight == winnerWeight && i < winner) {
                 winner = i
                 winnerWeight = weight
