@@ -17,8 +17,11 @@ public final class FoghornProcess {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
-    public init(arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: FoghornProcess.binaryPath)
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Runs `executable` (default: the foghorn binary) with `arguments`.
+    public init(arguments: [String], environment: [String: String] = [:], executable: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable ?? FoghornProcess.binaryPath)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FOGHORN_") }
         for (k, v) in environment { env[k] = v }
