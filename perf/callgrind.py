@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Instructions per routed request, repeatable on a noisy machine (valgrind counts
+instructions, not time). Starts the release foghorn under callgrind on the 100-candidate
+fixture, zeroes the counters once it is up, sends N keep-alive /play requests from one
+connection with varied playback IDs and client IPs, dumps, and prints Ir per request.
+
+    swift build -c release --product foghorn && perf/make_fixture.py --out perf/.cache/f100 && perf/callgrind.py [--requests 20000]
+Compare with perf/baselines/callgrind-play.txt (same binary and inputs → same count).
+"""
+import argparse, glob, os, random, re, socket, subprocess, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--requests", type=int, default=20000)
+ap.add_argument("--fixture", default="perf/.cache/f100.json")
+a = ap.parse_args()
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+out_dir = os.path.join(root, "perf/.cache/callgrind")
+os.makedirs(out_dir, exist_ok=True)
+for f in glob.glob(os.path.join(out_dir, "callgrind.out.*")): os.remove(f)
+# valgrind 3.19 cannot read the DWARF of Swift 6.3 binaries: profile a copy without debug info.
+binary = os.path.join(out_dir, "foghorn-stripped")
+subprocess.run(["cp", os.path.join(root, ".build/release/foghorn"), binary], check=True)
+subprocess.run(["strip", "--strip-debug", binary], check=True)
+proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
+                         binary, "serve", "--config", os.path.join(root, a.fixture),
+                         "--http-listen", "127.0.0.1:18708", "--internal-listen", "127.0.0.1:18709", "--loops", "1"],
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+while b"ready" not in proc.stdout.readline(): pass
+time.sleep(1)
+rng = random.Random(1)
+requests = []
+for _ in range(a.requests):
+    ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    requests.append(f"GET /play/p{rng.randrange(1000)}/hls/index.m3u8 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {ip}\r\n\r\n".encode())
+s = socket.create_connection(("127.0.0.1", 18708))
+s.sendall(requests[0]); s.recv(65536)  # warm the connection
+subprocess.run(["callgrind_control", "--zero", str(proc.pid)], capture_output=True)
+for r in requests:
+    s.sendall(r)
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(re.search(rb"Content-Length: (\d+)", data).group(1)):
+        data += s.recv(65536)
+subprocess.run(["callgrind_control", "--dump", str(proc.pid)], capture_output=True)
+time.sleep(1)
+s.close()
+proc.terminate(); proc.wait(timeout=60)
+# One dump per thread: the data loop is the thread named in its file with the most instructions
+# that ran `process`; report it and the whole-process total.
+per_thread = {}
+for path in glob.glob(os.path.join(out_dir, "callgrind.out.*.1-*")):  # the explicit dump after zeroing
+    total = 0
+    for line in open(path):
+        if line.startswith("summary:") or line.startswith("totals:"):
+            total = int(line.split()[1]); break
+    per_thread[path] = total
+summary = max(per_thread.values()) if per_thread else 0
+everything = sum(per_thread.values())
+commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+print(f"commit {commit}: {a.requests} /play requests (100 candidates, varied IDs and IPs, one keep-alive connection): "
+      f"busiest thread (the data loop) {summary / a.requests:,.0f} Ir/request; all threads {everything / a.requests:,.0f} Ir/request "
+      f"(user space; kernel not counted)")
