@@ -84,7 +84,8 @@ public struct URLTemplate: Sendable, Equatable {
 }
 
 extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
+    /// Every occurrence of `target` replaced (no Foundation needed).
+    public func replacingAll(_ target: String, with replacement: String) -> String {
         var out = ""
         var rest = self[...]
         while let range = rest.firstRange(of: target) {
