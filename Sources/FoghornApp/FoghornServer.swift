@@ -34,6 +34,8 @@ public final class FoghornServer: @unchecked Sendable {
     /// Routing state; touch only on the control loop.
     public private(set) var plane: ControlPlane!
     public private(set) var viewerLoops: [ViewerLoop] = []
+    /// Re-reads the configuration for SIGHUP (set by `foghorn serve`; nil: SIGHUP only logs).
+    public var reloadSource: (@Sendable () throws -> FoghornConfiguration)?
     private var dataContexts: [HTTPLoopContext] = []
     private let exitCode = Locked<Int32?>(nil)
     private var shutdownStarted = false
@@ -259,6 +261,9 @@ public final class FoghornServer: @unchecked Sendable {
         metrics.registerFamily(MetricNames.mistPolls, help: "Polls of MistServer nodes, by outcome.", label: "outcome", values: labels) { i in
             plane.mist?.outcomes[labels[i]] ?? 0
         }
+        metrics.registerFamily(MetricNames.configReloads, help: "Configuration reloads (SIGHUP), by result.", label: "result", values: ["applied", "failed"]) { i in
+            i == 0 ? plane.reloadsApplied : plane.reloadsFailed
+        }
         let states = ["starting", "online", "error"]
         metrics.registerFamily(MetricNames.mistNodes, help: "Polled MistServer nodes, by state.", type: "gauge", label: "state", values: states) { i in
             UInt64(plane.mist?.nodes.values.filter { $0.state == states[i] }.count ?? 0)
@@ -268,7 +273,7 @@ public final class FoghornServer: @unchecked Sendable {
     // MARK: Lifecycle
 
     private func installSignals() {
-        for signum in [SIGTERM, SIGINT] {
+        for signum in [SIGTERM, SIGINT, SIGHUP] {
             let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
             uv_signal_init(controlLoop.uvLoop, handle)
             handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
@@ -279,8 +284,35 @@ public final class FoghornServer: @unchecked Sendable {
     }
 
     fileprivate func onSignal(_ signum: Int32) {
+        if signum == SIGHUP {
+            reload()
+            return
+        }
         logger.notice("signal received, shutting down", metadata: ["signal": "\(signum == SIGTERM ? "SIGTERM" : "SIGINT")"])
         beginShutdownOnControlLoop()
+    }
+
+    /// What SIGHUP does (on the control loop): re-read the configuration and take over what a
+    /// running process can — static edges and playback records, weights, GeoIP database, Mist
+    /// nodes — atomically; an invalid configuration changes nothing and is counted.
+    public func reload() {
+        guard let source = reloadSource else {
+            logger.warning("SIGHUP: no configuration source to reload")
+            return
+        }
+        do {
+            let new = try source()
+            let restart = try plane.reload(new)
+            if restart.isEmpty {
+                logger.notice("configuration reloaded")
+            } else {
+                logger.warning("configuration reloaded; these keys changed but need a restart", metadata: ["keys": "\(restart.joined(separator: ","))"])
+            }
+            readiness.set("geoip", ok: true, detail: plane.config.geoipDb)
+        } catch {
+            plane.recordReloadFailure()
+            logger.error("configuration reload refused; the running configuration stays", metadata: ["error": "\(error)"])
+        }
     }
 
     /// What SIGTERM does: `/readyz` → 503 at once, keep serving for

@@ -1,5 +1,6 @@
 public import FoghornConfig
 public import FoghornHTTP
+import FoghornGeo
 public import FoghornModel
 public import Logging
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ import Glibc
 /// ``RoutingSnapshot`` handed to the data loops through the publisher.
 /// Use only on the control loop's thread.
 public final class ControlPlane: @unchecked Sendable {
-    public let config: FoghornConfiguration
+    public private(set) var config: FoghornConfiguration
     public let publisher: SnapshotPublisher
     public let logger: Logger
     public let loop: EventLoop
@@ -36,6 +37,11 @@ public final class ControlPlane: @unchecked Sendable {
     private var sweepTimer: LoopTimer?
     public static let rebuildDelayMs: UInt64 = 10
     public private(set) var rebuilds: UInt64 = 0
+    /// Reloads (SIGHUP) applied and refused.
+    public private(set) var reloadsApplied: UInt64 = 0
+    public private(set) var reloadsFailed: UInt64 = 0
+    /// Playback IDs that came from the config file (a reload replaces exactly these).
+    private var staticPlaybackIds: Set<String> = []
     /// Snapshots that only refreshed pending bandwidth (no full rebuild).
     public private(set) var pendingRefreshes: UInt64 = 0
     /// Interned stream names (snapshots group edges by stream without hashing names).
@@ -65,6 +71,7 @@ public final class ControlPlane: @unchecked Sendable {
             edges[e.nodeId] = e
         }
         for p in statics.playback { playback[p.playbackId] = p }
+        staticPlaybackIds = Set(statics.playback.map(\.playbackId))
         sortedIds = edges.keys.sorted()  // observers do not run during init
         publisher = SnapshotPublisher(RoutingSnapshot.empty(weights: weights))
     }
@@ -176,6 +183,106 @@ public final class ControlPlane: @unchecked Sendable {
         if index < appliedShipments.count { appliedShipments[index] = max(appliedShipments[index], sequence) }
         markDirty(structural: false)
     }
+
+    // MARK: Reload
+
+    /// Keys a running process cannot take over without a restart.
+    static let restartOnlyKeys: [(String, @Sendable (FoghornConfiguration) -> String)] = [
+        ("http_listen", { $0.httpListen.description }), ("internal_listen", { $0.internalListen.description }),
+        ("loops", { String($0.loops) }), ("max_request_line_bytes", { String($0.maxRequestLineBytes) }),
+        ("max_header_bytes", { String($0.maxHeaderBytes) }), ("max_headers", { String($0.maxHeaders) }),
+        ("max_body_bytes", { String($0.maxBodyBytes) }), ("header_timeout_ms", { String($0.headerTimeoutMs) }),
+        ("idle_timeout_ms", { String($0.idleTimeoutMs) }), ("trusted_proxies", { $0.trustedProxies.joined(separator: ",") }),
+        ("cors_allowed_origins", { $0.corsAllowedOrigins.joined(separator: ",") }), ("cluster_secret", { $0.clusterSecret }),
+        ("internal_token", { $0.internalToken }), ("edge_stale_after_ms", { String($0.edgeStaleAfterMs) }),
+        ("mist.passphrase", { $0.mistPassphrase }), ("mist.poll_interval_s", { String($0.mistPollIntervalS) }),
+    ]
+
+    /// Takes over a re-read configuration (SIGHUP): static edges and playback records,
+    /// weights (when the file changed them), the GeoIP database, the polled Mist nodes.
+    /// Everything is validated before anything changes; on error the old state stays.
+    /// Returns the keys that changed but need a restart.
+    public func reload(_ new: FoghornConfiguration) throws(ConfigError) -> [String] {
+        let statics: (edges: [EdgeState], playback: [PlaybackRecord])
+        do {
+            statics = try StaticState.parse(new)
+        } catch {
+            reloadsFailed += 1
+            throw error
+        }
+        var newGeo = geo
+        if new.geoipDb != config.geoipDb || (!new.geoipDb.isEmpty && geo == nil) {
+            if new.geoipDb.isEmpty {
+                newGeo = nil
+            } else {
+                do throws(MMDBGeoDatabase.OpenError) {
+                    newGeo = try MMDBGeoDatabase(path: new.geoipDb)
+                } catch {
+                    reloadsFailed += 1
+                    throw ConfigError(key: "geoip_db", problem: error.description, source: "reload")
+                }
+            }
+        } else if !new.geoipDb.isEmpty, let db = try? MMDBGeoDatabase(path: new.geoipDb) {
+            newGeo = db  // same path: the file may have been replaced; reopen it
+        }
+        // Static edges: replace the config-declared ones (not Mist-polled, not enrolled).
+        let mistIds = Set(mist?.nodes.keys.map { $0 } ?? [])
+        for (id, edge) in edges where edge.isStatic && !mistIds.contains(id) && !statics.edges.contains(where: { $0.nodeId == id }) {
+            edges.removeValue(forKey: id)
+        }
+        for var e in statics.edges {
+            if let old = edges[e.nodeId], old.pendingBytesPerSec > 0 { e.addPending(old.pendingBytesPerSec) }
+            e.internStreams(streamNames)
+            edges[e.nodeId] = e
+        }
+        // Static playback records.
+        for id in staticPlaybackIds where !statics.playback.contains(where: { $0.playbackId == id }) { playback.removeValue(forKey: id) }
+        for p in statics.playback { playback[p.playbackId] = p }
+        staticPlaybackIds = Set(statics.playback.map(\.playbackId))
+        // Weights only when the file's weights changed (runtime PUT /v1/weights otherwise stands).
+        let oldFileWeights = [config.weightCpu, config.weightRam, config.weightBandwidth, config.weightGeo, config.weightStreamBonus]
+        let newFileWeights = [new.weightCpu, new.weightRam, new.weightBandwidth, new.weightGeo, new.weightStreamBonus]
+        if oldFileWeights != newFileWeights {
+            weights = ScoringWeights(cpu: UInt64(new.weightCpu), ram: UInt64(new.weightRam), bandwidth: UInt64(new.weightBandwidth),
+                                     geo: UInt64(new.weightGeo), streamBonus: UInt64(new.weightStreamBonus))
+        }
+        // Mist nodes.
+        if let mist {
+            let wanted = Dictionary(new.mistNodes.compactMap(MistNodeAddress.parse).map { ($0.nodeId, $0) }, uniquingKeysWith: { a, _ in a })
+            let configured = Set(config.mistNodes.compactMap(MistNodeAddress.parse).map(\.nodeId))
+            for id in configured where wanted[id] == nil { mist.remove(id) }
+            for (_, address) in wanted { mist.add(address) }
+        }
+        let restart = ControlPlane.restartOnlyKeys.filter { $0.1(config) != $0.1(new) }.map(\.0)
+        var trimmed = new
+        trimmed.edges = []
+        trimmed.playback = []
+        for key in restart {
+            // Keep the running values of restart-only keys so that /debug and later reloads tell the truth.
+            switch key {
+            case "trusted_proxies": trimmed.trustedProxies = config.trustedProxies
+            case "cors_allowed_origins": trimmed.corsAllowedOrigins = config.corsAllowedOrigins
+            case "internal_token": trimmed.internalToken = config.internalToken
+            case "cluster_secret": trimmed.clusterSecret = config.clusterSecret
+            case "edge_stale_after_ms": trimmed.edgeStaleAfterMs = config.edgeStaleAfterMs
+            case "mist.passphrase": trimmed.mistPassphrase = config.mistPassphrase
+            case "mist.poll_interval_s": trimmed.mistPollIntervalS = config.mistPollIntervalS
+            default: break
+            }
+        }
+        config = trimmed
+        geo = newGeo
+        reloadsApplied += 1
+        markDirty()
+        return restart
+    }
+
+    /// A reload that failed before reaching ``reload(_:)`` (unreadable or invalid file).
+    public func recordReloadFailure() {
+        if reloadsFailed == reloadsFailedSeen { reloadsFailed += 1 }
+        reloadsFailedSeen = reloadsFailed
+    }
+    private var reloadsFailedSeen: UInt64 = 0
 
     // MARK: Snapshots
 

@@ -17,4 +17,5 @@ public enum MetricNames {
     public static let snapshotEdges = "foghorn_snapshot_edges"
     public static let mistPolls = "foghorn_mist_polls_total"
     public static let mistNodes = "foghorn_mist_nodes"
+    public static let configReloads = "foghorn_config_reloads_total"
 }

@@ -14,7 +14,7 @@ struct FoghornCommand: ParsableCommand {
 }
 
 /// Options shared by `serve` and `check-config`: the file and the flags that override it.
-struct ConfigOptions: ParsableArguments {
+struct ConfigOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "Config file (.yaml, .yml or .json). Keys: docs/OPERATIONS.md.")
     var config: String?
 
@@ -119,6 +119,10 @@ struct Serve: ParsableCommand {
             logger.warning("ignoring unknown environment variable", metadata: ["name": "\(name)"])
         }
         let server = FoghornServer(config: config, logger: logger)
+        let source = options
+        server.reloadSource = { [source] in
+            do { return try source.load() } catch { throw error }
+        }
         do {
             try server.start(installSignalHandlers: true)
         } catch {

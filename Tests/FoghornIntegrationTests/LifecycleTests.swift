@@ -77,3 +77,64 @@ import FoghornTesting
         #expect(first.waitForExit(timeoutMs: 5000) == 0)
     }
 }
+
+@Suite(.serialized) struct ReloadTests {
+    static func config(playback: [String], weightGeo: Int = 1000) -> String {
+        """
+        log_level: error
+        weight_geo: \(weightGeo)
+        edges:
+          - node_id: e1
+            base_url: "https://e1.example/"
+            ram_max_bytes: 1000
+            bw_limit_bytes_per_sec: 1000000000
+            streams: {live+s: {inputs: 1}}
+        playback:
+        \(playback.map { "  - {id: \($0), stream: live+s}" }.joined(separator: "\n"))
+        """
+    }
+
+    @Test func sighupTakesOverAValidConfigAndRefusesAnInvalidOne() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("foghorn-reload-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("foghorn.yaml")
+        try Self.config(playback: ["a"]).write(to: file, atomically: true, encoding: .utf8)
+        let foghorn = try FoghornProcess(arguments: [
+            "serve", "--config", file.path, "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "1",
+        ])
+        try foghorn.waitUntilReady()
+        let vp = foghorn.httpPort, ip = foghorn.internalPort
+        #expect(try TestClient.get(port: vp, "/play/a/hls").status == 307)
+        #expect(try TestClient.get(port: vp, "/play/b/hls").status == 404)
+
+        // A held connection survives the reload.
+        let held = try TestClient(port: vp)
+        try held.send("GET /play/a/hls HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try held.readResponse().status == 307)
+
+        try Self.config(playback: ["b"], weightGeo: 10).write(to: file, atomically: true, encoding: .utf8)
+        foghorn.signal(SIGHUP)
+        var reloaded = false
+        for _ in 0..<50 {
+            if try TestClient.get(port: vp, "/play/b/hls").status == 307 { reloaded = true; break }
+            usleep(50_000)
+        }
+        #expect(reloaded)
+        #expect(try TestClient.get(port: vp, "/play/a/hls").status == 404)
+        #expect(try TestClient.get(port: ip, "/v1/weights").bodyText.contains(#""geo":10"#))
+        try held.send("GET /play/b/hls HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try held.readResponse().status == 307)
+
+        // An invalid file changes nothing and is counted.
+        try "loops: [broken".write(to: file, atomically: true, encoding: .utf8)
+        foghorn.signal(SIGHUP)
+        usleep(300_000)
+        #expect(try TestClient.get(port: vp, "/play/b/hls").status == 307)
+        #expect(try TestClient.get(port: ip, "/readyz").status == 200)
+        let metrics = try TestClient.get(port: ip, "/metrics").bodyText
+        #expect(metrics.contains(#"foghorn_config_reloads_total{result="applied"} 1"#))
+        #expect(metrics.contains(#"foghorn_config_reloads_total{result="failed"} 1"#))
+        foghorn.signal(SIGTERM)
+        #expect(foghorn.waitForExit(timeoutMs: 5000) == 0)
+    }
+}

@@ -19,7 +19,8 @@ import FoghornControl
             MetricNames.httpConnectionsAccepted, MetricNames.httpAcceptPaused, MetricNames.draining,
             MetricNames.ready, MetricNames.buildInfo, MetricNames.startTime, MetricNames.dataLoops,
             MetricNames.routingDecisions, MetricNames.routingExclusions, MetricNames.snapshotGeneration,
-            MetricNames.snapshotBuildSeconds, MetricNames.snapshotEdges,
+            MetricNames.snapshotBuildSeconds, MetricNames.snapshotEdges, MetricNames.mistPolls, MetricNames.mistNodes,
+            MetricNames.configReloads,
         ]
         for name in names { #expect(Self.operations.contains("`\(name)`"), "\(name) undocumented") }
     }
