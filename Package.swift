@@ -78,6 +78,8 @@ let package = Package(
             dependencies: [
                 "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornSync",
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

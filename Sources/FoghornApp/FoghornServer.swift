@@ -34,6 +34,8 @@ public final class FoghornServer: @unchecked Sendable {
     /// Routing state; touch only on the control loop.
     public private(set) var plane: ControlPlane!
     public private(set) var viewerLoops: [ViewerLoop] = []
+    /// Log lines (JSON) and access log; `foghorn serve` sets it, in-process servers create one on demand.
+    public var logSink: LogSink?
     /// Re-reads the configuration for SIGHUP (set by `foghorn serve`; nil: SIGHUP only logs).
     public var reloadSource: (@Sendable () throws -> FoghornConfiguration)?
     private var dataContexts: [HTTPLoopContext] = []
@@ -142,6 +144,17 @@ public final class FoghornServer: @unchecked Sendable {
             })
         }
         registerRoutingMetrics(plane: plane)
+        if config.accessLog && logSink == nil {
+            let sink = LogSink(fd: 2)
+            sink.start()
+            logSink = sink
+        }
+        let accessSink = config.accessLog ? logSink : nil
+        if let sink = logSink {
+            metrics.registerGauge(MetricNames.logLinesDropped, help: "Log lines dropped because the queue was full.", type: "counter") {
+                Double(sink.dropped)
+            }
+        }
 
         readiness.set("listeners", ok: false, detail: "starting")
         readiness.set("snapshot", ok: false, detail: "no routing snapshot yet")
@@ -177,8 +190,13 @@ public final class FoghornServer: @unchecked Sendable {
                 viewerLoop.start(on: loop)
                 loop.addShutdownHook { viewerLoop.stop() }
                 do {
-                    _ = try HTTPListener(socket: socket, options: options, router: router, context: context, metrics: listenerMetrics,
-                                         commonHeaders: settings.commonHeaders)
+                    let listener = try HTTPListener(socket: socket, options: options, router: router, context: context, metrics: listenerMetrics,
+                                                    commonHeaders: settings.commonHeaders)
+                    if let queue = accessSink?.makeQueue() {
+                        listener.accessLogger = { request, status, _, ns in
+                            queue.push(AccessLog.line(request, status: status, latencyNs: ns, loop: viewerLoop, timestamp: JSONLogHandler.timestamp()))
+                        }
+                    }
                     markStarted()
                 } catch {
                     logger.critical("viewer listener failed", metadata: ["error": "\(error)"])

@@ -44,6 +44,7 @@ public enum ConfigKeys {
         listen("internal_listen", "internal listener: ops, admin, edge API (control loop)", \.internalListen),
         int("loops", "data loops (threads serving viewers); 0 = one per CPU core", \.loops, 0...256),
         oneOf("log_level", "log level", \.logLevel, ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+        bool("access_log", "one JSON access-log line per viewer request (bounded queue; dropped lines are counted)", \.accessLog),
         int("max_request_line_bytes", "longest request line (method, target, version); longer → 414", \.maxRequestLineBytes, 64...1_048_576),
         int("max_header_bytes", "largest header block (all header lines + final CRLF); larger → 431", \.maxHeaderBytes, 64...1_048_576),
         int("max_headers", "most header fields per request; more → 431", \.maxHeaders, 1...1000),
@@ -116,6 +117,18 @@ public enum ConfigKeys {
                 default:
                     return "\(key): unknown field (nodes, passphrase, poll_interval_s, fallback, compat)"
                 }
+            }
+            return nil
+        }
+    }
+
+    static func bool(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, Bool> & Sendable) -> ConfigKey {
+        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path])) { config, value in
+            switch value {
+            case .bool(let b): config[keyPath: path] = b
+            case .string(let s) where ["true", "on", "1", "yes"].contains(s.lowercased()): config[keyPath: path] = true
+            case .string(let s) where ["false", "off", "0", "no"].contains(s.lowercased()): config[keyPath: path] = false
+            default: return "expected true or false, got \(value.typeDescription)"
             }
             return nil
         }

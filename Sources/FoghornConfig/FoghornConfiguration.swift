@@ -10,6 +10,8 @@ public struct FoghornConfiguration: Sendable, Equatable {
     /// Data loops; 0 means one per CPU core.
     public var loops = 0
     public var logLevel = "info"
+    /// One JSON line per viewer request (through the bounded log queue).
+    public var accessLog = false
 
     public var maxRequestLineBytes = 8192
     public var maxHeaderBytes = 16384

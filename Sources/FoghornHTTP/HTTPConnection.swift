@@ -230,6 +230,8 @@ final class HTTPConnection {
             commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }
         )
         let route: Int
+        let logger = listener.accessLogger
+        let started = logger != nil ? HTTPConnection.monotonicNs() : 0
         switch listener.router.match(method: request.head.method, path: request.path) {
         case .route(let index, let handler):
             route = index
@@ -248,6 +250,7 @@ final class HTTPConnection {
             writer.error(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", message: "method not allowed on this path")
         }
         listener.metrics.countRequest(route: route, status: writer.status)
+        if let logger { logger(request, writer.status, route, HTTPConnection.monotonicNs() &- started) }
         return writer.closeConnection
     }
 
@@ -396,6 +399,12 @@ final class HTTPConnection {
             context.unlink(self)
         }
         Unmanaged.passUnretained(self).release()
+    }
+
+    static func monotonicNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
     // MARK: Timer

@@ -17,6 +17,9 @@ public final class HTTPListener: @unchecked Sendable {
     /// Headers every response carries (e.g. CORS on the viewer listener).
     let commonHeaders: UnsafeMutableRawBufferPointer?
     private let handle: UnsafeMutablePointer<uv_tcp_t>
+    /// Called after every routed response when set (access log): request, status, route index,
+    /// handler time in ns. Runs on the loop; must not block.
+    public var accessLogger: ((HTTPRequest, HTTPStatus, Int, UInt64) -> Void)?
     private(set) var isPaused = false
     private var isClosed = false
     private var isOpen = false

@@ -18,4 +18,5 @@ public enum MetricNames {
     public static let mistPolls = "foghorn_mist_polls_total"
     public static let mistNodes = "foghorn_mist_nodes"
     public static let configReloads = "foghorn_config_reloads_total"
+    public static let logLinesDropped = "foghorn_log_lines_dropped_total"
 }

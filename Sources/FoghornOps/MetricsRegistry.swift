@@ -8,7 +8,7 @@ import FoghornSync
 /// loop writes only its own counters.
 public final class MetricsRegistry: Sendable {
     private let listeners = Locked<[ListenerMetrics]>([])
-    private let gauges = Locked<[(name: String, help: String, read: @Sendable () -> Double)]>([])
+    private let gauges = Locked<[(name: String, help: String, type: String, read: @Sendable () -> Double)]>([])
     private let families = Locked<[(name: String, help: String, type: String, label: String, values: [String], read: @Sendable (Int) -> UInt64)]>([])
     public let version: String
     public let startTimeSeconds: Double
@@ -23,8 +23,8 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// Adds a gauge read at scrape time (from the control loop).
-    public func registerGauge(_ name: String, help: String, read: @escaping @Sendable () -> Double) {
-        gauges.withLock { $0.append((name, help, read)) }
+    public func registerGauge(_ name: String, help: String, type: String = "gauge", read: @escaping @Sendable () -> Double) {
+        gauges.withLock { $0.append((name, help, type, read)) }
     }
 
     /// Adds a labelled family read at scrape time; `read(i)` sums value `values[i]` over loops.
@@ -87,7 +87,7 @@ public final class MetricsRegistry: Sendable {
             }
         }
         for gauge in gauges.withLock({ $0 }) {
-            header(&out, gauge.name, gauge.help, "gauge")
+            header(&out, gauge.name, gauge.help, gauge.type)
             out += "\(gauge.name) \(format(gauge.read()))\n"
         }
         header(&out, MetricNames.buildInfo, "Build information.", "gauge")

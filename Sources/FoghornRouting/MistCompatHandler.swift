@@ -35,6 +35,7 @@ public enum MistCompatHandler {
     static let consumedKeys: Set<String> = ["proto", "lat", "lon", "tag_adjust", "fallback"]
 
     static func handle(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, fallback configured: String) {
+        loop.lastDecision = nil
         let path = req.path
         let name = UnsafeRawBufferPointer(rebasing: path[1...])
         guard isStreamName(name) else {
@@ -68,6 +69,7 @@ public enum MistCompatHandler {
             loop.count(.noEdgeAvailable)
             return
         }
+        loop.lastDecision = (best.edge, best.score)
         let host = MistCompatScorer.hostOf(snapshot.edges[best.edge])
         let nodeId = snapshot.nodeIds[best.edge]
         if let streamIndex = snapshot.streamIndex[stream] {

@@ -31,6 +31,7 @@ public enum PlayHandler {
     }
 
     static func handle(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, prefixLength: Int) {
+        loop.lastDecision = nil
         if req.method == .options {
             w.head(.noContent)
             loop.writeCORS(req, &w)
@@ -91,6 +92,7 @@ public enum PlayHandler {
             return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "every edge carrying the stream is excluded (full, draining, stale…)", .noEdgeAvailable, retryAfter: true)
         }
         let winner = top[0].edge
+        loop.lastDecision = (winner, top[0].score)
         if proto == .any {
             writeJSON(req, &w, loop, snapshot, top, record: snapshot.playback[p], streamEntry: snapshot.streams[stream], viewer: viewer, idBytes: idBytes)
         } else {

@@ -66,6 +66,10 @@ public final class ViewerLoop: @unchecked Sendable {
     public let counters = RelaxedCounters(count: RoutingOutcome.allCases.count + 16)
     let url = ByteBuffer(capacity: 1024)
     private var requestCounter: UInt64 = 0
+    /// The decision of the request being answered (for the access log): node index and score.
+    public var lastDecision: (edge: Int, score: UInt64)?
+    /// The request ID of the request being answered, when generated here (0 when echoed).
+    public var lastGeneratedRequestId: (UInt64, UInt64) = (0, 0)
     private let requestPrefix: UInt64
 
     // Pending-viewer ledger, by edge index of `ledgerGeneration`'s snapshot.
@@ -178,6 +182,7 @@ public final class ViewerLoop: @unchecked Sendable {
 
     /// Writes `X-Request-ID`: the client's (if 1–128 visible ASCII bytes) or a new one.
     public func writeRequestID(_ req: HTTPRequest, _ w: inout HTTPResponseWriter) {
+        lastGeneratedRequestId = (0, 0)
         if let r = req.header("x-request-id"), r.count > 0, r.count <= 128 {
             let bytes = req.bytes(r)
             if bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
@@ -186,6 +191,7 @@ public final class ViewerLoop: @unchecked Sendable {
             }
         }
         requestCounter &+= 1
+        lastGeneratedRequestId = (requestPrefix, requestCounter)
         // "X-Request-ID: " + 32 hex digits + CRLF, formatted in place with one append.
         var line: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)  // 56 bytes
         let prefix = requestPrefix, counter = requestCounter

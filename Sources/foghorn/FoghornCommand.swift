@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoghornApp
 import FoghornConfig
+import FoghornOps
 import Foundation
 import Logging
 
@@ -29,6 +30,9 @@ struct ConfigOptions: ParsableArguments, Sendable {
 
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
+
+    @Option(name: .long, help: "JSON access log of viewer requests: on or off.")
+    var accessLog: String?
 
     @Option(name: .long, help: "Admin bearer token for the internal listener (none: every mutation is refused).")
     var internalToken: String?
@@ -79,6 +83,7 @@ struct ConfigOptions: ParsableArguments, Sendable {
         if let v = internalListen { overrides.append(("internal_listen", v)) }
         if let v = loops { overrides.append(("loops", v)) }
         if let v = logLevel { overrides.append(("log_level", v)) }
+        if let v = accessLog { overrides.append(("access_log", v)) }
         if let v = internalToken { overrides.append(("internal_token", v)) }
         if let v = trustedProxies { overrides.append(("trusted_proxies", v)) }
         if let v = geoipDb { overrides.append(("geoip_db", v)) }
@@ -109,16 +114,17 @@ struct Serve: ParsableCommand {
             throw ExitCode(2)
         }
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        // JSON lines on stderr, written by the sink's own thread (loops never block on stderr).
+        let sink = LogSink(fd: 2)
+        sink.start()
+        defer { sink.stop() }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, queue: sink.shared) }
         let logger = Logger(label: "foghorn")
         for name in ConfigLoader.unknownEnvironmentVariables(ProcessInfo.processInfo.environment) {
             logger.warning("ignoring unknown environment variable", metadata: ["name": "\(name)"])
         }
         let server = FoghornServer(config: config, logger: logger)
+        server.logSink = sink
         let source = options
         server.reloadSource = { [source] in
             do { return try source.load() } catch { throw error }
@@ -135,6 +141,7 @@ struct Serve: ParsableCommand {
         let ready = "Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL) (\(server.loopCount) data loops). Ctrl-C stops.\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
         let code = server.waitUntilStopped()
+        sink.stop()
         if code != 0 { throw ExitCode(code) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import FoghornTesting
+import FoghornJSON
 
 /// The real binary: start-up, SIGTERM drain, check-config.
 @Suite(.serialized) struct LifecycleTests {
@@ -136,5 +137,34 @@ import FoghornTesting
         #expect(metrics.contains(#"foghorn_config_reloads_total{result="failed"} 1"#))
         foghorn.signal(SIGTERM)
         #expect(foghorn.waitForExit(timeoutMs: 5000) == 0)
+    }
+}
+
+@Suite(.serialized) struct LoggingTests {
+    @Test func logsAreJSONLinesAndTheAccessLogNamesTheDecision() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let foghorn = try FoghornProcess(arguments: [
+            "serve", "--config", root.appendingPathComponent("fixtures/demo/foghorn.yaml").path,
+            "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "1", "--access-log", "on",
+        ])
+        try foghorn.waitUntilReady()
+        #expect(try TestClient.get(port: foghorn.httpPort, "/play/demo/hls/index.m3u8", headers: ["X-Request-ID: rid-42"]).status == 307)
+        #expect(try TestClient.get(port: foghorn.httpPort, "/play/nope/hls").status == 404)
+        usleep(200_000)
+        foghorn.signal(SIGTERM)
+        #expect(foghorn.waitForExit(timeoutMs: 5000) == 0)
+        let lines = foghorn.standardErrorText.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines { #expect((try? JSONParser.parse(String(line))) != nil, "not JSON: \(line)") }
+        let access = lines.compactMap { try? JSONParser.parse(String($0)) }.filter { $0["type"] == .string("access") }
+        #expect(access.count == 2)
+        let first = access.first { $0["request_id"] == .string("rid-42") }
+        #expect(first?["status"] == .int(307))
+        #expect(first?["node"] == .string("demo-ams-1"))
+        #expect(first?["path"] == .string("/play/demo/hls/index.m3u8"))
+        #expect(first?["method"] == .string("GET"))
+        #expect(access.contains { $0["status"] == .int(404) && $0["request_id"]?.stringValue?.count == 32 })
+        let lifecycle = lines.compactMap { try? JSONParser.parse(String($0)) }.filter { $0["msg"] == .string("foghorn listening") }
+        #expect(lifecycle.first?["level"] == .string("info"))
     }
 }
