@@ -1,4 +1,4 @@
-import FoghornJSON
+public import FoghornJSON
 import FoghornModel
 
 /// A configuration problem: which key, what is wrong. `check-config` prints it.
@@ -27,6 +27,17 @@ public struct ConfigKey: Sendable {
     /// The default, as text.
     public let defaultText: String
     let apply: @Sendable (inout FoghornConfiguration, JSONValue) -> String?
+    /// The key's effective value, for `/debug/config` (secrets come back redacted).
+    public let read: @Sendable (FoghornConfiguration) -> JSONValue
+
+    init(name: String, summary: String, defaultText: String, read: @escaping @Sendable (FoghornConfiguration) -> JSONValue,
+         apply: @escaping @Sendable (inout FoghornConfiguration, JSONValue) -> String?) {
+        self.name = name
+        self.summary = summary
+        self.defaultText = defaultText
+        self.read = read
+        self.apply = apply
+    }
 
     /// `FOGHORN_<NAME>`.
     public var environmentVariable: String { "FOGHORN_" + name.uppercased() }
@@ -83,7 +94,10 @@ public enum ConfigKeys {
     /// `mist: {nodes: [...], passphrase, poll_interval_s, fallback}` (file), or
     /// `FOGHORN_MIST` / `--set mist=` as the same JSON object.
     static func mist() -> ConfigKey {
-        ConfigKey(name: "mist", summary: "MistServer nodes to poll and MistUtilLoad API: {nodes, passphrase, poll_interval_s, fallback, compat}", defaultText: "{}") { config, value in
+        ConfigKey(name: "mist", summary: "MistServer nodes to poll and MistUtilLoad API: {nodes, passphrase, poll_interval_s, fallback, compat}", defaultText: "{}",
+                  read: { c in .object([("nodes", .array(c.mistNodes.map(JSONValue.string))), ("passphrase", .string("<redacted>")),
+                                       ("poll_interval_s", .int(Int64(c.mistPollIntervalS))), ("fallback", .string(c.mistFallback)),
+                                       ("compat", .bool(c.mistCompat))]) }) { config, value in
             var v = value
             if case .string(let text) = value {
                 guard let parsed = try? JSONParser.parse(text) else { return "expected a JSON object" }
@@ -123,7 +137,8 @@ public enum ConfigKeys {
     }
 
     static func bool(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, Bool> & Sendable) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path])) { config, value in
+        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path]),
+                  read: { .bool($0[keyPath: path]) }) { config, value in
             switch value {
             case .bool(let b): config[keyPath: path] = b
             case .string(let s) where ["true", "on", "1", "yes"].contains(s.lowercased()): config[keyPath: path] = true
@@ -135,7 +150,8 @@ public enum ConfigKeys {
     }
 
     static func string(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, String> & Sendable, secret: Bool = false) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: secret ? "" : FoghornConfiguration()[keyPath: path]) { config, value in
+        ConfigKey(name: name, summary: summary, defaultText: secret ? "" : FoghornConfiguration()[keyPath: path],
+                  read: { c in secret ? .string(c[keyPath: path].isEmpty ? "" : "<redacted>") : .string(c[keyPath: path]) }) { config, value in
             switch value {
             case .string(let s): config[keyPath: path] = s
             case .int(let i): config[keyPath: path] = String(i)
@@ -147,7 +163,8 @@ public enum ConfigKeys {
 
     /// A list: a YAML/JSON array of strings, or one comma-separated string (env, flags).
     static func list(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [String]> & Sendable, validate: @escaping @Sendable (String) -> String?) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].joined(separator: ",")) { config, value in
+        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].joined(separator: ","),
+                  read: { .array($0[keyPath: path].map(JSONValue.string)) }) { config, value in
             var items: [String] = []
             switch value {
             case .string(let s):
@@ -168,7 +185,8 @@ public enum ConfigKeys {
 
     /// A structured section (a list of objects), checked in depth by ``ConfigLoader/validate(_:)``.
     static func section(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [JSONValue]> & Sendable) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: "[]") { config, value in
+        ConfigKey(name: name, summary: summary, defaultText: "[]",
+                  read: { .string("\($0[keyPath: path].count) entries (see /v1/edges, /v1/playback)") }) { config, value in
             guard case .array(let items) = value else { return "expected a list, got \(value.typeDescription)" }
             config[keyPath: path] = items
             return nil
@@ -178,7 +196,8 @@ public enum ConfigKeys {
     public static func named(_ name: String) -> ConfigKey? { all.first { $0.name == name } }
 
     static func int(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, Int> & Sendable, _ range: ClosedRange<Int>) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path])) { config, value in
+        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path]),
+                  read: { .int(Int64($0[keyPath: path])) }) { config, value in
             var number: Int64?
             switch value {
             case .int(let i): number = i
@@ -195,7 +214,8 @@ public enum ConfigKeys {
     }
 
     static func listen(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, ListenAddress> & Sendable) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].description) { config, value in
+        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].description,
+                  read: { .string($0[keyPath: path].description) }) { config, value in
             guard case .string(let s) = value else { return "expected \"HOST:PORT\", got \(value.typeDescription)" }
             guard let address = ListenAddress.parse(s) else {
                 return "\"\(s)\" is not HOST:PORT with a numeric IPv4 host or a bracketed IPv6 host"
@@ -206,7 +226,8 @@ public enum ConfigKeys {
     }
 
     static func oneOf(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, String> & Sendable, _ allowed: [String]) -> ConfigKey {
-        ConfigKey(name: name, summary: summary + " (" + allowed.joined(separator: "|") + ")", defaultText: FoghornConfiguration()[keyPath: path]) { config, value in
+        ConfigKey(name: name, summary: summary + " (" + allowed.joined(separator: "|") + ")", defaultText: FoghornConfiguration()[keyPath: path],
+                  read: { .string($0[keyPath: path]) }) { config, value in
             guard case .string(let s) = value else { return "expected a string, got \(value.typeDescription)" }
             guard allowed.contains(s) else { return "\"\(s)\" is not one of \(allowed.joined(separator: ", "))" }
             config[keyPath: path] = s

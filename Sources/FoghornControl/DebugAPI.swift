@@ -1,6 +1,7 @@
 import FoghornHTTPCore
 import FoghornJSON
 import FoghornModel
+import FoghornConfig
 
 /// `/debug/score`, `/debug/edges`, `/debug/snapshot`, `/nodes/overview`.
 enum DebugAPI {
@@ -140,6 +141,17 @@ enum DebugAPI {
             j.field("pending_refreshes", plane.pendingRefreshes)
             j.field("evictions", plane.evictions)
             j.field("geoip", s.geo?.describe ?? "")
+            j.objectEnd()
+            w.json(.ok, j)
+        }
+
+        router.add("debug_config", [.get, .head], InternalPaths.debugConfig) { _, w in
+            var j = JSONWriter(capacity: 2048)
+            j.objectStart()
+            for key in ConfigKeys.all {
+                j.key(key.name)
+                j.value(key.read(plane.config))
+            }
             j.objectEnd()
             w.json(.ok, j)
         }

@@ -16,6 +16,7 @@ public enum InternalPaths {
     public static let debugSnapshot = "/debug/snapshot"
     public static let nodesOverview = "/nodes/overview"
     public static let geoipReload = "/v1/geoip/reload"
+    public static let debugConfig = "/debug/config"
 }
 
 /// The edge API, admin API and debug endpoints on the internal listener.

@@ -213,6 +213,19 @@ import FoghornTesting
         #expect(try Self.call(ip, "PUT", "/v1/weights", body: #"{"geo": -1}"#).status == 400)
     }
 
+    @Test func debugConfigShowsTheEffectiveConfigWithSecretsRedacted() throws {
+        let server = try Self.start { c in c.weightGeo = 700 }
+        defer { server.stopNow() }
+        let j = try JSONParser.parse(try Self.call(server.internalPort, "GET", "/debug/config").body)
+        #expect(j["weight_geo"] == .int(700))
+        #expect(j["internal_token"] == .string("<redacted>"))
+        #expect(j["cluster_secret"] == .string("<redacted>"))
+        #expect(j["cluster_slug"] == .string("eu1"))
+        #expect(j["http_listen"] == .string("127.0.0.1:0"))
+        for key in ConfigKeys.all { #expect(j[key.name] != nil, "\(key.name)") }
+        #expect(!j.jsonText.contains(Self.token))
+    }
+
     @Test func mutationsFailClosedWithoutAnAdminToken() throws {
         let server = try TestServer.start()
         defer { server.stopNow() }
