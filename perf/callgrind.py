@@ -6,6 +6,7 @@ connection with varied playback IDs and client IPs, dumps, and prints Ir per req
 
     swift build -c release --product foghorn && perf/make_fixture.py --out perf/.cache/f100 && perf/callgrind.py [--requests 20000]
 Compare with perf/baselines/callgrind-play.txt (same binary and inputs → same count).
+Builds its own DWARF-4 release binary in .build-prof (valgrind 3.19 cannot read DWARF 5).
 """
 import argparse, glob, os, random, re, socket, subprocess, time
 
@@ -17,10 +18,11 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out_dir = os.path.join(root, "perf/.cache/callgrind")
 os.makedirs(out_dir, exist_ok=True)
 for f in glob.glob(os.path.join(out_dir, "callgrind.out.*")): os.remove(f)
-# valgrind 3.19 cannot read the DWARF of Swift 6.3 binaries: profile a copy without debug info.
-binary = os.path.join(out_dir, "foghorn-stripped")
-subprocess.run(["cp", os.path.join(root, ".build/release/foghorn"), binary], check=True)
-subprocess.run(["strip", "--strip-debug", binary], check=True)
+# valgrind 3.19 cannot read the DWARF 5 that Swift 6.3 emits by default: build a release
+# binary with DWARF 4 in its own scratch folder (function-level attribution works then).
+subprocess.run(["swift", "build", "-c", "release", "--product", "foghorn", "--scratch-path", os.path.join(root, ".build-prof"),
+                "-Xswiftc", "-dwarf-version=4", "-Xcc", "-gdwarf-4"], cwd=root, check=True, capture_output=True)
+binary = os.path.join(root, ".build-prof/release/foghorn")
 proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
                          binary, "serve", "--config", os.path.join(root, a.fixture),
                          "--http-listen", "127.0.0.1:18708", "--internal-listen", "127.0.0.1:18709", "--loops", "1"],
@@ -59,3 +61,4 @@ commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], cap
 print(f"commit {commit}: {a.requests} /play requests (100 candidates, varied IDs and IPs, one keep-alive connection): "
       f"busiest thread (the data loop) {summary / a.requests:,.0f} Ir/request; all threads {everything / a.requests:,.0f} Ir/request "
       f"(user space; kernel not counted)")
+print(f"per-thread dumps for callgrind_annotate: {', '.join(sorted(per_thread))}")
