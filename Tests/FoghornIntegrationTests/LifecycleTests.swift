@@ -33,7 +33,8 @@ import FoghornJSON
             }
             usleep(2000)
         }
-        #expect(flippedAfterMs >= 0 && flippedAfterMs < 100, "readyz flipped after \(flippedAfterMs) ms")
+        // Immediate in practice (a few ms); the bound leaves room for a loaded 2-core CI machine.
+        #expect(flippedAfterMs >= 0 && flippedAfterMs < 300, "readyz flipped after \(flippedAfterMs) ms")
         // Still serving during shutdown_delay.
         #expect(try TestClient.get(port: port, "/livez").status == 200)
 
