@@ -183,6 +183,27 @@ public final class FoghornServer: @unchecked Sendable {
             let socket = viewerSockets[i]
             let options = viewerOptions
             let viewerLoop = viewerLoops[i]
+            if !config.resolverUrl.isEmpty {
+                viewerLoop.resolverTimeoutMs = UInt64(config.resolverTimeoutMs)
+                let control = controlLoop
+                viewerLoop.requestResolution = { id in
+                    control.execute {
+                        guard let resolver = plane.playbackResolver else {
+                            loop.execute { viewerLoop.resolved(id, .unavailable) }
+                            return
+                        }
+                        resolver.lookup(id) { outcome in
+                            let lite: ViewerLoop.ResolveOutcomeLite
+                            switch outcome {
+                            case .found: lite = .found
+                            case .notFound: lite = .notFound
+                            case .unavailable: lite = .unavailable
+                            }
+                            loop.execute { viewerLoop.resolved(id, lite) }
+                        }
+                    }
+                }
+            }
             loop.execute { [self] in
                 let router = makeViewerRouter(viewerLoop: viewerLoop)
                 let listenerMetrics = ListenerMetrics(listenerName: "viewer", routeNames: router.routeNames)
@@ -281,6 +302,10 @@ public final class FoghornServer: @unchecked Sendable {
         }
         metrics.registerFamily(MetricNames.configReloads, help: "Configuration reloads (SIGHUP), by result.", label: "result", values: ["applied", "failed"]) { i in
             i == 0 ? plane.reloadsApplied : plane.reloadsFailed
+        }
+        let resolverLabels = PlaybackResolver.outcomeLabels
+        metrics.registerFamily(MetricNames.resolverLookups, help: "Playback resolver lookups, by outcome.", label: "outcome", values: resolverLabels) { i in
+            plane.playbackResolver?.counts[resolverLabels[i]] ?? 0
         }
         let states = ["starting", "online", "error"]
         metrics.registerFamily(MetricNames.mistNodes, help: "Polled MistServer nodes, by state.", type: "gauge", label: "state", values: states) { i in

@@ -88,6 +88,11 @@ public enum ConfigKeys {
         int("weight_stream_bonus", "score bonus for carrying the stream", \.weightStreamBonus, 0...1_000_000),
         section("edges", "static edges: a list of {node_id, base_url, outputs, streams, …} (report fields)", \.edges),
         section("playback", "static playback records: a list of {id, stream, tenant?, cluster?}", \.playback),
+        string("resolver_url", "upstream playback resolver (http://host:port); unknown IDs → GET <url>/v1/playback/<id>; empty = embedded records only", \.resolverUrl),
+        int("resolver_timeout_ms", "deadline of one resolver lookup; parked viewers get 503 RESOLVER_UNAVAILABLE after it", \.resolverTimeoutMs, 10...30_000),
+        int("resolver_ttl_s", "resolved records are fresh this long (then refreshed in the background)", \.resolverTtlS, 1...86_400),
+        int("resolver_stale_s", "after the TTL, a record is still served this long while refreshing, and while the resolver fails", \.resolverStaleS, 0...86_400),
+        int("resolver_negative_ttl_s", "an unknown ID is answered 404 without asking again for this long", \.resolverNegativeTtlS, 0...3600),
         mist(),
     ]
 

@@ -1,3 +1,4 @@
+import FoghornModel
 public import FoghornJSON
 
 /// Builds a ``FoghornConfiguration`` from a file's text, the environment and
@@ -99,6 +100,11 @@ public enum ConfigLoader {
             throw ConfigError(key: "redirect_status", problem: "must be 302 or 307", source: "merged")
         }
         _ = try StaticState.parse(config)
+        if !config.resolverUrl.isEmpty {
+            guard config.resolverUrl.hasPrefix("http://"), ResolverAddress.parse(config.resolverUrl) != nil else {
+                throw ConfigError(key: "resolver_url", problem: "must be http://host[:port][/base path] (https comes with TLS)", source: "merged")
+            }
+        }
         if config.hardStopAfterMs <= config.shutdownDelayMs {
             throw ConfigError(
                 key: "hard_stop_after_ms",

@@ -54,6 +54,14 @@ public struct FoghornConfiguration: Sendable, Equatable {
     /// Static playback records (each: `id`, `stream`, `tenant`, `cluster`).
     public var playback: [JSONValue] = []
 
+    /// Upstream playback resolver base URL (`http://host:port`); empty = embedded records only.
+    /// Unknown IDs are looked up at `<url>/v1/playback/<id>`.
+    public var resolverUrl = ""
+    public var resolverTimeoutMs = 500
+    public var resolverTtlS = 60
+    public var resolverStaleS = 30
+    public var resolverNegativeTtlS = 5
+
     /// MistServer nodes polled directly (`host[:port][/bandwidth MiB]`, API port 4242 by default).
     public var mistNodes: [String] = []
     /// The controller's `prometheus` passphrase: nodes are polled at `/<passphrase>.json`.

@@ -78,9 +78,25 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Directly polled MistServer nodes (nil when none are configured and none were added).
     public private(set) var mist: MistPoller!
+    /// The upstream playback resolver, when `resolver_url` is set.
+    public private(set) var playbackResolver: PlaybackResolver?
+    private var afterPublish: [() -> Void] = []
+
+    /// Runs `action` right after the next snapshot is published (so data loops see the change).
+    public func afterNextPublish(_ action: @escaping () -> Void) {
+        afterPublish.append(action)
+        markDirty()
+    }
+
+    public func isStaticPlayback(_ id: String) -> Bool { staticPlaybackIds.contains(id) }
 
     /// Starts the timers and publishes the first snapshot. On the control loop.
     public func start() {
+        if let address = ResolverAddress.parse(config.resolverUrl) {
+            playbackResolver = PlaybackResolver(plane: self, address: address, config: FoghornConfigurationLike(
+                timeoutMs: config.resolverTimeoutMs, ttlS: config.resolverTtlS, staleS: config.resolverStaleS,
+                negativeTtlS: config.resolverNegativeTtlS))
+        }
         mist = MistPoller(plane: self, passphrase: config.mistPassphrase, intervalS: config.mistPollIntervalS)
         for text in config.mistNodes {
             if let address = MistNodeAddress.parse(text) { mist.add(address) }
@@ -297,6 +313,7 @@ public final class ControlPlane: @unchecked Sendable {
                 refreshingPendingOf: previous, pending: pending, generation: generation, nowMs: ControlPlane.monotonicMs(),
                 appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs))
             pendingRefreshes += 1
+            runAfterPublish()
             return
         }
         structuralDirty = false
@@ -306,10 +323,19 @@ public final class ControlPlane: @unchecked Sendable {
             geo: geo, streamNames: streamNames, clock: ControlPlane.monotonicNs))
         publisher.publish(snapshot)
         rebuilds += 1
+        runAfterPublish()
+    }
+
+    private func runAfterPublish() {
+        guard !afterPublish.isEmpty else { return }
+        let actions = afterPublish
+        afterPublish.removeAll()
+        for a in actions { a() }
     }
 
     /// Once a second: evict long-silent edges; rebuild when any edge's health changed.
     func sweep() {
+        playbackResolver?.sweep()
         let now = ControlPlane.monotonicMs()
         let current = publisher.snapshot
         var changed = false

@@ -29,7 +29,18 @@ final class HTTPConnection {
     var next: HTTPConnection?
     unowned(unsafe) var prev: HTTPConnection?
 
-    private enum TimerKind { case none, header, idle, write, linger }
+    private enum TimerKind { case none, header, idle, write, linger, parked }
+
+    /// A request waiting for its handler to be resumed.
+    private struct Parked {
+        var bytes: [UInt8]
+        var onTimeout: (inout HTTPResponseWriter) -> Void
+        var handle: HTTPResumeHandle
+        var deadlineMs: UInt64
+    }
+    private var parked: Parked?
+    /// A resume (or timeout) that arrived while earlier responses were still being written.
+    private var deferredResume: Bool?
     private enum State { case open, lingering, closing }
 
     private var state = State.open
@@ -165,6 +176,7 @@ final class HTTPConnection {
                 return
             }
             if !flushedAll { return }  // resume in the write callback
+            if parked != nil { return }  // reading stays stopped until the parked request is answered
             // More complete requests may be waiting (a batch was cut at the pipelining bound).
             if let input, input.count > 0, consumed > 0 {
                 data = input.readable
@@ -217,6 +229,7 @@ final class HTTPConnection {
                     closeAfterWrite = true
                     return data.count
                 }
+                if parked != nil { return offset }  // later requests wait for this one (order)
             }
         }
         return offset
@@ -236,6 +249,10 @@ final class HTTPConnection {
         case .route(let index, let handler):
             route = index
             handler(request, &writer)
+            if let park = writer.park, !writer.finished {
+                beginPark(request, park)
+                return false
+            }
             if !writer.finished {
                 writer.reset()
                 writer.error(.internalServerError, code: "INTERNAL_ERROR", message: "handler produced no response")
@@ -331,11 +348,85 @@ final class HTTPConnection {
             hardClose()
             return
         }
+        if let timedOut = deferredResume {
+            deferredResume = nil
+            resumeParked(timedOut: timedOut)
+            return
+        }
+        if let p = parked {  // still waiting for the parked request: its deadline again (the write timer replaced it)
+            let now = context.loop.nowMs
+            armTimer(.parked, afterMs: p.deadlineMs > now ? p.deadlineMs - now : 1)
+            return
+        }
         if closeAfterWrite {
             beginLinger()
             return
         }
         // Answer whatever complete requests were left waiting.
+        if let input, input.count > 0 {
+            process(input.readable, fromScratch: false)
+        } else {
+            armReadTimer()
+        }
+    }
+
+    // MARK: Parking
+
+    private func beginPark(_ request: HTTPRequest, _ park: HTTPParkRequest) {
+        let bytes = Array(request.buffer)
+        let handle = HTTPResumeHandle { [weak self] in self?.resumeParked(timedOut: false) }
+        parked = Parked(bytes: bytes, onTimeout: park.onTimeout, handle: handle, deadlineMs: context.loop.nowMs &+ park.timeoutMs)
+        stopReading()
+        armTimer(.parked, afterMs: park.timeoutMs)
+        park.register(handle)
+    }
+
+    /// Runs the parked request's route again (or its timeout answer), writes, and carries on.
+    private func resumeParked(timedOut: Bool) {
+        guard state == .open, parked != nil else { return }
+        if writeRequest != nil {
+            // Earlier responses are still queued: answer after them, in order.
+            deferredResume = timedOut
+            return
+        }
+        guard let p = parked else { return }
+        parked = nil
+        p.handle.invalidate()
+        let output = context.output
+        output.clear()
+        var progress = HTTPParseProgress()
+        let close: Bool
+        let result: HTTPParseResult = p.bytes.withUnsafeBytes { raw in
+            listener.parser.parse(raw, progress: &progress, headers: listener.headerScratch)
+        }
+        guard case .complete(let head) = result else { return hardClose() }
+        close = p.bytes.withUnsafeBytes { raw -> Bool in
+            let request = HTTPRequest(
+                buffer: raw, head: head,
+                headers: UnsafeBufferPointer(rebasing: listener.headerScratch[..<head.headerCount]),
+                body: UnsafeRawBufferPointer(rebasing: raw[head.headLength...]), peerAddress: peerAddress)
+            if timedOut {
+                var writer = HTTPResponseWriter(
+                    buffer: output, closeConnection: !request.head.keepAlive || context.isDraining, isHeadRequest: request.head.method == .head,
+                    commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) })
+                p.onTimeout(&writer)
+                if !writer.finished { writer.reset(); writer.error(.serviceUnavailable, code: "TIMEOUT", message: "no answer in time") }
+                listener.metrics.countRequest(route: HTTPRouter.notFoundRoute, status: writer.status)
+                return writer.closeConnection
+            }
+            return dispatch(request, output: output)
+        }
+        if parked != nil {  // parked again: keep waiting (the deadline stays)
+            if output.count > 0 { _ = flush(output) }
+            return
+        }
+        if close { closeAfterWrite = true }
+        let flushedAll = flush(output)
+        if closeAfterWrite {
+            if flushedAll { beginLinger() }
+            return
+        }
+        guard flushedAll else { return }
         if let input, input.count > 0 {
             process(input.readable, fromScratch: false)
         } else {
@@ -349,7 +440,7 @@ final class HTTPConnection {
     /// busy one closes after its current response.
     func drainIfIdle() {
         guard state == .open else { return }
-        let idle = (input?.count ?? 0) == 0 && writeRequest == nil && requestStartMs == 0
+        let idle = (input?.count ?? 0) == 0 && writeRequest == nil && requestStartMs == 0 && parked == nil
         if idle { hardClose() } else { closeAfterWrite = true }
     }
 
@@ -369,6 +460,8 @@ final class HTTPConnection {
     }
 
     func hardClose() {
+        parked?.handle.invalidate()
+        parked = nil
         guard state != .closing else { return }
         state = .closing
         closeHandles()
@@ -438,6 +531,8 @@ final class HTTPConnection {
             output.clear()
             answerParseError(.headerTimeout, output: output)
             if flush(output) { beginLinger() }
+        case .parked:
+            resumeParked(timedOut: true)
         case .idle, .write, .linger:
             hardClose()
         }

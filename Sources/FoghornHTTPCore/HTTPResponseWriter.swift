@@ -20,6 +20,8 @@ public struct HTTPResponseWriter {
     public private(set) var status: HTTPStatus = .ok
     public private(set) var started = false
     public private(set) var finished = false
+    /// Set by a handler that parks its request instead of answering (see ``HTTPParkRequest``).
+    public var park: HTTPParkRequest?
     /// Headers every response on this listener carries (e.g. CORS), written after the status line.
     public let commonHeaders: UnsafeRawBufferPointer?
     private let start: Int

@@ -19,4 +19,5 @@ public enum MetricNames {
     public static let mistNodes = "foghorn_mist_nodes"
     public static let configReloads = "foghorn_config_reloads_total"
     public static let logLinesDropped = "foghorn_log_lines_dropped_total"
+    public static let resolverLookups = "foghorn_resolver_lookups_total"
 }

@@ -57,6 +57,29 @@ public enum PlayHandler {
         unowned(unsafe) let snapshot = loop.current
         let idBytes = UnsafeRawBufferPointer(rebasing: rest[parsed.id])
         guard let p = snapshot.playbackIndex(idBytes) else {
+            if loop.requestResolution != nil {
+                let id = String(decoding: idBytes, as: UTF8.self)
+                switch loop.outcomes[id] {
+                case .notFound, .found:
+                    break  // resolved as unknown (or gone again): 404 below
+                case .unavailable:
+                    return fail(&w, req, loop, .serviceUnavailable, "RESOLVER_UNAVAILABLE", "the playback resolver is unavailable", .noEdgeAvailable, retryAfter: true)
+                case nil:
+                    guard loop.canPark else {
+                        return fail(&w, req, loop, .serviceUnavailable, "RESOLVER_BUSY", "too many viewers are waiting for the playback resolver", .noEdgeAvailable, retryAfter: true)
+                    }
+                    // Not known here: ask the resolver and wait (bounded, with a deadline).
+                    w.park = HTTPParkRequest(
+                        timeoutMs: loop.resolverTimeoutMs + 100,
+                        onTimeout: { w in
+                            w.head(.serviceUnavailable)
+                            w.header("Retry-After", "1")
+                            w.error(.serviceUnavailable, code: "RESOLVER_UNAVAILABLE", message: "the playback resolver did not answer in time")
+                        },
+                        register: { handle in _ = loop.park(id, handle) })
+                    return
+                }
+            }
             return fail(&w, req, loop, .notFound, "VIEW_KEY_NOT_FOUND", "Invalid or expired view key", .viewKeyNotFound)
         }
         var proto = ViewerProtocol.any

@@ -70,6 +70,43 @@ public final class ViewerLoop: @unchecked Sendable {
     public var lastDecision: (edge: Int, score: UInt64)?
     /// The request ID of the request being answered, when generated here (0 when echoed).
     public var lastGeneratedRequestId: (UInt64, UInt64) = (0, 0)
+
+    // Upstream resolver (when configured): parked viewers by playback ID.
+    /// Asks the control loop to resolve an ID; it calls ``resolved(_:_:)`` back on this loop.
+    public var requestResolution: (@Sendable (String) -> Void)?
+    public var resolverTimeoutMs: UInt64 = 500
+    public static let maxParked = 4096
+    private var waiting: [String: [HTTPResumeHandle]] = [:]
+    private var parkedCount = 0
+    /// Outcomes being delivered to resumed handlers (found needs none: the snapshot has it).
+    private(set) var outcomes: [String: ResolveOutcomeLite] = [:]
+    public enum ResolveOutcomeLite: Sendable { case found, notFound, unavailable }
+
+    /// Parks a viewer until `id` is resolved; false when too many are parked already.
+    func park(_ id: String, _ handle: HTTPResumeHandle) -> Bool {
+        guard parkedCount < ViewerLoop.maxParked, let request = requestResolution else { return false }
+        parkedCount += 1
+        if waiting[id] != nil {
+            waiting[id]!.append(handle)
+        } else {
+            waiting[id] = [handle]
+            request(id)
+        }
+        return true
+    }
+
+    /// On this loop: the lookup for `id` ended; resume its viewers.
+    public func resolved(_ id: String, _ outcome: ResolveOutcomeLite) {
+        let handles = waiting.removeValue(forKey: id) ?? []
+        parkedCount -= handles.count
+        _ = refresh()
+        outcomes[id] = outcome
+        for h in handles { h.resume() }
+        outcomes.removeValue(forKey: id)
+    }
+
+    /// Whether another viewer may be parked on this loop.
+    var canPark: Bool { parkedCount < ViewerLoop.maxParked && requestResolution != nil }
     private let requestPrefix: UInt64
 
     // Pending-viewer ledger, by edge index of `ledgerGeneration`'s snapshot.
@@ -245,3 +282,4 @@ public final class ViewerLoop: @unchecked Sendable {
         return b.count == 5 && b[0] | 0x20 == 0x68 && b[4] | 0x20 == 0x73
     }
 }
+

@@ -20,7 +20,7 @@ import FoghornControl
             MetricNames.ready, MetricNames.buildInfo, MetricNames.startTime, MetricNames.dataLoops,
             MetricNames.routingDecisions, MetricNames.routingExclusions, MetricNames.snapshotGeneration,
             MetricNames.snapshotBuildSeconds, MetricNames.snapshotEdges, MetricNames.mistPolls, MetricNames.mistNodes,
-            MetricNames.configReloads, MetricNames.logLinesDropped,
+            MetricNames.configReloads, MetricNames.logLinesDropped, MetricNames.resolverLookups,
         ]
         for name in names { #expect(Self.operations.contains("`\(name)`"), "\(name) undocumented") }
     }

@@ -1,0 +1,29 @@
+/// `http://host[:port][/base]` of the upstream playback resolver.
+public struct ResolverAddress: Sendable, Equatable {
+    public var host: String
+    public var port: UInt16
+    public var basePath: String
+
+    public static func parse(_ url: String) -> ResolverAddress? {
+        guard url.hasPrefix("http://") else { return nil }
+        let rest = url.dropFirst(7)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        var base = String(rest[slash...])
+        while base.hasSuffix("/") { base.removeLast() }
+        var host = authority
+        var port: UInt16 = 80
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty { guard after.hasPrefix(":"), let p = UInt16(after.dropFirst()) else { return nil }; port = p }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            guard let p = UInt16(authority[authority.index(after: colon)...]) else { return nil }
+            port = p
+        }
+        guard !host.isEmpty, port > 0 else { return nil }
+        return ResolverAddress(host: String(host), port: port, basePath: base)
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import FoghornApp
+import FoghornConfig
+import FoghornJSON
+import FoghornTesting
+
+/// The upstream playback resolver: cache, negative cache, single-flight, outages.
+@Suite(.serialized) struct ResolverTests {
+    static func start(_ resolver: FakeResolver, ttlS: Int = 60, timeoutMs: Int = 300) throws -> FoghornServer {
+        try RoutingTests.start { c in
+            c.resolverUrl = resolver.url
+            c.resolverTimeoutMs = timeoutMs
+            c.resolverTtlS = ttlS
+            c.resolverStaleS = 30
+            c.resolverNegativeTtlS = 5
+            c.edges = [try! JSONParser.parse(#"{"node_id": "e1", "base_url": "https://e1.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000000, "streams": {"live+r": {"inputs": 1}}}"#)]
+        }
+    }
+
+    @Test func resolvesCachesAndSingleFlights() throws {
+        let resolver = try FakeResolver(records: ["r1": "live+r", "r2": "live+r"])
+        defer { resolver.stop() }
+        let server = try Self.start(resolver)
+        defer { server.stopNow() }
+        let vp = server.httpPort
+        let first = try TestClient.get(port: vp, "/play/r1/hls/index.m3u8")
+        #expect(first.status == 307)
+        #expect(first.header("Location") == "https://e1.example/hls/r1/index.m3u8")
+        #expect(try TestClient.get(port: vp, "/play/r1/hls/index.m3u8").status == 307)
+        #expect(resolver.hits("r1") == 1)  // cached
+
+        // Unknown: 404 and negatively cached.
+        #expect(try TestClient.get(port: vp, "/play/nobody/hls").status == 404)
+        let again = try TestClient.get(port: vp, "/play/nobody/hls")
+        #expect(again.status == 404)
+        #expect(try JSONParser.parse(again.body)["code"] == .string("VIEW_KEY_NOT_FOUND"))
+        #expect(resolver.hits("nobody") == 1)
+
+        // 30 viewers of a new ID at once: one lookup.
+        let clients = try (0..<30).map { _ in try TestClient(port: vp) }
+        for c in clients { try c.send("GET /play/r2/hls HTTP/1.1\r\nHost: x\r\n\r\n") }
+        for c in clients { #expect(try c.readResponse().status == 307) }
+        #expect(resolver.hits("r2") == 1)
+        let metrics = try TestClient.get(port: server.internalPort, "/metrics").bodyText
+        #expect(metrics.contains(#"foghorn_resolver_lookups_total{outcome="fetched"} 2"#))
+    }
+
+    @Test func outagesGive503AndStaleRecordsKeepServing() throws {
+        let resolver = try FakeResolver(records: ["r1": "live+r"])
+        defer { resolver.stop() }
+        let server = try Self.start(resolver, ttlS: 1, timeoutMs: 200)
+        defer { server.stopNow() }
+        let vp = server.httpPort
+        #expect(try TestClient.get(port: vp, "/play/r1/hls").status == 307)
+
+        resolver.setMode(.failing)
+        let down = try TestClient.get(port: vp, "/play/unknown-id/hls")
+        #expect(down.status == 503)
+        #expect(try JSONParser.parse(down.body)["code"] == .string("RESOLVER_UNAVAILABLE"))
+
+        resolver.setMode(.silent)
+        let started = TestClient.nowMs()
+        let slow = try TestClient.get(port: vp, "/play/another-id/hls")
+        let waited = TestClient.nowMs() - started
+        #expect(slow.status == 503)
+        #expect(waited >= 150 && waited < 2000, "waited \(waited) ms")
+
+        // Past the TTL the background refresh fails, but the known record is still served (stale-if-error).
+        resolver.setMode(.failing)
+        usleep(1_500_000)
+        #expect(try TestClient.get(port: vp, "/play/r1/hls").status == 307)
+    }
+}
