@@ -2,12 +2,23 @@
 // libFuzzer targets, in their own package so `--sanitize=fuzzer` never touches the server's executables.
 //   cd Fuzz && swift build -c release --product FuzzHTTPRequest --sanitize=fuzzer --sanitize=address
 //   SWIFT_BACKTRACE=enable=no .build/release/FuzzHTTPRequest Corpus/http -max_total_time=60
+//   (same for FuzzInputs with Corpus/inputs: JSON, YAML, /play paths, IPs, X-Forwarded-For,
+//   tag adjustments, edge reports, Mist documents)
 import PackageDescription
 
 let package = Package(
     name: "FoghornFuzz",
     dependencies: [.package(path: "..")],
     targets: [
+        .executableTarget(
+            name: "FuzzInputs",
+            dependencies: [
+                .product(name: "FoghornModel", package: "main"),
+                .product(name: "FoghornJSON", package: "main"),
+                .product(name: "FoghornConfig", package: "main"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
         .executableTarget(
             name: "FuzzHTTPRequest",
             dependencies: [.product(name: "FoghornHTTPCore", package: "main")],
