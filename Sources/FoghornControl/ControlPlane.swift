@@ -219,13 +219,7 @@ public final class ControlPlane: @unchecked Sendable {
     /// Everything is validated before anything changes; on error the old state stays.
     /// Returns the keys that changed but need a restart.
     public func reload(_ new: FoghornConfiguration) throws(ConfigError) -> [String] {
-        let statics: (edges: [EdgeState], playback: [PlaybackRecord])
-        do {
-            statics = try StaticState.parse(new)
-        } catch {
-            reloadsFailed += 1
-            throw error
-        }
+        let statics = try StaticState.parse(new)
         var newGeo = geo
         if new.geoipDb != config.geoipDb || (!new.geoipDb.isEmpty && geo == nil) {
             if new.geoipDb.isEmpty {
@@ -234,7 +228,6 @@ public final class ControlPlane: @unchecked Sendable {
                 do throws(MMDBGeoDatabase.OpenError) {
                     newGeo = try MMDBGeoDatabase(path: new.geoipDb)
                 } catch {
-                    reloadsFailed += 1
                     throw ConfigError(key: "geoip_db", problem: error.description, source: "reload")
                 }
             }
@@ -293,12 +286,10 @@ public final class ControlPlane: @unchecked Sendable {
         return restart
     }
 
-    /// A reload that failed before reaching ``reload(_:)`` (unreadable or invalid file).
+    /// Counts a refused reload (unreadable or invalid file, or ``reload(_:)`` threw).
     public func recordReloadFailure() {
-        if reloadsFailed == reloadsFailedSeen { reloadsFailed += 1 }
-        reloadsFailedSeen = reloadsFailed
+        reloadsFailed += 1
     }
-    private var reloadsFailedSeen: UInt64 = 0
 
     // MARK: Snapshots
 

@@ -28,10 +28,6 @@ public final class RelaxedCounters: @unchecked Sendable {
         slot.pointee.store(slot.pointee.load(ordering: .relaxed) &+ delta, ordering: .relaxed)
     }
 
-    /// Sets slot `index` (for gauges). Only the owning thread may call this.
-    @inline(__always) public func set(_ index: Int, _ value: UInt64) {
-        (storage + index).pointee.store(value, ordering: .relaxed)
-    }
 
     /// Reads slot `index` from any thread.
     @inline(__always) public func load(_ index: Int) -> UInt64 {

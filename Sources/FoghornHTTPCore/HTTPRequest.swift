@@ -59,10 +59,6 @@ public struct HTTPRequest {
         header(lowercasedName).map { string($0) }
     }
 
-    /// All header fields as (name, value) strings, for debugging and tests.
-    public var headerPairs: [(String, String)] {
-        headers.map { (string($0.name), string($0.value)) }
-    }
 
     /// Percent-decoded value of query parameter `name` (`+` is a space), or nil.
     /// Present without `=` → "".

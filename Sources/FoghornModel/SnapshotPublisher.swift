@@ -49,13 +49,4 @@ public final class SnapshotReader: @unchecked Sendable {
         cachedGeneration = cached.generation
         return true
     }
-
-    /// The newest snapshot; `changed` tells whether it differs from the last call's.
-    @inline(__always) public func current() -> (snapshot: RoutingSnapshot, changed: Bool) {
-        let g = publisher.generation
-        if g == cachedGeneration { return (cached, false) }
-        cached = publisher.snapshot
-        cachedGeneration = cached.generation
-        return (cached, true)
-    }
 }
