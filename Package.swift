@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "FoghornJSON", targets: ["FoghornJSON"]),
         .library(name: "FoghornConfig", targets: ["FoghornConfig"]),
         .library(name: "FoghornModel", targets: ["FoghornModel"]),
+        .library(name: "FoghornPeering", targets: ["FoghornPeering"]),
         .library(name: "FoghornGeoLibrary", targets: ["FoghornGeo"]),
         .library(name: "FoghornApp", targets: ["FoghornApp"]),
     ],
@@ -47,6 +48,7 @@ let package = Package(
         .target(name: "FoghornConfig", dependencies: ["FoghornJSON", "FoghornModel"], swiftSettings: strict),
         .target(name: "FoghornSync", swiftSettings: strict),
         .target(name: "FoghornModel", dependencies: ["FoghornJSON", "FoghornSync"], swiftSettings: hotPath),
+        .target(name: "FoghornPeering", dependencies: ["FoghornJSON", "FoghornModel"], swiftSettings: strict),
 
         // I/O.
         .target(name: "FoghornGeo", dependencies: ["CMaxMindDB", "FoghornModel"], swiftSettings: strict),
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "FoghornControl",
             dependencies: [
-                "COpenSSL", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps",
+                "COpenSSL", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -114,6 +116,7 @@ let package = Package(
         .testTarget(name: "FoghornModelTests", dependencies: ["FoghornModel", "FoghornJSON"], swiftSettings: strict),
         .testTarget(name: "FoghornGeoTests", dependencies: ["FoghornGeo", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig"], swiftSettings: strict),
+        .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornJSON"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
             dependencies: ["FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],

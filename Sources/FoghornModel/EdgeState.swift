@@ -43,6 +43,15 @@ public struct EdgeState: Sendable, Equatable {
     public var mode: EdgeMode = .normal
     /// Declared in the config file: never stale, never evicted.
     public var isStatic = false
+    /// Non-empty for an edge of a peered cluster (known through a PeerChannel): scored with
+    /// the remote formula (bandwidth against a 10 Gbps reference, no stream bonus, minus the
+    /// cross-cluster penalty). Its `nodeId` is `<node>@<cluster>`.
+    public var remoteCluster = ""
+    /// The remote edge's own node ID (in its cluster).
+    public var remoteNodeId = ""
+    /// What the peer says is free on a remote edge (bytes/s).
+    public var remoteBwAvailableBytesPerSec: UInt64 = 0
+    public var isRemote: Bool { !remoteCluster.isEmpty }
     /// Monotonic milliseconds of the last report (or enrollment); nil = never reported.
     public var lastReportMs: UInt64?
     public var enrolledAtMs: UInt64 = 0
@@ -156,6 +165,7 @@ public struct EdgeState: Sendable, Equatable {
             && a.streams == b.streams && a.mode == b.mode && a.lastReportMs == b.lastReportMs
             && (a.lat == b.lat || (a.lat.isNaN && b.lat.isNaN)) && (a.lon == b.lon || (a.lon.isNaN && b.lon.isNaN))
             && a.location == b.location && a.pendingBytesPerSec == b.pendingBytesPerSec
+            && a.remoteCluster == b.remoteCluster && a.remoteBwAvailableBytesPerSec == b.remoteBwAvailableBytesPerSec
     }
 
     public var hasValidGeo: Bool { GeoPoint.isValid(lat: lat, lon: lon) }

@@ -18,6 +18,8 @@ public enum Exclusion: UInt8, CaseIterable, Sendable {
     case pollFailed
     /// The node lists `conf_streams` and the stream is not among them.
     case streamNotAllowed
+    /// A peer cluster's edge whose score does not exceed the cross-cluster penalty.
+    case belowCrossClusterPenalty
 
     public var reason: String {
         switch self {
@@ -33,6 +35,7 @@ public enum Exclusion: UInt8, CaseIterable, Sendable {
         case .adjustedToZero: return "adjusted_to_zero"
         case .pollFailed: return "poll_failed"
         case .streamNotAllowed: return "stream_not_allowed"
+        case .belowCrossClusterPenalty: return "below_cross_cluster_penalty"
         }
     }
 }

@@ -70,6 +70,9 @@ public struct EdgeHot: Sendable {
     /// 0, or an ``Exclusion`` raw value that applies whatever the stream.
     public var exclusion: UInt8
     public var geoValid: Bool
+    /// A peer cluster's edge: `limit` is the 10 Gbps reference and `used` is
+    /// reference − available (+ pending); scored without stream bonus, minus the penalty.
+    public var remote: Bool
 }
 
 /// An immutable view of all routing state, built by the control loop and
@@ -114,6 +117,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
     public let geo: (any GeoLookup)?
 
     public var edgeCount: Int { nodeIds.count }
+    /// Edges `0..<localEdgeCount` are this cluster's (node-ID order); the rest are peers'.
+    public let localEdgeCount: Int
+    /// Qualified ID (`node@cluster`) → index, for remote edges.
+    let remoteIndex: [String: Int]
 
     public struct Input {
         public var generation: UInt64
@@ -121,6 +128,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
         public var weights: ScoringWeights
         public var staleness: StalenessPolicy
         public var edges: [EdgeState]
+        /// Edges of peer clusters (``EdgeState/remoteCluster`` set); indexed after the local ones.
+        public var remoteEdges: [EdgeState] = []
         public var playback: [PlaybackRecord]
         public var appliedShipments: [UInt64]
         public var geo: (any GeoLookup)?
@@ -130,7 +139,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
         public init(
             generation: UInt64, nowMs: UInt64, weights: ScoringWeights, staleness: StalenessPolicy,
-            edges: [EdgeState], playback: [PlaybackRecord], appliedShipments: [UInt64] = [], geo: (any GeoLookup)? = nil,
+            edges: [EdgeState], remoteEdges: [EdgeState] = [], playback: [PlaybackRecord], appliedShipments: [UInt64] = [], geo: (any GeoLookup)? = nil,
             streamNames: StreamNameTable? = nil, clock: @escaping () -> UInt64 = { 0 }
         ) {
             self.geo = geo
@@ -140,6 +149,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
             self.weights = weights
             self.staleness = staleness
             self.edges = edges
+            self.remoteEdges = remoteEdges
             self.playback = playback
             self.appliedShipments = appliedShipments
             self.clock = clock
@@ -162,6 +172,13 @@ public final class RoutingSnapshot: @unchecked Sendable {
             sorted.removeAll(keepingCapacity: true)
             for i in order { sorted.append(input.edges[i]) }
         }
+        localEdgeCount = sorted.count
+        var remoteIndex: [String: Int] = [:]
+        for r in input.remoteEdges.sorted(by: { $0.nodeId < $1.nodeId }) where r.isRemote && remoteIndex[r.nodeId] == nil {
+            remoteIndex[r.nodeId] = sorted.count
+            sorted.append(r)
+        }
+        self.remoteIndex = remoteIndex
         let n = sorted.count
         let w = input.weights
         generation = input.generation
@@ -218,20 +235,20 @@ public final class RoutingSnapshot: @unchecked Sendable {
             let e = sorted[index]
             nodeIds.append(e.nodeId)
             nodeHash.append(e.nodeIdHash)
-            var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRam: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false)
+            var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRam: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: e.isRemote)
             if let p = e.position {
                 row.ux = p.x; row.uy = p.y; row.uz = p.z; row.geoValid = true
             }
             row.cpuRam = w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes)
-            row.used = e.upBytesPerSec &+ e.pendingBytesPerSec
-            row.limit = e.bwLimitBytesPerSec
+            row.used = RoutingSnapshot.used(e, pending: e.pendingBytesPerSec)
+            row.limit = e.isRemote ? ScoringWeights.remoteReferenceBytesPerSec : e.bwLimitBytesPerSec
             var ex: Exclusion?
             switch input.staleness.health(of: e, nowMs: input.nowMs) {
             case .stale, .evict: ex = .stale
             case .fresh: break
             }
             if e.mode == .maintenance { ex = .maintenance } else if e.mode == .draining, ex == nil { ex = .draining }
-            if ex == nil && (e.ramMaxBytes == 0 || e.bwLimitBytesPerSec == 0) { ex = .noMetrics }
+            if ex == nil && (e.ramMaxBytes == 0 || (e.bwLimitBytesPerSec == 0 && !e.isRemote)) { ex = .noMetrics }
             if ex == nil && !e.capabilities.contains(.edge) { ex = .capability }
             if !e.pollError.isEmpty { ex = .pollFailed }
             row.exclusion = ex?.rawValue ?? 0
@@ -339,11 +356,13 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.pending = pending
         nodeIds = previous.nodeIds
         nodeHash = previous.nodeHash
+        localEdgeCount = previous.localEdgeCount
+        remoteIndex = previous.remoteIndex
         let n = previous.edgeCount
         hot = .allocate(capacity: max(n, 1))
         for i in 0..<n {
             var row = previous.hot[i]
-            row.used = previous.edges[i].upBytesPerSec &+ pending[i]
+            row.used = RoutingSnapshot.used(previous.edges[i], pending: pending[i])
             hot[i] = row
         }
         streams = previous.streams
@@ -383,14 +402,26 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     @inline(__always) public func tenantOf(playback index: Int) -> Int32 { playbackTenant[index] }
 
-    /// Binary search over the node-ID order (no per-snapshot dictionary to build).
+    /// What a scoring row counts as used: up + pending for local edges; for
+    /// remote ones, reference − min(available, reference) + pending.
+    static func used(_ e: EdgeState, pending: UInt64) -> UInt64 {
+        if e.isRemote {
+            let ref = ScoringWeights.remoteReferenceBytesPerSec
+            return (ref - min(e.remoteBwAvailableBytesPerSec, ref)) &+ pending
+        }
+        return e.upBytesPerSec &+ pending
+    }
+
+    /// Binary search over the local node-ID order (no per-snapshot dictionary to
+    /// build); remote edges (`node@cluster`) through their own index.
     public func edgeIndex(nodeId: String) -> Int? {
-        var lo = 0, hi = nodeIds.count
+        if !remoteIndex.isEmpty, let r = remoteIndex[nodeId] { return r }
+        var lo = 0, hi = localEdgeCount
         while lo < hi {
             let mid = (lo + hi) / 2
             if nodeIds[mid] < nodeId { lo = mid + 1 } else { hi = mid }
         }
-        return lo < nodeIds.count && nodeIds[lo] == nodeId ? lo : nil
+        return lo < localEdgeCount && nodeIds[lo] == nodeId ? lo : nil
     }
 
     /// The static exclusion of edge `i`, if any.

@@ -91,6 +91,10 @@ public struct ScoreBreakdown: Sendable {
     public var geoDistanceKm: Double?
     public var inputs: UInt32 = 0
     public var exclusion: Exclusion?
+    /// The peer cluster of a remote edge ("" for local ones).
+    public var cluster: String = ""
+    /// Subtracted from a remote edge's raw score (0 for local ones).
+    public var crossClusterPenalty: UInt64 = 0
 }
 
 /// MistUtilLoad/Foghorn-compatible scoring (docs/SCORING.md):
@@ -159,12 +163,17 @@ public enum Scorer {
         let limit = h.pointee.limit
         if used >= limit { return .excluded(.bandwidthExhausted) }
         let w = s.weights
-        let partial = h.pointee.cpuRam &+ w.bandwidthScore(used: used, limit: limit)
+        let remote = h.pointee.remote
+        let partial = h.pointee.cpuRam &+ (remote ? w.remoteBandwidthScore(available: limit &- used) : w.bandwidthScore(used: used, limit: limit))
         if let floor = pruneBelow, partial &+ maxExtra <= floor { return .pruned }
-        var total = partial &+ w.streamBonus
+        var total = partial &+ (remote ? 0 : w.streamBonus)
         if let v = request.viewer, h.pointee.geoValid {
             let dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
             total &+= GeoTerm.fast(weight: w.geo, dot: dot)
+        }
+        if remote {
+            if total <= ScoringWeights.crossClusterPenalty { return .excluded(.belowCrossClusterPenalty) }
+            total &-= ScoringWeights.crossClusterPenalty
         }
         if !request.tags.masks.isEmpty { total = TagAdjustment.apply(request.tags.total(tagBits: h.pointee.tagBits), to: total) }
         if total == 0 { return .excluded(.adjustedToZero) }
@@ -241,10 +250,24 @@ public enum Scorer {
             } else if b.usedBytesPerSec >= h.limit {
                 b.exclusion = .bandwidthExhausted
             }
+            b.cluster = s.edges[i].remoteCluster
             if b.exclusion == nil {
-                b.bandwidth = w.bandwidthScore(used: b.usedBytesPerSec, limit: h.limit)
-                b.streamBonus = w.streamBonus
-                let raw = b.cpu &+ b.ram &+ b.bandwidth &+ b.geo &+ b.streamBonus
+                var raw: UInt64
+                if h.remote {
+                    b.bandwidth = w.remoteBandwidthScore(available: h.limit &- b.usedBytesPerSec)
+                    raw = b.cpu &+ b.ram &+ b.bandwidth &+ b.geo
+                    b.crossClusterPenalty = ScoringWeights.crossClusterPenalty
+                    if raw <= b.crossClusterPenalty {
+                        b.exclusion = .belowCrossClusterPenalty
+                        out.append(b)
+                        continue
+                    }
+                    raw -= b.crossClusterPenalty
+                } else {
+                    b.bandwidth = w.bandwidthScore(used: b.usedBytesPerSec, limit: h.limit)
+                    b.streamBonus = w.streamBonus
+                    raw = b.cpu &+ b.ram &+ b.bandwidth &+ b.geo &+ b.streamBonus
+                }
                 b.tagAdjustment = request.tags.total(tagBits: h.tagBits)
                 b.total = request.tags.masks.isEmpty ? raw : TagAdjustment.apply(b.tagAdjustment, to: raw)
                 if b.total == 0 { b.exclusion = .adjustedToZero }

@@ -42,6 +42,19 @@ public struct ScoringWeights: Sendable, Equatable {
         bandwidth &- ScoringWeights.mulDiv(used, bandwidth, limit)
     }
 
+    /// Bandwidth a remote (peer cluster) edge is measured against: 10 Gbps in bytes/s.
+    public static let remoteReferenceBytesPerSec: UInt64 = 1_250_000_000
+    /// Subtracted from every remote edge's score; remote edges scoring ≤ this are dropped.
+    public static let crossClusterPenalty: UInt64 = 200
+
+    /// A remote edge's bandwidth term: `min(available, ref)·W_bw/ref` with ref = 10 Gbps.
+    ///
+    /// Example: 625 MB/s free with `W_bw = 1000` → `1000·0.5 = 500`; 2×ref free → 1000.
+    @inline(__always) public func remoteBandwidthScore(available: UInt64) -> UInt64 {
+        let ref = ScoringWeights.remoteReferenceBytesPerSec
+        return ScoringWeights.mulDiv(min(available, ref), bandwidth, ref)
+    }
+
     /// `a·b/c` in integers without overflow (c > 0, result < 2⁶⁴ when a < c).
     @inline(__always) static func mulDiv(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
         // Common case: the product fits in 64 bits → one 64-bit division.
