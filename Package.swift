@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornJSON"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],
+            dependencies: ["FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],
             swiftSettings: strict
         ),
     ]

@@ -29,6 +29,8 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var dataLoops: [EventLoop] = []
     public private(set) var httpPort: UInt16 = 0
     public private(set) var internalPort: UInt16 = 0
+    /// The peer listener's port (0 when no peers are configured).
+    public private(set) var peerPort: UInt16 = 0
 
     private var controlContext: HTTPLoopContext!
     /// Routing state; touch only on the control loop.
@@ -116,8 +118,20 @@ public final class FoghornServer: @unchecked Sendable {
             for s in viewerSockets { s.closeUnused() }
             throw error
         }
+        // The peer listener exists only when peers are configured (unlisted clusters are refused anyway).
+        var peerSocket: ListeningSocket?
+        if !config.peers.isEmpty {
+            do {
+                peerSocket = try ListeningSocket.bind(host: config.peerListen.host, port: config.peerListen.port, reusePort: false)
+            } catch {
+                for s in viewerSockets { s.closeUnused() }
+                internalSocket.closeUnused()
+                throw error
+            }
+        }
         httpPort = viewerSockets[0].port
         internalPort = internalSocket.port
+        peerPort = peerSocket?.port ?? 0
 
         var geo: (any GeoLookup)?
         if !config.geoipDb.isEmpty {
@@ -126,6 +140,7 @@ public final class FoghornServer: @unchecked Sendable {
             } catch {
                 for s in viewerSockets { s.closeUnused() }
                 internalSocket.closeUnused()
+                peerSocket?.closeUnused()
                 throw error
             }
         }
@@ -204,6 +219,20 @@ public final class FoghornServer: @unchecked Sendable {
                     }
                 }
             }
+            if config.peers.contains(where: { $0.mode == .onDemand && $0.cluster != config.clusterId }) {
+                viewerLoop.peerQueryDeadlineMs = UInt64(config.peering.queryDeadlineMs)
+                viewerLoop.peerNegativeTtlMs = UInt64(config.peering.negativeTtlS) * 1000
+                let control = controlLoop
+                viewerLoop.requestPeerQuery = { stream in
+                    control.execute {
+                        guard let peers = plane.peers else {
+                            loop.execute { viewerLoop.peerQueryDone(stream, found: false) }
+                            return
+                        }
+                        peers.query(stream: stream) { found in loop.execute { viewerLoop.peerQueryDone(stream, found: found) } }
+                    }
+                }
+            }
             loop.execute { [self] in
                 let router = makeViewerRouter(viewerLoop: viewerLoop)
                 let listenerMetrics = ListenerMetrics(listenerName: "viewer", routeNames: router.routeNames)
@@ -226,8 +255,9 @@ public final class FoghornServer: @unchecked Sendable {
             loop.start()
         }
         let internalOptions = self.internalOptions
+        let boundPeerSocket = peerSocket
         controlLoop.execute { [self] in
-            plane.start()
+            plane.start(peerSocket: boundPeerSocket)
             readiness.set("snapshot", ok: true, detail: "generation \(plane.publisher.generation)")
             controlLoop.addShutdownHook { plane.stop() }
             let router = makeInternalRouter()
@@ -249,6 +279,7 @@ public final class FoghornServer: @unchecked Sendable {
         guard readiness.isReady else {
             throw StartError(message: "listeners did not start within 2 s")
         }
+        if peerPort != 0 { logger.info("peer listener up", metadata: ["peer": "\(HostPort.format(host: config.peerListen.host, port: peerPort))", "peers": "\(config.peers.count)"]) }
         logger.info("foghorn listening", metadata: [
             "viewer": "\(HostPort.format(host: config.httpListen.host, port: httpPort))",
             "internal": "\(HostPort.format(host: config.internalListen.host, port: internalPort))",
@@ -306,6 +337,29 @@ public final class FoghornServer: @unchecked Sendable {
         let resolverLabels = PlaybackResolver.outcomeLabels
         metrics.registerFamily(MetricNames.resolverLookups, help: "Playback resolver lookups, by outcome.", label: "outcome", values: resolverLabels) { i in
             plane.playbackResolver?.counts[resolverLabels[i]] ?? 0
+        }
+        let peerStates = PeerManager.State.allCases
+        metrics.registerFamily(MetricNames.peerChannels, help: "Configured peer clusters, by channel state.", type: "gauge", label: "state", values: peerStates.map(\.rawValue)) { i in
+            UInt64(plane.peers?.count(peerStates[i]) ?? 0)
+        }
+        let peerErrors = PeerManager.errorLabels
+        metrics.registerFamily(MetricNames.peerChannelErrors, help: "PeerChannels closed or refused for an error, by reason.", label: "reason", values: peerErrors) { i in
+            plane.peers?.channelErrors[peerErrors[i]] ?? 0
+        }
+        let queryLabels = PeerManager.queryOutcomeLabels
+        metrics.registerFamily(MetricNames.peerQueries, help: "Stream queries to on-demand peers, by outcome (per peer; joined = a viewer joined a query in flight).", label: "outcome", values: queryLabels) { i in
+            plane.peers?.queryOutcomes[queryLabels[i]] ?? 0
+        }
+        let servedLabels = PeerManager.servedLabels
+        metrics.registerFamily(MetricNames.peerQueriesServed, help: "Stream queries answered for peers, by result.", label: "result", values: servedLabels) { i in
+            plane.peers?.served[servedLabels[i]] ?? 0
+        }
+        let inboundLabels = PeerManager.inboundLabels
+        metrics.registerFamily(MetricNames.peerInbound, help: "Inbound PeerChannels, accepted or refused (unlisted cluster, bad proof, garbage).", label: "result", values: inboundLabels) { i in
+            plane.peers?.inbound[inboundLabels[i]] ?? 0
+        }
+        metrics.registerGauge(MetricNames.peerRemoteEdges, help: "Edges of peer clusters currently cached.") {
+            Double(plane.peers?.remoteEdgeCount ?? 0)
         }
         let states = ["starting", "online", "error"]
         metrics.registerFamily(MetricNames.mistNodes, help: "Polled MistServer nodes, by state.", type: "gauge", label: "state", values: states) { i in

@@ -94,7 +94,97 @@ public enum ConfigKeys {
         int("resolver_stale_s", "after the TTL, a record is still served this long while refreshing, and while the resolver fails", \.resolverStaleS, 0...86_400),
         int("resolver_negative_ttl_s", "an unknown ID is answered 404 without asking again for this long", \.resolverNegativeTtlS, 0...3600),
         mist(),
+        cluster(),
+        listen("peer_listen", "peer listener for PeerChannels from other clusters (bound only when peers are configured)", \.peerListen),
+        peersKey(),
+        peering(),
     ]
+
+    /// `cluster: {id, slug, root_domain}` — the same settings as `cluster_id`, `cluster_slug`, `root_domain`.
+    static func cluster() -> ConfigKey {
+        ConfigKey(name: "cluster", summary: "this cluster: {id, slug, root_domain} (same as cluster_id, cluster_slug, root_domain)", defaultText: "{}",
+                  read: { c in .object([("id", .string(c.clusterId)), ("slug", .string(c.clusterSlug)), ("root_domain", .string(c.rootDomain))]) }) { config, value in
+            guard case .object(let members) = objectValue(value) else { return "expected an object {id, slug, root_domain}" }
+            for (key, item) in members {
+                guard let s = item.stringValue, !s.isEmpty else { return "\(key): expected a non-empty string" }
+                switch key {
+                case "id":
+                    guard s.utf8.count <= 64, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+                        return "id: expected 1-64 letters, digits, '-', '_' or '.'"
+                    }
+                    config.clusterId = s
+                case "slug": config.clusterSlug = s
+                case "root_domain": config.rootDomain = s
+                default: return "\(key): unknown field (id, slug, root_domain)"
+                }
+            }
+            return nil
+        }
+    }
+
+    /// `peers: [{cluster, address, mode, secret}]`.
+    static func peersKey() -> ConfigKey {
+        ConfigKey(name: "peers", summary: "peer clusters: a list of {cluster, address: host:port, mode: always|on-demand, secret}; unlisted clusters are never dialled and refused", defaultText: "[]",
+                  read: { c in .array(c.peers.map { p in .object([("cluster", .string(p.cluster)), ("address", .string(p.address)), ("mode", .string(p.mode.rawValue)), ("secret", .string("<redacted>"))]) }) }) { config, value in
+            guard case .array(let items) = objectValue(value) else { return "expected a list of {cluster, address, mode, secret}" }
+            var peers: [PeerConfig] = []
+            for (i, item) in items.enumerated() {
+                guard case .object(let members) = item else { return "[\(i)]: expected an object {cluster, address, mode, secret}" }
+                for (k, _) in members where !["cluster", "address", "mode", "secret"].contains(k) {
+                    return "[\(i)].\(k): unknown field (cluster, address, mode, secret)"
+                }
+                guard let cluster = item["cluster"]?.stringValue, !cluster.isEmpty, cluster.utf8.count <= 64,
+                      cluster.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+                    return "[\(i)].cluster: expected 1-64 letters, digits, '-', '_' or '.'"
+                }
+                guard let addressText = item["address"]?.stringValue, let address = PeerConfig.parseAddress(addressText) else {
+                    return "[\(i)].address: expected host:port"
+                }
+                guard let modeText = item["mode"]?.stringValue, let mode = PeerConfig.Mode(rawValue: modeText) else {
+                    return "[\(i)].mode: expected always or on-demand"
+                }
+                guard let secret = item["secret"]?.stringValue, secret.utf8.count >= 16 else {
+                    return "[\(i)].secret: expected a shared secret of at least 16 bytes"
+                }
+                if peers.contains(where: { $0.cluster == cluster }) { return "[\(i)].cluster: \(cluster) is listed twice" }
+                peers.append(PeerConfig(cluster: cluster, host: address.host, port: address.port, mode: mode, secret: secret))
+            }
+            config.peers = peers
+            return nil
+        }
+    }
+
+    /// `peering: {close_grace_s, query_deadline_ms, …}`.
+    static func peering() -> ConfigKey {
+        let fields: [(String, any WritableKeyPath<PeeringSettings, Int> & Sendable, ClosedRange<Int>)] = [
+            ("close_grace_s", \.closeGraceS, 0...86_400), ("query_deadline_ms", \.queryDeadlineMs, 10...30_000),
+            ("summary_interval_s", \.summaryIntervalS, 1...15), ("summary_ttl_s", \.summaryTtlS, 1...3600),
+            ("max_stale_s", \.maxStaleS, 1...86_400), ("negative_ttl_s", \.negativeTtlS, 0...3600),
+            ("heartbeat_interval_s", \.heartbeatIntervalS, 1...300), ("dead_after_s", \.deadAfterS, 2...3600),
+            ("backoff_max_s", \.backoffMaxS, 1...3600), ("max_frame_bytes", \.maxFrameBytes, 65_536...268_435_456),
+        ]
+        let defaults = PeeringSettings()
+        let names = fields.map(\.0).joined(separator: ", ")
+        return ConfigKey(name: "peering", summary: "PeerChannel timers and bounds: {\(names)}",
+                         defaultText: "{" + fields.map { "\($0.0): \(defaults[keyPath: $0.1])" }.joined(separator: ", ") + "}",
+                         read: { c in .object(fields.map { ($0.0, JSONValue.int(Int64(c.peering[keyPath: $0.1]))) }) }) { config, value in
+            guard case .object(let members) = objectValue(value) else { return "expected an object {\(names)}" }
+            for (key, item) in members {
+                guard let field = fields.first(where: { $0.0 == key }) else { return "\(key): unknown field (\(names))" }
+                guard let n = item.intValue, field.2.contains(Int(n)) else { return "\(key): expected an integer in \(field.2.lowerBound)...\(field.2.upperBound)" }
+                config.peering[keyPath: field.1] = Int(n)
+            }
+            if config.peering.maxStaleS < config.peering.summaryTtlS { return "max_stale_s must be at least summary_ttl_s" }
+            if config.peering.deadAfterS <= config.peering.heartbeatIntervalS { return "dead_after_s must be greater than heartbeat_interval_s" }
+            return nil
+        }
+    }
+
+    /// An object or list given as JSON text (environment variables, `--set`) or as a tree.
+    static func objectValue(_ value: JSONValue) -> JSONValue {
+        if case .string(let text) = value, let parsed = try? JSONParser.parse(text) { return parsed }
+        return value
+    }
 
     /// `mist: {nodes: [...], passphrase, poll_interval_s, fallback}` (file), or
     /// `FOGHORN_MIST` / `--set mist=` as the same JSON object.

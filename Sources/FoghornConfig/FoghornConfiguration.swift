@@ -74,6 +74,11 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var mistCompat = false
     public var mistCompatEnabled: Bool { mistCompat || !mistNodes.isEmpty }
 
+    /// Peer listener (PeerChannels from other clusters' Foghorns); bound only when `peers` is non-empty.
+    public var peerListen = ListenAddress(host: "0.0.0.0", port: 18019)
+    public var peers: [PeerConfig] = []
+    public var peering = PeeringSettings()
+
     public init() {}
 }
 

@@ -90,8 +90,15 @@ public final class ControlPlane: @unchecked Sendable {
 
     public func isStaticPlayback(_ id: String) -> Bool { staticPlaybackIds.contains(id) }
 
+    /// Federation (nil until ``start(peerSocket:)``).
+    public private(set) var peers: PeerManager?
+
     /// Starts the timers and publishes the first snapshot. On the control loop.
-    public func start() {
+    /// `peerSocket`: the bound peer listener (when peers are configured).
+    public func start(peerSocket: ListeningSocket? = nil) {
+        let peerManager = PeerManager(plane: self, config: config)
+        peers = peerManager
+        peerManager.start(listening: peerSocket)
         if let address = ResolverAddress.parse(config.resolverUrl) {
             playbackResolver = PlaybackResolver(plane: self, address: address, config: FoghornConfigurationLike(
                 timeoutMs: config.resolverTimeoutMs, ttlS: config.resolverTtlS, staleS: config.resolverStaleS,
@@ -109,6 +116,7 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     public func stop() {
+        peers?.stop()
         mist?.stop()
         rebuildTimer?.close()
         sweepTimer?.close()
@@ -193,8 +201,12 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Folds a data loop's redirects since its last shipment into the edges' pending bandwidth.
     public func receiveShipment(loop index: Int, sequence: UInt64, amounts: [(nodeId: String, bytesPerSec: UInt64)]) {
-        for (nodeId, bytes) in amounts where edges[nodeId] != nil {
-            edges[nodeId]!.addPending(bytes)
+        for (nodeId, bytes) in amounts {
+            if edges[nodeId] != nil {
+                edges[nodeId]!.addPending(bytes)
+            } else {
+                peers?.addPending(nodeId, bytes)
+            }
         }
         if index < appliedShipments.count { appliedShipments[index] = max(appliedShipments[index], sequence) }
         markDirty(structural: false)
@@ -212,6 +224,9 @@ public final class ControlPlane: @unchecked Sendable {
         ("cors_allowed_origins", { $0.corsAllowedOrigins.joined(separator: ",") }), ("cluster_secret", { $0.clusterSecret }),
         ("internal_token", { $0.internalToken }), ("edge_stale_after_ms", { String($0.edgeStaleAfterMs) }),
         ("mist.passphrase", { $0.mistPassphrase }), ("mist.poll_interval_s", { String($0.mistPollIntervalS) }),
+        ("cluster_id", { $0.clusterId }), ("peer_listen", { $0.peerListen.description }),
+        ("peers", { $0.peers.map { "\($0.cluster)=\($0.address)/\($0.mode.rawValue)/\($0.secret)" }.joined(separator: ",") }),
+        ("peering", { "\($0.peering)" }),
     ]
 
     /// Takes over a re-read configuration (SIGHUP): static edges and playback records,
@@ -276,6 +291,10 @@ public final class ControlPlane: @unchecked Sendable {
             case "edge_stale_after_ms": trimmed.edgeStaleAfterMs = config.edgeStaleAfterMs
             case "mist.passphrase": trimmed.mistPassphrase = config.mistPassphrase
             case "mist.poll_interval_s": trimmed.mistPollIntervalS = config.mistPollIntervalS
+            case "cluster_id": trimmed.clusterId = config.clusterId
+            case "peer_listen": trimmed.peerListen = config.peerListen
+            case "peers": trimmed.peers = config.peers
+            case "peering": trimmed.peering = config.peering
             default: break
             }
         }
@@ -299,7 +318,7 @@ public final class ControlPlane: @unchecked Sendable {
         generation += 1
         if !structuralDirty {
             let previous = publisher.snapshot
-            let pending = previous.nodeIds.map { edges[$0]?.pendingBytesPerSec ?? 0 }
+            let pending = previous.nodeIds.map { edges[$0]?.pendingBytesPerSec ?? peers?.pendingOf($0) ?? 0 }
             publisher.publish(RoutingSnapshot(
                 refreshingPendingOf: previous, pending: pending, generation: generation, nowMs: ControlPlane.monotonicMs(),
                 appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs))
@@ -310,7 +329,7 @@ public final class ControlPlane: @unchecked Sendable {
         structuralDirty = false
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
-            edges: sortedIds.map { edges[$0]! }, playback: Array(playback.values), appliedShipments: appliedShipments,
+            edges: sortedIds.map { edges[$0]! }, remoteEdges: peers?.remoteStates ?? [], playback: Array(playback.values), appliedShipments: appliedShipments,
             geo: geo, streamNames: streamNames, clock: ControlPlane.monotonicNs))
         publisher.publish(snapshot)
         rebuilds += 1
@@ -344,6 +363,7 @@ public final class ControlPlane: @unchecked Sendable {
             if (health == .stale) != wasStale { changed = true }
             if edge.pendingBytesPerSec > 0, edges[id]!.agePending() { pendingAged = true }
         }
+        if peers?.agePending() == true { pendingAged = true }
         if changed { markDirty() } else if pendingAged || dirty { markDirty(structural: structuralDirty) }
     }
 }

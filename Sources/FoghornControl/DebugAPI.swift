@@ -90,6 +90,10 @@ enum DebugAPI {
             for c in candidates {
                 j.objectStart()
                 j.field("node_id", c.nodeId)
+                if !c.cluster.isEmpty {
+                    j.field("cluster", c.cluster)
+                    j.field("cross_cluster_penalty", c.crossClusterPenalty)
+                }
                 j.field("total", c.total)
                 j.field("cpu", c.cpu)
                 j.field("ram", c.ram)
@@ -110,6 +114,15 @@ enum DebugAPI {
             w.json(.ok, j)
         }
 
+        router.add("debug_peers", [.get, .head], InternalPaths.debugPeers) { _, w in
+            var j = JSONWriter(capacity: 4096)
+            if let peers = plane.peers {
+                j.value(peers.debugJSON())
+            } else {
+                j.value(.object([("cluster", .string(plane.config.clusterId)), ("peers", .array([]))]))
+            }
+            w.json(.ok, j)
+        }
         router.add("debug_edges", [.get, .head], InternalPaths.debugEdges) { _, w in
             let snapshot = plane.publisher.snapshot
             var j = JSONWriter(capacity: 4096)

@@ -13,6 +13,7 @@ public enum InternalPaths {
     public static let weights = "/v1/weights"
     public static let debugScore = "/debug/score"
     public static let debugEdges = "/debug/edges"
+    public static let debugPeers = "/debug/peers"
     public static let debugSnapshot = "/debug/snapshot"
     public static let nodesOverview = "/nodes/overview"
     public static let geoipReload = "/v1/geoip/reload"

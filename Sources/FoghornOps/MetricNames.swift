@@ -20,4 +20,10 @@ public enum MetricNames {
     public static let configReloads = "foghorn_config_reloads_total"
     public static let logLinesDropped = "foghorn_log_lines_dropped_total"
     public static let resolverLookups = "foghorn_resolver_lookups_total"
+    public static let peerChannels = "foghorn_peer_channels"
+    public static let peerChannelErrors = "foghorn_peer_channel_errors_total"
+    public static let peerQueries = "foghorn_peer_queries_total"
+    public static let peerQueriesServed = "foghorn_peer_queries_served_total"
+    public static let peerInbound = "foghorn_peer_inbound_total"
+    public static let peerRemoteEdges = "foghorn_peer_remote_edges"
 }

@@ -90,7 +90,7 @@ public enum PlayHandler {
             proto = v
         }
         guard let stream = snapshot.streamOf(playback: p) else {
-            return fail(&w, req, loop, .notFound, "STREAM_OFFLINE", "stream is not live on any edge", .streamOffline)
+            return offline(req, &w, loop, stream: snapshot.playback[p].stream)
         }
         let client = loop.clientAddress(req)
         let viewer = client.flatMap { loop.geoCache.position(of: $0, in: snapshot.geo) }
@@ -110,7 +110,7 @@ public enum PlayHandler {
         guard !top.isEmpty else {
             let entry = snapshot.streams[stream]
             if !entry.inputs.contains(where: { $0 > 0 }) {
-                return fail(&w, req, loop, .notFound, "STREAM_OFFLINE", "stream is not live on any edge", .streamOffline)
+                return offline(req, &w, loop, stream: entry.name)
             }
             return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "every edge carrying the stream is excluded (full, draining, stale…)", .noEdgeAvailable, retryAfter: true)
         }
@@ -139,6 +139,25 @@ public enum PlayHandler {
             loop.count(.redirect)
         }
         loop.addPending(edge: winner, bytesPerSec: snapshot.perViewerByStream[stream])
+    }
+
+    /// No edge here (local or cached remote) carries `stream`: with on-demand peers, park the
+    /// viewer while the control loop asks them (single-flight, deadline); else 404 STREAM_OFFLINE.
+    static func offline(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, stream: String) {
+        if loop.requestPeerQuery != nil, loop.peerOutcomes[stream] == nil, !loop.peerNegativeHit(stream) {
+            guard loop.canParkForPeers else {
+                return fail(&w, req, loop, .serviceUnavailable, "PEERS_BUSY", "too many viewers are waiting for peer clusters", .noEdgeAvailable, retryAfter: true)
+            }
+            w.park = HTTPParkRequest(
+                timeoutMs: loop.peerQueryDeadlineMs + 100,
+                onTimeout: { w in
+                    w.head(.notFound)
+                    w.error(.notFound, code: "STREAM_OFFLINE", message: "stream is not live here and no peer cluster answered in time")
+                },
+                register: { handle in _ = loop.parkForPeers(stream, handle) })
+            return
+        }
+        fail(&w, req, loop, .notFound, "STREAM_OFFLINE", "stream is not live on any edge", .streamOffline)
     }
 
     public static func tagAdjustText(_ req: HTTPRequest) -> String? {

@@ -3,6 +3,9 @@ public import FoghornHTTPCore
 public import FoghornModel
 import FoghornGeo
 import FoghornJSON
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Settings of the viewer endpoint, from the configuration.
 public struct ViewerSettings: Sendable {
@@ -107,6 +110,61 @@ public final class ViewerLoop: @unchecked Sendable {
 
     /// Whether another viewer may be parked on this loop.
     var canPark: Bool { parkedCount < ViewerLoop.maxParked && requestResolution != nil }
+
+    // Federation (when on-demand peers are configured): viewers parked by stream name
+    // while the control loop asks the peers; "not here" remembered per loop.
+    /// Asks the control loop to query the on-demand peers; it calls ``peerQueryDone(_:found:)`` back on this loop.
+    public var requestPeerQuery: (@Sendable (String) -> Void)?
+    public var peerQueryDeadlineMs: UInt64 = 250
+    public var peerNegativeTtlMs: UInt64 = 3000
+    private var peerWaiting: [String: [HTTPResumeHandle]] = [:]
+    private var peerNegative: [String: UInt64] = [:]
+    /// Streams whose peer query just ended (set while their viewers are resumed).
+    private(set) var peerOutcomes: [String: Bool] = [:]
+    static let maxPeerNegative = 65_536
+
+    var canParkForPeers: Bool { parkedCount < ViewerLoop.maxParked && requestPeerQuery != nil }
+
+    /// Parks a viewer of `stream` until the peers answered (one request per stream per loop).
+    func parkForPeers(_ stream: String, _ handle: HTTPResumeHandle) -> Bool {
+        guard canParkForPeers, let request = requestPeerQuery else { return false }
+        parkedCount += 1
+        if peerWaiting[stream] != nil {
+            peerWaiting[stream]!.append(handle)
+        } else {
+            peerWaiting[stream] = [handle]
+            request(stream)
+        }
+        return true
+    }
+
+    /// Whether the peers said recently that nobody has `stream`.
+    func peerNegativeHit(_ stream: String) -> Bool {
+        guard let expiry = peerNegative[stream] else { return false }
+        if ViewerLoop.monotonicMs() < expiry { return true }
+        peerNegative.removeValue(forKey: stream)
+        return false
+    }
+
+    /// On this loop: the peer query for `stream` ended; resume its viewers.
+    public func peerQueryDone(_ stream: String, found: Bool) {
+        let handles = peerWaiting.removeValue(forKey: stream) ?? []
+        parkedCount -= handles.count
+        if !found && peerNegativeTtlMs > 0 {
+            if peerNegative.count >= ViewerLoop.maxPeerNegative { peerNegative.removeAll() }
+            peerNegative[stream] = ViewerLoop.monotonicMs() + peerNegativeTtlMs
+        }
+        _ = refresh()
+        peerOutcomes[stream] = found
+        for h in handles { h.resume() }
+        peerOutcomes.removeValue(forKey: stream)
+    }
+
+    static func monotonicMs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
     private let requestPrefix: UInt64
 
     // Pending-viewer ledger, by edge index of `ledgerGeneration`'s snapshot.

@@ -55,6 +55,9 @@ struct ConfigOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "HMAC key for enrollment tokens and edge credentials.")
     var clusterSecret: String?
 
+    @Option(name: .long, help: ArgumentHelp("Peer listener for PeerChannels (bound only when peers are configured; default 0.0.0.0:18019).", valueName: "HOST:PORT"))
+    var peerListen: String?
+
     @Option(name: .customLong("mist-node"), help: ArgumentHelp("A MistServer node to poll (repeatable).", valueName: "host[:port][/MiB]"))
     var mistNodes: [String] = []
 
@@ -91,6 +94,7 @@ struct ConfigOptions: ParsableArguments, Sendable {
         if let v = clusterSlug { overrides.append(("cluster_slug", v)) }
         if let v = rootDomain { overrides.append(("root_domain", v)) }
         if let v = clusterSecret { overrides.append(("cluster_secret", v)) }
+        if let v = peerListen { overrides.append(("peer_listen", v)) }
         if !mistNodes.isEmpty {
             let list = mistNodes.map { "\"" + $0.replacingOccurrences(of: "\"", with: "") + "\"" }.joined(separator: ",")
             overrides.append(("mist", "{\"nodes\": [\(list)]}"))
