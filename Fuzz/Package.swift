@@ -3,7 +3,7 @@
 //   cd Fuzz && swift build -c release --product FuzzHTTPRequest --sanitize=fuzzer --sanitize=address
 //   SWIFT_BACKTRACE=enable=no .build/release/FuzzHTTPRequest Corpus/http -max_total_time=60
 //   (same for FuzzInputs with Corpus/inputs: JSON, YAML, /play paths, IPs, X-Forwarded-For,
-//   tag adjustments, edge reports, Mist documents)
+//   tag adjustments, edge reports, Mist documents; FuzzPeerFrames with Corpus/peer: PeerChannel frames)
 import PackageDescription
 
 let package = Package(
@@ -16,6 +16,14 @@ let package = Package(
                 .product(name: "FoghornModel", package: "main"),
                 .product(name: "FoghornJSON", package: "main"),
                 .product(name: "FoghornConfig", package: "main"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzPeerFrames",
+            dependencies: [
+                .product(name: "FoghornPeering", package: "main"),
+                .product(name: "FoghornModel", package: "main"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),

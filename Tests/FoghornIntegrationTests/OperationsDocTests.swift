@@ -21,7 +21,10 @@ import FoghornControl
             MetricNames.routingDecisions, MetricNames.routingExclusions, MetricNames.snapshotGeneration,
             MetricNames.snapshotBuildSeconds, MetricNames.snapshotEdges, MetricNames.mistPolls, MetricNames.mistNodes,
             MetricNames.configReloads, MetricNames.logLinesDropped, MetricNames.resolverLookups,
+            MetricNames.peerChannels, MetricNames.peerChannelErrors, MetricNames.peerQueries, MetricNames.peerQueriesServed,
+            MetricNames.peerInbound, MetricNames.peerRemoteEdges,
         ]
+        for label in PeerManager.errorLabels + PeerManager.queryOutcomeLabels { #expect(Self.operations.contains("`\(label)`"), "\(label)") }
         for name in names { #expect(Self.operations.contains("`\(name)`"), "\(name) undocumented") }
     }
 
@@ -36,7 +39,7 @@ import FoghornControl
         for outcome in RoutingOutcome.allCases { #expect(Self.operations.contains("`\(outcome.label)`"), "\(outcome.label)") }
         for reason in Exclusion.allCases { #expect(Self.operations.contains("`\(reason.reason)`"), "\(reason.reason)") }
         for path in [InternalPaths.enrollmentTokens, InternalPaths.enroll, InternalPaths.weights, InternalPaths.debugEdges,
-                     InternalPaths.debugSnapshot, InternalPaths.nodesOverview] {
+                     InternalPaths.debugSnapshot, InternalPaths.nodesOverview, InternalPaths.debugPeers] {
             #expect(Self.operations.contains("`\(path)"), "\(path)")
         }
     }
