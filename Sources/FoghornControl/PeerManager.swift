@@ -86,13 +86,14 @@ public final class PeerManager: @unchecked Sendable {
     /// Channels closed recently (kept alive until the next tick: their callbacks may still be unwinding).
     private var retired: [PeerChannel] = []
     private var queries: [String: Query] = [:]
-    private var queryIds: [UInt64: (peer: String, stream: String)] = [:]
+    private var queryIds: [UInt64: (peer: String, stream: String, sentMs: UInt64)] = [:]
     private var nextQueryId: UInt64 = 1
     private var negative: [String: UInt64] = [:]
     private var timer: LoopTimer?
     private var rng = UInt64(truncatingIfNeeded: ControlPlane.monotonicNs()) | 1
     private var stopped = false
     private var lastAdvertiseMs: UInt64 = 0
+    private var lastQueryPurgeMs: UInt64 = 0
     /// Remote edges as scoring candidates, rebuilt when remote data changes.
     private(set) var remoteStates: [EdgeState] = []
     /// Anti-herd: redirects sent to remote edges (bytes/s, by qualified ID), forgotten like local pending.
@@ -345,6 +346,11 @@ public final class PeerManager: @unchecked Sendable {
             advertiseChanges(now: now)
         }
         for (stream, expiry) in negative where now >= expiry { negative.removeValue(forKey: stream) }
+        // Answers that never came: forget them after a minute (late answers within it still count).
+        if queryIds.count > 0 && now &- lastQueryPurgeMs >= 10_000 {
+            lastQueryPurgeMs = now
+            queryIds = queryIds.filter { now &- $0.value.sentMs < 60_000 }
+        }
         if remoteDirty {
             remoteDirty = false
             rebuildRemoteStates()
@@ -588,7 +594,7 @@ public final class PeerManager: @unchecked Sendable {
     private func allocateQueryId(peer: String, stream: String) -> UInt64 {
         let id = nextQueryId
         nextQueryId += 1
-        queryIds[id] = (peer, stream)
+        queryIds[id] = (peer, stream, ControlPlane.monotonicMs())
         return id
     }
 
