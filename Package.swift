@@ -52,10 +52,11 @@ let package = Package(
 
         // I/O.
         .target(name: "FoghornGeo", dependencies: ["CMaxMindDB", "FoghornModel"], swiftSettings: strict),
+        .target(name: "FoghornTLS", dependencies: ["COpenSSL", "FoghornSync"], swiftSettings: strict),
         .target(
             name: "FoghornHTTP",
             dependencies: [
-                "CLibUV", "CFoghornShims", "FoghornHTTPCore", "FoghornSync",
+                "CLibUV", "CFoghornShims", "FoghornHTTPCore", "FoghornSync", "FoghornTLS",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,7 +89,7 @@ let package = Package(
         .target(
             name: "FoghornApp",
             dependencies: [
-                "CLibUV", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornSync",
+                "CLibUV", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornSync", "FoghornTLS",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -97,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "foghorn",
             dependencies: [
-                "FoghornApp", "FoghornConfig",
+                "FoghornApp", "FoghornConfig", "FoghornJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,7 +108,7 @@ let package = Package(
         // Tests.
         .target(
             name: "FoghornTesting",
-            dependencies: ["FoghornApp", "FoghornConfig", "FoghornHTTP", "FoghornHTTPCore", "FoghornSync"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornHTTP", "FoghornHTTPCore", "FoghornSync"],
             path: "Tests/FoghornTesting",
             swiftSettings: strict
         ),
@@ -119,7 +120,7 @@ let package = Package(
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornJSON"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],
             swiftSettings: strict
         ),
     ]

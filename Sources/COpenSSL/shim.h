@@ -6,15 +6,150 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
+#include <openssl/x509v3.h>
+#include <openssl/pem.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
 
 /* OpenSSL exposes these as macros over SSL_CTX_ctrl; Swift cannot import them. */
 static inline int foghorn_ssl_ctx_set_min_proto_version(SSL_CTX *ctx, int version) {
     return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+static inline int foghorn_ssl_set_min_proto_version(SSL *ssl, int version) {
+    return (int)SSL_set_min_proto_version(ssl, version);
+}
+static inline int foghorn_ssl_set_max_proto_version(SSL *ssl, int version) {
+    return (int)SSL_set_max_proto_version(ssl, version);
 }
 static inline long foghorn_ssl_ctx_set_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_mode(ctx, mode);
 }
 static inline int foghorn_ssl_set_tlsext_host_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+static inline long foghorn_ssl_session_reused(SSL *ssl) {
+    return SSL_session_reused(ssl);
+}
+static inline int foghorn_ssl_ctx_add_chain_cert(SSL_CTX *ctx, X509 *x) {
+    return (int)SSL_CTX_add1_chain_cert(ctx, x);
+}
+
+/* Options our server contexts use (SSL_OP_* are macro expressions Swift cannot import). */
+static inline void foghorn_ssl_ctx_set_server_options(SSL_CTX *ctx) {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+}
+
+/* SNI: a table of DNS names ("a.example.com" or "*.example.com") → SSL_CTX. Exact names
+ * win over wildcards; a wildcard covers exactly one label; no match keeps the default. */
+typedef struct foghorn_sni_table {
+    int count;
+    char **names;
+    SSL_CTX **ctxs;
+} foghorn_sni_table;
+
+static int foghorn_sni_callback(SSL *ssl, int *alert, void *arg) {
+    (void)alert;
+    const char *host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    foghorn_sni_table *t = (foghorn_sni_table *)arg;
+    if (!host || !t) return SSL_TLSEXT_ERR_OK;
+    for (int i = 0; i < t->count; i++) {
+        if (strcasecmp(t->names[i], host) == 0) {
+            if (SSL_get_SSL_CTX(ssl) != t->ctxs[i]) SSL_set_SSL_CTX(ssl, t->ctxs[i]);
+            return SSL_TLSEXT_ERR_OK;
+        }
+    }
+    const char *dot = strchr(host, '.');
+    if (dot && dot != host) {
+        for (int i = 0; i < t->count; i++) {
+            const char *n = t->names[i];
+            if (n[0] == '*' && n[1] == '.' && strcasecmp(n + 1, dot) == 0) {
+                if (SSL_get_SSL_CTX(ssl) != t->ctxs[i]) SSL_set_SSL_CTX(ssl, t->ctxs[i]);
+                return SSL_TLSEXT_ERR_OK;
+            }
+        }
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static inline void foghorn_ssl_ctx_set_sni_table(SSL_CTX *ctx, foghorn_sni_table *table) {
+    SSL_CTX_set_tlsext_servername_callback(ctx, foghorn_sni_callback);
+    SSL_CTX_set_tlsext_servername_arg(ctx, table);
+}
+
+/* ALPN: we speak http/1.1 only; a client offering something else proceeds without ALPN. */
+static int foghorn_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                               const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)ssl; (void)arg;
+    static const unsigned char h11[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+    unsigned char *selected = NULL;
+    if (SSL_select_next_proto(&selected, outlen, h11, sizeof(h11), in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+        *out = selected;
+        return SSL_TLSEXT_ERR_OK;
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+static inline void foghorn_ssl_ctx_set_alpn_http11(SSL_CTX *ctx) {
+    SSL_CTX_set_alpn_select_cb(ctx, foghorn_alpn_select, NULL);
+}
+
+/* Client side: offer http/1.1. */
+static inline int foghorn_ssl_set_alpn_http11(SSL *ssl) {
+    static const unsigned char h11[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+    return SSL_set_alpn_protos(ssl, h11, sizeof(h11));
+}
+
+/* notAfter of a certificate as Unix seconds (0 on error). */
+static inline long long foghorn_x509_not_after_unix(X509 *x) {
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) return 0;
+    return (long long)timegm(&tm);
+}
+
+/* DNS names of a certificate (subjectAltName, else the subject CN), '\n'-separated into `out`.
+ * Returns the number of names written. */
+static inline int foghorn_x509_dns_names(X509 *x, char *out, int outlen) {
+    int written = 0, count = 0;
+    if (outlen <= 0) return 0;
+    out[0] = 0;
+    GENERAL_NAMES *names = (GENERAL_NAMES *)X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    if (names) {
+        for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+            const GENERAL_NAME *n = sk_GENERAL_NAME_value(names, i);
+            if (n->type != GEN_DNS) continue;
+            const unsigned char *data = ASN1_STRING_get0_data(n->d.dNSName);
+            int len = ASN1_STRING_length(n->d.dNSName);
+            if (len <= 0 || written + len + 2 > outlen) continue;
+            memcpy(out + written, data, (size_t)len);
+            written += len;
+            out[written++] = '\n';
+            out[written] = 0;
+            count++;
+        }
+        GENERAL_NAMES_free(names);
+    }
+    if (count == 0) {
+        char cn[256];
+        int len = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+        if (len > 0 && written + len + 2 <= outlen) {
+            memcpy(out + written, cn, (size_t)len);
+            written += len;
+            out[written++] = '\n';
+            out[written] = 0;
+            count++;
+        }
+    }
+    return count;
+}
+
+/* The first queued OpenSSL error as text (and clears the queue). */
+static inline void foghorn_ssl_error_text(char *out, int outlen) {
+    unsigned long e = ERR_get_error();
+    if (e == 0) { if (outlen > 0) out[0] = 0; }
+    else ERR_error_string_n(e, out, (size_t)outlen);
+    ERR_clear_error();
 }
 #endif

@@ -10,6 +10,7 @@ public import FoghornOps
 public import Logging
 import Synchronization
 import FoghornSync
+public import FoghornTLS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,6 +32,12 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var internalPort: UInt16 = 0
     /// The peer listener's port (0 when no peers are configured).
     public private(set) var peerPort: UInt16 = 0
+    /// The HTTPS listener's port (0 without certificates).
+    public private(set) var httpsPort: UInt16 = 0
+    /// Certificates (nil without HTTPS); touch on the control loop.
+    public private(set) var tls: TLSManager?
+    /// Every HTTPS listener's handshake counters (appended on the control loop, read at scrape time there).
+    private var tlsCounterSets: [RelaxedCounters] = []
 
     private var controlContext: HTTPLoopContext!
     /// Routing state; touch only on the control loop.
@@ -118,13 +125,30 @@ public final class FoghornServer: @unchecked Sendable {
             for s in viewerSockets { s.closeUnused() }
             throw error
         }
+        // HTTPS: certificates load before anything listens (a bad file fails start-up).
+        var httpsSockets: [ListeningSocket] = []
+        if !config.tlsCertificates.isEmpty {
+            do {
+                tls = try TLSManager(pairs: config.tlsCertificates, logger: logger)
+                let first = try ListeningSocket.bind(host: config.httpsListen.host, port: config.httpsListen.port, reusePort: true)
+                httpsSockets.append(first)
+                for _ in 1..<count {
+                    httpsSockets.append(try ListeningSocket.bind(host: config.httpsListen.host, port: first.port, reusePort: true))
+                }
+            } catch {
+                for s in viewerSockets + httpsSockets { s.closeUnused() }
+                internalSocket.closeUnused()
+                throw error
+            }
+            httpsPort = httpsSockets[0].port
+        }
         // The peer listener exists only when peers are configured (unlisted clusters are refused anyway).
         var peerSocket: ListeningSocket?
         if !config.peers.isEmpty {
             do {
                 peerSocket = try ListeningSocket.bind(host: config.peerListen.host, port: config.peerListen.port, reusePort: false)
             } catch {
-                for s in viewerSockets { s.closeUnused() }
+                for s in viewerSockets + httpsSockets { s.closeUnused() }
                 internalSocket.closeUnused()
                 throw error
             }
@@ -138,7 +162,7 @@ public final class FoghornServer: @unchecked Sendable {
             do {
                 geo = try MMDBGeoDatabase(path: config.geoipDb)
             } catch {
-                for s in viewerSockets { s.closeUnused() }
+                for s in viewerSockets + httpsSockets { s.closeUnused() }
                 internalSocket.closeUnused()
                 peerSocket?.closeUnused()
                 throw error
@@ -233,19 +257,34 @@ public final class FoghornServer: @unchecked Sendable {
                     }
                 }
             }
+            let httpsSocket = httpsSockets.isEmpty ? nil : httpsSockets[i]
+            let tlsPublisher = tls?.publisher
             loop.execute { [self] in
                 let router = makeViewerRouter(viewerLoop: viewerLoop)
-                let listenerMetrics = ListenerMetrics(listenerName: "viewer", routeNames: router.routeNames)
+                let plainRouter = config.httpRedirectToHttps ? makeRedirectRouter() : router
+                let listenerMetrics = ListenerMetrics(listenerName: "viewer", routeNames: plainRouter.routeNames)
                 metrics.register(listenerMetrics)
                 viewerLoop.start(on: loop)
                 loop.addShutdownHook { viewerLoop.stop() }
                 do {
-                    let listener = try HTTPListener(socket: socket, options: options, router: router, context: context, metrics: listenerMetrics,
+                    let listener = try HTTPListener(socket: socket, options: options, router: plainRouter, context: context, metrics: listenerMetrics,
                                                     commonHeaders: settings.commonHeaders)
-                    if let queue = accessSink?.makeQueue() {
+                    let queue = accessSink?.makeQueue()
+                    if let queue {
                         listener.accessLogger = { request, status, _, ns in
                             queue.push(AccessLog.line(request, status: status, latencyNs: ns, loop: viewerLoop, timestamp: JSONLogHandler.timestamp()))
                         }
+                    }
+                    if let httpsSocket, let tlsPublisher {
+                        let tlsMetrics = ListenerMetrics(listenerName: "viewer_https", routeNames: router.routeNames)
+                        metrics.register(tlsMetrics)
+                        let secure = try HTTPListener(socket: httpsSocket, options: options, router: router, context: context, metrics: tlsMetrics,
+                                                      commonHeaders: settings.commonHeaders)
+                        secure.tls = TLSContextReader(tlsPublisher)
+                        secure.tlsHandshakeTimeoutMs = UInt64(config.tlsHandshakeTimeoutMs)
+                        secure.accessLogger = listener.accessLogger
+                        let counters = secure.tlsCounters
+                        controlLoop.execute { [self] in tlsCounterSets.append(counters) }
                     }
                     markStarted()
                 } catch {
@@ -258,6 +297,10 @@ public final class FoghornServer: @unchecked Sendable {
         let boundPeerSocket = peerSocket
         controlLoop.execute { [self] in
             plane.start(peerSocket: boundPeerSocket)
+            if let tls {
+                tls.start(loop: controlLoop, intervalS: config.tlsCheckIntervalS)
+                controlLoop.addShutdownHook { tls.stop() }
+            }
             readiness.set("snapshot", ok: true, detail: "generation \(plane.publisher.generation)")
             controlLoop.addShutdownHook { plane.stop() }
             let router = makeInternalRouter()
@@ -279,6 +322,7 @@ public final class FoghornServer: @unchecked Sendable {
         guard readiness.isReady else {
             throw StartError(message: "listeners did not start within 2 s")
         }
+        if httpsPort != 0 { logger.info("HTTPS listening", metadata: ["https": "\(HostPort.format(host: config.httpsListen.host, port: httpsPort))"]) }
         if peerPort != 0 { logger.info("peer listener up", metadata: ["peer": "\(HostPort.format(host: config.peerListen.host, port: peerPort))", "peers": "\(config.peers.count)"]) }
         logger.info("foghorn listening", metadata: [
             "viewer": "\(HostPort.format(host: config.httpListen.host, port: httpPort))",
@@ -296,6 +340,26 @@ public final class FoghornServer: @unchecked Sendable {
         let router = HTTPRouter()
         PlayHandler.register(on: router, loop: viewerLoop)
         if config.mistCompatEnabled { MistCompatHandler.register(on: router, loop: viewerLoop, fallback: config.mistFallback) }
+        return router
+    }
+
+    /// `http_redirect_to_https`: every plain-HTTP request → the same host and target over
+    /// HTTPS (301/308 per config for GET/HEAD, 308 otherwise, so bodies are re-sent).
+    func makeRedirectRouter() -> HTTPRouter {
+        let router = HTTPRouter()
+        let port = httpsPort
+        let getStatus: HTTPStatus = config.httpRedirectStatus == 308 ? .permanentRedirect : .movedPermanently
+        router.add("https_redirect", Set(HTTPMethod.allCases), "/*") { req, w in
+            guard let hostField = req.header("host"), let host = HTTPSRedirect.hostWithoutPort(req.bytes(hostField)) else {
+                return w.error(.badRequest, code: "MISSING_HOST", message: "a Host header is needed to redirect to HTTPS")
+            }
+            var location = "https://" + host + (port == 443 ? "" : ":\(port)") + req.pathString
+            if req.head.hasQuery { location += "?" + req.string(req.head.query) }
+            let status: HTTPStatus = req.method == .get || req.method == .head ? getStatus : .permanentRedirect
+            w.head(status)
+            w.header("Location", location)
+            w.body(location, contentType: "text/plain; charset=utf-8")
+        }
         return router
     }
 
@@ -361,6 +425,17 @@ public final class FoghornServer: @unchecked Sendable {
         metrics.registerGauge(MetricNames.peerRemoteEdges, help: "Edges of peer clusters currently cached.") {
             Double(plane.peers?.remoteEdgeCount ?? 0)
         }
+        if let tls {
+            metrics.registerDynamicFamily(MetricNames.tlsCertificateExpiry, help: "notAfter of each loaded certificate, Unix seconds.", label: "certificate") {
+                tls.expiries
+            }
+            metrics.registerFamily(MetricNames.tlsReloads, help: "Certificate reloads (SIGHUP or changed files), by result.", label: "result", values: ["applied", "failed"]) { i in
+                i == 0 ? tls.applied : tls.failed
+            }
+            metrics.registerFamily(MetricNames.tlsHandshakes, help: "TLS handshakes on the HTTPS listener, by result (resumed ⊂ completed).", label: "result", values: ["completed", "resumed", "failed"]) { [self] i in
+                tlsCounterSets.reduce(0) { $0 + $1.load(i) }
+            }
+        }
         let states = ["starting", "online", "error"]
         metrics.registerFamily(MetricNames.mistNodes, help: "Polled MistServer nodes, by state.", type: "gauge", label: "state", values: states) { i in
             UInt64(plane.mist?.nodes.values.filter { $0.state == states[i] }.count ?? 0)
@@ -400,6 +475,7 @@ public final class FoghornServer: @unchecked Sendable {
         do {
             let new = try source()
             let restart = try plane.reload(new)
+            if let tls { tls.reload(new.tlsCertificates.isEmpty ? tls.pairs : new.tlsCertificates, reason: "SIGHUP") }
             if restart.isEmpty {
                 logger.notice("configuration reloaded")
             } else {

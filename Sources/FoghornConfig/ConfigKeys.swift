@@ -94,11 +94,51 @@ public enum ConfigKeys {
         int("resolver_stale_s", "after the TTL, a record is still served this long while refreshing, and while the resolver fails", \.resolverStaleS, 0...86_400),
         int("resolver_negative_ttl_s", "an unknown ID is answered 404 without asking again for this long", \.resolverNegativeTtlS, 0...3600),
         mist(),
+        listen("https_listen", "HTTPS viewer listener (data loops); bound only when tls.certificates are configured", \.httpsListen),
+        tls(),
+        bool("http_redirect_to_https", "the HTTP listener redirects every request to HTTPS (needs TLS)", \.httpRedirectToHttps),
+        int("http_redirect_status", "status of that redirect for GET/HEAD (301 or 308; other methods get 308)", \.httpRedirectStatus, 301...308),
         cluster(),
         listen("peer_listen", "peer listener for PeerChannels from other clusters (bound only when peers are configured)", \.peerListen),
         peersKey(),
         peering(),
     ]
+
+    /// `tls: {certificates: [{cert, key}], handshake_timeout_ms, check_interval_s}`.
+    static func tls() -> ConfigKey {
+        ConfigKey(name: "tls", summary: "HTTPS: {certificates: [{cert, key}] (PEM files; first = default, SNI picks), handshake_timeout_ms, check_interval_s}",
+                  defaultText: "{certificates: [], handshake_timeout_ms: 5000, check_interval_s: 10}",
+                  read: { c in .object([
+                      ("certificates", .array(c.tlsCertificates.map { .object([("cert", .string($0.cert)), ("key", .string($0.key))]) })),
+                      ("handshake_timeout_ms", .int(Int64(c.tlsHandshakeTimeoutMs))), ("check_interval_s", .int(Int64(c.tlsCheckIntervalS))),
+                  ]) }) { config, value in
+            guard case .object(let members) = objectValue(value) else { return "expected an object {certificates, handshake_timeout_ms, check_interval_s}" }
+            for (key, item) in members {
+                switch key {
+                case "certificates":
+                    guard let list = item.arrayValue else { return "certificates: expected a list of {cert, key}" }
+                    var pairs: [TLSFilePair] = []
+                    for (i, entry) in list.enumerated() {
+                        guard let cert = entry["cert"]?.stringValue, !cert.isEmpty, let keyPath = entry["key"]?.stringValue, !keyPath.isEmpty,
+                              entry.objectValue?.count == 2 else {
+                            return "certificates[\(i)]: expected {cert: PEM path, key: PEM path}"
+                        }
+                        pairs.append(TLSFilePair(cert: cert, key: keyPath))
+                    }
+                    config.tlsCertificates = pairs
+                case "handshake_timeout_ms":
+                    guard let n = item.intValue, (100...120_000).contains(n) else { return "handshake_timeout_ms: expected an integer in 100...120000" }
+                    config.tlsHandshakeTimeoutMs = Int(n)
+                case "check_interval_s":
+                    guard let n = item.intValue, (0...86_400).contains(n) else { return "check_interval_s: expected an integer in 0...86400" }
+                    config.tlsCheckIntervalS = Int(n)
+                default:
+                    return "\(key): unknown field (certificates, handshake_timeout_ms, check_interval_s)"
+                }
+            }
+            return nil
+        }
+    }
 
     /// `cluster: {id, slug, root_domain}` — the same settings as `cluster_id`, `cluster_slug`, `root_domain`.
     static func cluster() -> ConfigKey {

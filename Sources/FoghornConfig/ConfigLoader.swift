@@ -105,6 +105,15 @@ public enum ConfigLoader {
                 throw ConfigError(key: "resolver_url", problem: "must be http://host[:port][/base path] (https comes with TLS)", source: "merged")
             }
         }
+        if config.httpRedirectToHttps && config.tlsCertificates.isEmpty {
+            throw ConfigError(key: "http_redirect_to_https", problem: "needs tls.certificates (there is no HTTPS listener to redirect to)", source: "merged")
+        }
+        if config.httpRedirectStatus != 301 && config.httpRedirectStatus != 308 {
+            throw ConfigError(key: "http_redirect_status", problem: "must be 301 or 308", source: "merged")
+        }
+        if !config.tlsCertificates.isEmpty && config.httpsListen == config.httpListen && config.httpListen.port != 0 {
+            throw ConfigError(key: "https_listen", problem: "must differ from http_listen (\(config.httpListen))", source: "merged")
+        }
         if config.hardStopAfterMs <= config.shutdownDelayMs {
             throw ConfigError(
                 key: "hard_stop_after_ms",

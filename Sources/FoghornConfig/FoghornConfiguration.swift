@@ -74,12 +74,34 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var mistCompat = false
     public var mistCompatEnabled: Bool { mistCompat || !mistNodes.isEmpty }
 
+    /// HTTPS viewer listener on the data loops; bound only when certificates are configured.
+    public var httpsListen = ListenAddress(host: "0.0.0.0", port: 18443)
+    /// Certificate chain / key PEM file pairs; the first is the default, SNI picks among them.
+    public var tlsCertificates: [TLSFilePair] = []
+    public var tlsHandshakeTimeoutMs = 5000
+    /// Certificate files are checked for changes this often (0 = only on SIGHUP).
+    public var tlsCheckIntervalS = 10
+    /// The HTTP listener answers every request with a redirect to HTTPS.
+    public var httpRedirectToHttps = false
+    /// Status of that redirect for GET/HEAD (other methods always get 308).
+    public var httpRedirectStatus = 301
+
     /// Peer listener (PeerChannels from other clusters' Foghorns); bound only when `peers` is non-empty.
     public var peerListen = ListenAddress(host: "0.0.0.0", port: 18019)
     public var peers: [PeerConfig] = []
     public var peering = PeeringSettings()
 
     public init() {}
+}
+
+/// One certificate chain and its private key (PEM files).
+public struct TLSFilePair: Sendable, Equatable {
+    public var cert: String
+    public var key: String
+    public init(cert: String, key: String) {
+        self.cert = cert
+        self.key = key
+    }
 }
 
 /// A `host:port` to listen on. IPv6 hosts are written in brackets: `[::1]:18009`.

@@ -1,6 +1,7 @@
 import CLibUV
 import CFoghornShims
 import FoghornHTTPCore
+import FoghornTLS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,7 +30,7 @@ final class HTTPConnection {
     var next: HTTPConnection?
     unowned(unsafe) var prev: HTTPConnection?
 
-    private enum TimerKind { case none, header, idle, write, linger, parked }
+    private enum TimerKind { case none, header, idle, write, linger, parked, handshake }
 
     /// A request waiting for its handler to be resumed.
     private struct Parked {
@@ -62,6 +63,9 @@ final class HTTPConnection {
     private var pendingCloses = 0
     private var linked = false
     private(set) var peerAddress = ""
+    /// The TLS session on an HTTPS listener (nil: plain HTTP).
+    private var tls: TLSSession?
+    private var tlsDraining = false
 
     init(listener: HTTPListener) {
         self.listener = listener
@@ -97,6 +101,13 @@ final class HTTPConnection {
                 peerAddress = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             }
         }
+        if let reader = listener.tls {
+            guard let session = TLSSession(server: reader.context) else { return hardClose() }
+            tls = session
+            startReading()
+            armTimer(.handshake, afterMs: listener.tlsHandshakeTimeoutMs)
+            return
+        }
         startReading()
         armTimer(.idle, afterMs: listener.options.timeouts.idleTimeoutMs)
     }
@@ -107,6 +118,8 @@ final class HTTPConnection {
         guard !reading else { return }
         reading = true
         uv_read_start(stream, httpConnectionAlloc, httpConnectionRead)
+        // TLS may hold plaintext decrypted before reading stopped (backpressure, parking).
+        if let tls, tls.handshakeDone, tls.hasBufferedInput { tlsDrain() }
     }
 
     private func stopReading() {
@@ -116,7 +129,10 @@ final class HTTPConnection {
     }
 
     fileprivate func allocate(_ buf: UnsafeMutablePointer<uv_buf_t>) {
-        if let input, input.count > 0 {
+        if tls != nil {
+            let scratch = context.tlsReadScratch
+            buf.pointee = uv_buf_init(scratch.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(scratch.count))
+        } else if let input, input.count > 0 {
             let tail = input.writableTail(minimum: 4096)
             buf.pointee = uv_buf_init(tail.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(tail.count))
         } else {
@@ -133,12 +149,78 @@ final class HTTPConnection {
         }
         if state == .lingering { return }  // discard
         if state == .closing { return }
+        if let tls {
+            tls.feed(UnsafeRawBufferPointer(start: buf.pointee.base, count: nread))
+            return tlsReceived(tls)
+        }
         let base = UnsafeMutableRawPointer(buf.pointee.base)
         if base == context.readScratch {
             process(UnsafeRawBufferPointer(start: base, count: nread), fromScratch: true)
         } else if let input {
             input.count += nread
             process(input.readable, fromScratch: false)
+        }
+    }
+
+    // MARK: TLS
+
+    /// Ciphertext was fed: advance the handshake, then decrypt and answer.
+    private func tlsReceived(_ tls: TLSSession) {
+        if !tls.handshakeDone {
+            switch tls.handshake() {
+            case .wantMore:
+                _ = flushTLSPending()
+                return
+            case .failed:
+                listener.tlsCounters.add(HTTPListener.tlsFailed)
+                _ = flushTLSPending()  // the alert, best effort
+                return hardClose()
+            case .done:
+                listener.tlsCounters.add(HTTPListener.tlsCompleted)
+                if tls.sessionReused { listener.tlsCounters.add(HTTPListener.tlsResumed) }
+                guard flushTLSPending() else { return }
+                armTimer(.idle, afterMs: listener.options.timeouts.idleTimeoutMs)
+            }
+        }
+        tlsDrain()
+    }
+
+    /// Decrypts what TLS holds and processes it like bytes read from a plain socket,
+    /// as long as the connection is reading (not writing back-pressured, not parked).
+    private func tlsDrain() {
+        guard let tls, !tlsDraining else { return }
+        tlsDraining = true
+        defer { tlsDraining = false }
+        let scratch = UnsafeMutableRawBufferPointer(start: context.readScratch, count: HTTPLoopContext.readScratchSize)
+        while reading && state == .open && parked == nil && writeRequest == nil {
+            let n = tls.read(into: scratch)
+            if n < 0 { return hardClose() }  // close_notify or a TLS error
+            if n == 0 { break }
+            if let input, input.count > 0 {
+                input.append(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+                process(input.readable, fromScratch: false)
+            } else {
+                process(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), fromScratch: true)
+            }
+        }
+        if state == .open && writeRequest == nil && tls.pendingCiphertext > 0 { _ = flushTLSPending() }
+    }
+
+    /// Writes whatever ciphertext TLS produced (handshake flights, alerts, tickets).
+    private func flushTLSPending() -> Bool {
+        guard let tls, tls.pendingCiphertext > 0 else { return true }
+        let out = context.tlsOutput
+        out.clear()
+        drainCiphertext(tls, into: out)
+        return rawFlush(out)
+    }
+
+    private func drainCiphertext(_ tls: TLSSession, into out: ByteBuffer) {
+        while tls.pendingCiphertext > 0 {
+            let tail = out.writableTail(minimum: tls.pendingCiphertext)
+            let n = tls.takeCiphertext(into: tail)
+            if n <= 0 { break }
+            out.count += n
         }
     }
 
@@ -212,13 +294,14 @@ final class HTTPConnection {
                     progress.reset()
                     return offset
                 }
-                let request = HTTPRequest(
+                var request = HTTPRequest(
                     buffer: UnsafeRawBufferPointer(rebasing: slice[..<total]),
                     head: head,
                     headers: UnsafeBufferPointer(rebasing: listener.headerScratch[..<head.headerCount]),
                     body: UnsafeRawBufferPointer(rebasing: slice[head.headLength..<total]),
                     peerAddress: peerAddress
                 )
+                request.isSecure = tls != nil
                 let close = dispatch(request, output: output)
                 offset += total
                 answered += 1
@@ -285,6 +368,12 @@ final class HTTPConnection {
 
     private func armReadTimer() {
         let timeouts = listener.options.timeouts
+        if let tls, !tls.handshakeDone {
+            // Still handshaking (a flight was queued): the handshake deadline keeps counting.
+            if timerKind != .handshake { armTimer(.handshake, afterMs: listener.tlsHandshakeTimeoutMs) }
+            startReading()
+            return
+        }
         if let input, input.count > 0 {
             // A request is in progress: the deadline counts from its first byte.
             if requestStartMs == 0 { requestStartMs = max(context.loop.nowMs, 1) }
@@ -307,6 +396,22 @@ final class HTTPConnection {
     /// Writes `output` with one `uv_try_write`; queues the remainder if the kernel
     /// did not take it all. Returns whether everything was written.
     private func flush(_ output: ByteBuffer) -> Bool {
+        guard output.count > 0 else { return true }
+        if let tls {
+            guard tls.write(output.readable) else {
+                hardClose()
+                return false
+            }
+            let out = context.tlsOutput
+            out.clear()
+            drainCiphertext(tls, into: out)
+            return rawFlush(out)
+        }
+        return rawFlush(output)
+    }
+
+    /// Writes `output` (bytes for the socket) with one `uv_try_write`; queues the rest.
+    private func rawFlush(_ output: ByteBuffer) -> Bool {
         guard output.count > 0 else { return true }
         var buf = uv_buf_init(output.base.assumingMemoryBound(to: CChar.self), UInt32(output.count))
         let written = uv_try_write(stream, &buf, 1)
@@ -401,10 +506,11 @@ final class HTTPConnection {
         }
         guard case .complete(let head) = result else { return hardClose() }
         close = p.bytes.withUnsafeBytes { raw -> Bool in
-            let request = HTTPRequest(
+            var request = HTTPRequest(
                 buffer: raw, head: head,
                 headers: UnsafeBufferPointer(rebasing: listener.headerScratch[..<head.headerCount]),
                 body: UnsafeRawBufferPointer(rebasing: raw[head.headLength...]), peerAddress: peerAddress)
+            request.isSecure = tls != nil
             if timedOut {
                 var writer = HTTPResponseWriter(
                     buffer: output, closeConnection: !request.head.keepAlive || context.isDraining, isHeadRequest: request.head.method == .head,
@@ -448,6 +554,11 @@ final class HTTPConnection {
     /// peer sees the response rather than a reset; then closes.
     private func beginLinger() {
         guard state == .open else { return }
+        if let tls, tls.handshakeDone {
+            tls.shutdown()  // close_notify, queued ahead of the FIN
+            _ = flushTLSPending()
+            guard state == .open else { return }
+        }
         state = .lingering
         let shutdown = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         if uv_shutdown(shutdown, stream, httpConnectionShutdown) != 0 {
@@ -534,6 +645,9 @@ final class HTTPConnection {
         case .parked:
             resumeParked(timedOut: true)
         case .idle, .write, .linger:
+            hardClose()
+        case .handshake:
+            listener.tlsCounters.add(HTTPListener.tlsFailed)
             hardClose()
         }
     }

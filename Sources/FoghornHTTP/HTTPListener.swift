@@ -1,6 +1,7 @@
 import CLibUV
 import CFoghornShims
 public import FoghornHTTPCore
+public import FoghornTLS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +21,12 @@ public final class HTTPListener: @unchecked Sendable {
     /// Called after every routed response when set (access log): request, status, route index,
     /// handler time in ns. Runs on the loop; must not block.
     public var accessLogger: ((HTTPRequest, HTTPStatus, Int, UInt64) -> Void)?
+    /// Set on HTTPS listeners: the loop's view of the published certificates.
+    public var tls: TLSContextReader?
+    public var tlsHandshakeTimeoutMs: UInt64 = 5000
+    /// TLS handshakes on this listener: completed, of which resumed, failed (by slot).
+    public let tlsCounters = RelaxedCounters(count: 3)
+    public static let tlsCompleted = 0, tlsResumed = 1, tlsFailed = 2
     private(set) var isPaused = false
     private var isClosed = false
     private var isOpen = false

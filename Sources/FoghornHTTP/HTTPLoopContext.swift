@@ -10,6 +10,10 @@ public final class HTTPLoopContext: @unchecked Sendable {
     static let readScratchSize = 65536
     /// Every response of the current batch is assembled here, then written with one call.
     public let output = ByteBuffer(capacity: 65536)
+    /// TLS connections: ciphertext is read here (then decrypted into `readScratch`) …
+    lazy var tlsReadScratch: UnsafeMutableRawBufferPointer = .allocate(byteCount: HTTPLoopContext.readScratchSize, alignment: 16)
+    /// … and a batch's encrypted output is assembled here.
+    lazy var tlsOutput = ByteBuffer(capacity: 65536 + 4096)
 
     var firstConnection: HTTPConnection?
     public private(set) var connectionCount = 0

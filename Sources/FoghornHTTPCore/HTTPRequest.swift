@@ -7,6 +7,8 @@ public struct HTTPRequest {
     public let body: UnsafeRawBufferPointer
     /// The TCP peer's address as text (`127.0.0.1`, `::1`).
     public let peerAddress: String
+    /// Whether the request came over TLS (the HTTPS listener).
+    public var isSecure = false
 
     public init(
         buffer: UnsafeRawBufferPointer, head: HTTPRequestHead,

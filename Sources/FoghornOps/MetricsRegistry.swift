@@ -10,6 +10,7 @@ public final class MetricsRegistry: Sendable {
     private let listeners = Locked<[ListenerMetrics]>([])
     private let gauges = Locked<[(name: String, help: String, type: String, read: @Sendable () -> Double)]>([])
     private let families = Locked<[(name: String, help: String, type: String, label: String, values: [String], read: @Sendable (Int) -> UInt64)]>([])
+    private let dynamic = Locked<[(name: String, help: String, type: String, label: String, read: @Sendable () -> [(String, Double)])]>([])
     public let version: String
     public let startTimeSeconds: Double
 
@@ -30,6 +31,11 @@ public final class MetricsRegistry: Sendable {
     /// Adds a labelled family read at scrape time; `read(i)` sums value `values[i]` over loops.
     public func registerFamily(_ name: String, help: String, type: String = "counter", label: String, values: [String], read: @escaping @Sendable (Int) -> UInt64) {
         families.withLock { $0.append((name, help, type, label, values, read)) }
+    }
+
+    /// Adds a family whose label values are known only at scrape time (e.g. certificate names).
+    public func registerDynamicFamily(_ name: String, help: String, type: String = "gauge", label: String, read: @escaping @Sendable () -> [(String, Double)]) {
+        dynamic.withLock { $0.append((name, help, type, label, read)) }
     }
 
     /// Prometheus text format 0.0.4.
@@ -86,6 +92,13 @@ public final class MetricsRegistry: Sendable {
                 out += "\(family.name){\(family.label)=\"\(value)\"} \(family.read(i))\n"
             }
         }
+        for family in dynamic.withLock({ $0 }) {
+            header(&out, family.name, family.help, family.type)
+            for (value, number) in family.read() {
+                let escaped = value.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"").replacingAll("\n", "\\n")
+                out += "\(family.name){\(family.label)=\"\(escaped)\"} \(format(number))\n"
+            }
+        }
         for gauge in gauges.withLock({ $0 }) {
             header(&out, gauge.name, gauge.help, gauge.type)
             out += "\(gauge.name) \(format(gauge.read()))\n"
@@ -109,5 +122,19 @@ public final class MetricsRegistry: Sendable {
 
     private func format(_ value: Double) -> String {
         value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+extension String {
+    fileprivate func replacingAll(_ target: String, _ replacement: String) -> String {
+        guard contains(target) else { return self }
+        var out = ""
+        var rest = self[...]
+        while let r = rest.firstRange(of: target) {
+            out += rest[..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
     }
 }

@@ -128,7 +128,7 @@ public enum PlayHandler {
             buildURL(url, template, name: useInternal ? nil : idBytes, internalName: useInternal ? snapshot.playback[p].stream : "",
                      manifest: parsed.manifest.map { UnsafeRawBufferPointer(rebasing: rest[$0]) },
                      query: req.head.hasQuery ? req.bytes(req.head.query) : nil,
-                     forceHTTPS: loop.forwardedProtoIsHTTPS(req))
+                     forceHTTPS: req.isSecure || loop.forwardedProtoIsHTTPS(req))
             w.head(loop.settings.redirectStatus)
             loop.writeCORS(req, &w)
             loop.writeRequestID(req, &w)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoghornApp
 import FoghornConfig
+import FoghornJSON
 import FoghornOps
 import Foundation
 import Logging
@@ -55,6 +56,18 @@ struct ConfigOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "HMAC key for enrollment tokens and edge credentials.")
     var clusterSecret: String?
 
+    @Option(name: .long, help: ArgumentHelp("HTTPS viewer listener (needs --tls-cert/--tls-key; default 0.0.0.0:18443).", valueName: "HOST:PORT"))
+    var httpsListen: String?
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Certificate chain PEM (repeatable; pairs with --tls-key in order).", valueName: "PEM"))
+    var tlsCerts: [String] = []
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("Private key PEM (repeatable; pairs with --tls-cert in order).", valueName: "PEM"))
+    var tlsKeys: [String] = []
+
+    @Flag(name: .long, help: "Redirect every plain-HTTP request to HTTPS.")
+    var httpRedirectToHttps = false
+
     @Option(name: .long, help: ArgumentHelp("Peer listener for PeerChannels (bound only when peers are configured; default 0.0.0.0:18019).", valueName: "HOST:PORT"))
     var peerListen: String?
 
@@ -95,6 +108,20 @@ struct ConfigOptions: ParsableArguments, Sendable {
         if let v = rootDomain { overrides.append(("root_domain", v)) }
         if let v = clusterSecret { overrides.append(("cluster_secret", v)) }
         if let v = peerListen { overrides.append(("peer_listen", v)) }
+        if let v = httpsListen { overrides.append(("https_listen", v)) }
+        if tlsCerts.count != tlsKeys.count {
+            throw ConfigError(key: "tls", problem: "--tls-cert and --tls-key must come in pairs (\(tlsCerts.count) certificates, \(tlsKeys.count) keys)", source: "flag --tls-cert")
+        }
+        if !tlsCerts.isEmpty {
+            func quoted(_ s: String) -> String {
+                var j = JSONWriter()
+                j.string(s)
+                return j.string
+            }
+            let list = zip(tlsCerts, tlsKeys).map { "{\"cert\": \(quoted($0.0)), \"key\": \(quoted($0.1))}" }.joined(separator: ",")
+            overrides.append(("tls", "{\"certificates\": [\(list)]}"))
+        }
+        if httpRedirectToHttps { overrides.append(("http_redirect_to_https", "true")) }
         if !mistNodes.isEmpty {
             let list = mistNodes.map { "\"" + $0.replacingOccurrences(of: "\"", with: "") + "\"" }.joined(separator: ",")
             overrides.append(("mist", "{\"nodes\": [\(list)]}"))
