@@ -108,7 +108,7 @@ let package = Package(
         // Tests.
         .target(
             name: "FoghornTesting",
-            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornHTTP", "FoghornHTTPCore", "FoghornSync"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornHTTP", "FoghornHTTPCore", "FoghornSync", "FoghornTLS"],
             path: "Tests/FoghornTesting",
             swiftSettings: strict
         ),

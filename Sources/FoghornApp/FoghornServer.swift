@@ -436,6 +436,9 @@ public final class FoghornServer: @unchecked Sendable {
                 tlsCounterSets.reduce(0) { $0 + $1.load(i) }
             }
         }
+        metrics.registerGauge(MetricNames.resolverConnections, help: "Connections opened to the playback resolver (keep-alive reuse keeps this low).", type: "counter") {
+            Double(plane.playbackResolver?.connectionsOpened ?? 0)
+        }
         let states = ["starting", "online", "error"]
         metrics.registerFamily(MetricNames.mistNodes, help: "Polled MistServer nodes, by state.", type: "gauge", label: "state", values: states) { i in
             UInt64(plane.mist?.nodes.values.filter { $0.state == states[i] }.count ?? 0)

@@ -101,8 +101,8 @@ public enum ConfigLoader {
         }
         _ = try StaticState.parse(config)
         if !config.resolverUrl.isEmpty {
-            guard config.resolverUrl.hasPrefix("http://"), ResolverAddress.parse(config.resolverUrl) != nil else {
-                throw ConfigError(key: "resolver_url", problem: "must be http://host[:port][/base path] (https comes with TLS)", source: "merged")
+            guard ResolverAddress.parse(config.resolverUrl) != nil else {
+                throw ConfigError(key: "resolver_url", problem: "must be http(s)://host[:port][/base path]", source: "merged")
             }
         }
         if config.httpRedirectToHttps && config.tlsCertificates.isEmpty {

@@ -61,6 +61,8 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var resolverTtlS = 60
     public var resolverStaleS = 30
     public var resolverNegativeTtlS = 5
+    /// CA bundle (PEM) trusted for an https resolver; empty = the system store.
+    public var resolverCaFile = ""
 
     /// MistServer nodes polled directly (`host[:port][/bandwidth MiB]`, API port 4242 by default).
     public var mistNodes: [String] = []

@@ -101,7 +101,7 @@ public final class ControlPlane: @unchecked Sendable {
         peerManager.start(listening: peerSocket)
         if let address = ResolverAddress.parse(config.resolverUrl) {
             playbackResolver = PlaybackResolver(plane: self, address: address, config: FoghornConfigurationLike(
-                timeoutMs: config.resolverTimeoutMs, ttlS: config.resolverTtlS, staleS: config.resolverStaleS,
+                caFile: config.resolverCaFile, timeoutMs: config.resolverTimeoutMs, ttlS: config.resolverTtlS, staleS: config.resolverStaleS,
                 negativeTtlS: config.resolverNegativeTtlS))
         }
         mist = MistPoller(plane: self, passphrase: config.mistPassphrase, intervalS: config.mistPollIntervalS)
@@ -117,6 +117,7 @@ public final class ControlPlane: @unchecked Sendable {
 
     public func stop() {
         peers?.stop()
+        playbackResolver?.stop()
         mist?.stop()
         rebuildTimer?.close()
         sweepTimer?.close()

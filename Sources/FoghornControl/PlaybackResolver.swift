@@ -34,10 +34,15 @@ public final class PlaybackResolver: @unchecked Sendable {
     public private(set) var counts: [String: UInt64] = [:]
     public static let outcomeLabels = ["hit", "fetched", "not_found", "negative_hit", "stale", "error"]
     public private(set) var fetches: UInt64 = 0
+    /// Keep-alive connections to the resolver (plain or TLS).
+    let pool: HTTPClientPool
+    public var connectionsOpened: UInt64 { pool.connectionsOpened }
 
     init(plane: ControlPlane, address: ResolverAddress, config: FoghornConfigurationLike) {
         self.plane = plane
         self.address = address
+        pool = HTTPClientPool(loop: plane.loop)
+        if !config.caFile.isEmpty { pool.caFile = config.caFile }
         timeoutMs = UInt64(config.timeoutMs)
         ttlMs = UInt64(config.ttlS) * 1000
         staleMs = UInt64(config.staleS) * 1000
@@ -76,6 +81,8 @@ public final class PlaybackResolver: @unchecked Sendable {
         fetch(id)
     }
 
+    func stop() { pool.closeAll() }
+
     /// Once a second: refresh aging records, forget expired ones.
     func sweep() {
         let now = ControlPlane.monotonicMs()
@@ -96,11 +103,11 @@ public final class PlaybackResolver: @unchecked Sendable {
 
     private func fetch(_ id: String) {
         fetches += 1
-        var options = HTTPFetch.Options()
-        options.connectTimeoutMs = timeoutMs
-        options.totalTimeoutMs = timeoutMs
+        var options = HTTPClientPool.Options()
+        options.timeoutMs = timeoutMs
         options.maxResponseBytes = 64 << 10
-        HTTPFetch.get(on: plane.loop, host: address.host, port: address.port, path: "\(address.basePath)/v1/playback/\(id)", options: options) {
+        pool.get(HTTPClientPool.Origin(host: address.host, port: address.port, tls: address.tls),
+                 path: "\(address.basePath)/v1/playback/\(id)", options: options) {
             [unowned self] result in
             let waiters = inflight.removeValue(forKey: id) ?? []
             let now = ControlPlane.monotonicMs()
@@ -144,6 +151,7 @@ public final class PlaybackResolver: @unchecked Sendable {
 
 /// The resolver's settings (kept apart from the whole configuration).
 struct FoghornConfigurationLike {
+    var caFile: String
     var timeoutMs: Int
     var ttlS: Int
     var staleS: Int

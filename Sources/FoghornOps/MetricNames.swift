@@ -20,6 +20,7 @@ public enum MetricNames {
     public static let configReloads = "foghorn_config_reloads_total"
     public static let logLinesDropped = "foghorn_log_lines_dropped_total"
     public static let resolverLookups = "foghorn_resolver_lookups_total"
+    public static let resolverConnections = "foghorn_resolver_connections_opened_total"
     public static let tlsCertificateExpiry = "foghorn_tls_certificate_expiry_seconds"
     public static let tlsReloads = "foghorn_tls_reloads_total"
     public static let tlsHandshakes = "foghorn_tls_handshakes_total"

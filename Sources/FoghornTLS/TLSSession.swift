@@ -51,9 +51,16 @@ public final class TLSSession {
         serverContext = nil
         SSL_set_bio(s, r, w)
         SSL_set_connect_state(s)
-        _ = foghorn_ssl_set_tlsext_host_name(s, host)
+        let isIP = host.contains(":") || host.split(separator: ".").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+        if !isIP { _ = foghorn_ssl_set_tlsext_host_name(s, host) }  // no SNI for IP literals (RFC 6066)
         _ = foghorn_ssl_set_alpn_http11(s)
-        if verify { _ = SSL_set1_host(s, host) }
+        if verify {
+            if isIP {
+                _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), host)
+            } else {
+                _ = SSL_set1_host(s, host)
+            }
+        }
     }
 
     deinit { SSL_free(ssl) }  // frees both BIOs

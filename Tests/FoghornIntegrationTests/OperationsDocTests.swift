@@ -23,7 +23,7 @@ import FoghornControl
             MetricNames.configReloads, MetricNames.logLinesDropped, MetricNames.resolverLookups,
             MetricNames.peerChannels, MetricNames.peerChannelErrors, MetricNames.peerQueries, MetricNames.peerQueriesServed,
             MetricNames.peerInbound, MetricNames.peerRemoteEdges,
-            MetricNames.tlsHandshakes, MetricNames.tlsReloads, MetricNames.tlsCertificateExpiry,
+            MetricNames.resolverConnections, MetricNames.tlsHandshakes, MetricNames.tlsReloads, MetricNames.tlsCertificateExpiry,
         ]
         for label in PeerManager.errorLabels + PeerManager.queryOutcomeLabels { #expect(Self.operations.contains("`\(label)`"), "\(label)") }
         for name in names { #expect(Self.operations.contains("`\(name)`"), "\(name) undocumented") }

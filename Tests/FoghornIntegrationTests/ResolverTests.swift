@@ -7,9 +7,10 @@ import FoghornTesting
 
 /// The upstream playback resolver: cache, negative cache, single-flight, outages.
 @Suite(.serialized) struct ResolverTests {
-    static func start(_ resolver: FakeResolver, ttlS: Int = 60, timeoutMs: Int = 300) throws -> FoghornServer {
+    static func start(_ resolver: FakeResolver, ttlS: Int = 60, timeoutMs: Int = 300, caFile: String = "") throws -> FoghornServer {
         try RoutingTests.start { c in
             c.resolverUrl = resolver.url
+            c.resolverCaFile = caFile
             c.resolverTimeoutMs = timeoutMs
             c.resolverTtlS = ttlS
             c.resolverStaleS = 30
@@ -70,5 +71,41 @@ import FoghornTesting
         resolver.setMode(.failing)
         usleep(1_500_000)
         #expect(try TestClient.get(port: vp, "/play/r1/hls").status == 307)
+    }
+
+    @Test func keepAliveConnectionsAreReusedAndRetriedWhenTheServerClosedThem() throws {
+        let resolver = try FakeResolver(records: ["k1": "live+r", "k2": "live+r", "k3": "live+r", "k4": "live+r"], idleTimeoutMs: 300)
+        defer { resolver.stop() }
+        let server = try Self.start(resolver)
+        defer { server.stopNow() }
+        for id in ["k1", "k2", "k3"] { #expect(try TestClient.get(port: server.httpPort, "/play/\(id)/hls").status == 307) }
+        #expect(resolver.connections == 1)
+        // The resolver closes the idle connection; the next lookup dials again (or retries once) and succeeds.
+        usleep(600_000)
+        #expect(try TestClient.get(port: server.httpPort, "/play/k4/hls").status == 307)
+        #expect(resolver.connections == 2)
+        let metrics = try TestClient.get(port: server.internalPort, "/metrics").bodyText
+        #expect(metrics.contains("foghorn_resolver_connections_opened_total 2"))
+    }
+
+    @Test func resolverOverHTTPSVerifiesItsCertificate() throws {
+        let dir = try TestCertificates.tempDir()
+        let ca = try TestCertificates.ca(in: dir)
+        let pair = try TestCertificates.leaf("resolver", names: ["127.0.0.1", "resolver.test"], in: dir)
+        let resolver = try FakeResolver(records: ["s1": "live+r", "s2": "live+r"], tls: pair)
+        defer { resolver.stop() }
+        #expect(resolver.url.hasPrefix("https://"))
+        // Trusted through resolver_ca_file: resolved, over one kept-alive TLS connection.
+        let trusting = try Self.start(resolver, caFile: ca)
+        #expect(try TestClient.get(port: trusting.httpPort, "/play/s1/hls").status == 307)
+        #expect(try TestClient.get(port: trusting.httpPort, "/play/s2/hls").status == 307)
+        #expect(resolver.connections == 1)
+        trusting.stopNow()
+        // Not trusted (system store only): the lookup fails → 503 RESOLVER_UNAVAILABLE, never 404.
+        let untrusting = try Self.start(resolver)
+        defer { untrusting.stopNow() }
+        let r = try TestClient.get(port: untrusting.httpPort, "/play/s1/hls")
+        #expect(r.status == 503)
+        #expect(try JSONParser.parse(r.body)["code"] == .string("RESOLVER_UNAVAILABLE"))
     }
 }

@@ -1,6 +1,7 @@
 import FoghornHTTP
 import FoghornHTTPCore
 import FoghornSync
+import FoghornTLS
 
 /// A fake upstream playback resolver on 127.0.0.1: `GET /v1/playback/<id>` → JSON or 404,
 /// or failing (500), or never answering (its request is parked forever).
@@ -11,7 +12,13 @@ public final class FakeResolver: @unchecked Sendable {
     private let loop = EventLoop(name: "fake-resolver")
     private let state: Locked<(records: [String: String], mode: Mode, hits: [String: Int])>
 
-    public init(records: [String: String]) throws {
+    public let tls: Bool
+    private var listenerMetrics: ListenerMetrics?
+
+    /// `tls`: serve HTTPS with this certificate/key; `idleTimeoutMs`: close idle keep-alives.
+    public init(records: [String: String], tls: (cert: String, key: String)? = nil, idleTimeoutMs: UInt64 = 30_000) throws {
+        self.tls = tls != nil
+        let tlsPublisher = try tls.map { TLSContextPublisher(try TLSServerContext(pairs: [$0])) }
         state = Locked((records, .normal, [:]))
         let socket = try ListeningSocket.bind(host: "127.0.0.1", port: 0, reusePort: false)
         port = socket.port
@@ -37,16 +44,22 @@ public final class FakeResolver: @unchecked Sendable {
             }
         }
         let context = HTTPLoopContext(loop: loop)
-        let options = HTTPListenerOptions(name: "fake-resolver", limits: HTTPLimits(), timeouts: HTTPTimeouts(), maxConnectionsPerLoop: 1000)
+        var timeouts = HTTPTimeouts()
+        timeouts.idleTimeoutMs = idleTimeoutMs
+        let options = HTTPListenerOptions(name: "fake-resolver", limits: HTTPLimits(), timeouts: timeouts, maxConnectionsPerLoop: 1000)
+        let metrics = ListenerMetrics(listenerName: "fake", routeNames: router.routeNames)
+        listenerMetrics = metrics
         loop.execute {
-            _ = try? HTTPListener(socket: socket, options: options, router: router, context: context,
-                                  metrics: ListenerMetrics(listenerName: "fake", routeNames: router.routeNames))
+            let listener = try? HTTPListener(socket: socket, options: options, router: router, context: context, metrics: metrics)
+            if let tlsPublisher { listener?.tls = TLSContextReader(tlsPublisher) }
             self.loop.addShutdownHook { context.closeAll() }
         }
         loop.start()
     }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { (tls ? "https" : "http") + "://127.0.0.1:\(port)" }
+    /// TCP connections accepted so far (keep-alive reuse shows as few).
+    public var connections: UInt64 { listenerMetrics?.accepted ?? 0 }
     public func setMode(_ mode: Mode) { state.withLock { $0.mode = mode } }
     public func hits(_ id: String) -> Int { state.withLock { $0.hits[id] ?? 0 } }
 

@@ -134,7 +134,8 @@ public enum TestCertificates {
         let key = "\(dir)/\(base).key", csr = "\(dir)/\(base).csr", cert = "\(dir)/\(base).pem", ext = "\(dir)/\(base).ext"
         let newkey = rsa ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
         try run(["req"] + newkey + ["-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=\(names[0])"])
-        try ("subjectAltName=" + names.map { "DNS:\($0)" }.joined(separator: ",") + "\n").write(toFile: ext, atomically: true, encoding: .utf8)
+        let isIP = { (n: String) in n.split(separator: ".").count == 4 && n.split(separator: ".").allSatisfy { $0.allSatisfy(\.isNumber) } }
+        try ("subjectAltName=" + names.map { isIP($0) ? "IP:\($0)" : "DNS:\($0)" }.joined(separator: ",") + "\n").write(toFile: ext, atomically: true, encoding: .utf8)
         try run(["x509", "-req", "-in", csr, "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key", "-CAcreateserial", "-out", cert,
                  "-days", "1", "-extfile", ext])
         return (cert, key)

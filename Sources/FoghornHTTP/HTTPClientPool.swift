@@ -1,0 +1,314 @@
+public import FoghornTLS
+
+/// Non-blocking HTTP/1.1 GETs over pooled keep-alive connections, plain or TLS
+/// (the upstream playback resolver). One pool per event loop; every call and
+/// callback runs on that loop. A request reuses an idle connection to the same
+/// origin when there is one, else dials (name resolution on libuv's pool,
+/// connect deadline, TLS handshake with certificate and host verification);
+/// a reused connection that turns out closed is retried once on a fresh one.
+/// Responses are size-capped and the whole exchange has a deadline.
+public final class HTTPClientPool {
+    public struct Origin: Hashable, Sendable {
+        public var host: String
+        public var port: UInt16
+        public var tls: Bool
+        public init(host: String, port: UInt16, tls: Bool) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+        }
+    }
+
+    public struct Options: Sendable {
+        public var timeoutMs: UInt64 = 500
+        public var maxResponseBytes = 1 << 20
+        public init() {}
+    }
+
+    let loop: EventLoop
+    /// Idle connections kept per origin.
+    public var maxIdlePerOrigin = 16
+    /// An idle connection is closed after this.
+    public var idleTimeoutMs: UInt64 = 30_000
+    /// Trust anchors for TLS origins (nil: the system store).
+    public var caFile: String?
+    public var verifyTLS = true
+    /// Connections dialled (a measure of reuse).
+    public private(set) var connectionsOpened: UInt64 = 0
+    private var idle: [Origin: [PooledConnection]] = [:]
+
+    public init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    /// GET `path` from `origin`; `completion` runs once on the loop.
+    public func get(_ origin: Origin, path: String, options: Options = Options(),
+                    completion: @escaping (Result<HTTPFetchResponse, HTTPFetchError>) -> Void) {
+        let exchange = Exchange(origin: origin, path: path, options: options, completion: completion)
+        // Strong on purpose: the exchange lives until its deadline or answer (finish closes the timer).
+        exchange.timer = LoopTimer(loop: loop) { [unowned self, exchange] in
+            exchange.connection?.abandon()
+            finish(exchange, .failure(exchange.connected ? .timeout : .connectTimeout))
+        }
+        exchange.timer?.start(afterMs: options.timeoutMs)
+        start(exchange, allowReuse: true)
+    }
+
+    private func start(_ exchange: Exchange, allowReuse: Bool) {
+        if allowReuse, var list = idle[exchange.origin] {
+            while let c = list.popLast() {
+                if c.isUsable {
+                    idle[exchange.origin] = list
+                    exchange.reused = true
+                    exchange.connected = true
+                    c.send(exchange)
+                    return
+                }
+            }
+            idle[exchange.origin] = nil
+        }
+        exchange.reused = false
+        connectionsOpened += 1
+        let origin = exchange.origin
+        TCPStream.connect(on: loop, host: origin.host, port: origin.port, timeoutMs: exchange.options.timeoutMs) { [self] result in
+            guard !exchange.done else {
+                if case .success(let s) = result { s.close("abandoned") }
+                return
+            }
+            switch result {
+            case .failure(let e):
+                finish(exchange, .failure(e == .connectTimeout ? .connectTimeout : e.reason == "resolve_failed" ? .resolveFailed(e.description) : .connectFailed(e.description)))
+            case .success(let stream):
+                var session: TLSSession?
+                if origin.tls {
+                    guard let s = TLSSession(client: origin.host, caFile: caFile, verify: verifyTLS) else {
+                        stream.close("tls_setup")
+                        return finish(exchange, .failure(.connectFailed("TLS setup failed (CA file?)")))
+                    }
+                    session = s
+                }
+                exchange.connected = true
+                let c = PooledConnection(pool: self, origin: origin, stream: stream, tls: session)
+                c.send(exchange)
+            }
+        }
+    }
+
+    /// A connection finished an exchange cleanly and may be reused.
+    func release(_ c: PooledConnection) {
+        guard c.isUsable else { return }
+        var list = idle[c.origin] ?? []
+        guard list.count < maxIdlePerOrigin else { return c.close() }
+        list.append(c)
+        idle[c.origin] = list
+        c.armIdle(idleTimeoutMs)
+    }
+
+    func forget(_ c: PooledConnection) {
+        if var list = idle[c.origin], let i = list.firstIndex(where: { $0 === c }) {
+            list.remove(at: i)
+            idle[c.origin] = list.isEmpty ? nil : list
+        }
+    }
+
+    /// The connection failed under `exchange`: retry once if it was a reused one that
+    /// died before answering (the server closed an idle keep-alive), else fail.
+    func failed(_ exchange: Exchange, _ error: HTTPFetchError, receivedAnything: Bool) {
+        if exchange.reused && !receivedAnything && !exchange.done {
+            return start(exchange, allowReuse: false)
+        }
+        finish(exchange, .failure(error))
+    }
+
+    func finish(_ exchange: Exchange, _ result: Result<HTTPFetchResponse, HTTPFetchError>) {
+        guard !exchange.done else { return }
+        exchange.done = true
+        exchange.timer?.close()
+        exchange.timer = nil
+        exchange.connection = nil
+        let completion = exchange.completion
+        exchange.completion = nil
+        completion?(result)
+    }
+
+    /// Closes every idle connection (shutdown).
+    public func closeAll() {
+        let all = idle.values.flatMap { $0 }
+        idle.removeAll()
+        for c in all { c.close() }
+    }
+
+    final class Exchange {
+        let origin: Origin
+        let path: String
+        let options: Options
+        var completion: ((Result<HTTPFetchResponse, HTTPFetchError>) -> Void)?
+        var timer: LoopTimer?
+        var reused = false
+        var connected = false
+        var done = false
+        var connection: PooledConnection?
+
+        init(origin: Origin, path: String, options: Options, completion: @escaping (Result<HTTPFetchResponse, HTTPFetchError>) -> Void) {
+            self.origin = origin
+            self.path = path
+            self.options = options
+            self.completion = completion
+        }
+    }
+}
+
+/// One keep-alive connection of an ``HTTPClientPool``.
+final class PooledConnection {
+    unowned let pool: HTTPClientPool
+    let origin: HTTPClientPool.Origin
+    let stream: TCPStream
+    let tls: TLSSession?
+    private var exchange: HTTPClientPool.Exchange?
+    private var received: [UInt8] = []
+    private var pendingRequest: [UInt8]?
+    private var idleTimer: LoopTimer?
+    private var closed = false
+    private var plain = [UInt8](repeating: 0, count: 16384)
+    private var cipher = [UInt8](repeating: 0, count: 16384)
+
+    init(pool: HTTPClientPool, origin: HTTPClientPool.Origin, stream: TCPStream, tls: TLSSession?) {
+        self.pool = pool
+        self.origin = origin
+        self.stream = stream
+        self.tls = tls
+        stream.onRead = { [unowned self] bytes in didRead(bytes) }
+        stream.onClose = { [self] reason in didClose(reason) }  // keeps us alive until closed
+        stream.startReading()
+        if let tls {
+            _ = tls.handshake()
+            flushCiphertext()
+        }
+    }
+
+    var isUsable: Bool { !closed && !stream.isClosed && exchange == nil }
+
+    func send(_ e: HTTPClientPool.Exchange) {
+        idleTimer?.close()
+        idleTimer = nil
+        exchange = e
+        e.connection = self
+        received.removeAll(keepingCapacity: true)
+        let hostHeader = origin.host.contains(":") ? "[\(origin.host)]" : origin.host
+        let defaultPort: UInt16 = origin.tls ? 443 : 80
+        let text = "GET \(e.path) HTTP/1.1\r\nHost: \(hostHeader)\(origin.port == defaultPort ? "" : ":\(origin.port)")\r\nUser-Agent: foghorn\r\nAccept: application/json\r\n\r\n"
+        let bytes = Array(text.utf8)
+        if let tls {
+            if tls.handshakeDone { writePlain(bytes) } else { pendingRequest = bytes }
+        } else {
+            stream.write(bytes)
+        }
+    }
+
+    private func writePlain(_ bytes: [UInt8]) {
+        guard let tls else { return stream.write(bytes) }
+        bytes.withUnsafeBytes { _ = tls.write($0) }
+        flushCiphertext()
+    }
+
+    private func flushCiphertext() {
+        guard let tls else { return }
+        while tls.pendingCiphertext > 0 {
+            let n = cipher.withUnsafeMutableBytes { tls.takeCiphertext(into: $0) }
+            if n <= 0 { break }
+            stream.write(Array(cipher[0..<n]))
+        }
+    }
+
+    private func didRead(_ bytes: UnsafeRawBufferPointer) {
+        guard let tls else { return received(bytes) }
+        tls.feed(bytes)
+        if !tls.handshakeDone {
+            switch tls.handshake() {
+            case .wantMore:
+                flushCiphertext()
+                return
+            case .failed(let why):
+                flushCiphertext()
+                return fail(.connectFailed("TLS handshake failed: \(why)"), anything: true)
+            case .done:
+                flushCiphertext()
+                if let r = pendingRequest {
+                    pendingRequest = nil
+                    writePlain(r)
+                }
+            }
+        }
+        while !closed {
+            let n = plain.withUnsafeMutableBytes { tls.read(into: $0) }
+            if n < 0 { return fail(.closedEarly, anything: !received.isEmpty) }
+            if n == 0 { break }
+            plain.withUnsafeBytes { received(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        flushCiphertext()
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        guard let e = exchange else { return close() }  // bytes on an idle connection: not HTTP we understand
+        received.append(contentsOf: bytes)
+        if received.count > e.options.maxResponseBytes { return fail(.tooLarge, anything: true) }
+        let parsed: HTTPFetchResponse?
+        do throws(HTTPFetchError) {
+            parsed = try HTTPResponseParser.parse(received, atEOF: false)
+        } catch {
+            return fail(error, anything: true)
+        }
+        guard let response = parsed else { return }
+        exchange = nil
+        e.connection = nil
+        // Reusable only when the body's end is known exactly and the server keeps the connection.
+        let close = response.headers.contains { $0.name.lowercased() == "connection" && $0.value.lowercased().contains("close") }
+        let length = response.headers.first { $0.name.lowercased() == "content-length" }.flatMap { Int($0.value) }
+        let headEnd = HTTPResponseParser.find(received, [13, 10, 13, 10], from: 0) ?? 0
+        let exact = length.map { headEnd + 4 + $0 == received.count } ?? false
+        received.removeAll(keepingCapacity: true)
+        pool.finish(e, .success(response))
+        if close || !exact { self.close() } else { pool.release(self) }
+    }
+
+    private func fail(_ error: HTTPFetchError, anything: Bool) {
+        let e = exchange
+        exchange = nil
+        close()
+        if let e { pool.failed(e, error, receivedAnything: anything) }
+    }
+
+    private func didClose(_ reason: String) {
+        closed = true
+        idleTimer?.close()
+        idleTimer = nil
+        pool.forget(self)
+        if let e = exchange {
+            exchange = nil
+            if !received.isEmpty, let r = try? HTTPResponseParser.parse(received, atEOF: true) {
+                pool.finish(e, .success(r))
+            } else {
+                pool.failed(e, .closedEarly, receivedAnything: !received.isEmpty)
+            }
+        }
+        stream.onRead = nil
+        stream.onClose = nil
+    }
+
+    /// Gives up the current exchange (its deadline passed): the connection cannot be reused.
+    func abandon() {
+        exchange = nil
+        close()
+    }
+
+    func armIdle(_ ms: UInt64) {
+        idleTimer = LoopTimer(loop: pool.loop) { [unowned self] in close() }
+        idleTimer?.start(afterMs: ms)
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        stream.close("closed")
+    }
+}
