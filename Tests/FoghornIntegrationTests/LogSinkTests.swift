@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+import FoghornOps
+
+/// The log queue: bounded per producer, overflow dropped and counted, one writer thread.
+@Suite struct LogSinkTests {
+    @Test func overflowIsDroppedAndCountedThenTheRestIsWritten() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let sink = LogSink(fd: fds[1], queueCapacity: 4)
+        let queue = sink.makeQueue()
+        // The writer is not running yet: the queue fills at 4 lines, the rest are refused.
+        var accepted = 0
+        for i in 0..<10 where queue.push(Array("{\"line\":\(i)}".utf8)) { accepted += 1 }
+        #expect(accepted == 4)
+        #expect(sink.dropped == 6)
+        sink.start()
+        sink.stop()
+        close(fds[1])
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fds[0], &chunk, chunk.count)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        #expect(lines == [#"{"line":0}"#, #"{"line":1}"#, #"{"line":2}"#, #"{"line":3}"#])
+        #expect(sink.written == 4)
+        // Space again: new lines are accepted.
+        #expect(queue.push(Array("{}".utf8)))
+    }
+}
