@@ -142,4 +142,5 @@ def main():
     if ratio is not None:
         print(f"{'ratio Foghorn /play (100 candidates) ÷ nginx static 307, CPU per request':<52} {ratio:>10.2f}")
 
-main()
+if __name__ == "__main__":
+    main()
