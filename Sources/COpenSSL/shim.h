@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <pthread.h>
+#include <openssl/core_names.h>
 
 /* OpenSSL exposes these as macros over SSL_CTX_ctrl; Swift cannot import them. */
 static inline int foghorn_ssl_ctx_set_min_proto_version(SSL_CTX *ctx, int version) {
@@ -99,6 +101,82 @@ static inline void foghorn_ssl_ctx_set_alpn_http11(SSL_CTX *ctx) {
 static inline int foghorn_ssl_set_alpn_http11(SSL *ssl) {
     static const unsigned char h11[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
     return SSL_set_alpn_protos(ssl, h11, sizeof(h11));
+}
+
+/* Session ticket keys: one process-wide ring — the current key encrypts new tickets, the
+ * previous one still decrypts (then the ticket is renewed), older ones are forgotten.
+ * Rotated by foghorn_ticket_keys_rotate (e.g. every 12 h); safe from any thread. Only the
+ * FoghornTLS module uses these (a static in a header is per module). */
+typedef struct foghorn_ticket_key {
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char hmac[32];
+    int valid;
+} foghorn_ticket_key;
+/* Function-local statics: Swift's importer emits a static inline function with its locals,
+ * not file-scope statics. */
+static inline foghorn_ticket_key *foghorn_ticket_ring_storage(void) {
+    static foghorn_ticket_key ring[2];
+    return ring;
+}
+static inline pthread_mutex_t *foghorn_ticket_mutex(void) {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    return &lock;
+}
+#define foghorn_ticket_ring (foghorn_ticket_ring_storage())
+#define foghorn_ticket_lock (*foghorn_ticket_mutex())
+
+static inline int foghorn_ticket_keys_rotate(void) {
+    foghorn_ticket_key fresh;
+    if (RAND_bytes(fresh.name, 16) != 1 || RAND_bytes(fresh.aes, 32) != 1 || RAND_bytes(fresh.hmac, 32) != 1) return 0;
+    fresh.valid = 1;
+    pthread_mutex_lock(&foghorn_ticket_lock);
+    foghorn_ticket_ring[1] = foghorn_ticket_ring[0];
+    foghorn_ticket_ring[0] = fresh;
+    pthread_mutex_unlock(&foghorn_ticket_lock);
+    return 1;
+}
+
+static int foghorn_ticket_callback(SSL *s, unsigned char key_name[16], unsigned char *iv,
+                                   EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc) {
+    (void)s;
+    int result = 0;
+    pthread_mutex_lock(&foghorn_ticket_lock);
+    const foghorn_ticket_key *k = NULL;
+    if (enc) {
+        if (foghorn_ticket_ring[0].valid && RAND_bytes(iv, 16) == 1) {
+            k = &foghorn_ticket_ring[0];
+            memcpy(key_name, k->name, 16);
+            result = EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1 ? 1 : -1;
+        } else {
+            result = -1;
+        }
+    } else {
+        for (int i = 0; i < 2; i++) {
+            if (foghorn_ticket_ring[i].valid && memcmp(key_name, foghorn_ticket_ring[i].name, 16) == 0) {
+                k = &foghorn_ticket_ring[i];
+                result = EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1 ? (i == 0 ? 1 : 2) : -1;
+                break;
+            }
+        }
+    }
+    if (k && result > 0) {
+        OSSL_PARAM params[3];
+        params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac, 32);
+        params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"sha256", 0);
+        params[2] = OSSL_PARAM_construct_end();
+        if (EVP_MAC_CTX_set_params(hctx, params) != 1) result = -1;
+    }
+    pthread_mutex_unlock(&foghorn_ticket_lock);
+    return result;
+}
+
+static inline void foghorn_ssl_ctx_use_ticket_ring(SSL_CTX *ctx) {
+    pthread_mutex_lock(&foghorn_ticket_lock);
+    int ready = foghorn_ticket_ring[0].valid;
+    pthread_mutex_unlock(&foghorn_ticket_lock);
+    if (!ready) foghorn_ticket_keys_rotate();
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, foghorn_ticket_callback);
 }
 
 /* notAfter of a certificate as Unix seconds (0 on error). */

@@ -298,7 +298,7 @@ public final class FoghornServer: @unchecked Sendable {
         controlLoop.execute { [self] in
             plane.start(peerSocket: boundPeerSocket)
             if let tls {
-                tls.start(loop: controlLoop, intervalS: config.tlsCheckIntervalS)
+                tls.start(loop: controlLoop, intervalS: config.tlsCheckIntervalS, rotateS: config.tlsTicketRotateS)
                 controlLoop.addShutdownHook { tls.stop() }
             }
             readiness.set("snapshot", ok: true, detail: "generation \(plane.publisher.generation)")

@@ -29,8 +29,21 @@ public final class TLSManager: @unchecked Sendable {
         fingerprints = TLSManager.fingerprints(pairs)
     }
 
-    /// Watches the files every `intervalS` seconds (0: only SIGHUP). On the control loop.
-    func start(loop: EventLoop, intervalS: Int) {
+    private var rotationTimer: LoopTimer?
+    public private(set) var ticketRotations: UInt64 = 0
+
+    /// Rotates the session-ticket keys now (the previous key keeps resuming until the next rotation).
+    public func rotateTicketKeys() {
+        if TLSServerContext.rotateTicketKeys() { ticketRotations += 1 }
+    }
+
+    /// Watches the files every `intervalS` seconds (0: only SIGHUP) and rotates ticket keys
+    /// every `rotateS` seconds. On the control loop.
+    func start(loop: EventLoop, intervalS: Int, rotateS: Int) {
+        if rotateS > 0 {
+            rotationTimer = LoopTimer(loop: loop) { [unowned self] in rotateTicketKeys() }
+            rotationTimer?.start(afterMs: UInt64(rotateS) * 1000, repeatMs: UInt64(rotateS) * 1000)
+        }
         guard intervalS > 0 else { return }
         timer = LoopTimer(loop: loop) { [unowned self] in
             let now = TLSManager.fingerprints(pairs)
@@ -39,7 +52,10 @@ public final class TLSManager: @unchecked Sendable {
         timer?.start(afterMs: UInt64(intervalS) * 1000, repeatMs: UInt64(intervalS) * 1000)
     }
 
-    func stop() { timer?.close() }
+    func stop() {
+        timer?.close()
+        rotationTimer?.close()
+    }
 
     /// Re-reads `pairs` (SIGHUP: possibly a new list). Returns whether the new set is in use.
     @discardableResult

@@ -107,13 +107,14 @@ public enum ConfigKeys {
 
     /// `tls: {certificates: [{cert, key}], handshake_timeout_ms, check_interval_s}`.
     static func tls() -> ConfigKey {
-        ConfigKey(name: "tls", summary: "HTTPS: {certificates: [{cert, key}] (PEM files; first = default, SNI picks), handshake_timeout_ms, check_interval_s}",
-                  defaultText: "{certificates: [], handshake_timeout_ms: 5000, check_interval_s: 10}",
+        ConfigKey(name: "tls", summary: "HTTPS: {certificates: [{cert, key}] (PEM files; first = default, SNI picks), handshake_timeout_ms, check_interval_s, ticket_rotate_s}",
+                  defaultText: "{certificates: [], handshake_timeout_ms: 5000, check_interval_s: 10, ticket_rotate_s: 43200}",
                   read: { c in .object([
                       ("certificates", .array(c.tlsCertificates.map { .object([("cert", .string($0.cert)), ("key", .string($0.key))]) })),
                       ("handshake_timeout_ms", .int(Int64(c.tlsHandshakeTimeoutMs))), ("check_interval_s", .int(Int64(c.tlsCheckIntervalS))),
+                      ("ticket_rotate_s", .int(Int64(c.tlsTicketRotateS))),
                   ]) }) { config, value in
-            guard case .object(let members) = objectValue(value) else { return "expected an object {certificates, handshake_timeout_ms, check_interval_s}" }
+            guard case .object(let members) = objectValue(value) else { return "expected an object {certificates, handshake_timeout_ms, check_interval_s, ticket_rotate_s}" }
             for (key, item) in members {
                 switch key {
                 case "certificates":
@@ -133,8 +134,11 @@ public enum ConfigKeys {
                 case "check_interval_s":
                     guard let n = item.intValue, (0...86_400).contains(n) else { return "check_interval_s: expected an integer in 0...86400" }
                     config.tlsCheckIntervalS = Int(n)
+                case "ticket_rotate_s":
+                    guard let n = item.intValue, (0...604_800).contains(n) else { return "ticket_rotate_s: expected an integer in 0...604800" }
+                    config.tlsTicketRotateS = Int(n)
                 default:
-                    return "\(key): unknown field (certificates, handshake_timeout_ms, check_interval_s)"
+                    return "\(key): unknown field (certificates, handshake_timeout_ms, check_interval_s, ticket_rotate_s)"
                 }
             }
             return nil

@@ -83,6 +83,8 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var tlsHandshakeTimeoutMs = 5000
     /// Certificate files are checked for changes this often (0 = only on SIGHUP).
     public var tlsCheckIntervalS = 10
+    /// Session-ticket keys rotate this often (the previous key still resumes for one period).
+    public var tlsTicketRotateS = 43_200
     /// The HTTP listener answers every request with a redirect to HTTPS.
     public var httpRedirectToHttps = false
     /// Status of that redirect for GET/HEAD (other methods always get 308).

@@ -47,6 +47,7 @@ public final class TLSServerContext: @unchecked Sendable {
             foghorn_ssl_ctx_set_server_options(ctx)
             _ = "foghorn".withCString { SSL_CTX_set_session_id_context(ctx, UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), 7) }
             foghorn_ssl_ctx_set_alpn_http11(ctx)
+            foghorn_ssl_ctx_use_ticket_ring(ctx)
             guard SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 else {
                 let e = TLSServerContext.lastError()
                 cleanup()
@@ -103,6 +104,12 @@ public final class TLSServerContext: @unchecked Sendable {
         // The table may still be read by a handshake on an SSL that outlives us: free it later.
         TLSServerContext.retire(table: table, names: names, ctxArray: ctxArray, count: nameCount)
     }
+
+    /// Starts encrypting new session tickets with a fresh key; tickets under the previous
+    /// key still resume (and are renewed), older ones fall back to a full handshake.
+    /// Process-wide (every context shares the ring); safe from any thread.
+    @discardableResult
+    public static func rotateTicketKeys() -> Bool { foghorn_ticket_keys_rotate() == 1 }
 
     /// The default context (first certificate).
     var defaultContext: OpaquePointer { contexts[0] }

@@ -5,6 +5,7 @@ import FoghornApp
 import FoghornConfig
 import FoghornJSON
 import FoghornTesting
+import FoghornTLS
 
 /// HTTPS on the data loops: certificates made at run time with `openssl`, our own
 /// TLS test client (SNI, versions, resumption), hot swap, redirects.
@@ -100,6 +101,16 @@ import FoghornTesting
             }
         }
         #expect(try Self.metric(server, "foghorn_tls_handshakes_total{result=\"resumed\"}") == 8)
+
+        // Ticket key rotation: one rotation keeps the previous key (still resumes), two drop it.
+        let first = try TLSTestClient(port: server.httpsPort, serverName: "a.example.net", caFile: s.ca)
+        _ = try first.request("GET /play/pk/hls/index.m3u8 HTTP/1.1\r\nHost: a\r\n\r\n")
+        let session = try #require(first.session)
+        defer { SSL_SESSION_free(session) }
+        #expect(TLSServerContext.rotateTicketKeys())
+        #expect(try TLSTestClient(port: server.httpsPort, serverName: "a.example.net", caFile: s.ca, session: session).reused)
+        #expect(TLSServerContext.rotateTicketKeys())
+        #expect(try !TLSTestClient(port: server.httpsPort, serverName: "a.example.net", caFile: s.ca, session: session).reused)
     }
 
     @Test func certificatesSwapWithoutFailedRequestsAndBadFilesAreRefused() throws {
