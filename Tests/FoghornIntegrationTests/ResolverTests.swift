@@ -22,7 +22,8 @@ import FoghornTesting
     @Test func resolvesCachesAndSingleFlights() throws {
         let resolver = try FakeResolver(records: ["r1": "live+r", "r2": "live+r"])
         defer { resolver.stop() }
-        let server = try Self.start(resolver)
+        // A generous deadline: this test is about counts, not outages (sanitizer runs are slow).
+        let server = try Self.start(resolver, timeoutMs: 3000)
         defer { server.stopNow() }
         let vp = server.httpPort
         let first = try TestClient.get(port: vp, "/play/r1/hls/index.m3u8")
@@ -41,7 +42,13 @@ import FoghornTesting
         // 30 viewers of a new ID at once: one lookup.
         let clients = try (0..<30).map { _ in try TestClient(port: vp) }
         for c in clients { try c.send("GET /play/r2/hls HTTP/1.1\r\nHost: x\r\n\r\n") }
-        for c in clients { #expect(try c.readResponse().status == 307) }
+        var statuses: [Int: Int] = [:]
+        for c in clients {
+            let r = try c.readResponse()
+            statuses[r.status, default: 0] += 1
+            if r.status != 307 { print("resolver test: \(r.status) \(r.bodyText)") }
+        }
+        #expect(statuses == [307: 30])
         #expect(resolver.hits("r2") == 1)
         let metrics = try TestClient.get(port: server.internalPort, "/metrics").bodyText
         #expect(metrics.contains(#"foghorn_resolver_lookups_total{outcome="fetched"} 2"#))
