@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "FoghornApp",
             dependencies: [
-                "CLibUV", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornSync", "FoghornTLS",
+                "CLibUV", "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornSync", "FoghornTLS",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

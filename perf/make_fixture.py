@@ -3,7 +3,8 @@
 playback ID per stream, plus a wrk Lua script varying playback IDs and viewer IPs.
 
     perf/make_fixture.py --edges 1000 --streams 1000 --per-stream 100 --ips 10000 --out perf/.cache/f1 [--geoip PATH]
-Outputs <out>.json (config) and <out>.lua (wrk script). Edges get huge bandwidth caps so the
+Outputs <out>.json (config), <out>.lua (wrk script) and <out>.targets (perf/loadgen's
+"<path> <ip>" lines). Edges get huge bandwidth caps so the
 anti-herd pending bandwidth never excludes them during a load test.
 """
 import argparse, json, random
@@ -63,4 +64,10 @@ request = function()
 end
 """
 open(a.out + ".lua", "w").write(lua)
+# The same request stream for perf/loadgen (one "<path> <ip>" per line, ids and IPs varied).
+with open(a.out + ".targets", "w") as t:
+    for _ in range(max(a.ips, 10000)):
+        sid = rng.randrange(a.streams)
+        p = f"/play/p{sid}" if a.json_answer else f"/play/p{sid}/hls/index.m3u8"
+        t.write(f"{p} {ips[rng.randrange(len(ips))]}\n")
 print(f"wrote {a.out}.json ({a.edges} edges, {a.streams} streams × {a.per_stream} edges) and {a.out}.lua ({a.ips} viewer IPs)")

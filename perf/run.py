@@ -74,7 +74,7 @@ def start_nginx():
     conf = os.path.join(conf_dir, "nginx.conf")
     open(conf, "w").write(f"""worker_processes 1; daemon off; pid {conf_dir}/nginx.pid; error_log stderr error;
 events {{ worker_connections 8192; }}
-http {{ access_log off; server {{ listen 127.0.0.1:18580; location / {{
+http {{ access_log off; keepalive_requests 10000000; server {{ listen 127.0.0.1:18580; location / {{
   return 307 https://edge-00042.perf.example/hls/p42/index.m3u8; }} }} }}
 """)
     proc = subprocess.Popen(["taskset", "-c", "1", shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf, "-p", conf_dir],

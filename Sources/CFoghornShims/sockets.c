@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include "foghorn_shims.h"
 
 #include <arpa/inet.h>
@@ -84,4 +85,8 @@ int foghorn_peer_address(int fd, char *out, int out_len, uint16_t *port) {
         return AF_INET6;
     }
     return -EAFNOSUPPORT;
+}
+
+int foghorn_release_free_memory(void) {
+    return malloc_trim(0);
 }

@@ -1,4 +1,5 @@
 import CLibUV
+import CFoghornShims
 public import FoghornConfig
 public import FoghornControl
 import FoghornGeo
@@ -302,6 +303,8 @@ public final class FoghornServer: @unchecked Sendable {
                 controlLoop.addShutdownHook { tls.stop() }
             }
             readiness.set("snapshot", ok: true, detail: "generation \(plane.publisher.generation)")
+            // Parsing a large static config leaves freed memory in malloc's arenas: give it back.
+            _ = foghorn_release_free_memory()
             controlLoop.addShutdownHook { plane.stop() }
             let router = makeInternalRouter()
             let listenerMetrics = ListenerMetrics(listenerName: "internal", routeNames: router.routeNames)

@@ -137,7 +137,7 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let config: FoghornConfiguration
+        var config: FoghornConfiguration
         do {
             config = try options.load()
         } catch {
@@ -155,6 +155,9 @@ struct Serve: ParsableCommand {
             logger.warning("ignoring unknown environment variable", metadata: ["name": "\(name)"])
         }
         let server = FoghornServer(config: config, logger: logger)
+        // The server parses static edges/records into its own state; do not keep the trees here.
+        config.edges = []
+        config.playback = []
         server.logSink = sink
         let source = options
         server.reloadSource = { [source] in

@@ -1,0 +1,2 @@
+// Kept tiny: C callbacks must not be closures in top-level code (see LoadGenerator.swift).
+LoadGenerator.main()
