@@ -56,6 +56,9 @@ struct ConfigOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "HMAC key for enrollment tokens and edge credentials.")
     var clusterSecret: String?
 
+    @Option(name: .long, help: ArgumentHelp("Upstream playback resolver: unknown IDs → GET <url>/v1/playback/<id>.", valueName: "http(s)://host[:port][/base]"))
+    var resolverUrl: String?
+
     @Option(name: .long, help: ArgumentHelp("HTTPS viewer listener (needs --tls-cert/--tls-key; default 0.0.0.0:18443).", valueName: "HOST:PORT"))
     var httpsListen: String?
 
@@ -109,6 +112,7 @@ struct ConfigOptions: ParsableArguments, Sendable {
         if let v = clusterSecret { overrides.append(("cluster_secret", v)) }
         if let v = peerListen { overrides.append(("peer_listen", v)) }
         if let v = httpsListen { overrides.append(("https_listen", v)) }
+        if let v = resolverUrl { overrides.append(("resolver_url", v)) }
         if tlsCerts.count != tlsKeys.count {
             throw ConfigError(key: "tls", problem: "--tls-cert and --tls-key must come in pairs (\(tlsCerts.count) certificates, \(tlsKeys.count) keys)", source: "flag --tls-cert")
         }
@@ -172,7 +176,8 @@ struct Serve: ParsableCommand {
         let viewer = listenURL(config.httpListen.host, server.httpPort)
         let internalURL = listenURL(config.internalListen.host, server.internalPort)
         // Unbuffered: scripts and tests wait for this line on a pipe.
-        let ready = "Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL) (\(server.loopCount) data loops). Ctrl-C stops.\n"
+        let https = server.httpsPort == 0 ? "" : ", https on " + listenURL(config.httpsListen.host, server.httpsPort).replacingOccurrences(of: "http://", with: "https://")
+        let ready = "Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL)\(https) (\(server.loopCount) data loops). Ctrl-C stops.\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
         let code = server.waitUntilStopped()
         sink.stop()

@@ -49,6 +49,45 @@ import FoghornJSON
         #expect(TestClient.nowMs() - signalled < 8000)
     }
 
+    @Test func binaryServesHTTPSRedirectsHTTPAndReloadsCertificatesOnSIGHUP() throws {
+        let dir = try TestCertificates.tempDir()
+        let ca = try TestCertificates.ca(in: dir)
+        let a = try TestCertificates.leaf("a", names: ["*.a.example.net"], in: dir)
+        let b = try TestCertificates.leaf("b", names: ["foghorn.b.example.org"], rsa: true, in: dir)
+        let foghorn = try FoghornProcess(arguments: [
+            "serve", "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "2", "--log-level", "error",
+            "--https-listen", "127.0.0.1:0", "--tls-cert", a.0, "--tls-key", a.1, "--tls-cert", b.0, "--tls-key", b.1,
+            "--http-redirect-to-https", "--set", #"tls={"check_interval_s": 0}"#,
+        ])
+        try foghorn.waitUntilReady()
+        #expect(foghorn.httpsPort != 0)
+        let redirect = try TestClient.get(port: foghorn.httpPort, "/play/x/hls/index.m3u8")
+        #expect(redirect.status == 301)
+        #expect(redirect.header("Location") == "https://test:\(foghorn.httpsPort)/play/x/hls/index.m3u8")  // TestClient.get sends Host: test
+        let client = try TLSTestClient(port: foghorn.httpsPort, serverName: "foghorn.a.example.net", caFile: ca)
+        #expect(client.peerNames == ["*.a.example.net"])
+        #expect(try client.request("GET /play/x/hls/index.m3u8 HTTP/1.1\r\nHost: foghorn.a.example.net\r\n\r\n").status == 404)
+        #expect(try TLSTestClient(port: foghorn.httpsPort, serverName: "foghorn.b.example.org", caFile: ca).peerNames == ["foghorn.b.example.org"])
+        // Renewed files + SIGHUP (file watching is off here): new connections get the new certificate.
+        let renewed = try TestCertificates.leaf("a2", names: ["*.a.example.net", "renewed.example.net"], in: dir)
+        try FileManager.default.removeItem(atPath: a.0)
+        try FileManager.default.copyItem(atPath: renewed.0, toPath: a.0)
+        try FileManager.default.removeItem(atPath: a.1)
+        try FileManager.default.copyItem(atPath: renewed.1, toPath: a.1)
+        foghorn.signal(SIGHUP)
+        var names: [String] = []
+        for _ in 0..<100 {
+            names = try TLSTestClient(port: foghorn.httpsPort, serverName: "x.a.example.net", caFile: ca).peerNames
+            if names.contains("renewed.example.net") { break }
+            usleep(20_000)
+        }
+        #expect(names == ["*.a.example.net", "renewed.example.net"])
+        // The connection made before the reload still works.
+        #expect(try client.request("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").status == 404)
+        foghorn.signal(SIGTERM)
+        #expect(foghorn.waitForExit(timeoutMs: 10_000) == 0)
+    }
+
     @Test func checkConfigExitCodes() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("foghorn-check-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

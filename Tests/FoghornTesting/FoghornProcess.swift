@@ -6,6 +6,8 @@ public final class FoghornProcess {
     let process = Process()
     public private(set) var httpPort: UInt16 = 0
     public private(set) var internalPort: UInt16 = 0
+    /// The HTTPS port, when the binary serves HTTPS.
+    public private(set) var httpsPort: UInt16 = 0
     private let stdout = Pipe()
     private let stderr = Pipe()
 
@@ -48,6 +50,7 @@ public final class FoghornProcess {
                 guard ports.count >= 2 else { break }
                 httpPort = ports[0]
                 internalPort = ports[1]
+                if ports.count >= 3 { httpsPort = ports[2] }
                 return
             }
         }
