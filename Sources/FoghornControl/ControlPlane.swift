@@ -203,8 +203,9 @@ public final class ControlPlane: @unchecked Sendable {
     /// Folds a data loop's redirects since its last shipment into the edges' pending bandwidth.
     public func receiveShipment(loop index: Int, sequence: UInt64, amounts: [(nodeId: String, bytesPerSec: UInt64)]) {
         for (nodeId, bytes) in amounts {
-            if edges[nodeId] != nil {
-                edges[nodeId]!.addPending(bytes)
+            // In place through the index: no copy of the edge (a dictionary read would copy it).
+            if let i = edges.index(forKey: nodeId) {
+                edges.values[i].addPending(bytes)
             } else {
                 peers?.addPending(nodeId, bytes)
             }
@@ -319,7 +320,10 @@ public final class ControlPlane: @unchecked Sendable {
         generation += 1
         if !structuralDirty {
             let previous = publisher.snapshot
-            let pending = previous.nodeIds.map { edges[$0]?.pendingBytesPerSec ?? peers?.pendingOf($0) ?? 0 }
+            let pending = previous.nodeIds.map { id -> UInt64 in
+                if let i = edges.index(forKey: id) { return edges.values[i].pendingBytesPerSec }  // borrowed, not copied
+                return peers?.pendingOf(id) ?? 0
+            }
             publisher.publish(RoutingSnapshot(
                 refreshingPendingOf: previous, pending: pending, generation: generation, nowMs: ControlPlane.monotonicMs(),
                 appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs))
@@ -351,18 +355,26 @@ public final class ControlPlane: @unchecked Sendable {
         let current = publisher.snapshot
         var changed = false
         var pendingAged = false
-        for (id, edge) in edges {
-            let health = staleness.health(of: edge, nowMs: now)
+        var evict: [String] = []
+        // By index: ages pending in place (iterating `edges` while mutating it would copy the dictionary).
+        var i = edges.startIndex
+        while i != edges.endIndex {
+            let health = staleness.health(of: edges.values[i], nowMs: now)
+            let id = edges.keys[i]
             if health == .evict {
-                edges.removeValue(forKey: id)
-                evictions += 1
-                logger.notice("edge evicted after silence", metadata: ["node_id": "\(id)"])
-                changed = true
-                continue
+                evict.append(id)
+            } else {
+                let wasStale = current.edgeIndex(nodeId: id).map { current.exclusion(edge: $0) == .stale } ?? true
+                if (health == .stale) != wasStale { changed = true }
+                if edges.values[i].pendingBytesPerSec > 0, edges.values[i].agePending() { pendingAged = true }
             }
-            let wasStale = current.edgeIndex(nodeId: id).map { current.exclusion(edge: $0) == .stale } ?? true
-            if (health == .stale) != wasStale { changed = true }
-            if edge.pendingBytesPerSec > 0, edges[id]!.agePending() { pendingAged = true }
+            i = edges.index(after: i)
+        }
+        for id in evict {
+            edges.removeValue(forKey: id)
+            evictions += 1
+            logger.notice("edge evicted after silence", metadata: ["node_id": "\(id)"])
+            changed = true
         }
         if peers?.agePending() == true { pendingAged = true }
         if changed { markDirty() } else if pendingAged || dirty { markDirty(structural: structuralDirty) }

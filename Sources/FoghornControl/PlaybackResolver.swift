@@ -56,7 +56,12 @@ public final class PlaybackResolver: @unchecked Sendable {
             let age = now &- e.fetchedAtMs
             if e.found && age < ttlMs + staleMs && plane.playback[id] != nil {
                 counts["hit", default: 0] += 1
-                completion(.found)
+                if plane.publisher.snapshot.playbackIndex(id) != nil {
+                    completion(.found)
+                } else {
+                    // Fetched a moment ago but not published yet: answer with the snapshot that has it.
+                    plane.afterNextPublish { completion(.found) }
+                }
                 if age >= ttlMs { refresh(id) }
                 return
             }
@@ -120,7 +125,7 @@ public final class PlaybackResolver: @unchecked Sendable {
                                             cluster: json["cluster"]?.stringValue ?? "")
                 cache[id] = Entry(found: true, fetchedAtMs: now)
                 counts["fetched", default: 0] += 1
-                if plane.playback[id] == record {
+                if plane.playback[id] == record && plane.publisher.snapshot.playbackIndex(id) != nil {
                     for w in waiters { w(.found) }
                 } else {
                     plane.setPlayback(record)

@@ -60,7 +60,8 @@ public struct EdgeState: Sendable, Equatable {
     /// or a static one, must not fill up forever).
     public private(set) var pendingBytesPerSec: UInt64 = 0
     /// One bucket per second of the window; the newest is `pendingBuckets[pendingHead]`.
-    private var pendingBuckets: [UInt64] = []
+    /// Inline (no heap array): folding redirects never copies a buffer shared with a snapshot.
+    private var pendingBuckets = InlineArray<10, UInt64>(repeating: 0)
     private var pendingHead = 0
     /// Pending bandwidth older than this is forgotten even without a report
     /// (the sidecar reports every 10 s; the reference abandons pending viewers after 30 s).
@@ -68,15 +69,14 @@ public struct EdgeState: Sendable, Equatable {
 
     /// Adds redirected viewers' expected bandwidth (current second's bucket).
     public mutating func addPending(_ bytesPerSec: UInt64) {
-        if pendingBuckets.isEmpty { pendingBuckets = [UInt64](repeating: 0, count: EdgeState.pendingWindowSeconds) }
         pendingBuckets[pendingHead] &+= bytesPerSec
         pendingBytesPerSec &+= bytesPerSec
     }
 
     /// Called once a second: forgets the oldest second. Returns whether anything changed.
     public mutating func agePending() -> Bool {
-        guard pendingBytesPerSec > 0, !pendingBuckets.isEmpty else { return false }
-        pendingHead = (pendingHead + 1) % pendingBuckets.count
+        guard pendingBytesPerSec > 0 else { return false }
+        pendingHead = (pendingHead + 1) % EdgeState.pendingWindowSeconds
         let expired = pendingBuckets[pendingHead]
         pendingBuckets[pendingHead] = 0
         pendingBytesPerSec &-= expired
@@ -86,7 +86,7 @@ public struct EdgeState: Sendable, Equatable {
     /// A report carries the real load: pending is folded into it.
     public mutating func clearPending() {
         pendingBytesPerSec = 0
-        if !pendingBuckets.isEmpty { for i in pendingBuckets.indices { pendingBuckets[i] = 0 } }
+        for i in 0..<EdgeState.pendingWindowSeconds { pendingBuckets[i] = 0 }
     }
     public var reports: UInt64 = 0
     /// Non-empty when the edge's source (a polled MistServer node) failed: the reason. Excluded meanwhile.

@@ -89,6 +89,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
     public let edges: [EdgeState]
     /// Pending (anti-herd) bytes/s per edge as the control loop last folded them.
     public let pending: [UInt64]
+    /// Each row's `used` without pending (pending-only refreshes add to this; they never read `edges`).
+    let baseUsed: [UInt64]
     /// Each edge's resolved URL templates (by ``ViewerProtocol`` raw value), shared with its EdgeState.
     let urlsByEdge: [[URLTemplate?]]
     /// Expected per-viewer bandwidth by stream index (hot path reads this, not the StreamEntry).
@@ -117,6 +119,9 @@ public final class RoutingSnapshot: @unchecked Sendable {
     public let geo: (any GeoLookup)?
 
     public var edgeCount: Int { nodeIds.count }
+    /// Equal for a snapshot and its pending-only refreshes (same edges, same indices): the
+    /// generation of the full build they derive from.
+    public let structureToken: UInt64
     /// Edges `0..<localEdgeCount` are this cluster's (node-ID order); the rest are peers'.
     public let localEdgeCount: Int
     /// Qualified ID (`node@cluster`) → index, for remote edges.
@@ -173,6 +178,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
             for i in order { sorted.append(input.edges[i]) }
         }
         localEdgeCount = sorted.count
+        structureToken = input.generation
         var remoteIndex: [String: Int] = [:]
         for r in input.remoteEdges.sorted(by: { $0.nodeId < $1.nodeId }) where r.isRemote && remoteIndex[r.nodeId] == nil {
             remoteIndex[r.nodeId] = sorted.count
@@ -292,6 +298,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.hot = hot
         edges = sorted
         pending = sorted.map(\.pendingBytesPerSec)
+        baseUsed = sorted.map { RoutingSnapshot.used($0, pending: 0) }
         urlsByEdge = sorted.map(\.resolvedURLs)
 
         var streams: [StreamEntry] = []
@@ -357,12 +364,14 @@ public final class RoutingSnapshot: @unchecked Sendable {
         nodeIds = previous.nodeIds
         nodeHash = previous.nodeHash
         localEdgeCount = previous.localEdgeCount
+        structureToken = previous.structureToken
         remoteIndex = previous.remoteIndex
         let n = previous.edgeCount
         hot = .allocate(capacity: max(n, 1))
+        baseUsed = previous.baseUsed
         for i in 0..<n {
             var row = previous.hot[i]
-            row.used = RoutingSnapshot.used(previous.edges[i], pending: pending[i])
+            row.used = baseUsed[i] &+ pending[i]
             hot[i] = row
         }
         streams = previous.streams

@@ -171,7 +171,7 @@ public final class ViewerLoop: @unchecked Sendable {
     private var local: UnsafeMutableBufferPointer<UInt64>
     private var unshipped: UnsafeMutableBufferPointer<UInt64>
     private var ledgerSnapshot: RoutingSnapshot
-    private var inFlight: [(sequence: UInt64, amounts: [(nodeId: String, bytesPerSec: UInt64)])] = []
+    private var inFlight: [(sequence: UInt64, structure: UInt64, indices: [Int32], amounts: [(nodeId: String, bytesPerSec: UInt64)])] = []
     private var sequence: UInt64 = 0
     private var hasUnshipped = false
     /// Called on this loop with a shipment for the control loop.
@@ -224,6 +224,21 @@ public final class ViewerLoop: @unchecked Sendable {
         // Shipments the control loop has folded in are in the snapshot now.
         let applied = index < s.appliedShipments.count ? s.appliedShipments[index] : 0
         inFlight.removeAll { $0.sequence <= applied }
+        if s.structureToken == ledgerSnapshot.structureToken {
+            // A pending-only refresh (every ~50 ms under load): same edges, same indices —
+            // no allocation, no node-ID lookups.
+            let n = s.edgeCount
+            local.baseAddress!.update(from: unshipped.baseAddress!, count: n)
+            for shipment in inFlight {
+                if shipment.structure == s.structureToken {
+                    for (k, i) in shipment.indices.enumerated() { local[Int(i)] &+= shipment.amounts[k].bytesPerSec }
+                } else {
+                    for (node, bytes) in shipment.amounts { if let i = s.edgeIndex(nodeId: node) { local[i] &+= bytes } }
+                }
+            }
+            ledgerSnapshot = s
+            return
+        }
         var carried: [String: UInt64] = [:]
         for i in 0..<ledgerSnapshot.edgeCount where unshipped[i] > 0 { carried[ledgerSnapshot.nodeIds[i], default: 0] += unshipped[i] }
         local.deallocate()
@@ -254,13 +269,15 @@ public final class ViewerLoop: @unchecked Sendable {
         _ = snapshot()
         guard hasUnshipped else { return }
         var amounts: [(nodeId: String, bytesPerSec: UInt64)] = []
+        var indices: [Int32] = []
         for i in 0..<ledgerSnapshot.edgeCount where unshipped[i] > 0 {
             amounts.append((ledgerSnapshot.nodeIds[i], unshipped[i]))
+            indices.append(Int32(i))
             unshipped[i] = 0
         }
         hasUnshipped = false
         sequence += 1
-        inFlight.append((sequence, amounts))
+        inFlight.append((sequence, ledgerSnapshot.structureToken, indices, amounts))
         ship(index, sequence, amounts)
     }
 
