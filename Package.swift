@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "FoghornControl",
             dependencies: [
-                "COpenSSL", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering",
+                "COpenSSL", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

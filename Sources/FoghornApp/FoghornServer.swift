@@ -297,7 +297,7 @@ public final class FoghornServer: @unchecked Sendable {
         let internalOptions = self.internalOptions
         let boundPeerSocket = peerSocket
         controlLoop.execute { [self] in
-            plane.start(peerSocket: boundPeerSocket)
+            plane.start(peerSocket: boundPeerSocket, peerTLS: tls?.publisher)
             if let tls {
                 tls.start(loop: controlLoop, intervalS: config.tlsCheckIntervalS, rotateS: config.tlsTicketRotateS)
                 controlLoop.addShutdownHook { tls.stop() }

@@ -169,14 +169,19 @@ public enum ConfigKeys {
 
     /// `peers: [{cluster, address, mode, secret}]`.
     static func peersKey() -> ConfigKey {
-        ConfigKey(name: "peers", summary: "peer clusters: a list of {cluster, address: host:port, mode: always|on-demand, secret}; unlisted clusters are never dialled and refused", defaultText: "[]",
-                  read: { c in .array(c.peers.map { p in .object([("cluster", .string(p.cluster)), ("address", .string(p.address)), ("mode", .string(p.mode.rawValue)), ("secret", .string("<redacted>"))]) }) }) { config, value in
+        ConfigKey(name: "peers", summary: "peer clusters: a list of {cluster, address: host:port, mode: always|on-demand, secret, tls?}; unlisted clusters are never dialled and refused", defaultText: "[]",
+                  read: { c in .array(c.peers.map { p in .object([("cluster", .string(p.cluster)), ("address", .string(p.address)), ("mode", .string(p.mode.rawValue)), ("secret", .string("<redacted>")), ("tls", .bool(p.tls))]) }) }) { config, value in
             guard case .array(let items) = objectValue(value) else { return "expected a list of {cluster, address, mode, secret}" }
             var peers: [PeerConfig] = []
             for (i, item) in items.enumerated() {
                 guard case .object(let members) = item else { return "[\(i)]: expected an object {cluster, address, mode, secret}" }
-                for (k, _) in members where !["cluster", "address", "mode", "secret"].contains(k) {
-                    return "[\(i)].\(k): unknown field (cluster, address, mode, secret)"
+                for (k, _) in members where !["cluster", "address", "mode", "secret", "tls"].contains(k) {
+                    return "[\(i)].\(k): unknown field (cluster, address, mode, secret, tls)"
+                }
+                var tls = false
+                if let t = item["tls"] {
+                    guard let b = t.boolValue else { return "[\(i)].tls: expected true or false" }
+                    tls = b
                 }
                 guard let cluster = item["cluster"]?.stringValue, !cluster.isEmpty, cluster.utf8.count <= 64,
                       cluster.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
@@ -192,7 +197,7 @@ public enum ConfigKeys {
                     return "[\(i)].secret: expected a shared secret of at least 16 bytes"
                 }
                 if peers.contains(where: { $0.cluster == cluster }) { return "[\(i)].cluster: \(cluster) is listed twice" }
-                peers.append(PeerConfig(cluster: cluster, host: address.host, port: address.port, mode: mode, secret: secret))
+                peers.append(PeerConfig(cluster: cluster, host: address.host, port: address.port, mode: mode, secret: secret, tls: tls))
             }
             config.peers = peers
             return nil
@@ -209,12 +214,23 @@ public enum ConfigKeys {
             ("backoff_max_s", \.backoffMaxS, 1...3600), ("max_frame_bytes", \.maxFrameBytes, 65_536...268_435_456),
         ]
         let defaults = PeeringSettings()
-        let names = fields.map(\.0).joined(separator: ", ")
-        return ConfigKey(name: "peering", summary: "PeerChannel timers and bounds: {\(names)}",
-                         defaultText: "{" + fields.map { "\($0.0): \(defaults[keyPath: $0.1])" }.joined(separator: ", ") + "}",
-                         read: { c in .object(fields.map { ($0.0, JSONValue.int(Int64(c.peering[keyPath: $0.1]))) }) }) { config, value in
+        let names = (fields.map(\.0) + ["tls_listen", "tls_ca_file"]).joined(separator: ", ")
+        return ConfigKey(name: "peering", summary: "PeerChannel timers, bounds and TLS: {\(names)}",
+                         defaultText: "{" + fields.map { "\($0.0): \(defaults[keyPath: $0.1])" }.joined(separator: ", ") + ", tls_listen: false, tls_ca_file: \"\"}",
+                         read: { c in .object(fields.map { ($0.0, JSONValue.int(Int64(c.peering[keyPath: $0.1]))) }
+                                                + [("tls_listen", .bool(c.peering.tlsListen)), ("tls_ca_file", .string(c.peering.tlsCaFile))]) }) { config, value in
             guard case .object(let members) = objectValue(value) else { return "expected an object {\(names)}" }
             for (key, item) in members {
+                if key == "tls_listen" {
+                    guard let b = item.boolValue else { return "tls_listen: expected true or false" }
+                    config.peering.tlsListen = b
+                    continue
+                }
+                if key == "tls_ca_file" {
+                    guard let f = item.stringValue else { return "tls_ca_file: expected a path" }
+                    config.peering.tlsCaFile = f
+                    continue
+                }
                 guard let field = fields.first(where: { $0.0 == key }) else { return "\(key): unknown field (\(names))" }
                 guard let n = item.intValue, field.2.contains(Int(n)) else { return "\(key): expected an integer in \(field.2.lowerBound)...\(field.2.upperBound)" }
                 config.peering[keyPath: field.1] = Int(n)

@@ -105,6 +105,9 @@ public enum ConfigLoader {
                 throw ConfigError(key: "resolver_url", problem: "must be http(s)://host[:port][/base path]", source: "merged")
             }
         }
+        if config.peering.tlsListen && config.tlsCertificates.isEmpty {
+            throw ConfigError(key: "peering", problem: "tls_listen needs tls.certificates (the peer listener presents them)", source: "merged")
+        }
         if config.httpRedirectToHttps && config.tlsCertificates.isEmpty {
             throw ConfigError(key: "http_redirect_to_https", problem: "needs tls.certificates (there is no HTTPS listener to redirect to)", source: "merged")
         }

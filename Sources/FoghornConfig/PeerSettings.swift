@@ -15,13 +15,16 @@ public struct PeerConfig: Sendable, Equatable {
     public var mode: Mode
     /// The pair's shared secret (HMAC key of the handshake).
     public var secret: String
+    /// Dial this peer over TLS (its peer listener has `peering.tls_listen`).
+    public var tls: Bool
 
-    public init(cluster: String, host: String, port: UInt16, mode: Mode, secret: String) {
+    public init(cluster: String, host: String, port: UInt16, mode: Mode, secret: String, tls: Bool = false) {
         self.cluster = cluster
         self.host = host
         self.port = port
         self.mode = mode
         self.secret = secret
+        self.tls = tls
     }
 
     public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
@@ -67,6 +70,10 @@ public struct PeeringSettings: Sendable, Equatable {
     /// Reconnect backoff: 500 ms doubling up to this, with ±20 % jitter.
     public var backoffMaxS = 30
     public var maxFrameBytes = 8 << 20
+    /// The peer listener accepts TLS only (with the `tls.certificates`).
+    public var tlsListen = false
+    /// CA bundle (PEM) that peers' certificates must chain to; empty = the system store.
+    public var tlsCaFile = ""
 
     public init() {}
 }

@@ -2,6 +2,7 @@ public import FoghornConfig
 public import FoghornHTTP
 import FoghornGeo
 public import FoghornModel
+public import FoghornTLS
 public import Logging
 #if canImport(Glibc)
 import Glibc
@@ -95,9 +96,10 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Starts the timers and publishes the first snapshot. On the control loop.
     /// `peerSocket`: the bound peer listener (when peers are configured).
-    public func start(peerSocket: ListeningSocket? = nil) {
+    public func start(peerSocket: ListeningSocket? = nil, peerTLS: TLSContextPublisher? = nil) {
         let peerManager = PeerManager(plane: self, config: config)
         peers = peerManager
+        if let peerTLS, config.peering.tlsListen { peerManager.serverTLS = TLSContextReader(peerTLS) }
         peerManager.start(listening: peerSocket)
         if let address = ResolverAddress.parse(config.resolverUrl) {
             playbackResolver = PlaybackResolver(plane: self, address: address, config: FoghornConfigurationLike(

@@ -10,7 +10,7 @@ final class PeerChannel {
     enum Direction: String { case outbound, inbound }
     enum Phase: Equatable { case handshaking, ready, closed }
 
-    let stream: TCPStream
+    let stream: any ByteStream
     let direction: Direction
     let localCluster: String
     /// The peer's cluster: known up front when dialling, from its hello when accepting.
@@ -40,7 +40,7 @@ final class PeerChannel {
     /// Goodbye reasons that are not errors.
     static let benignGoodbyes: Set<String> = ["shutdown", "idle", "duplicate"]
 
-    init(stream: TCPStream, direction: Direction, localCluster: String, expectedPeer: String?, maxFrameBytes: Int,
+    init(stream: any ByteStream, direction: Direction, localCluster: String, expectedPeer: String?, maxFrameBytes: Int,
          secretFor: @escaping (String) -> String?) {
         self.stream = stream
         self.direction = direction

@@ -3,6 +3,7 @@ import FoghornHTTP
 import FoghornJSON
 public import FoghornModel
 import FoghornPeering
+import FoghornTLS
 import Logging
 
 /// Federation (docs/PEERING.md): one PeerChannel per configured peer cluster.
@@ -111,7 +112,7 @@ public final class PeerManager: @unchecked Sendable {
     public static let errorLabels = PeerProtocolError.reasons + [
         "unlisted_cluster", "auth_failed", "wrong_cluster", "unexpected_message", "handshake_timeout", "heartbeat_timeout",
         "connect_failed", "connect_timeout", "resolve_failed", "read_error", "write_error", "send_queue_full",
-        "goodbye_unlisted_cluster", "goodbye_auth_failed", "goodbye_wrong_cluster", "goodbye_bad_version", "goodbye_malformed",
+        "tls_handshake_failed", "goodbye_unlisted_cluster", "goodbye_auth_failed", "goodbye_wrong_cluster", "goodbye_bad_version", "goodbye_malformed",
     ]
 
     init(plane: ControlPlane, config: FoghornConfiguration) {
@@ -127,6 +128,9 @@ public final class PeerManager: @unchecked Sendable {
 
     public var isEnabled: Bool { !peers.isEmpty }
     public var hasOnDemandPeers: Bool { peers.values.contains { !$0.isAlways } }
+
+    /// The server certificates for an inbound TLS peer listener (peering.tls).
+    var serverTLS: TLSContextReader?
 
     /// Starts listening on `socket` (when given) and dials the always-on peers.
     func start(listening socket: ListeningSocket?) {
@@ -184,7 +188,16 @@ public final class PeerManager: @unchecked Sendable {
             case .failure(let e):
                 countError(p, e.reason)
                 connectionLost(p)
-            case .success(let stream):
+            case .success(let tcp):
+                var stream: any ByteStream = tcp
+                if p.config.tls {
+                    guard let session = TLSSession(client: p.config.host, caFile: settings.tlsCaFile.isEmpty ? nil : settings.tlsCaFile) else {
+                        tcp.close("tls_setup")
+                        countError(p, "tls_handshake_failed")
+                        return connectionLost(p)
+                    }
+                    stream = TLSStream(tcp: tcp, session: session)
+                }
                 let channel = makeChannel(stream, .outbound, expected: p.config.cluster)
                 p.channel = channel
                 channel.start()
@@ -192,7 +205,7 @@ public final class PeerManager: @unchecked Sendable {
         }
     }
 
-    private func makeChannel(_ stream: TCPStream, _ direction: PeerChannel.Direction, expected: String?) -> PeerChannel {
+    private func makeChannel(_ stream: any ByteStream, _ direction: PeerChannel.Direction, expected: String?) -> PeerChannel {
         let channel = PeerChannel(stream: stream, direction: direction, localCluster: local, expectedPeer: expected,
                                   maxFrameBytes: settings.maxFrameBytes) { [unowned self] cluster in peers[cluster]?.config.secret }
         channel.onReady = { [unowned self] c in ready(c) }
@@ -201,8 +214,14 @@ public final class PeerManager: @unchecked Sendable {
         return channel
     }
 
-    private func accepted(_ stream: TCPStream) {
-        guard !stopped else { return stream.close("shutdown") }
+    private func accepted(_ tcp: TCPStream) {
+        guard !stopped else { return tcp.close("shutdown") }
+        var stream: any ByteStream = tcp
+        if let tls = serverTLS {
+            // The peer listener speaks TLS only (peering.tls): plaintext peers fail the handshake.
+            guard let session = TLSSession(server: tls.context) else { return tcp.close("tls_setup") }
+            stream = TLSStream(tcp: tcp, session: session)
+        }
         let channel = makeChannel(stream, .inbound, expected: nil)
         handshaking[ObjectIdentifier(channel)] = channel
         channel.start()

@@ -313,4 +313,38 @@ import FoghornTesting
         #expect(try Self.peer(a, "b")?["remote_edges"] == .int(1))
         #expect(try Self.peer(a, "b")?["connects"]?.intValue ?? 0 >= 2)
     }
+
+    @Test func channelsOverTLSVerifyPeersAndRefusePlaintext() throws {
+        let dir = try TestCertificates.tempDir()
+        let ca = try TestCertificates.ca(in: dir)
+        let certA = try TestCertificates.leaf("fa", names: ["127.0.0.2", "foghorn.a.example.net"], in: dir)
+        let certB = try TestCertificates.leaf("fb", names: ["127.0.0.3", "foghorn.b.example.net"], in: dir)
+        let pa = try Self.freePort("127.0.0.2"), pb = try Self.freePort("127.0.0.3"), pc = try Self.freePort("127.0.0.4")
+        func secure(_ c: inout FoghornConfiguration, _ cert: (String, String)) {
+            c.tlsCertificates = [TLSFilePair(cert: cert.0, key: cert.1)]
+            c.httpsListen = ListenAddress(host: c.httpListen.host, port: 0)
+            c.peering.tlsListen = true
+            c.peering.tlsCaFile = ca
+        }
+        let a = try Self.start("a", ip: "127.0.0.2", peerPort: pa, peers: [
+            PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .always, secret: Self.secret, tls: true),
+            PeerConfig(cluster: "c", host: "127.0.0.4", port: pc, mode: .always, secret: Self.secret, tls: false),
+        ], playback: [("pb", "live+bs")]) { secure(&$0, certA) }
+        defer { a.stopNow() }
+        let b = try Self.start("b", ip: "127.0.0.3", peerPort: pb,
+                               peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: Self.secret, tls: true)],
+                               edges: [Self.edge("b1", stream: "live+bs")]) { secure(&$0, certB) }
+        defer { b.stopNow() }
+        // C dials A in plaintext: A's TLS-only peer listener refuses it.
+        let c = try Self.start("c", ip: "127.0.0.4", peerPort: pc,
+                               peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: Self.secret, tls: false)])
+        defer { c.stopNow() }
+
+        #expect(try Self.eventually { try Self.peer(a, "b")?["state"] == .string("connected") })
+        #expect(try Self.eventually { try Self.call(a, "GET", "/play/pb/hls/index.m3u8").header("X-Foghorn-Edge") == "b1@b" })
+        #expect(try Self.eventually { try Self.metric(a, "foghorn_peer_channel_errors_total{reason=\"tls_handshake_failed\"}") >= 1 })
+        #expect(try Self.peer(c, "a")?["state"] != .string("connected"))
+        // A dials C in plaintext (as configured) and C's plain listener accepts: only listed, authenticated peers.
+        #expect(try Self.eventually { try Self.peer(a, "c")?["state"] == .string("connected") })
+    }
 }
