@@ -347,4 +347,39 @@ import FoghornTesting
         // A dials C in plaintext (as configured) and C's plain listener accepts: only listed, authenticated peers.
         #expect(try Self.eventually { try Self.peer(a, "c")?["state"] == .string("connected") })
     }
+
+    @Test func flappingAlwaysPeerKeepsItsEdgesAndReconnectsWithinTheBackoff() throws {
+        let pa = try Self.freePort("127.0.0.2"), pb = try Self.freePort("127.0.0.3")
+        let a = try Self.start("a", ip: "127.0.0.2", peerPort: pa,
+                               peers: [PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .always, secret: Self.secret)],
+                               playback: [("pb", "live+bs")])
+        defer { a.stopNow() }
+        func startB() throws -> FoghornServer {
+            try Self.start("b", ip: "127.0.0.3", peerPort: pb,
+                           peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: Self.secret)],
+                           edges: [Self.edge("b1", stream: "live+bs")])
+        }
+        var b = try startB()
+        #expect(try Self.eventually { try Self.call(a, "GET", "/play/pb/hls/index.m3u8").status == 307 })
+        // Down and up four times, 600 ms each: B's edge keeps serving throughout (stale-if-error,
+        // max_stale 10 s), and every outage ends in a reconnect.
+        var statuses: [Int: Int] = [:]
+        for _ in 0..<4 {
+            b.stopNow()
+            for _ in 0..<6 {
+                statuses[try Self.call(a, "GET", "/play/pb/hls/index.m3u8").status, default: 0] += 1
+                usleep(100_000)
+            }
+            b = try startB()
+            #expect(try Self.eventually(4000) { try Self.peer(a, "b")?["state"] == .string("connected") })
+        }
+        defer { b.stopNow() }
+        #expect(statuses == [307: 24])
+        let info = try #require(try Self.peer(a, "b"))
+        #expect(info["connects"] == .int(5))
+        #expect(info["remote_edges"] == .int(1))
+        // Reconnect attempts stay on the backoff schedule (500 ms doubling, cap 1 s here, ±20 %):
+        // well under one attempt per 100 ms over ~5 s of flapping.
+        #expect((info["errors"]?["connect_failed"]?.intValue ?? 0) <= 12)
+    }
 }

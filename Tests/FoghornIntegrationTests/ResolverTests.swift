@@ -115,4 +115,33 @@ import FoghornTesting
         #expect(r.status == 503)
         #expect(try JSONParser.parse(r.body)["code"] == .string("RESOLVER_UNAVAILABLE"))
     }
+
+    @Test func flappingResolverNeverTurnsKnownIDsInto404s() throws {
+        var records: [String: String] = [:]
+        for k in 0..<20 { records["f\(k)"] = "live+r" }
+        let resolver = try FakeResolver(records: records)
+        defer { resolver.stop() }
+        let server = try Self.start(resolver, ttlS: 1, timeoutMs: 300)
+        defer { server.stopNow() }
+        // f0 is resolved while the resolver is up.
+        #expect(try TestClient.get(port: server.httpPort, "/play/f0/hls").status == 307)
+        // The resolver flaps every 150 ms for ~2.4 s (past f0's TTL, so refreshes hit both states).
+        var statusesKnown: [Int: Int] = [:], statusesNew: [Int: Int] = [:]
+        for k in 1..<17 {
+            resolver.setMode(k % 2 == 0 ? .normal : .failing)
+            statusesKnown[try TestClient.get(port: server.httpPort, "/play/f0/hls").status, default: 0] += 1
+            let r = try TestClient.get(port: server.httpPort, "/play/f\(k)/hls")
+            statusesNew[r.status, default: 0] += 1
+            if r.status == 503 { #expect(try JSONParser.parse(r.body)["code"] == .string("RESOLVER_UNAVAILABLE")) }
+            usleep(150_000)
+        }
+        // The known ID is always routed (fresh, refreshed, or stale-if-error); new IDs are routed
+        // when the resolver is up and get 503 (never 404) when it is down.
+        #expect(statusesKnown == [307: 16])
+        #expect(statusesNew[404] == nil)
+        #expect(statusesNew[307, default: 0] == 8)
+        #expect(statusesNew[503, default: 0] == 8)
+        let metrics = try TestClient.get(port: server.internalPort, "/metrics").bodyText
+        #expect(metrics.contains(#"foghorn_resolver_lookups_total{outcome="error"}"#))
+    }
 }
