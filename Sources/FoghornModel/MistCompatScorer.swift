@@ -56,7 +56,7 @@ public enum MistCompatScorer {
             if lastResort || used >= h.limit {
                 if case .source = mode { score = 1 } else { continue }
             } else {
-                score = h.cpuRam &+ w.bandwidthScore(used: used, limit: h.limit)
+                score = UInt64(h.cpuRamScore) &+ w.bandwidthScore(used: used, limit: h.limit)
                 if let v = viewer, h.geoValid {
                     let dot = min(1, max(-1, v.x * h.ux + v.y * h.uy + v.z * h.uz))
                     score &+= GeoTerm.fast(weight: w.geo, dot: dot)

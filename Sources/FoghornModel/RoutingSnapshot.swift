@@ -59,8 +59,11 @@ public struct EdgeHot: Sendable {
     public var ux: Double
     public var uy: Double
     public var uz: Double
-    /// cpu + ram terms under the snapshot's weights.
-    public var cpuRam: UInt64
+    /// cpu + ram terms under the snapshot's weights (≤ 2·10⁶: weights are capped at 10⁶).
+    public var cpuRamScore: UInt32
+    /// The bandwidth term at `used` (this loop's own unshipped redirects not included): an
+    /// upper bound of the exact term, and the exact term while the loop has none pending.
+    public var bwBase: UInt32
     /// Up bandwidth plus pending (anti-herd) bytes/s known to the control loop.
     public var used: UInt64
     public var limit: UInt64
@@ -241,13 +244,14 @@ public final class RoutingSnapshot: @unchecked Sendable {
             let e = sorted[index]
             nodeIds.append(e.nodeId)
             nodeHash.append(e.nodeIdHash)
-            var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRam: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: e.isRemote)
+            var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: e.isRemote)
             if let p = e.position {
                 row.ux = p.x; row.uy = p.y; row.uz = p.z; row.geoValid = true
             }
-            row.cpuRam = w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes)
+            row.cpuRamScore = UInt32(truncatingIfNeeded: w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes))
             row.used = RoutingSnapshot.used(e, pending: e.pendingBytesPerSec)
             row.limit = e.isRemote ? ScoringWeights.remoteReferenceBytesPerSec : e.bwLimitBytesPerSec
+            row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
             var ex: Exclusion?
             switch input.staleness.health(of: e, nowMs: input.nowMs) {
             case .stale, .evict: ex = .stale
@@ -372,6 +376,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         for i in 0..<n {
             var row = previous.hot[i]
             row.used = baseUsed[i] &+ pending[i]
+            row.bwBase = RoutingSnapshot.bandwidthTerm(weights, row)
             hot[i] = row
         }
         streams = previous.streams
@@ -410,6 +415,13 @@ public final class RoutingSnapshot: @unchecked Sendable {
     }
 
     @inline(__always) public func tenantOf(playback index: Int) -> Int32 { playbackTenant[index] }
+
+    /// The bandwidth term of a row at its `used` (0 when used ≥ limit: the edge is excluded then).
+    @inline(__always) static func bandwidthTerm(_ w: ScoringWeights, _ row: EdgeHot) -> UInt32 {
+        if row.limit == 0 || row.used >= row.limit { return 0 }
+        let v = row.remote ? w.remoteBandwidthScore(available: row.limit &- row.used) : w.bandwidthScore(used: row.used, limit: row.limit)
+        return UInt32(truncatingIfNeeded: v)
+    }
 
     /// What a scoring row counts as used: up + pending for local edges; for
     /// remote ones, reference − min(available, reference) + pending.

@@ -159,18 +159,34 @@ public enum Scorer {
         if inputs == 0 { return .excluded(.streamNoInputs) }
         let tenant = h.pointee.tenant
         if tenant >= 0 && tenant != request.tenant { return .excluded(.tenantMismatch) }
-        let used = h.pointee.used &+ (localPending?[i] ?? 0)
+        let pendingHere = localPending?[i] ?? 0
+        let used = h.pointee.used &+ pendingHere
         let limit = h.pointee.limit
         if used >= limit { return .excluded(.bandwidthExhausted) }
         let w = s.weights
         let remote = h.pointee.remote
-        let partial = h.pointee.cpuRam &+ (remote ? w.remoteBandwidthScore(available: limit &- used) : w.bandwidthScore(used: used, limit: limit))
-        if let floor = pruneBelow, partial &+ maxExtra <= floor { return .pruned }
-        var total = partial &+ (remote ? 0 : w.streamBonus)
-        if let v = request.viewer, h.pointee.geoValid {
-            let dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
-            total &+= GeoTerm.fast(weight: w.geo, dot: dot)
+        var dot = 0.0
+        let hasGeo = request.viewer != nil && h.pointee.geoValid
+        if let v = request.viewer, hasGeo {
+            dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
         }
+        let cpuRam = UInt64(h.pointee.cpuRamScore)
+        if let floor = pruneBelow {
+            // Cheap upper bound first (no division, no acos): the bandwidth term without this
+            // loop's pending, and geo ≤ W·(1+dot)/2 (+2) for dot ≥ 0 (acos is concave there, so
+            // acos(x)/π ≥ (1−x)/2), ≤ W/2 (+2) for dot < 0 (the angle is ≥ π/2).
+            var bound = cpuRam &+ UInt64(h.pointee.bwBase) &+ maxExtra
+            if hasGeo {
+                let geoBound = dot >= 0 ? UInt64(Double(w.geo) * (1 + dot) * 0.5) &+ 2 : w.geo / 2 &+ 2
+                if geoBound < w.geo { bound = bound &- (w.geo &- geoBound) }
+            }
+            if remote { bound = bound > ScoringWeights.crossClusterPenalty ? bound &- ScoringWeights.crossClusterPenalty : 0 }
+            if bound <= floor { return .pruned }
+        }
+        let bandwidth = pendingHere == 0 ? UInt64(h.pointee.bwBase)
+            : (remote ? w.remoteBandwidthScore(available: limit &- used) : w.bandwidthScore(used: used, limit: limit))
+        var total = cpuRam &+ bandwidth &+ (remote ? 0 : w.streamBonus)
+        if hasGeo { total &+= GeoTerm.fast(weight: w.geo, dot: dot) }
         if remote {
             if total <= ScoringWeights.crossClusterPenalty { return .excluded(.belowCrossClusterPenalty) }
             total &-= ScoringWeights.crossClusterPenalty

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import FoghornModel
 
@@ -141,6 +142,37 @@ func ranking(_ s: RoutingSnapshot, _ r: ScoringRequest) -> [String] {
         }
     }
 
+    /// Many candidates (the top 5 fills early, so the cheap upper bound prunes most of them),
+    /// this loop's own pending bandwidth, remote edges: the fast path still returns exactly the
+    /// explain path's top 5, scores included.
+    @Test func pruningKeepsTheExactTopFiveWithPendingAndRemoteEdges() {
+        var rng = SplitMix(seed: 7)
+        for round in 0..<200 {
+            let n = Int(rng.next() % 300) + 1
+            var edges: [EdgeState] = []
+            for i in 0..<n {
+                let limit = UInt64(rng.next() % 100_000) + 1000
+                edges.append(edge("e\(String(format: "%04d", i))", cpu: rng.next() % 1000, ramUsed: rng.next() % 1000, up: rng.next() % limit, limit: limit,
+                                  lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180))
+            }
+            var remotes: [EdgeState] = []
+            for i in 0..<Int(rng.next() % 20) {
+                remotes.append(PeerEdgeFixture.remote("r\(i)", lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180,
+                                                      cpu: rng.next() % 1000, available: rng.next() % 2_000_000_000))
+            }
+            let s = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                          remoteEdges: remotes, playback: [PlaybackRecord(playbackId: "p", stream: "s")]))
+            var pending = [UInt64](repeating: 0, count: s.edgeCount)
+            for i in 0..<s.edgeCount where rng.next() % 3 == 0 { pending[i] = rng.next() % 50_000 }
+            let viewer = rng.next() % 6 == 0 ? nil : GeoPoint(lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180)
+            let r = ScoringRequest(stream: 0, viewer: viewer)
+            let fast = pending.withUnsafeBufferPointer { Scorer.top(s, r, localPending: $0.baseAddress) }
+            let (all, explained) = pending.withUnsafeBufferPointer { Scorer.explain(s, r, localPending: $0.baseAddress) }
+            #expect((0..<fast.count).map { fast[$0].edge } == explained, "round \(round)")
+            for k in 0..<fast.count { #expect(fast[k].score == all.first { $0.edge == fast[k].edge }!.total, "round \(round)") }
+        }
+    }
+
     @Test func stickinessKeepsANetworkOnOneEdgeAndSpreadsNetworks() {
         let s = snapshot((0..<5).map { edge("e\($0)", cpu: UInt64($0) * 10) })
         var seen: [String: Int] = [:]
@@ -233,5 +265,23 @@ struct SplitMix {
         #expect(e.pendingBytesPerSec == 0)
         let again = e.agePending()
         #expect(!again)
+    }
+}
+
+/// Remote edges for scoring tests, without depending on the peering module.
+enum PeerEdgeFixture {
+    static func remote(_ id: String, lat: Double, lon: Double, cpu: UInt64, available: UInt64) -> EdgeState {
+        var e = EdgeState(nodeId: id + "@peer")
+        e.remoteCluster = "peer"
+        e.remoteNodeId = id
+        e.baseURL = "https://\(id).example/"
+        e.lat = lat
+        e.lon = lon
+        e.cpuPermille = cpu
+        e.ramMaxBytes = 1000
+        e.remoteBwAvailableBytesPerSec = available
+        e.isStatic = true
+        e.streams = ["s": EdgeStreamStats(inputs: 1)]
+        return e
     }
 }
