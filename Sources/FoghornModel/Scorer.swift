@@ -177,7 +177,8 @@ public enum Scorer {
             // acos(x)/π ≥ (1−x)/2), ≤ W/2 (+2) for dot < 0 (the angle is ≥ π/2).
             var bound = cpuRam &+ UInt64(h.pointee.bwBase) &+ maxExtra
             if hasGeo {
-                let geoBound = dot >= 0 ? UInt64(Double(w.geo) * (1 + dot) * 0.5) &+ 2 : w.geo / 2 &+ 2
+                // Int64 conversion: one instruction (UInt64(Double) is a branchy sequence on x86).
+                let geoBound = dot >= 0 ? UInt64(bitPattern: Int64(Double(w.geo) * (1 + dot) * 0.5)) &+ 2 : (w.geo >> 1) &+ 2
                 if geoBound < w.geo { bound = bound &- (w.geo &- geoBound) }
             }
             if remote { bound = bound > ScoringWeights.crossClusterPenalty ? bound &- ScoringWeights.crossClusterPenalty : 0 }
