@@ -13,6 +13,8 @@ import argparse, glob, os, random, re, socket, subprocess, time
 ap = argparse.ArgumentParser()
 ap.add_argument("--requests", type=int, default=20000)
 ap.add_argument("--fixture", default="perf/.cache/f100.json")
+ap.add_argument("--streams", type=int, default=1000, help="playback IDs p0…p<N-1> exist in the fixture")
+ap.add_argument("--binary", default="", help="profile this foghorn binary instead of building one (A/B comparisons)")
 a = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out_dir = os.path.join(root, "perf/.cache/callgrind")
@@ -20,9 +22,12 @@ os.makedirs(out_dir, exist_ok=True)
 for f in glob.glob(os.path.join(out_dir, "callgrind.out.*")): os.remove(f)
 # valgrind 3.19 cannot read the DWARF 5 that Swift 6.3 emits by default: build a release
 # binary with DWARF 4 in its own scratch folder (function-level attribution works then).
-subprocess.run(["swift", "build", "-c", "release", "--product", "foghorn", "--scratch-path", os.path.join(root, ".build-prof"),
-                "-Xswiftc", "-dwarf-version=4", "-Xcc", "-gdwarf-4"], cwd=root, check=True, capture_output=True)
-binary = os.path.join(root, ".build-prof/release/foghorn")
+if a.binary:
+    binary = a.binary
+else:
+    subprocess.run(["swift", "build", "-c", "release", "--product", "foghorn", "--scratch-path", os.path.join(root, ".build-prof"),
+                    "-Xswiftc", "-dwarf-version=4", "-Xcc", "-gdwarf-4"], cwd=root, check=True, capture_output=True)
+    binary = os.path.join(root, ".build-prof/release/foghorn")
 proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
                          binary, "serve", "--config", os.path.join(root, a.fixture),
                          "--http-listen", "127.0.0.1:18708", "--internal-listen", "127.0.0.1:18709", "--loops", "1"],
@@ -33,7 +38,7 @@ rng = random.Random(1)
 requests = []
 for _ in range(a.requests):
     ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-    requests.append(f"GET /play/p{rng.randrange(1000)}/hls/index.m3u8 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {ip}\r\n\r\n".encode())
+    requests.append(f"GET /play/p{rng.randrange(a.streams)}/hls/index.m3u8 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {ip}\r\n\r\n".encode())
 s = socket.create_connection(("127.0.0.1", 18708))
 s.sendall(requests[0]); s.recv(65536)  # warm the connection
 subprocess.run(["callgrind_control", "--zero", str(proc.pid)], capture_output=True)

@@ -24,6 +24,8 @@ def resolve(kind, text):
     return table.get(m.group(1), "?")
 
 by_file = collections.Counter()
+by_symbol = collections.Counter()  # code without line info (libc, libuv, the Swift runtime): by function
+fn = "?"
 by_line = collections.Counter()
 file = current = "?"
 line = 0
@@ -36,7 +38,16 @@ for raw in open(a.dump):
         file = current = resolve("fl", raw[3:]); continue
     if key in ("fi", "fe"):
         current = resolve(key, raw[3:]); continue
-    if key in ("fn", "cfn", "cfl", "cfi", "ob", "cob"):
+    if key == "fn":
+        m = re.match(r"\((\d+)\)(?:\s+(.*))?", raw[3:])
+        if m and m.group(2): names["fn"][m.group(1)] = m.group(2)
+        fn = names["fn"].get(m.group(1), "?") if m else raw[3:]
+        continue
+    if key == "cfn":
+        m = re.match(r"\((\d+)\)(?:\s+(.*))?", raw[4:])
+        if m and m.group(2): names["fn"][m.group(1)] = m.group(2)
+        continue
+    if key in ("cfl", "cfi", "ob", "cob"):
         if key in ("cfl", "cfi"): resolve(key, raw[4:])
         continue
     if key == "calls":
@@ -52,6 +63,7 @@ for raw in open(a.dump):
     cost = int(parts[1]) if len(parts) > 1 else 0
     by_file[current] += cost
     by_line[(current, line)] += cost
+    if current in ("???", "?"): by_symbol[fn] += cost
 
 total = sum(by_file.values()) or 1
 div = a.requests or 1
@@ -59,6 +71,9 @@ unit = "Ir/request" if a.requests else "Ir"
 print(f"{total / div:,.0f} {unit} in total (self cost)\n\nby file:")
 for f, c in by_file.most_common(20):
     print(f"  {c / div:>10,.0f} {100 * c / total:5.1f}%  {f.split('/work/main/')[-1]}")
+print("\nwithout line info, by function:")
+for f, c in by_symbol.most_common(12):
+    print(f"  {c / div:>10,.0f} {100 * c / total:5.1f}%  {f[:100]}")
 print("\nby line:")
 for (f, l), c in by_line.most_common(a.lines):
     print(f"  {c / div:>10,.0f} {100 * c / total:5.1f}%  {f.split('/work/main/')[-1]}:{l}")

@@ -165,24 +165,28 @@ public enum Scorer {
         if used >= limit { return .excluded(.bandwidthExhausted) }
         let w = s.weights
         let remote = h.pointee.remote
-        var dot = 0.0
         let hasGeo = request.viewer != nil && h.pointee.geoValid
-        if let v = request.viewer, hasGeo {
-            dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
-        }
         let cpuRam = UInt64(h.pointee.cpuRamScore)
+        var dot = 0.0
+        var dotKnown = false
         if let floor = pruneBelow {
-            // Cheap upper bound first (no division, no acos): the bandwidth term without this
-            // loop's pending, and geo ≤ W·(1+dot)/2 (+2) for dot ≥ 0 (acos is concave there, so
-            // acos(x)/π ≥ (1−x)/2), ≤ W/2 (+2) for dot < 0 (the angle is ≥ π/2).
+            // Cheap upper bounds first: the bandwidth term without this loop's pending (no
+            // division), then — only if that does not prune — the geo term bounded without acos:
+            // geo ≤ W·(1+dot)/2 (+2) for dot ≥ 0 (acos is concave there, so acos(x)/π ≥ (1−x)/2),
+            // ≤ W/2 (+2) for dot < 0 (the angle is ≥ π/2).
             var bound = cpuRam &+ UInt64(h.pointee.bwBase) &+ maxExtra
-            if hasGeo {
-                // Int64 conversion: one instruction (UInt64(Double) is a branchy sequence on x86).
-                let geoBound = dot >= 0 ? UInt64(bitPattern: Int64(Double(w.geo) * (1 + dot) * 0.5)) &+ 2 : (w.geo >> 1) &+ 2
-                if geoBound < w.geo { bound = bound &- (w.geo &- geoBound) }
-            }
             if remote { bound = bound > ScoringWeights.crossClusterPenalty ? bound &- ScoringWeights.crossClusterPenalty : 0 }
             if bound <= floor { return .pruned }
+            if let v = request.viewer, hasGeo {
+                dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
+                dotKnown = true
+                // Int64 conversion: one instruction (UInt64(Double) is a branchy sequence on x86).
+                let geoBound = dot >= 0 ? UInt64(bitPattern: Int64(Double(w.geo) * (1 + dot) * 0.5)) &+ 2 : (w.geo >> 1) &+ 2
+                if geoBound < w.geo && bound &- (w.geo &- geoBound) <= floor { return .pruned }
+            }
+        }
+        if let v = request.viewer, hasGeo, !dotKnown {
+            dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
         }
         let bandwidth = pendingHere == 0 ? UInt64(h.pointee.bwBase)
             : (remote ? w.remoteBandwidthScore(available: limit &- used) : w.bandwidthScore(used: used, limit: limit))
