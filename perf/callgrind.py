@@ -32,7 +32,10 @@ proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--separate-threads=yes
                          binary, "serve", "--config", os.path.join(root, a.fixture),
                          "--http-listen", "127.0.0.1:18708", "--internal-listen", "127.0.0.1:18709", "--loops", "1"],
                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-while b"ready" not in proc.stdout.readline(): pass
+while True:
+    line = proc.stdout.readline()
+    if not line: raise SystemExit("foghorn under valgrind exited before it was ready (a binary with DWARF 5? see --binary)")
+    if b"ready" in line: break
 time.sleep(1)
 rng = random.Random(1)
 requests = []
