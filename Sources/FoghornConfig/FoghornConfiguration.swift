@@ -122,25 +122,37 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `1.2.3.4:80`, `[::1]:80`, `:80` (all IPv4 interfaces). Only numeric hosts.
     public static func parse(_ text: String) -> ListenAddress? {
-        var host: Substring
-        var portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portText = rest.dropFirst()
+        guard let parts = HostPortText.split(text) else { return nil }
+        var host = parts.host
+        if parts.bracketed {
             guard host.contains(":"), IPAddressText.isIPv6(host) else { return nil }
         } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
             if host.isEmpty { host = "0.0.0.0" }
             guard IPAddressText.isIPv4(host) else { return nil }
         }
-        guard !portText.isEmpty, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),
-              let port = UInt16(portText) else { return nil }
+        guard let port = HostPortText.port(parts.port) else { return nil }
         return ListenAddress(host: String(host), port: port)
+    }
+}
+
+/// `host:port` and `[v6]:port` text, split once for every parser of addresses.
+public enum HostPortText {
+    /// The host (without brackets) and port text; nil when there is no `:port` part.
+    public static func split(_ text: String) -> (host: Substring, port: Substring, bracketed: Bool)? {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            return (text[text.index(after: text.startIndex)..<close], rest.dropFirst(), true)
+        }
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        return (text[..<colon], text[text.index(after: colon)...], false)
+    }
+
+    /// A decimal port 0…65535 (ASCII digits only).
+    public static func port(_ text: Substring) -> UInt16? {
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return UInt16(text)
     }
 }
 

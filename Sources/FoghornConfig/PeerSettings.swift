@@ -31,22 +31,10 @@ public struct PeerConfig: Sendable, Equatable {
 
     /// Parses `host:port` / `[v6]:port` (names allowed, port required).
     public static func parseAddress(_ text: String) -> (host: String, port: UInt16)? {
-        var host: Substring
-        var portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portText = rest.dropFirst()
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        }
-        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" }),
-              !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = UInt16(portText), port > 0 else { return nil }
-        return (String(host), port)
+        guard let parts = HostPortText.split(text), !parts.host.isEmpty,
+              parts.host.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" }),
+              let port = HostPortText.port(parts.port), port > 0 else { return nil }
+        return (String(parts.host), port)
     }
 }
 

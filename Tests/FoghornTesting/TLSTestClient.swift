@@ -19,21 +19,10 @@ public final class TLSTestClient {
     /// Connects and completes the handshake (throws when it fails).
     public init(port: UInt16, host: String = "127.0.0.1", serverName: String?, caFile: String?,
                 maxVersion: Int32 = 0, session: OpaquePointer? = nil, timeoutMs: Int = 5000) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try TestClient.connectedSocket(host: host, port: port)
         self.fd = fd
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        inet_pton(AF_INET, host, &addr.sin_addr)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            close(fd)
-            throw Failure(message: "connect failed: errno \(errno)")
-        }
         let ctx = SSL_CTX_new(TLS_client_method())!
         self.ctx = ctx
         if maxVersion != 0 {

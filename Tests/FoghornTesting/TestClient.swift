@@ -28,7 +28,12 @@ public final class TestClient {
     }
 
     public init(port: UInt16, host: String = "127.0.0.1") throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = try TestClient.connectedSocket(host: host, port: port)
+    }
+
+    /// A blocking IPv4 TCP socket connected to `host:port` (the caller closes it).
+    public static func connectedSocket(host: String, port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClientError(message: "socket failed") }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -41,6 +46,7 @@ public final class TestClient {
             Glibc.close(fd)
             throw ClientError(message: "connect to \(host):\(port) failed: errno \(errno)")
         }
+        return fd
     }
 
     deinit { Glibc.close(fd) }
