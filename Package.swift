@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "FoghornModel", targets: ["FoghornModel"]),
         .library(name: "FoghornPeering", targets: ["FoghornPeering"]),
         .library(name: "FoghornGeoLibrary", targets: ["FoghornGeo"]),
+        .library(name: "FoghornRouting", targets: ["FoghornRouting"]),
         .library(name: "FoghornApp", targets: ["FoghornApp"]),
     ],
     dependencies: [

@@ -18,6 +18,7 @@ let package = Package(
                 .product(name: "FoghornHTTPCore", package: "main"),
                 .product(name: "FoghornModel", package: "main"),
                 .product(name: "FoghornGeoLibrary", package: "main"),
+                .product(name: "FoghornRouting", package: "main"),
             ],
             path: "Benchmarks/FoghornBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

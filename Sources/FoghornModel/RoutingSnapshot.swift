@@ -209,6 +209,9 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         var tagBit: [String: Int] = [:]
         var nodeIds = [String](), nodeHash = [UInt64]()
+        var pendingList = [UInt64](), baseUsedList = [UInt64]()
+        pendingList.reserveCapacity(n)
+        baseUsedList.reserveCapacity(n)
         nodeIds.reserveCapacity(n)
         nodeHash.reserveCapacity(n)
         let hot = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: max(n, 1))
@@ -249,7 +252,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 row.ux = p.x; row.uy = p.y; row.uz = p.z; row.geoValid = true
             }
             row.cpuRamScore = UInt32(truncatingIfNeeded: w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes))
-            row.used = RoutingSnapshot.used(e, pending: e.pendingBytesPerSec)
+            let base = RoutingSnapshot.used(e, pending: 0)
+            baseUsedList.append(base)
+            pendingList.append(e.pendingBytesPerSec)
+            row.used = base &+ e.pendingBytesPerSec
             row.limit = e.isRemote ? ScoringWeights.remoteReferenceBytesPerSec : e.bwLimitBytesPerSec
             row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
             var ex: Exclusion?
@@ -301,8 +307,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         self.hot = hot
         edges = sorted
-        pending = sorted.map(\.pendingBytesPerSec)
-        baseUsed = sorted.map { RoutingSnapshot.used($0, pending: 0) }
+        pending = pendingList
+        baseUsed = baseUsedList
         urlsByEdge = sorted.map(\.resolvedURLs)
 
         var streams: [StreamEntry] = []
