@@ -61,9 +61,21 @@ def measure(pid, url, seconds, connections, script=None):
     r["rss_mib"] = rss_kib(pid) / 1024
     return r
 
-def start_foghorn(config):
+def certs(kind="ec"):
+    """A self-signed certificate for the HTTPS rows (perf/.cache/tls, made once with openssl)."""
+    tls = os.path.join(CACHE, "tls")
+    os.makedirs(tls, exist_ok=True)
+    cert, key = os.path.join(tls, f"{kind}.pem"), os.path.join(tls, f"{kind}.key")
+    if not os.path.exists(cert):
+        newkey = ["-newkey", "rsa:2048"] if kind == "rsa" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", cert, "-days", "30",
+                        "-subj", "/CN=foghorn.perf.example", "-addext", "subjectAltName=DNS:foghorn.perf.example,DNS:*.perf.example"],
+                       check=True, capture_output=True)
+    return cert, key
+
+def start_foghorn(config, extra=()):
     proc = subprocess.Popen(["taskset", "-c", "1", FOGHORN, "serve", "--config", config, "--http-listen", "127.0.0.1:18508",
-                             "--internal-listen", "127.0.0.1:18509"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                             "--internal-listen", "127.0.0.1:18509", *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     line = proc.stdout.readline().decode()
     if "ready" not in line: raise SystemExit(f"foghorn did not start: {line}")
     return proc
@@ -124,14 +136,22 @@ def main():
             ("Foghorn /play HLS, cold geo (200k IPs)", "fcold", 64),
             ("Foghorn /play HLS, 100 candidates (1,024 conns)", "f100", 1024),
             ("Foghorn /play HLS, pipelined x16", "fpipe", 64),
+            ("Foghorn /play HLS over HTTPS keep-alive, 100 candidates", "f100", -64),
         ]
     ratio = None
     for title, fixture, conns in scenarios:
-        proc = start_foghorn(os.path.join(CACHE, fixture + ".json"))
+        https = conns < 0  # negative: the same row over TLS (ECDSA P-256, TLS 1.3, keep-alive)
+        conns = abs(conns)
+        extra = []
+        if https:
+            cert, key = certs()
+            extra = ["--https-listen", "127.0.0.1:18543", "--tls-cert", cert, "--tls-key", key]
+        proc = start_foghorn(os.path.join(CACHE, fixture + ".json"), extra)
         try:
-            r = measure(proc.pid, "http://127.0.0.1:18508", a.seconds, conns, os.path.join(CACHE, fixture + ".lua"))
+            url = "https://127.0.0.1:18543" if https else "http://127.0.0.1:18508"
+            r = measure(proc.pid, url, a.seconds, conns, os.path.join(CACHE, fixture + ".lua"))
             rows.append((title, r))
-            if fixture == "f100" and conns == 64: ratio = r["cpu_us"] / nginx_cpu
+            if fixture == "f100" and conns == 64 and not https: ratio = r["cpu_us"] / nginx_cpu
         finally:
             proc.send_signal(signal.SIGTERM); proc.wait(timeout=30)
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()

@@ -16,17 +16,9 @@ sys.path.insert(0, os.path.join(ROOT, "perf"))
 import run as perf  # noqa: E402  (shared helpers: cpu_seconds, wrk, fixtures)
 
 CACHE = perf.CACHE
-TLS = os.path.join(CACHE, "tls")
 
 def certs(kind):
-    os.makedirs(TLS, exist_ok=True)
-    cert, key = os.path.join(TLS, f"{kind}.pem"), os.path.join(TLS, f"{kind}.key")
-    if not os.path.exists(cert):
-        newkey = ["-newkey", "rsa:2048"] if kind == "rsa" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", cert, "-days", "30",
-                        "-subj", "/CN=foghorn.perf.example", "-addext", "subjectAltName=DNS:foghorn.perf.example,DNS:*.perf.example"],
-                       check=True, capture_output=True)
-    return cert, key
+    return perf.certs(kind)
 
 def s_time(port, seconds, reuse):
     cmd = ["taskset", "-c", "0", "openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-time", str(seconds),
