@@ -137,7 +137,7 @@ enum MistCompatAPI {
             j.objectStart()
             for entry in snapshot.streams where name == "*" || entry.name == name || entry.name.hasPrefix(name + "+") {
                 var up: UInt64 = 0
-                for k in 0..<entry.edges.count { up += snapshot.edges[Int(entry.edges[k])].streams[entry.name]?.upBytesPerSec ?? 0 }
+                for k in 0..<entry.edges.count { up += snapshot.edges[Int(entry.edges[k])].stats(for: entry.name)?.upBytesPerSec ?? 0 }
                 j.key(entry.name)
                 j.arrayStart()
                 j.int(entry.totalViewers)
@@ -189,8 +189,8 @@ enum MistCompatAPI {
             j.field("up", edge.upBytesPerSec)
             j.field("up_add", edge.pendingBytesPerSec)
             j.field("down", edge.downBytesPerSec)
-            j.field("streams", edge.streams.count)
-            j.field("viewers", edge.streams.values.reduce(UInt64(0)) { $0 + UInt64($1.viewers) })
+            j.field("streams", edge.streamNames.count)
+            j.field("viewers", edge.streamStats.reduce(UInt64(0)) { $0 + UInt64($1.viewers) })
             j.field("bwlimit", edge.bwLimitBytesPerSec)
             if let p = snapshot.geoPoint(edge: i) {
                 j.key("geo"); j.objectStart(); j.field("lat", p.lat); j.field("lon", p.lon); j.field("loc", edge.location); j.objectEnd()

@@ -411,7 +411,7 @@ public final class PeerManager: @unchecked Sendable {
     /// Streams live here (some routable edge has inputs for it).
     private func liveStreams(_ edges: [EdgeState]) -> Set<String> {
         var out: Set<String> = []
-        for e in edges { for (name, s) in e.streams where s.inputs > 0 { out.insert(name) } }
+        for e in edges { for (name, s) in zip(e.streamNames, e.streamStats) where s.inputs > 0 { out.insert(name) } }
         return out
     }
 
@@ -424,7 +424,7 @@ public final class PeerManager: @unchecked Sendable {
             p.advertised = liveStreams(edges)
         } else if !p.subscribedByThem.isEmpty {
             let wanted = p.subscribedByThem
-            let list = edges.filter { e in e.streams.contains { wanted.contains($0.key) && $0.value.inputs > 0 } }
+            let list = edges.filter { e in zip(e.streamNames, e.streamStats).contains { wanted.contains($0.0) && $0.1.inputs > 0 } }
             c.send(.edgeSummary(streams: wanted.sorted(), edges: list.map { PeerEdge($0, only: wanted) }))
         }
     }
@@ -440,7 +440,7 @@ public final class PeerManager: @unchecked Sendable {
             guard p.state == .connected, let c = p.channel else { continue }
             if p.isAlways {
                 for stream in live.subtracting(p.advertised).sorted() {
-                    let carrying = edges.filter { ($0.streams[stream]?.inputs ?? 0) > 0 }
+                    let carrying = edges.filter { ($0.stats(for: stream)?.inputs ?? 0) > 0 }
                     c.send(.streamAdvertisement(stream: stream, edges: carrying.map { PeerEdge($0, only: [stream]) }))
                 }
                 for stream in p.advertised.subtracting(live).sorted() { c.send(.streamEnded(stream: stream)) }
@@ -517,7 +517,7 @@ public final class PeerManager: @unchecked Sendable {
     }
 
     private func answer(_ p: Peer, _ c: PeerChannel, id: UInt64, stream: String, now: UInt64) {
-        let carrying = routableLocalEdges().filter { ($0.streams[stream]?.inputs ?? 0) > 0 }
+        let carrying = routableLocalEdges().filter { ($0.stats(for: stream)?.inputs ?? 0) > 0 }
         let found = !carrying.isEmpty
         served[found ? "found" : "not_found", default: 0] += 1
         if found { p.subscribedByThem.insert(stream) }

@@ -39,7 +39,37 @@ public struct EdgeState: Sendable, Equatable {
     public var capabilities: EdgeCapabilities = [.edge]
     /// Output name → URL template (`HOST`, `$` placeholders), in report order.
     public var outputs: [(name: String, template: String)] = []
-    public var streams: [String: EdgeStreamStats] = [:]
+    /// The streams this edge carries, by name. Stored as two parallel arrays sorted by name
+    /// (``streamNames``, ``streamStats``): a dictionary per edge cost ≈100 bytes per entry, and
+    /// 10,000 edges × 100 streams made that 100 MB. Reading this builds a dictionary — for APIs and
+    /// tests; hot code uses the arrays or ``stats(for:)``.
+    public var streams: [String: EdgeStreamStats] {
+        get {
+            var d: [String: EdgeStreamStats] = [:]
+            d.reserveCapacity(streamNames.count)
+            for k in 0..<streamNames.count { d[streamNames[k]] = streamStats[k] }
+            return d
+        }
+        set {
+            let sorted = newValue.sorted { $0.key < $1.key }
+            streamNames = sorted.map(\.key)
+            streamStats = sorted.map(\.value)
+            streamIds = []
+            streamTable = nil
+        }
+    }
+    /// Stream names, ascending; ``streamStats`` holds each one's figures at the same index.
+    public private(set) var streamNames: [String] = []
+
+    /// The figures of `name` (binary search), if the edge carries it.
+    public func stats(for name: String) -> EdgeStreamStats? {
+        var lo = 0, hi = streamNames.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if streamNames[mid] < name { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < streamNames.count && streamNames[lo] == name ? streamStats[lo] : nil
+    }
     public var mode: EdgeMode = .normal
     /// Declared in the config file: never stale, never evicted.
     public var isStatic = false
@@ -98,7 +128,7 @@ public struct EdgeState: Sendable, Equatable {
     public private(set) var resolvedURLs: [URLTemplate?] = []
     /// Host of `base_url` (node ID when there is none), computed with ``resolvedURLs``.
     public private(set) var publicHost = ""
-    /// `streams` flattened with names interned in a ``StreamNameTable`` (see ``internStreams(_:)``).
+    /// ``streamNames`` interned in a ``StreamNameTable`` (see ``internStreams(_:)``), same order.
     public private(set) var streamIds: [Int32] = []
     public private(set) var streamStats: [EdgeStreamStats] = []
     /// Which table `streamIds` refer to.
@@ -107,15 +137,9 @@ public struct EdgeState: Sendable, Equatable {
     /// Interns this edge's stream names; call whenever `streams` changed.
     public mutating func internStreams(_ table: StreamNameTable) {
         var ids: [Int32] = []
-        var stats: [EdgeStreamStats] = []
-        ids.reserveCapacity(streams.count)
-        stats.reserveCapacity(streams.count)
-        for (name, s) in streams {
-            ids.append(table.id(for: name))
-            stats.append(s)
-        }
+        ids.reserveCapacity(streamNames.count)
+        for name in streamNames { ids.append(table.id(for: name)) }
         streamIds = ids
-        streamStats = stats
         streamTable = ObjectIdentifier(table)
     }
 
@@ -162,7 +186,7 @@ public struct EdgeState: Sendable, Equatable {
             && a.ramUsedBytes == b.ramUsedBytes && a.ramMaxBytes == b.ramMaxBytes && a.upBytesPerSec == b.upBytesPerSec
             && a.bwLimitBytesPerSec == b.bwLimitBytesPerSec && a.tags == b.tags && a.capabilities == b.capabilities
             && a.outputs.map(\.name) == b.outputs.map(\.name) && a.outputs.map(\.template) == b.outputs.map(\.template)
-            && a.streams == b.streams && a.mode == b.mode && a.lastReportMs == b.lastReportMs
+            && a.streamNames == b.streamNames && a.streamStats == b.streamStats && a.mode == b.mode && a.lastReportMs == b.lastReportMs
             && (a.lat == b.lat || (a.lat.isNaN && b.lat.isNaN)) && (a.lon == b.lon || (a.lon.isNaN && b.lon.isNaN))
             && a.location == b.location && a.pendingBytesPerSec == b.pendingBytesPerSec
             && a.remoteCluster == b.remoteCluster && a.remoteBwAvailableBytesPerSec == b.remoteBwAvailableBytesPerSec

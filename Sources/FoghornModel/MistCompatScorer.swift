@@ -46,7 +46,7 @@ public enum MistCompatScorer {
             case .viewer:
                 break
             case .source(let requester):
-                guard inputs > 0, let name, !(s.edges[i].streams[name]?.replicated ?? false) else { continue }
+                guard inputs > 0, let name, !(s.edges[i].stats(for: name)?.replicated ?? false) else { continue }
                 if let requester, hostOf(s.edges[i]) == requester { continue }
             case .ingest(let pct):
                 if s.edges[i].cpuPermille + pct * 10 >= 1000 { continue }

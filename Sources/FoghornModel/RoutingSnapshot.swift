@@ -279,7 +279,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 }
             }
             hot[index] = row
-            if let table, e.streamTable == tableId, e.streamIds.count == e.streams.count {
+            if let table, e.streamTable == tableId, e.streamIds.count == e.streamNames.count {
                 for k in 0..<e.streamIds.count {
                     let id = Int(e.streamIds[k])
                     var slot = Int(slotOfId[id])
@@ -295,8 +295,9 @@ public final class RoutingSnapshot: @unchecked Sendable {
                     sTotalViewers[slot] &+= UInt64(stats.viewers)
                 }
             } else {
-                for (name, stats) in e.streams {
-                    let slot = slotFor(name)
+                for k in 0..<e.streamNames.count {
+                    let stats = e.streamStats[k]
+                    let slot = slotFor(e.streamNames[k])
                     sEdges[slot].append(Int32(index))
                     sInputs[slot].append(stats.inputs)
                     sViewers[slot].append(stats.viewers)

@@ -64,8 +64,8 @@ public struct PeerEdge: Sendable, Equatable {
         ramMaxBytes = e.ramMaxBytes
         let used = e.upBytesPerSec &+ e.pendingBytesPerSec
         bwAvailableBytesPerSec = e.bwLimitBytesPerSec > used ? e.bwLimitBytesPerSec - used : 0
-        streams = e.streams.filter { only?.contains($0.key) ?? true }.map { Stream(name: $0.key, inputs: $0.value.inputs, viewers: $0.value.viewers) }
-            .sorted { $0.name < $1.name }
+        streams = zip(e.streamNames, e.streamStats).filter { only?.contains($0.0) ?? true }
+            .map { Stream(name: $0.0, inputs: $0.1.inputs, viewers: $0.1.viewers) }  // already sorted by name
     }
 
     /// The edge as a remote scoring candidate of cluster `cluster` (see ``EdgeState/remoteCluster``).
