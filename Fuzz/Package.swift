@@ -4,7 +4,11 @@
 //   SWIFT_BACKTRACE=enable=no .build/release/FuzzHTTPRequest Corpus/http -max_total_time=60
 //   (same for FuzzInputs with Corpus/inputs: JSON, YAML, /play paths, IPs, X-Forwarded-For,
 //   tag adjustments, edge reports, Mist documents; FuzzPeerFrames with Corpus/peer: PeerChannel frames)
+import Foundation
 import PackageDescription
+
+/// The root package's identity is its folder's name (a path dependency), whatever the clone is called.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
 
 let package = Package(
     name: "FoghornFuzz",
@@ -13,23 +17,23 @@ let package = Package(
         .executableTarget(
             name: "FuzzInputs",
             dependencies: [
-                .product(name: "FoghornModel", package: "main"),
-                .product(name: "FoghornJSON", package: "main"),
-                .product(name: "FoghornConfig", package: "main"),
+                .product(name: "FoghornModel", package: root),
+                .product(name: "FoghornJSON", package: root),
+                .product(name: "FoghornConfig", package: root),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
         .executableTarget(
             name: "FuzzPeerFrames",
             dependencies: [
-                .product(name: "FoghornPeering", package: "main"),
-                .product(name: "FoghornModel", package: "main"),
+                .product(name: "FoghornPeering", package: root),
+                .product(name: "FoghornModel", package: root),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
         .executableTarget(
             name: "FuzzHTTPRequest",
-            dependencies: [.product(name: "FoghornHTTPCore", package: "main")],
+            dependencies: [.product(name: "FoghornHTTPCore", package: root)],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ]
