@@ -21,6 +21,8 @@ public final class EventLoop: @unchecked Sendable {
     public let uvLoop: UnsafeMutablePointer<uv_loop_t>
     private let wakeup: UnsafeMutablePointer<uv_async_t>
     private let mailbox = Locked<Deque<Job>>(Deque())
+    /// Set when the loop has exited: later jobs would never run (and would keep what they capture alive).
+    private let mailboxClosed = Locked<Bool>(false)
     private var thread: pthread_t?
     private let finished = Locked<Bool>(false)
     /// Run on the loop thread right before the loop exits (close remaining handles).
@@ -44,8 +46,12 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `job` on the loop's thread, soon. Safe from any thread.
     public func execute(_ job: @escaping Job) {
-        mailbox.withLock { $0.append(job) }
-        uv_async_send(wakeup)
+        let accepted = mailbox.withLock { box -> Bool in
+            if mailboxClosed.withLock({ $0 }) { return false }
+            box.append(job)
+            return true
+        }
+        if accepted { uv_async_send(wakeup) }
     }
 
     /// Starts the loop on a new thread.
@@ -66,6 +72,12 @@ public final class EventLoop: @unchecked Sendable {
         uv_run(uvLoop, UV_RUN_DEFAULT)
         // Only now drop what the hooks captured: close callbacks above may still have used it.
         shutdownHooks.removeAll()
+        // Jobs that arrived too late never run; drop them (and refuse new ones) so what they
+        // captured is freed.
+        mailbox.withLock { box in
+            mailboxClosed.withLock { $0 = true }
+            box.removeAll()
+        }
         finished.withLock { $0 = true }
     }
 

@@ -11,7 +11,13 @@ public final class HTTPLoopContext: @unchecked Sendable {
     /// Every response of the current batch is assembled here, then written with one call.
     public let output = ByteBuffer(capacity: 65536)
     /// TLS connections: ciphertext is read here (then decrypted into `readScratch`) …
-    lazy var tlsReadScratch: UnsafeMutableRawBufferPointer = .allocate(byteCount: HTTPLoopContext.readScratchSize, alignment: 16)
+    private var tlsScratchStorage: UnsafeMutableRawBufferPointer?
+    var tlsReadScratch: UnsafeMutableRawBufferPointer {
+        if let s = tlsScratchStorage { return s }
+        let s = UnsafeMutableRawBufferPointer.allocate(byteCount: HTTPLoopContext.readScratchSize, alignment: 16)
+        tlsScratchStorage = s
+        return s
+    }
     /// … and a batch's encrypted output is assembled here.
     lazy var tlsOutput = ByteBuffer(capacity: 65536 + 4096)
 
@@ -26,7 +32,10 @@ public final class HTTPLoopContext: @unchecked Sendable {
         readScratch = .allocate(byteCount: HTTPLoopContext.readScratchSize, alignment: 16)
     }
 
-    deinit { readScratch.deallocate() }
+    deinit {
+        readScratch.deallocate()
+        tlsScratchStorage?.deallocate()
+    }
 
     func link(_ connection: HTTPConnection) {
         connection.next = firstConnection
