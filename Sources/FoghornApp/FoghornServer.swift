@@ -435,7 +435,7 @@ public final class FoghornServer: @unchecked Sendable {
             metrics.registerFamily(MetricNames.tlsReloads, help: "Certificate reloads (SIGHUP or changed files), by result.", label: "result", values: ["applied", "failed"]) { i in
                 i == 0 ? tls.applied : tls.failed
             }
-            metrics.registerFamily(MetricNames.tlsHandshakes, help: "TLS handshakes on the HTTPS listener, by result (resumed ⊂ completed).", label: "result", values: ["completed", "resumed", "failed"]) { [self] i in
+            metrics.registerFamily(MetricNames.tlsHandshakes, help: "TLS handshakes on the HTTPS listener, by result (resumed ⊂ completed).", label: "result", values: ["completed", "resumed", "failed"]) { [unowned self] i in
                 tlsCounterSets.reduce(0) { $0 + $1.load(i) }
             }
         }

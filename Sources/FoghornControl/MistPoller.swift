@@ -20,7 +20,7 @@ public final class MistPoller: @unchecked Sendable {
         public var lastSampleMs: UInt64
     }
 
-    let plane: ControlPlane
+    unowned let plane: ControlPlane  // the plane owns this; a strong reference would be a cycle
     public let passphrase: String
     public let intervalMs: UInt64
     private(set) public var nodes: [String: NodeStatus] = [:]

@@ -22,7 +22,7 @@ public final class PlaybackResolver: @unchecked Sendable {
         var fetchedAtMs: UInt64
     }
 
-    let plane: ControlPlane
+    unowned let plane: ControlPlane  // the plane owns this; a strong reference would be a cycle
     let address: ResolverAddress
     let timeoutMs: UInt64
     let ttlMs: UInt64
