@@ -97,8 +97,6 @@ public final class PeerManager: @unchecked Sendable {
     private var lastQueryPurgeMs: UInt64 = 0
     /// Remote edges as scoring candidates, rebuilt when remote data changes.
     private(set) var remoteStates: [EdgeState] = []
-    /// Anti-herd: redirects sent to remote edges (bytes/s, by qualified ID), forgotten like local pending.
-    private var remotePending: [String: EdgeState] = [:]
     private var remoteDirty = false
 
     // Counters (metrics).
@@ -112,7 +110,7 @@ public final class PeerManager: @unchecked Sendable {
     public static let errorLabels = PeerProtocolError.reasons + [
         "unlisted_cluster", "auth_failed", "wrong_cluster", "unexpected_message", "handshake_timeout", "heartbeat_timeout",
         "connect_failed", "connect_timeout", "resolve_failed", "read_error", "write_error", "send_queue_full",
-        "tls_handshake_failed", "goodbye_unlisted_cluster", "goodbye_auth_failed", "goodbye_wrong_cluster", "goodbye_bad_version", "goodbye_malformed",
+        TLSStream.handshakeFailed, "goodbye_unlisted_cluster", "goodbye_auth_failed", "goodbye_wrong_cluster", "goodbye_bad_version", "goodbye_malformed",
     ]
 
     init(plane: ControlPlane, config: FoghornConfiguration) {
@@ -193,7 +191,7 @@ public final class PeerManager: @unchecked Sendable {
                 if p.config.tls {
                     guard let session = TLSSession(client: p.config.host, caFile: settings.tlsCaFile.isEmpty ? nil : settings.tlsCaFile) else {
                         tcp.close("tls_setup")
-                        countError(p, "tls_handshake_failed")
+                        countError(p, TLSStream.handshakeFailed)
                         return connectionLost(p)
                     }
                     stream = TLSStream(tcp: tcp, session: session)
@@ -292,20 +290,14 @@ public final class PeerManager: @unchecked Sendable {
     private func connectionLost(_ p: Peer) {
         failQueued(p)
         guard !stopped else { return }
-        if p.isAlways || !p.subscribedByUs.isEmpty {
-            p.attempts += 1
-            let base = min(UInt64(500) << UInt64(min(p.attempts - 1, 20)), UInt64(settings.backoffMaxS) * 1000)
-            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
-            let jitter = Double(rng >> 11) / Double(1 << 53) * 0.4 - 0.2
-            p.nextDialMs = ControlPlane.monotonicMs() + UInt64(Double(base) * (1 + jitter))
-            setState(p, .backoff)
-        } else {
-            // On-demand without shared streams: the next miss dials again, after a short breaker pause.
-            p.attempts += 1
-            let base = min(UInt64(500) << UInt64(min(p.attempts - 1, 20)), UInt64(settings.backoffMaxS) * 1000)
-            p.nextDialMs = ControlPlane.monotonicMs() + base
-            setState(p, .backoff)
-        }
+        // Always-on peers (and on-demand peers with shared streams) are redialled when this
+        // expires; for other on-demand peers it is the breaker: queries skip them until then.
+        p.attempts += 1
+        let base = min(UInt64(500) << UInt64(min(p.attempts - 1, 20)), UInt64(settings.backoffMaxS) * 1000)
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+        let jitter = Double(rng >> 11) / Double(1 << 53) * 0.4 - 0.2
+        p.nextDialMs = ControlPlane.monotonicMs() + UInt64(Double(base) * (1 + jitter))
+        setState(p, .backoff)
         remoteDirty = true
     }
 
@@ -527,46 +519,41 @@ public final class PeerManager: @unchecked Sendable {
 
     private func rebuildRemoteStates() {
         var out: [EdgeState] = []
+        var index: [String: (index: Int, updatedMs: UInt64)] = [:]
         for name in order {
             guard let p = peers[name] else { continue }
             for (_, entry) in p.edges.sorted(by: { $0.key < $1.key }) {
                 var e = entry.edge.edgeState(cluster: name)
-                // Fresh data from the peer carries the real load; pending older than it is dropped.
-                if let pending = remotePending[e.nodeId], pending.pendingBytesPerSec > 0, entry.updatedMs < pendingSinceMs[e.nodeId] ?? 0 {
-                    e.addPending(pending.pendingBytesPerSec)
-                } else {
-                    remotePending.removeValue(forKey: e.nodeId)
+                // Pending (anti-herd) bandwidth survives until the peer's next data about the edge,
+                // which carries the real load.
+                if let old = remoteIndex[e.nodeId], old.updatedMs == entry.updatedMs {
+                    let pending = remoteStates[old.index].pendingBytesPerSec
+                    if pending > 0 { e.addPending(pending) }
                 }
+                index[e.nodeId] = (out.count, entry.updatedMs)
                 out.append(e)
             }
         }
         remoteStates = out
+        remoteIndex = index
     }
 
-    private var pendingSinceMs: [String: UInt64] = [:]
+    /// Where each remote edge (`node@cluster`) sits in ``remoteStates``, and the data it came from.
+    private var remoteIndex: [String: (index: Int, updatedMs: UInt64)] = [:]
 
     /// Folds redirects a data loop sent to remote edge `id` (`node@cluster`).
     func addPending(_ id: String, _ bytesPerSec: UInt64) {
-        guard let i = remoteStates.firstIndex(where: { $0.nodeId == id }) else { return }
+        guard let i = remoteIndex[id]?.index else { return }
         remoteStates[i].addPending(bytesPerSec)
-        remotePending[id] = remoteStates[i]
-        pendingSinceMs[id] = ControlPlane.monotonicMs()
     }
 
-    func pendingOf(_ id: String) -> UInt64? { remotePending[id]?.pendingBytesPerSec }
+    func pendingOf(_ id: String) -> UInt64? { remoteIndex[id].map { remoteStates[$0.index].pendingBytesPerSec } }
 
     /// Once a second (with local edges): forgets the oldest second of remote pending.
     func agePending() -> Bool {
         var changed = false
-        for (id, var e) in remotePending {
-            if e.agePending() { changed = true }
-            if e.pendingBytesPerSec == 0 {
-                remotePending.removeValue(forKey: id)
-                pendingSinceMs.removeValue(forKey: id)
-            } else {
-                remotePending[id] = e
-            }
-            if let i = remoteStates.firstIndex(where: { $0.nodeId == id }) { _ = remoteStates[i].agePending() }
+        for i in remoteStates.indices where remoteStates[i].pendingBytesPerSec > 0 {
+            if remoteStates[i].agePending() { changed = true }
         }
         return changed
     }

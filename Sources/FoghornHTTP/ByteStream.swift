@@ -8,6 +8,7 @@ public protocol ByteStream: AnyObject {
     var onClose: ((String) -> Void)? { get set }
     var maxQueuedBytes: Int { get set }
     var remoteAddress: String { get }
+    var isClosed: Bool { get }
     func startReading()
     func write(_ bytes: [UInt8])
     func close(_ reason: String)
@@ -28,6 +29,11 @@ public final class TLSStream: ByteStream {
     }
     public var loop: EventLoop { tcp.loop }
     public var remoteAddress: String { tcp.remoteAddress }
+    public var isClosed: Bool { closed || tcp.isClosed }
+    /// The close reason when the handshake failed; ``failure`` says why.
+    public static let handshakeFailed = "tls_handshake_failed"
+    /// OpenSSL's reason for a failed handshake.
+    public private(set) var failure: String?
     private var held: [[UInt8]] = []
     private var closed = false
     private var plain = [UInt8](repeating: 0, count: 16384)
@@ -84,9 +90,10 @@ public final class TLSStream: ByteStream {
             switch session.handshake() {
             case .wantMore:
                 return flush()
-            case .failed:
+            case .failed(let why):
+                failure = why
                 flush()
-                return tcp.close("tls_handshake_failed")
+                return tcp.close(TLSStream.handshakeFailed)
             case .done:
                 flush()
                 let pending = held

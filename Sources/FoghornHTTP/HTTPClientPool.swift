@@ -79,16 +79,16 @@ public final class HTTPClientPool {
             case .failure(let e):
                 finish(exchange, .failure(e == .connectTimeout ? .connectTimeout : e.reason == "resolve_failed" ? .resolveFailed(e.description) : .connectFailed(e.description)))
             case .success(let stream):
-                var session: TLSSession?
+                var transport: any ByteStream = stream
                 if origin.tls {
-                    guard let s = TLSSession(client: origin.host, caFile: caFile, verify: verifyTLS) else {
+                    guard let session = TLSSession(client: origin.host, caFile: caFile, verify: verifyTLS) else {
                         stream.close("tls_setup")
                         return finish(exchange, .failure(.connectFailed("TLS setup failed (CA file?)")))
                     }
-                    session = s
+                    transport = TLSStream(tcp: stream, session: session)
                 }
                 exchange.connected = true
-                let c = PooledConnection(pool: self, origin: origin, stream: stream, tls: session)
+                let c = PooledConnection(pool: self, origin: origin, stream: transport)
                 c.send(exchange)
             }
         }
@@ -162,28 +162,20 @@ public final class HTTPClientPool {
 final class PooledConnection {
     unowned let pool: HTTPClientPool
     let origin: HTTPClientPool.Origin
-    let stream: TCPStream
-    let tls: TLSSession?
+    /// Plain TCP, or ``TLSStream`` over it (which holds the request until the handshake is done).
+    let stream: any ByteStream
     private var exchange: HTTPClientPool.Exchange?
     private var received: [UInt8] = []
-    private var pendingRequest: [UInt8]?
     private var idleTimer: LoopTimer?
     private var closed = false
-    private var plain = [UInt8](repeating: 0, count: 16384)
-    private var cipher = [UInt8](repeating: 0, count: 16384)
 
-    init(pool: HTTPClientPool, origin: HTTPClientPool.Origin, stream: TCPStream, tls: TLSSession?) {
+    init(pool: HTTPClientPool, origin: HTTPClientPool.Origin, stream: any ByteStream) {
         self.pool = pool
         self.origin = origin
         self.stream = stream
-        self.tls = tls
-        stream.onRead = { [unowned self] bytes in didRead(bytes) }
+        stream.onRead = { [unowned self] bytes in received(bytes) }
         stream.onClose = { [self] reason in didClose(reason) }  // keeps us alive until closed
         stream.startReading()
-        if let tls {
-            _ = tls.handshake()
-            flushCiphertext()
-        }
     }
 
     var isUsable: Bool { !closed && !stream.isClosed && exchange == nil }
@@ -197,55 +189,7 @@ final class PooledConnection {
         let hostHeader = origin.host.contains(":") ? "[\(origin.host)]" : origin.host
         let defaultPort: UInt16 = origin.tls ? 443 : 80
         let text = "GET \(e.path) HTTP/1.1\r\nHost: \(hostHeader)\(origin.port == defaultPort ? "" : ":\(origin.port)")\r\nUser-Agent: foghorn\r\nAccept: application/json\r\n\r\n"
-        let bytes = Array(text.utf8)
-        if let tls {
-            if tls.handshakeDone { writePlain(bytes) } else { pendingRequest = bytes }
-        } else {
-            stream.write(bytes)
-        }
-    }
-
-    private func writePlain(_ bytes: [UInt8]) {
-        guard let tls else { return stream.write(bytes) }
-        bytes.withUnsafeBytes { _ = tls.write($0) }
-        flushCiphertext()
-    }
-
-    private func flushCiphertext() {
-        guard let tls else { return }
-        while tls.pendingCiphertext > 0 {
-            let n = cipher.withUnsafeMutableBytes { tls.takeCiphertext(into: $0) }
-            if n <= 0 { break }
-            stream.write(Array(cipher[0..<n]))
-        }
-    }
-
-    private func didRead(_ bytes: UnsafeRawBufferPointer) {
-        guard let tls else { return received(bytes) }
-        tls.feed(bytes)
-        if !tls.handshakeDone {
-            switch tls.handshake() {
-            case .wantMore:
-                flushCiphertext()
-                return
-            case .failed(let why):
-                flushCiphertext()
-                return fail(.connectFailed("TLS handshake failed: \(why)"), anything: true)
-            case .done:
-                flushCiphertext()
-                if let r = pendingRequest {
-                    pendingRequest = nil
-                    writePlain(r)
-                }
-            }
-        }
-        while !closed {
-            let n = plain.withUnsafeMutableBytes { tls.read(into: $0) }
-            if n < 0 { return fail(.closedEarly, anything: !received.isEmpty) }
-            if n == 0 { break }
-            plain.withUnsafeBytes { received(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
-        flushCiphertext()
+        stream.write(Array(text.utf8))
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
@@ -287,6 +231,8 @@ final class PooledConnection {
             exchange = nil
             if !received.isEmpty, let r = try? HTTPResponseParser.parse(received, atEOF: true) {
                 pool.finish(e, .success(r))
+            } else if reason == TLSStream.handshakeFailed {
+                pool.failed(e, .connectFailed("TLS handshake failed: \((stream as? TLSStream)?.failure ?? "")"), receivedAnything: true)
             } else {
                 pool.failed(e, .closedEarly, receivedAnything: !received.isEmpty)
             }

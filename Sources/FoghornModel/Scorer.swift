@@ -167,8 +167,11 @@ public enum Scorer {
         let remote = h.pointee.remote
         let hasGeo = request.viewer != nil && h.pointee.geoValid
         let cpuRam = UInt64(h.pointee.cpuRamScore)
-        var dot = 0.0
-        var dotKnown = false
+        @inline(__always) func dotWithViewer() -> Double {
+            guard let v = request.viewer, hasGeo else { return 0 }
+            return min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
+        }
+        var dot: Double?
         if let floor = pruneBelow {
             // Cheap upper bounds first: the bandwidth term without this loop's pending (no
             // division), then — only if that does not prune — the geo term bounded without acos:
@@ -177,21 +180,18 @@ public enum Scorer {
             var bound = cpuRam &+ UInt64(h.pointee.bwBase) &+ maxExtra
             if remote { bound = bound > ScoringWeights.crossClusterPenalty ? bound &- ScoringWeights.crossClusterPenalty : 0 }
             if bound <= floor { return .pruned }
-            if let v = request.viewer, hasGeo {
-                dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
-                dotKnown = true
+            if hasGeo {
+                let d = dotWithViewer()
+                dot = d
                 // Int64 conversion: one instruction (UInt64(Double) is a branchy sequence on x86).
-                let geoBound = dot >= 0 ? UInt64(bitPattern: Int64(Double(w.geo) * (1 + dot) * 0.5)) &+ 2 : (w.geo >> 1) &+ 2
+                let geoBound = d >= 0 ? UInt64(bitPattern: Int64(Double(w.geo) * (1 + d) * 0.5)) &+ 2 : (w.geo >> 1) &+ 2
                 if geoBound < w.geo && bound &- (w.geo &- geoBound) <= floor { return .pruned }
             }
-        }
-        if let v = request.viewer, hasGeo, !dotKnown {
-            dot = min(1, max(-1, v.x * h.pointee.ux + v.y * h.pointee.uy + v.z * h.pointee.uz))
         }
         let bandwidth = pendingHere == 0 ? UInt64(h.pointee.bwBase)
             : (remote ? w.remoteBandwidthScore(available: limit &- used) : w.bandwidthScore(used: used, limit: limit))
         var total = cpuRam &+ bandwidth &+ (remote ? 0 : w.streamBonus)
-        if hasGeo { total &+= GeoTerm.fast(weight: w.geo, dot: dot) }
+        if hasGeo { total &+= GeoTerm.fast(weight: w.geo, dot: dot ?? dotWithViewer()) }
         if remote {
             if total <= ScoringWeights.crossClusterPenalty { return .excluded(.belowCrossClusterPenalty) }
             total &-= ScoringWeights.crossClusterPenalty

@@ -1,4 +1,5 @@
 import COpenSSL
+import FoghornSync
 
 /// One TLS connection driven through memory BIOs: the owner feeds ciphertext
 /// it read from the socket, takes plaintext out, puts plaintext in, and
@@ -150,13 +151,12 @@ public final class TLSSession {
 
     // MARK: Client contexts (one per CA file / verify flag, shared)
 
-    nonisolated(unsafe) private static var clientContexts: [String: OpaquePointer] = [:]
-    private static let clientLock = ClientLock()
+    private static let clientContexts = Locked<[String: ClientContext]>([:])
 
     static func clientContext(caFile: String?, verify: Bool) -> OpaquePointer? {
         let key = "\(caFile ?? "")|\(verify)"
-        return clientLock.with {
-            if let c = clientContexts[key] { return c }
+        return clientContexts.withLock { contexts -> OpaquePointer? in
+            if let c = contexts[key] { return c.ctx }
             guard let ctx = SSL_CTX_new(TLS_client_method()) else { return nil }
             _ = foghorn_ssl_ctx_set_min_proto_version(ctx, TLS1_2_VERSION)
             if verify {
@@ -170,19 +170,13 @@ public final class TLSSession {
                     SSL_CTX_set_default_verify_paths(ctx)
                 }
             }
-            clientContexts[key] = ctx
+            contexts[key] = ClientContext(ctx: ctx)
             return ctx
         }
     }
 }
 
-/// A tiny pthread mutex for the shared client contexts (created rarely).
-final class ClientLock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    func with<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
+/// A client `SSL_CTX` kept for the process's lifetime (shared by every client session).
+private struct ClientContext: @unchecked Sendable {
+    let ctx: OpaquePointer
 }
