@@ -1,5 +1,3 @@
-public import CLibUV
-import CFoghornShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,11 +47,11 @@ public enum HTTPFetchError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
-/// One non-blocking HTTP/1.1 GET on an event loop: resolve (libuv thread
-/// pool), connect with a deadline, send, read with a size cap and a total
-/// deadline, parse (Content-Length, chunked or close-delimited). No thread per
-/// request, nothing blocks the loop; a peer that accepts and never answers
-/// costs one timer. Create and cancel on the loop's thread.
+/// One non-blocking HTTP/1.1 GET on an event loop over a ``TCPStream`` (name resolution on
+/// libuv's pool, connect deadline), then a total deadline for the answer, a size cap, and
+/// Content-Length, chunked or close-delimited framing. No thread per request, nothing blocks
+/// the loop; a peer that accepts and never answers costs one timer. Create and cancel on the
+/// loop's thread.
 public final class HTTPFetch {
     public struct Options: Sendable {
         public var connectTimeoutMs: UInt64 = 2000
@@ -68,16 +66,10 @@ public final class HTTPFetch {
     private let path: String
     private let options: Options
     private var completion: ((Result<HTTPFetchResponse, HTTPFetchError>) -> Void)?
-    private var resolver: UnsafeMutablePointer<uv_getaddrinfo_t>?
-    private var tcp: UnsafeMutablePointer<uv_tcp_t>?
-    private var connectRequest: UnsafeMutablePointer<uv_connect_t>?
-    private var writeRequest: UnsafeMutablePointer<uv_write_t>?
-    private var requestBytes: UnsafeMutableRawBufferPointer?
+    private var stream: TCPStream?
     private var timer: LoopTimer?
     private var received: [UInt8] = []
-    private var connected = false
     private var done = false
-    private var selfRetain: Unmanaged<HTTPFetch>?
 
     /// Starts a GET of `http://host:port/path`; `completion` runs once on the loop.
     @discardableResult
@@ -101,109 +93,49 @@ public final class HTTPFetch {
     }
 
     private func start() {
-        selfRetain = Unmanaged.passRetained(self)  // alive until finished and closed
-        timer = LoopTimer(loop: loop) { [unowned self] in
-            finish(.failure(connected ? .timeout : .connectTimeout))
-        }
-        timer?.start(afterMs: options.connectTimeoutMs)
-        let r = UnsafeMutablePointer<uv_getaddrinfo_t>.allocate(capacity: 1)
-        r.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        resolver = r
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        let rc = uv_getaddrinfo(loop.uvLoop, r, httpFetchResolved, host, String(port), &hints)
-        if rc != 0 {
-            resolver = nil
-            r.deallocate()
-            finish(.failure(.resolveFailed(String(cString: uv_strerror(rc)))))
+        // The dial keeps this object alive (its completion captures it) until it ends.
+        stream = TCPStream.connect(on: loop, host: host, port: port, timeoutMs: options.connectTimeoutMs) { [self] result in
+            switch result {
+            case .failure(let e):
+                switch e {
+                case .resolveFailed(let m): finish(.failure(.resolveFailed(m)))
+                case .connectFailed(let m): finish(.failure(.connectFailed(m)))
+                case .connectTimeout: finish(.failure(.connectTimeout))
+                }
+            case .success(let s):
+                guard !done else { return s.close("cancelled") }
+                connected(s)
+            }
         }
     }
 
-    /// Abandons the fetch; the completion runs with `.cancelled`.
-    public func cancel() { finish(.failure(.cancelled)) }
-
-    fileprivate func resolved(_ status: Int32, _ info: UnsafeMutablePointer<addrinfo>?) {
-        if let r = resolver { r.deallocate(); resolver = nil }
-        defer { if let info { uv_freeaddrinfo(info) } }
-        guard !done else { return }
-        guard status == 0, let info, let address = info.pointee.ai_addr else {
-            finish(.failure(.resolveFailed(String(cString: uv_strerror(status)))))
-            return
-        }
-        let handle = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
-        uv_tcp_init(loop.uvLoop, handle)
-        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        tcp = handle
-        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
-        request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        connectRequest = request
-        let rc = uv_tcp_connect(request, handle, address, httpFetchConnected)
-        if rc != 0 {
-            connectRequest = nil
-            request.deallocate()
-            finish(.failure(.connectFailed(String(cString: uv_strerror(rc)))))
-        }
-    }
-
-    fileprivate func didConnect(_ status: Int32) {
-        if let r = connectRequest { r.deallocate(); connectRequest = nil }
-        guard !done else { return }
-        guard status == 0, let tcp else {
-            finish(.failure(.connectFailed(String(cString: uv_strerror(status)))))
-            return
-        }
-        connected = true
-        timer?.stop()
+    private func connected(_ s: TCPStream) {
+        timer = LoopTimer(loop: loop) { [unowned self] in finish(.failure(.timeout)) }
         timer?.start(afterMs: options.totalTimeoutMs)
-        var fd = uv_os_fd_t()
-        if uv_fileno(UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_handle_t.self), &fd) == 0 { _ = foghorn_set_tcp_nodelay(fd) }
-        let hostHeader = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        let text = "GET \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\nUser-Agent: foghorn\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-        let bytes = Array(text.utf8)
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
-        storage.copyBytes(from: bytes)
-        requestBytes = storage
-        let w = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
-        w.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        writeRequest = w
-        var buf = uv_buf_init(storage.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
-        let stream = UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self)
-        if uv_write(w, stream, &buf, 1, httpFetchWrote) != 0 {
-            finish(.failure(.connectFailed("write failed")))
-            return
-        }
-        uv_read_start(stream, httpFetchAlloc, httpFetchRead)
-    }
-
-    fileprivate func didWrite(_ status: Int32) {
-        if let w = writeRequest { w.deallocate(); writeRequest = nil }
-        requestBytes?.deallocate()
-        requestBytes = nil
-        if status != 0 && !done { finish(.failure(.closedEarly)) }
-    }
-
-    fileprivate func didRead(_ nread: Int, _ buf: UnsafePointer<uv_buf_t>?) {
-        let base = buf?.pointee.base
-        defer { base?.deallocate() }
-        guard !done else { return }
-        if nread > 0, let base {
-            received.append(contentsOf: UnsafeRawBufferPointer(start: base, count: nread))
-            if received.count > options.maxResponseBytes {
-                finish(.failure(.tooLarge))
-                return
-            }
-            if let complete = try? HTTPResponseParser.parse(received, atEOF: false) {
-                finish(.success(complete))
-            }
-        } else if nread < 0 {
-            // EOF (or reset): whatever we have must be a complete response.
+        s.onRead = { [self] bytes in didRead(bytes) }  // alive while connected
+        s.onClose = { [self] reason in
+            guard !done else { return }
+            guard reason == "eof" else { return finish(.failure(.closedEarly)) }
+            // EOF: whatever we have must be a complete response.
             switch Result(catching: { try HTTPResponseParser.parse(received, atEOF: true) }) {
             case .success(let r?): finish(.success(r))
             case .success(nil): finish(.failure(.closedEarly))
             case .failure(let e): finish(.failure(e as? HTTPFetchError ?? .malformed("\(e)")))
             }
         }
+        s.startReading()
+        let hostHeader = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        s.write(Array("GET \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\nUser-Agent: foghorn\r\nAccept: application/json\r\nConnection: close\r\n\r\n".utf8))
+    }
+
+    /// Abandons the fetch; the completion runs with `.cancelled`.
+    public func cancel() { finish(.failure(.cancelled)) }
+
+    private func didRead(_ bytes: UnsafeRawBufferPointer) {
+        guard !done else { return }
+        received.append(contentsOf: bytes)
+        if received.count > options.maxResponseBytes { return finish(.failure(.tooLarge)) }
+        if let complete = try? HTTPResponseParser.parse(received, atEOF: false) { finish(.success(complete)) }
     }
 
     private func finish(_ result: Result<HTTPFetchResponse, HTTPFetchError>) {
@@ -213,59 +145,9 @@ public final class HTTPFetch {
         timer = nil
         let callback = completion
         completion = nil
-        // A pending getaddrinfo cannot be freed until its callback runs (uv_cancel may fail).
-        if let r = resolver { uv_cancel(UnsafeMutableRawPointer(r).assumingMemoryBound(to: uv_req_t.self)) }
-        if let tcp {
-            let handle = UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_handle_t.self)
-            if uv_is_closing(handle) == 0 { uv_close(handle, httpFetchClosed) }
-        } else if resolver == nil {
-            releaseSelf()
-        }
+        stream?.close("done")  // also abandons a dial in progress
+        stream = nil
         callback?(result)
-    }
-
-    fileprivate func handleClosed() {
-        tcp?.deallocate()
-        tcp = nil
-        if resolver == nil { releaseSelf() }
-    }
-
-    fileprivate func resolverFinishedAfterDone() {
-        if tcp == nil { releaseSelf() }
-    }
-
-    private func releaseSelf() {
-        if let r = selfRetain {
-            selfRetain = nil
-            r.release()
-        }
-    }
-}
-
-private func fetch(_ data: UnsafeMutableRawPointer?) -> HTTPFetch { Unmanaged<HTTPFetch>.fromOpaque(data!).takeUnretainedValue() }
-
-private func httpFetchResolved(_ req: UnsafeMutablePointer<uv_getaddrinfo_t>?, _ status: Int32, _ info: UnsafeMutablePointer<addrinfo>?) {
-    let f = fetch(req?.pointee.data)
-    f.resolved(status, info)
-    f.resolverFinishedAfterDoneIfNeeded()
-}
-
-private func httpFetchConnected(_ req: UnsafeMutablePointer<uv_connect_t>?, _ status: Int32) { fetch(req?.pointee.data).didConnect(status) }
-private func httpFetchWrote(_ req: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) { fetch(req?.pointee.data).didWrite(status) }
-private func httpFetchAlloc(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int, _ buf: UnsafeMutablePointer<uv_buf_t>?) {
-    let size = 16384
-    let p = UnsafeMutablePointer<CChar>.allocate(capacity: size)
-    buf?.pointee = uv_buf_init(p, UInt32(size))
-}
-private func httpFetchRead(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ nread: Int, _ buf: UnsafePointer<uv_buf_t>?) {
-    fetch(stream?.pointee.data).didRead(nread, buf)
-}
-private func httpFetchClosed(_ handle: UnsafeMutablePointer<uv_handle_t>?) { fetch(handle?.pointee.data).handleClosed() }
-
-extension HTTPFetch {
-    fileprivate func resolverFinishedAfterDoneIfNeeded() {
-        // `resolved` cleared `resolver`; if the fetch already finished, nothing else will release it.
-        if done { resolverFinishedAfterDone() }
     }
 }
 
