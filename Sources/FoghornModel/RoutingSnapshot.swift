@@ -104,6 +104,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
     public let nodeHash: [UInt64]
     /// Scoring rows (immutable after init; freed in deinit).
     let hot: UnsafeMutableBufferPointer<EdgeHot>
+    /// Per-stream bounding-ball trees over the candidates (shared with pending-only refreshes).
+    public let index: CandidateIndex
+    /// The index's per-snapshot bounds (recomputed by pending-only refreshes too).
+    let bounds: IndexBounds
 
     // Streams and playback.
     public let streams: [StreamEntry]
@@ -340,6 +344,12 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.nodeHash = nodeHash
         self.perViewerByStream = streams.map(\.perViewerBytesPerSec)
         self.candidateTable = CandidateTable(streams)
+        let index = CandidateIndex(streams: streams, hot: hot, weights: w) { i in
+            let b = IndexBounds.bound(hot[i], w)
+            return b == IndexBounds.excluded ? -1000 : Int64(b)
+        }
+        self.index = index
+        self.bounds = IndexBounds(index: index, streamCount: streams.count, hot: hot, weights: w)
         self.streams = streams
         self.streamIndex = streamIndex
         self.playback = input.playback
@@ -387,6 +397,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
             hot[i] = row
         }
         streams = previous.streams
+        index = previous.index
+        bounds = IndexBounds(index: previous.index, streamCount: previous.streams.count, hot: hot, weights: weights)
         streamIndex = previous.streamIndex
         playback = previous.playback
         playbackTable = previous.playbackTable
@@ -450,6 +462,14 @@ public final class RoutingSnapshot: @unchecked Sendable {
             if nodeIds[mid] < nodeId { lo = mid + 1 } else { hi = mid }
         }
         return lo < localEdgeCount && nodeIds[lo] == nodeId ? lo : nil
+    }
+
+    /// Whether `pending` more bytes/s (a data loop's own unshipped redirects) would push
+    /// edge `i` to its bandwidth limit when the snapshot alone does not: then that loop
+    /// scores linearly, so the exclusion is seen and counted (see ``Scorer/top``).
+    @inline(__always) public func pendingExhausts(edge i: Int, pending: UInt64) -> Bool {
+        let h = hot.baseAddress.unsafelyUnwrapped + i
+        return h.pointee.used < h.pointee.limit && h.pointee.used &+ pending >= h.pointee.limit
     }
 
     /// The static exclusion of edge `i`, if any.

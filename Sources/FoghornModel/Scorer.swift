@@ -30,6 +30,10 @@ public struct TopCandidates: Sendable {
     private var scores = InlineArray<5, UInt64>(repeating: 0)
     /// Candidates seen that were excluded, by reason (for metrics).
     public var excluded = InlineArray<16, UInt32>(repeating: 0)
+    /// Candidates whose exact score was computed (the rest were pruned by bounds).
+    public var scored: UInt32 = 0
+    /// Index nodes whose children or members were looked at.
+    public var nodesVisited: UInt32 = 0
 
     public init() {}
 
@@ -39,10 +43,13 @@ public struct TopCandidates: Sendable {
     public var worstScore: UInt64 { count == TopCandidates.capacity ? scores[count - 1] : 0 }
     public var isFull: Bool { count == TopCandidates.capacity }
 
-    /// Inserts keeping (score desc, index asc); candidates arrive in ascending index order.
+    /// Index of the 5th best (ties below it lose to a lower index).
+    public var worstEdge: Int32 { count == TopCandidates.capacity ? indices[count - 1] : Int32.max }
+
+    /// Inserts keeping (score desc, index asc), whatever order candidates arrive in.
     @inline(__always) mutating func insert(edge: Int32, score: UInt64) {
         var pos = count
-        while pos > 0 && scores[pos - 1] < score { pos -= 1 }
+        while pos > 0 && (scores[pos - 1] < score || (scores[pos - 1] == score && indices[pos - 1] > edge)) { pos -= 1 }
         if pos >= TopCandidates.capacity { return }
         var j = min(count, TopCandidates.capacity - 1)
         while j > pos {
@@ -116,7 +123,27 @@ public struct ScoreBreakdown: Sendable {
 public enum Scorer {
     /// Scores the candidates of `request.stream`. `localPending` (bytes/s per
     /// edge index, this loop's own unshipped redirects) may be nil.
+    ///
+    /// Walks the stream's ``CandidateIndex`` best-first and skips every node whose bound
+    /// cannot reach the 5th best; candidates excluded whatever the viewer are counted from
+    /// the snapshot's tally. The linear path (every candidate, in edge order) serves streams
+    /// with tenant-reserved edges and loops whose own pending redirects exhaust an edge
+    /// (`pendingMayExclude`: ``RoutingSnapshot/pendingExhausts(edge:pending:)``), so every
+    /// exclusion is still counted. Both name the same winners and scores.
     public static func top(
+        _ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil,
+        pendingMayExclude: Bool = true
+    ) -> TopCandidates {
+        if s.index.tenantRestricted[request.stream] || (localPending != nil && pendingMayExclude) {
+            return linearTop(s, request, localPending: localPending)
+        }
+        var top = indexedTop(s, request, localPending: localPending)
+        if request.stickyBand > 0 && !top.isEmpty { applySticky(s, request, &top, localPending: localPending) }
+        return top
+    }
+
+    /// Every candidate in edge order (the reference behaviour ``indexedTop`` must match).
+    public static func linearTop(
         _ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil
     ) -> TopCandidates {
         var top = TopCandidates()
@@ -130,7 +157,7 @@ public enum Scorer {
                     let i = Int(edges[k])
                     switch score(s, request, edge: i, inputs: inputs[k], localPending: localPending,
                                  pruneBelow: top.isFull ? top.worstScore : nil, maxExtra: maxExtra) {
-                    case .scored(let value): top.insert(edge: Int32(i), score: value)
+                    case .scored(let value): top.scored &+= 1; top.insert(edge: Int32(i), score: value)
                     case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
                     case .pruned: break
                     }
@@ -138,6 +165,153 @@ public enum Scorer {
             }
         }
         if request.stickyBand > 0 && !top.isEmpty { applySticky(s, request, &top, localPending: localPending) }
+        return top
+    }
+
+    /// Best-first walk of the stream's ``CandidateIndex``: a node is skipped when
+    /// `max non-geo part of its members + tag bonus + geo bound of the node` is below the 5th
+    /// best so far; a member when its own bound is. Survivors are scored exactly by
+    /// ``score(_:_:edge:inputs:localPending:pruneBelow:maxExtra:)``.
+    static func indexedTop(_ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>?) -> TopCandidates {
+        var top = TopCandidates()
+        let bounds = s.bounds
+        let stream = request.stream
+        var t = Int(bounds.tallyStart[stream])
+        let tallyEnd = Int(bounds.tallyStart[stream + 1])
+        while t < tallyEnd {
+            let item = bounds.tally[t]
+            top.excluded[Int(item >> 24)] &+= item & 0xFF_FFFF
+            t += 1
+        }
+        let index = s.index
+        let root = index.roots[stream]
+        guard root >= 0 else { return top }
+        let nodes = UnsafePointer(index.nodes.baseAddress.unsafelyUnwrapped)
+        let entries = UnsafePointer(index.entries.baseAddress.unsafelyUnwrapped)
+        let nodeMax = UnsafePointer(bounds.nodeMax.baseAddress.unsafelyUnwrapped)
+        let edgeBound = UnsafePointer(bounds.edgeBound.baseAddress.unsafelyUnwrapped)
+        let extras = max(request.tags.maxPositive, 0)
+        let geoWeight = Int64(s.weights.geo)
+        let w = Double(s.weights.geo)
+        let wOverPi = w * (1 / Double.pi)
+        let viewer = request.viewer
+        let vx = viewer?.x ?? 0, vy = viewer?.y ?? 0, vz = viewer?.z ?? 0
+        let hasViewer = viewer != nil
+
+        /// The geo term of any member of `node` is at most this (0 without positions).
+        @inline(__always) func nodeGeo(_ node: UnsafePointer<CandidateIndex.Node>) -> Int64 {
+            let r = node.pointee.radius
+            if !hasViewer || r < 0 { return 0 }
+            let dot = vx * node.pointee.cx + vy * node.pointee.cy + vz * node.pointee.cz
+            let theta = GeoTerm.approximateAngle(min(1, max(-1, dot))) - 7e-5 - r
+            return theta <= 0 ? geoWeight : Int64(w - theta * wOverPi) &+ 2
+        }
+        @inline(__always) func below(_ bound: Int64, _ top: TopCandidates) -> Bool {
+            top.isFull && bound < Int64(top.worstScore)
+        }
+
+        /// Scores the members of a leaf that can still enter the top 5.
+        @inline(__always) func scanLeaf(_ node: UnsafePointer<CandidateIndex.Node>, _ top: inout TopCandidates) {
+            let leafGeo = nodeGeo(node)
+            let memberGeo = hasViewer && node.pointee.radius >= 0
+            let end = Int(node.pointee.start + node.pointee.count)
+            for m in Int(node.pointee.start)..<end {
+                let entry = entries + m
+                let e = entry.pointee.edge
+                if e < 0 { continue }  // no inputs: counted in the tally
+                let b = edgeBound[Int(e)]
+                if b == IndexBounds.excluded { continue }
+                if top.isFull {
+                    let floor = Int64(top.worstScore)
+                    let base = Int64(b) &+ extras
+                    var bound = base &+ leafGeo
+                    if bound < floor || (bound == floor && e > top.worstEdge) { continue }
+                    if memberGeo {
+                        // Float vectors: the dot is off by ≤ 2e-7, the angle by ≤ 6.4e-4 rad near 0.
+                        let dot = vx * Double(entry.pointee.x) + vy * Double(entry.pointee.y) + vz * Double(entry.pointee.z)
+                        let theta = GeoTerm.approximateAngle(min(1, max(-1, dot))) - 7.5e-4
+                        bound = base &+ (theta <= 0 ? geoWeight : Int64(w - theta * wOverPi) &+ 2)
+                        if bound < floor || (bound == floor && e > top.worstEdge) { continue }
+                    }
+                }
+                top.scored &+= 1
+                switch score(s, request, edge: Int(e), inputs: 1, localPending: localPending, pruneBelow: nil, maxExtra: 0) {
+                case .scored(let value): top.insert(edge: e, score: value)
+                case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
+                case .pruned: break
+                }
+            }
+        }
+        @inline(__always) func childBound(_ c: Int) -> Int64 {
+            Int64(nodeMax[c]) &+ extras &+ nodeGeo(nodes + c)
+        }
+        /// Depth-first walk of one subtree (only when the frontier heap is full).
+        func walk(_ from: Int, _ top: inout TopCandidates) {
+            var stack = InlineArray<48, Int32>(repeating: 0)
+            var sp = 1
+            stack[0] = Int32(from)
+            while sp > 0 {
+                sp -= 1
+                let node = nodes + Int(stack[sp])
+                let left = Int(node.pointee.left)
+                if left < 0 { scanLeaf(node, &top); continue }
+                let right = Int(node.pointee.right)
+                if nodeMax[right] != IndexBounds.excluded && !below(childBound(right), top) { stack[sp] = Int32(right); sp += 1 }
+                if nodeMax[left] != IndexBounds.excluded && !below(childBound(left), top) { stack[sp] = Int32(left); sp += 1 }
+            }
+        }
+
+        // Best first: a max-heap of (bound, node) keys; once the best bound left is below the
+        // 5th best score, nothing left can enter.
+        let heapCapacity = 128
+        var heap = InlineArray<128, UInt64>(repeating: 0)
+        var count = 0
+        @inline(__always) func key(_ bound: Int64, _ node: Int) -> UInt64 {
+            UInt64(min(max(bound &+ 0x8000_0000, 0), 0xFFFF_FFFF)) << 32 | UInt64(node)
+        }
+        @inline(__always) func push(_ k: UInt64, _ heap: inout InlineArray<128, UInt64>, _ count: inout Int) {
+            var i = count
+            count += 1
+            while i > 0 {
+                let parent = (i - 1) >> 1
+                if heap[parent] >= k { break }
+                heap[i] = heap[parent]
+                i = parent
+            }
+            heap[i] = k
+        }
+        @inline(__always) func pop(_ heap: inout InlineArray<128, UInt64>, _ count: inout Int) -> UInt64 {
+            let best = heap[0]
+            count -= 1
+            let last = heap[count]
+            var i = 0
+            while true {
+                var c = 2 * i + 1
+                if c >= count { break }
+                if c + 1 < count && heap[c + 1] > heap[c] { c += 1 }
+                if heap[c] <= last { break }
+                heap[i] = heap[c]
+                i = c
+            }
+            if count > 0 { heap[i] = last }
+            return best
+        }
+        push(key(Int64.max, Int(root)), &heap, &count)
+        while count > 0 {
+            let k = pop(&heap, &count)
+            if below(Int64(k >> 32) &- 0x8000_0000, top) { break }
+            let node = nodes + Int(k & 0xFFFF_FFFF)
+            top.nodesVisited &+= 1
+            let left = Int(node.pointee.left)
+            if left < 0 { scanLeaf(node, &top); continue }
+            for c in 0..<2 {
+                let child = c == 0 ? left : Int(node.pointee.right)
+                guard nodeMax[child] != IndexBounds.excluded else { continue }
+                let b = childBound(child)
+                if below(b, top) { continue }
+                if count < heapCapacity { push(key(b, child), &heap, &count) } else { walk(child, &top) }
+            }
+        }
         return top
     }
 

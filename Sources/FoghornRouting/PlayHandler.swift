@@ -105,7 +105,7 @@ public enum PlayHandler {
         let request = ScoringRequest(
             stream: stream, tenant: snapshot.tenantOf(playback: p), viewer: viewer, tags: tags,
             stickyBand: loop.settings.stickyBand, clientHash: client?.networkHash ?? 0)
-        let top = Scorer.top(snapshot, request, localPending: loop.localPending)
+        let top = Scorer.top(snapshot, request, localPending: loop.localPending, pendingMayExclude: loop.pendingMayExclude)
         loop.countExclusions(top)
         guard !top.isEmpty else {
             let entry = snapshot.streams[stream]

@@ -237,6 +237,7 @@ public final class ViewerLoop: @unchecked Sendable {
                 }
             }
             ledgerSnapshot = s
+            notePendingExhaustion(s)
             return
         }
         var carried: [String: UInt64] = [:]
@@ -254,15 +255,29 @@ public final class ViewerLoop: @unchecked Sendable {
             for (node, bytes) in shipment.amounts { if let i = s.edgeIndex(nodeId: node) { local[i] += bytes } }
         }
         ledgerSnapshot = s
+        notePendingExhaustion(s)
+    }
+
+    /// Whether this loop's own pending redirects push an edge of `s` to its limit
+    /// (then scoring takes the linear path, which sees and counts that exclusion).
+    private func notePendingExhaustion(_ s: RoutingSnapshot) {
+        pendingMayExclude = false
+        for i in 0..<s.edgeCount where local[i] > 0 && s.pendingExhausts(edge: i, pending: local[i]) {
+            pendingMayExclude = true
+            return
+        }
     }
 
     @inline(__always) func addPending(edge: Int, bytesPerSec: UInt64) {
         local[edge] &+= bytesPerSec
+        if !pendingMayExclude && ledgerSnapshot.pendingExhausts(edge: edge, pending: local[edge]) { pendingMayExclude = true }
         unshipped[edge] &+= bytesPerSec
         hasUnshipped = true
     }
 
     var localPending: UnsafePointer<UInt64> { UnsafePointer(local.baseAddress!) }
+    /// True while this loop's own pending redirects exhaust some edge's bandwidth.
+    private(set) var pendingMayExclude = false
 
     /// Every ≤ 50 ms: hand this loop's new redirects to the control loop.
     func shipPending() {

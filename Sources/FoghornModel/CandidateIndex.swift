@@ -1,0 +1,311 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Per-stream bounding-ball trees over the candidates' positions, so a routing decision
+/// visits the candidates that can still enter the top 5 and skips the rest in groups.
+///
+/// Each stream's candidates are split top-down at the median of their widest dimension —
+/// x, y or z of the unit vector, or the score without geo, all measured in score points —
+/// into leaves of at most ``leafSize``, so a node holds candidates that are close *and*
+/// similarly loaded (position-less candidates get their own subtree). A node
+/// knows a centre `c` and a radius `r` (radians) that contain its members, so for a viewer
+/// `v` every member is at least `acos(v·c) − r` away and its geo term is at most
+/// `W − W·(acos(v·c) − r)/π`. Together with the node's best non-geo part (``IndexBounds``,
+/// recomputed for every snapshot, pending-only refreshes included) that bounds every
+/// member's score; a node whose bound is below the current 5th best is skipped whole.
+///
+/// Worked example (weights 500/500/1000/1000/50): the 5th best so far scores 2,700; a node
+/// 60° (1.047 rad) from the viewer with radius 10° (0.175 rad) bounds geo by
+/// `1000 − 1000·0.873/π = 723` (+2 for truncation); its members' best cpu+ram+bw+bonus is
+/// 1,900, so the node is worth at most 2,625 < 2,700: none of its members is looked at.
+///
+/// The structure depends only on which edges carry which stream and where they are; it is
+/// built with a full snapshot and shared by its pending-only refreshes.
+public final class CandidateIndex: @unchecked Sendable {
+    /// One candidate: its unit vector (Float: 16 bytes per entry; bounds add the rounding
+    /// error) and edge index, complemented (`~edge`, negative) when it reports no inputs.
+    struct Entry {
+        var x: Float
+        var y: Float
+        var z: Float
+        var edge: Int32
+    }
+
+    /// A ball of candidates: members `start..<start+count` of ``entries``; `left`/`right`
+    /// are child node indices (-1 for a leaf). `radius < 0`: no member has a position.
+    struct Node {
+        var cx: Double
+        var cy: Double
+        var cz: Double
+        var radius: Double
+        var start: Int32
+        var count: Int32
+        var left: Int32
+        var right: Int32
+    }
+
+    /// Candidates per leaf: a leaf costs one bound, a member a few multiply-adds.
+    public static let leafSize = 16
+    /// Deepest tree possible (2^40 leaves): the traversal's fixed stack.
+    static let maxDepth = 40
+
+    let entries: UnsafeMutableBufferPointer<Entry>
+    let nodes: UnsafeMutableBufferPointer<Node>
+    /// Root node per stream (-1: no candidates).
+    let roots: UnsafeMutableBufferPointer<Int32>
+    /// Streams carried by an edge reserved for a tenant: scored by the linear path.
+    let tenantRestricted: UnsafeMutableBufferPointer<Bool>
+    public var nodeCount: Int { nodes.count }
+
+    /// One candidate while building: position, non-geo score at build time, slot in the stream.
+    private struct Item {
+        var x: Double
+        var y: Double
+        var z: Double
+        var base: Double
+        var k: Int32
+    }
+
+    /// Builds every stream's tree. `baseScore(edge)` is the candidate's score without the geo
+    /// term at build time: nodes then group candidates that are close *and* similarly loaded
+    /// (the bounds stay exact when loads change later; only how much they prune depends on it).
+    init(streams: [StreamEntry], hot: UnsafeMutableBufferPointer<EdgeHot>, weights: ScoringWeights, baseScore: (Int) -> Int64) {
+        let total = streams.reduce(0) { $0 + $1.edges.count }
+        let entries = UnsafeMutableBufferPointer<Entry>.allocate(capacity: max(total, 1))
+        let roots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(streams.count, 1))
+        let tenantRestricted = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(streams.count, 1))
+        // A binary tree over n members with leaves of ≤ leafSize has < 2·⌈n/(leafSize/2)⌉ nodes; +2 for the mixed root.
+        var nodeCapacity = 0
+        for s in streams where !s.edges.isEmpty { nodeCapacity += 4 * (s.edges.count / (CandidateIndex.leafSize / 2) + 1) + 2 }
+        var built = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
+        var nodeCount = 0
+        var at = 0
+        // Score points per unit of a unit-vector coordinate: a spread of 2 (−1…1) is ≈ π radians ≈ W points.
+        let pointsPerUnit = Double(weights.geo) / 2
+        var items: [Item] = []
+        var noGeo: [Item] = []
+
+        for (si, stream) in streams.enumerated() {
+            tenantRestricted[si] = false
+            guard !stream.edges.isEmpty else { roots[si] = -1; continue }
+            items.removeAll(keepingCapacity: true)
+            noGeo.removeAll(keepingCapacity: true)
+            for k in 0..<stream.edges.count {
+                let i = Int(stream.edges[k])
+                let h = hot[i]
+                if h.tenant >= 0 { tenantRestricted[si] = true }
+                let item = Item(x: h.ux, y: h.uy, z: h.uz, base: Double(baseScore(i)), k: Int32(k))
+                if h.geoValid { items.append(item) } else { noGeo.append(item) }
+            }
+            func build(_ list: inout [Item], _ lo: Int, _ hi: Int, geo: Bool) -> Int32 {
+                if hi - lo <= CandidateIndex.leafSize {
+                    let start = at
+                    var sx = 0.0, sy = 0.0, sz = 0.0
+                    for m in lo..<hi {
+                        let it = list[m]
+                        let i = stream.edges[Int(it.k)]
+                        let hRow = hot[Int(i)]
+                        entries[at] = Entry(x: Float(hRow.ux), y: Float(hRow.uy), z: Float(hRow.uz), edge: stream.inputs[Int(it.k)] == 0 ? ~i : i)
+                        at += 1
+                        sx += it.x; sy += it.y; sz += it.z
+                    }
+                    var node = Node(cx: 0, cy: 0, cz: 0, radius: -1, start: Int32(start), count: Int32(hi - lo), left: -1, right: -1)
+                    if geo {
+                        (node.cx, node.cy, node.cz) = CandidateIndex.direction(sx, sy, sz, fallback: (list[lo].x, list[lo].y, list[lo].z))
+                        var r = 0.0
+                        for m in lo..<hi { r = max(r, CandidateIndex.angleUpper(node.cx * list[m].x + node.cy * list[m].y + node.cz * list[m].z)) }
+                        node.radius = r
+                    }
+                    built[nodeCount] = node
+                    nodeCount += 1
+                    return Int32(nodeCount - 1)
+                }
+                // Split at the median of the widest dimension, in score points.
+                var minX = Double.infinity, maxX = -Double.infinity, minY = Double.infinity, maxY = -Double.infinity
+                var minZ = Double.infinity, maxZ = -Double.infinity, minB = Double.infinity, maxB = -Double.infinity
+                for m in lo..<hi {
+                    let it = list[m]
+                    minX = min(minX, it.x); maxX = max(maxX, it.x); minY = min(minY, it.y); maxY = max(maxY, it.y)
+                    minZ = min(minZ, it.z); maxZ = max(maxZ, it.z); minB = min(minB, it.base); maxB = max(maxB, it.base)
+                }
+                var axis = 3
+                var widest = maxB - minB
+                if geo {
+                    for (a, spread) in [(0, maxX - minX), (1, maxY - minY), (2, maxZ - minZ)] where spread * pointsPerUnit > widest {
+                        axis = a
+                        widest = spread * pointsPerUnit
+                    }
+                }
+                let mid = (lo + hi) / 2
+                CandidateIndex.select(&list, lo, hi, mid, axis: axis)
+                let left = build(&list, lo, mid, geo: geo)
+                let right = build(&list, mid, hi, geo: geo)
+                return CandidateIndex.parent(&built, &nodeCount, left, right)
+            }
+            var root: Int32 = -1
+            if !items.isEmpty { root = build(&items, 0, items.count, geo: true) }
+            if !noGeo.isEmpty {
+                let other = build(&noGeo, 0, noGeo.count, geo: false)
+                root = root < 0 ? other : CandidateIndex.parent(&built, &nodeCount, root, other)
+            }
+            roots[si] = root
+        }
+        if nodeCount < built.count {
+            // Give back what the estimate over-reserved.
+            let exact = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCount, 1))
+            if nodeCount > 0 { _ = exact.initialize(fromContentsOf: built[0..<nodeCount]) }
+            built.deallocate()
+            built = exact
+        }
+        self.entries = entries
+        self.roots = roots
+        self.tenantRestricted = tenantRestricted
+        nodes = UnsafeMutableBufferPointer(rebasing: built[0..<nodeCount])
+        storage = built
+    }
+
+    /// A node over two adjacent children: a ball containing both balls.
+    private static func parent(_ built: inout UnsafeMutableBufferPointer<Node>, _ nodeCount: inout Int, _ a: Int32, _ b: Int32) -> Int32 {
+        let na = built[Int(a)], nb = built[Int(b)]
+        var node = Node(cx: 0, cy: 0, cz: 0, radius: -1, start: na.start, count: na.count + nb.count, left: a, right: b)
+        if na.radius >= 0 && nb.radius >= 0 {
+            let wa = Double(na.count), wb = Double(nb.count)
+            (node.cx, node.cy, node.cz) = direction(na.cx * wa + nb.cx * wb, na.cy * wa + nb.cy * wb, na.cz * wa + nb.cz * wb,
+                                                    fallback: (na.cx, na.cy, na.cz))
+            let ra = min(Double.pi, angleUpper(node.cx * na.cx + node.cy * na.cy + node.cz * na.cz) + na.radius)
+            let rb = min(Double.pi, angleUpper(node.cx * nb.cx + node.cy * nb.cy + node.cz * nb.cz) + nb.radius)
+            node.radius = max(ra, rb)
+        } else if na.radius >= 0 || nb.radius >= 0 {
+            // Positioned and position-less members: any viewer may be next to one.
+            (node.cx, node.cy, node.cz) = na.radius >= 0 ? (na.cx, na.cy, na.cz) : (nb.cx, nb.cy, nb.cz)
+            node.radius = Double.pi
+        }
+        built[nodeCount] = node
+        nodeCount += 1
+        return Int32(nodeCount - 1)
+    }
+
+    /// Reorders `list[lo..<hi]` so `list[k]` holds the element of rank k on `axis` (0–2: x, y,
+    /// z; 3: base), smaller ones before it and larger ones after (Hoare quickselect).
+    private static func select(_ list: inout [Item], _ lo: Int, _ hi: Int, _ k: Int, axis: Int) {
+        @inline(__always) func key(_ it: Item) -> Double {
+            switch axis {
+            case 0: return it.x
+            case 1: return it.y
+            case 2: return it.z
+            default: return it.base
+            }
+        }
+        var l = lo, r = hi - 1
+        while l < r {
+            let pivot = key(list[(l + r) / 2])
+            var i = l, j = r
+            while i <= j {
+                while key(list[i]) < pivot { i += 1 }
+                while key(list[j]) > pivot { j -= 1 }
+                if i <= j { list.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { r = j } else if k >= i { l = i } else { return }
+        }
+    }
+
+    /// The allocation behind ``nodes`` (which may be a prefix of it).
+    private let storage: UnsafeMutableBufferPointer<Node>
+
+    deinit {
+        entries.deallocate()
+        storage.deallocate()
+        roots.deallocate()
+        tenantRestricted.deallocate()
+    }
+
+    @inline(__always) static func edge(_ e: Int32) -> Int32 { e < 0 ? ~e : e }
+
+    /// An angle at least `acos(dot)` (the polynomial's error bound added).
+    @inline(__always) static func angleUpper(_ dot: Double) -> Double {
+        min(Double.pi, GeoTerm.approximateAngle(min(1, max(-1, dot))) + 7e-5)
+    }
+
+    @inline(__always) static func direction(_ x: Double, _ y: Double, _ z: Double, fallback: (Double, Double, Double)) -> (Double, Double, Double) {
+        let n = (x * x + y * y + z * z).squareRoot()
+        return n > 1e-9 ? (x / n, y / n, z / n) : fallback
+    }
+}
+
+/// What ``CandidateIndex`` needs that changes with every snapshot: each edge's best
+/// score without the geo term, each node's best member, and each stream's candidates
+/// excluded whatever the viewer (counted once per request instead of visited).
+final class IndexBounds: @unchecked Sendable {
+    /// cpu + ram + bw(at the snapshot's usage) + stream bonus (−penalty for remote edges);
+    /// ``excluded`` when the edge is excluded for every stream and viewer.
+    let edgeBound: UnsafeMutableBufferPointer<Int32>
+    let nodeMax: UnsafeMutableBufferPointer<Int32>
+    /// Per stream: `tallyStart[s]..<tallyStart[s+1]` in `tally`, each `reason << 24 | count`.
+    let tallyStart: [Int32]
+    let tally: [UInt32]
+
+    static let excluded = Int32.min
+
+    /// cpu + ram + bw + bonus (− penalty for a remote edge), or ``excluded``.
+    @inline(__always) static func bound(_ h: EdgeHot, _ w: ScoringWeights) -> Int32 {
+        if h.exclusion != 0 || h.used >= h.limit { return excluded }
+        var b = Int64(h.cpuRamScore) + Int64(h.bwBase)
+        b += h.remote ? -Int64(ScoringWeights.crossClusterPenalty) : Int64(w.streamBonus)
+        return Int32(clamping: b)
+    }
+
+    init(index: CandidateIndex, streamCount: Int, hot: UnsafeMutableBufferPointer<EdgeHot>, weights w: ScoringWeights) {
+        edgeBound = .allocate(capacity: max(hot.count, 1))
+        for i in 0..<hot.count { edgeBound[i] = IndexBounds.bound(hot[i], w) }
+        nodeMax = .allocate(capacity: max(index.nodes.count, 1))
+        var tallyStart = [Int32](repeating: 0, count: streamCount + 1)
+        var tally: [UInt32] = []
+        let entries = index.entries, nodes = index.nodes
+        for s in 0..<streamCount {
+            tallyStart[s] = Int32(tally.count)
+            let root = index.roots[s]
+            guard root >= 0 else { continue }
+            var counts = InlineArray<16, UInt32>(repeating: 0)
+            var any = false
+            let r = nodes[Int(root)]
+            for m in Int(r.start)..<Int(r.start + r.count) {
+                let e = entries[m].edge
+                let i = Int(CandidateIndex.edge(e))
+                guard edgeBound[i] == IndexBounds.excluded || e < 0 else { continue }
+                let h = hot[i]
+                let reason: Exclusion = h.exclusion != 0 ? Exclusion(rawValue: h.exclusion).unsafelyUnwrapped
+                    : e < 0 ? .streamNoInputs : .bandwidthExhausted
+                counts[Int(reason.rawValue)] &+= 1
+                any = true
+            }
+            if any {
+                for reason in 0..<16 where counts[reason] > 0 { tally.append(UInt32(reason) << 24 | min(counts[reason], 0xFF_FFFF)) }
+            }
+        }
+        tallyStart[streamCount] = Int32(tally.count)
+        self.tallyStart = tallyStart
+        self.tally = tally
+        // Children precede parents, so one forward pass fills every node.
+        for n in 0..<nodes.count {
+            let node = nodes[n]
+            if node.left < 0 {
+                var best = IndexBounds.excluded
+                for m in Int(node.start)..<Int(node.start + node.count) {
+                    let e = entries[m].edge
+                    if e >= 0 { best = max(best, edgeBound[Int(e)]) }
+                }
+                nodeMax[n] = best
+            } else {
+                nodeMax[n] = max(nodeMax[Int(node.left)], nodeMax[Int(node.right)])
+            }
+        }
+    }
+
+    deinit {
+        edgeBound.deallocate()
+        nodeMax.deallocate()
+    }
+}
