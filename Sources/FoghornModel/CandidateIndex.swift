@@ -48,9 +48,7 @@ public final class CandidateIndex: @unchecked Sendable {
     }
 
     /// Candidates per leaf: a leaf costs one bound, a member a few multiply-adds.
-    public static let leafSize = 16
-    /// Deepest tree possible (2^40 leaves): the traversal's fixed stack.
-    static let maxDepth = 40
+    public static let leafSize = 32
 
     let entries: UnsafeMutableBufferPointer<Entry>
     let nodes: UnsafeMutableBufferPointer<Node>
@@ -62,11 +60,13 @@ public final class CandidateIndex: @unchecked Sendable {
 
     /// One candidate while building: position, non-geo score at build time, slot in the stream.
     private struct Item {
-        var x: Double
-        var y: Double
-        var z: Double
-        var base: Double
+        /// x, y, z of the unit vector and the base score.
+        var c: SIMD4<Double>
         var k: Int32
+        var x: Double { c.x }
+        var y: Double { c.y }
+        var z: Double { c.z }
+        var base: Double { c.w }
     }
 
     /// Builds every stream's tree. `baseScore(edge)` is the candidate's score without the geo
@@ -91,66 +91,48 @@ public final class CandidateIndex: @unchecked Sendable {
         for (si, stream) in streams.enumerated() {
             tenantRestricted[si] = false
             guard !stream.edges.isEmpty else { roots[si] = -1; continue }
+            if stream.edges.count <= 2 * CandidateIndex.leafSize {
+                // A small stream: one leaf in edge order, always visited, so no ball (each member's
+                // own bound decides); position-less members have a zero vector (bound W/2 ≥ their 0).
+                let start = at
+                var anyGeo = false
+                for k in 0..<stream.edges.count {
+                    let i = stream.edges[k]
+                    let h = hot[Int(i)]
+                    if h.tenant >= 0 { tenantRestricted[si] = true }
+                    anyGeo = anyGeo || h.geoValid
+                    entries[at] = h.geoValid ? Entry(x: Float(h.ux), y: Float(h.uy), z: Float(h.uz), edge: stream.inputs[k] == 0 ? ~i : i)
+                        : Entry(x: 0, y: 0, z: 0, edge: stream.inputs[k] == 0 ? ~i : i)
+                    at += 1
+                }
+                built[nodeCount] = Node(cx: 1, cy: 0, cz: 0, radius: anyGeo ? Double.pi : -1, start: Int32(start),
+                                        count: Int32(stream.edges.count), left: -1, right: -1)
+                roots[si] = Int32(nodeCount)
+                nodeCount += 1
+                continue
+            }
             items.removeAll(keepingCapacity: true)
             noGeo.removeAll(keepingCapacity: true)
             for k in 0..<stream.edges.count {
                 let i = Int(stream.edges[k])
                 let h = hot[i]
                 if h.tenant >= 0 { tenantRestricted[si] = true }
-                let item = Item(x: h.ux, y: h.uy, z: h.uz, base: Double(baseScore(i)), k: Int32(k))
+                let item = Item(c: SIMD4(h.ux, h.uy, h.uz, Double(baseScore(i))), k: Int32(k))
                 if h.geoValid { items.append(item) } else { noGeo.append(item) }
             }
-            func build(_ list: inout [Item], _ lo: Int, _ hi: Int, geo: Bool) -> Int32 {
-                if hi - lo <= CandidateIndex.leafSize {
-                    let start = at
-                    var sx = 0.0, sy = 0.0, sz = 0.0
-                    for m in lo..<hi {
-                        let it = list[m]
-                        let i = stream.edges[Int(it.k)]
-                        let hRow = hot[Int(i)]
-                        entries[at] = Entry(x: Float(hRow.ux), y: Float(hRow.uy), z: Float(hRow.uz), edge: stream.inputs[Int(it.k)] == 0 ? ~i : i)
-                        at += 1
-                        sx += it.x; sy += it.y; sz += it.z
-                    }
-                    var node = Node(cx: 0, cy: 0, cz: 0, radius: -1, start: Int32(start), count: Int32(hi - lo), left: -1, right: -1)
-                    if geo {
-                        (node.cx, node.cy, node.cz) = CandidateIndex.direction(sx, sy, sz, fallback: (list[lo].x, list[lo].y, list[lo].z))
-                        var r = 0.0
-                        for m in lo..<hi { r = max(r, CandidateIndex.angleUpper(node.cx * list[m].x + node.cy * list[m].y + node.cz * list[m].z)) }
-                        node.radius = r
-                    }
-                    built[nodeCount] = node
-                    nodeCount += 1
-                    return Int32(nodeCount - 1)
-                }
-                // Split at the median of the widest dimension, in score points.
-                var minX = Double.infinity, maxX = -Double.infinity, minY = Double.infinity, maxY = -Double.infinity
-                var minZ = Double.infinity, maxZ = -Double.infinity, minB = Double.infinity, maxB = -Double.infinity
-                for m in lo..<hi {
-                    let it = list[m]
-                    minX = min(minX, it.x); maxX = max(maxX, it.x); minY = min(minY, it.y); maxY = max(maxY, it.y)
-                    minZ = min(minZ, it.z); maxZ = max(maxZ, it.z); minB = min(minB, it.base); maxB = max(maxB, it.base)
-                }
-                var axis = 3
-                var widest = maxB - minB
-                if geo {
-                    for (a, spread) in [(0, maxX - minX), (1, maxY - minY), (2, maxZ - minZ)] where spread * pointsPerUnit > widest {
-                        axis = a
-                        widest = spread * pointsPerUnit
-                    }
-                }
-                let mid = (lo + hi) / 2
-                CandidateIndex.select(&list, lo, hi, mid, axis: axis)
-                let left = build(&list, lo, mid, geo: geo)
-                let right = build(&list, mid, hi, geo: geo)
-                return CandidateIndex.parent(&built, &nodeCount, left, right)
-            }
+            var b = Builder(entries: entries, nodes: built, at: at, nodeCount: nodeCount, pointsPerUnit: pointsPerUnit)
             var root: Int32 = -1
-            if !items.isEmpty { root = build(&items, 0, items.count, geo: true) }
-            if !noGeo.isEmpty {
-                let other = build(&noGeo, 0, noGeo.count, geo: false)
-                root = root < 0 ? other : CandidateIndex.parent(&built, &nodeCount, root, other)
+            stream.edges.withUnsafeBufferPointer { edges in
+                stream.inputs.withUnsafeBufferPointer { inputs in
+                    if !items.isEmpty { root = items.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: true, edges: edges, inputs: inputs) } }
+                    if !noGeo.isEmpty {
+                        let other = noGeo.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: false, edges: edges, inputs: inputs) }
+                        root = root < 0 ? other : CandidateIndex.parent(&b.nodes, &b.nodeCount, root, other)
+                    }
+                }
             }
+            at = b.at
+            nodeCount = b.nodeCount
             roots[si] = root
         }
         if nodeCount < built.count {
@@ -165,6 +147,66 @@ public final class CandidateIndex: @unchecked Sendable {
         self.tenantRestricted = tenantRestricted
         nodes = UnsafeMutableBufferPointer(rebasing: built[0..<nodeCount])
         storage = built
+    }
+
+    /// The recursive top-down build of one stream's tree.
+    private struct Builder {
+        let entries: UnsafeMutableBufferPointer<Entry>
+        var nodes: UnsafeMutableBufferPointer<Node>
+        var at: Int
+        var nodeCount: Int
+        let pointsPerUnit: Double
+
+        mutating func build(_ list: UnsafeMutableBufferPointer<Item>, _ lo: Int, _ hi: Int, geo: Bool,
+                            edges: UnsafeBufferPointer<Int32>, inputs: UnsafeBufferPointer<UInt32>) -> Int32 {
+            if hi - lo <= CandidateIndex.leafSize { return leaf(list, lo, hi, geo: geo, edges: edges, inputs: inputs) }
+            // Split at the median of the widest dimension, in score points.
+            var lower = SIMD4<Double>(repeating: .infinity), upper = SIMD4<Double>(repeating: -.infinity)
+            for m in lo..<hi {
+                lower = pointwiseMin(lower, list[m].c)
+                upper = pointwiseMax(upper, list[m].c)
+            }
+            let spread = (upper - lower) * SIMD4(pointsPerUnit, pointsPerUnit, pointsPerUnit, 1)
+            var axis = 3
+            if geo {
+                var widest = spread.w
+                for a in 0..<3 where spread[a] > widest { axis = a; widest = spread[a] }
+            }
+            // Split at the middle of that range (one pass; tight balls), unless that leaves less
+            // than a quarter on one side: then at the median (depth ≤ log4/3 of the leaves).
+            var mid = CandidateIndex.partition(list, lo, hi, axis: axis, below: (lower[axis] + upper[axis]) / 2)
+            let quarter = (hi - lo) / 4
+            if mid - lo < quarter || hi - mid < quarter {
+                mid = (lo + hi) / 2
+                CandidateIndex.select(list, lo, hi, mid, axis: axis)
+            }
+            let left = build(list, lo, mid, geo: geo, edges: edges, inputs: inputs)
+            let right = build(list, mid, hi, geo: geo, edges: edges, inputs: inputs)
+            return CandidateIndex.parent(&nodes, &nodeCount, left, right)
+        }
+
+        mutating func leaf(_ list: UnsafeMutableBufferPointer<Item>, _ lo: Int, _ hi: Int, geo: Bool,
+                           edges: UnsafeBufferPointer<Int32>, inputs: UnsafeBufferPointer<UInt32>) -> Int32 {
+            let start = at
+            var sx = 0.0, sy = 0.0, sz = 0.0
+            for m in lo..<hi {
+                let it = list[m]
+                let i = edges[Int(it.k)]
+                entries[at] = Entry(x: Float(it.x), y: Float(it.y), z: Float(it.z), edge: inputs[Int(it.k)] == 0 ? ~i : i)
+                at += 1
+                sx += it.x; sy += it.y; sz += it.z
+            }
+            var node = Node(cx: 0, cy: 0, cz: 0, radius: -1, start: Int32(start), count: Int32(hi - lo), left: -1, right: -1)
+            if geo {
+                (node.cx, node.cy, node.cz) = CandidateIndex.direction(sx, sy, sz, fallback: (list[lo].x, list[lo].y, list[lo].z))
+                var r = 0.0
+                for m in lo..<hi { r = max(r, CandidateIndex.angleUpper(node.cx * list[m].x + node.cy * list[m].y + node.cz * list[m].z)) }
+                node.radius = r
+            }
+            nodes[nodeCount] = node
+            nodeCount += 1
+            return Int32(nodeCount - 1)
+        }
     }
 
     /// A node over two adjacent children: a ball containing both balls.
@@ -188,17 +230,23 @@ public final class CandidateIndex: @unchecked Sendable {
         return Int32(nodeCount - 1)
     }
 
+    /// Moves the items whose `axis` value is below `below` to the front; returns where the rest start.
+    private static func partition(_ list: UnsafeMutableBufferPointer<Item>, _ lo: Int, _ hi: Int, axis: Int, below: Double) -> Int {
+        var i = lo, j = hi - 1
+        while true {
+            while i <= j && list[i].c[axis] < below { i += 1 }
+            while i <= j && !(list[j].c[axis] < below) { j -= 1 }
+            if i >= j { return i }
+            list.swapAt(i, j)
+            i += 1
+            j -= 1
+        }
+    }
+
     /// Reorders `list[lo..<hi]` so `list[k]` holds the element of rank k on `axis` (0–2: x, y,
     /// z; 3: base), smaller ones before it and larger ones after (Hoare quickselect).
-    private static func select(_ list: inout [Item], _ lo: Int, _ hi: Int, _ k: Int, axis: Int) {
-        @inline(__always) func key(_ it: Item) -> Double {
-            switch axis {
-            case 0: return it.x
-            case 1: return it.y
-            case 2: return it.z
-            default: return it.base
-            }
-        }
+    private static func select(_ list: UnsafeMutableBufferPointer<Item>, _ lo: Int, _ hi: Int, _ k: Int, axis: Int) {
+        @inline(__always) func key(_ it: Item) -> Double { it.c[axis] }
         var l = lo, r = hi - 1
         while l < r {
             let pivot = key(list[(l + r) / 2])

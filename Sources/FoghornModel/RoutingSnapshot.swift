@@ -13,45 +13,6 @@ public struct StreamEntry: Sendable {
     public var totalViewers: UInt64
 }
 
-/// One candidate of a stream: the edge and the inputs it reports for the stream.
-public struct Candidate: Sendable {
-    public var edge: Int32
-    public var inputs: UInt32
-}
-
-/// Every stream's candidate list in one contiguous buffer (`ranges[stream]` →
-/// start, count), so scoring walks plain memory: no array retains per request.
-/// Shared by a snapshot and its pending-only refreshes; freed with the last.
-public final class CandidateTable: @unchecked Sendable {
-    let candidates: UnsafeMutableBufferPointer<Candidate>
-    let ranges: UnsafeMutableBufferPointer<(start: Int32, count: Int32)>
-
-    init(_ streams: [StreamEntry]) {
-        let total = streams.reduce(0) { $0 + $1.edges.count }
-        candidates = .allocate(capacity: max(total, 1))
-        ranges = .allocate(capacity: max(streams.count, 1))
-        var at = 0
-        for (s, entry) in streams.enumerated() {
-            ranges[s] = (Int32(at), Int32(entry.edges.count))
-            for k in 0..<entry.edges.count {
-                candidates[at] = Candidate(edge: entry.edges[k], inputs: entry.inputs[k])
-                at += 1
-            }
-        }
-    }
-
-    deinit {
-        candidates.deallocate()
-        ranges.deallocate()
-    }
-
-    /// The candidates of stream `s`.
-    @inline(__always) func list(_ s: Int) -> UnsafeBufferPointer<Candidate> {
-        let r = ranges[s]
-        return UnsafeBufferPointer(start: candidates.baseAddress.unsafelyUnwrapped + Int(r.start), count: Int(r.count))
-    }
-}
-
 /// The fields the scoring loop reads for one edge, packed into one 64-byte
 /// cache line. Candidates of a stream are visited by index, so one line per
 /// candidate beats one line per field.
@@ -98,8 +59,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
     let urlsByEdge: [[URLTemplate?]]
     /// Expected per-viewer bandwidth by stream index (hot path reads this, not the StreamEntry).
     public let perViewerByStream: [UInt64]
-    /// The streams' candidate lists, flattened.
-    let candidateTable: CandidateTable
     public let nodeIds: [String]
     public let nodeHash: [UInt64]
     /// Scoring rows (immutable after init; freed in deinit).
@@ -343,7 +302,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
         self.perViewerByStream = streams.map(\.perViewerBytesPerSec)
-        self.candidateTable = CandidateTable(streams)
         let index = CandidateIndex(streams: streams, hot: hot, weights: w) { i in
             let b = IndexBounds.bound(hot[i], w)
             return b == IndexBounds.excluded ? -1000 : Int64(b)
@@ -380,7 +338,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
         edges = previous.edges
         urlsByEdge = previous.urlsByEdge
         perViewerByStream = previous.perViewerByStream
-        candidateTable = previous.candidateTable
         self.pending = pending
         nodeIds = previous.nodeIds
         nodeHash = previous.nodeHash

@@ -247,7 +247,7 @@ public enum Scorer {
         }
         /// Depth-first walk of one subtree (only when the frontier heap is full).
         func walk(_ from: Int, _ top: inout TopCandidates) {
-            var stack = InlineArray<48, Int32>(repeating: 0)
+            var stack = InlineArray<64, Int32>(repeating: 0)
             var sp = 1
             stack[0] = Int32(from)
             while sp > 0 {
@@ -394,10 +394,11 @@ public enum Scorer {
         var winnerScore: UInt64 = 0
         let maxGeo = request.viewer != nil ? s.weights.geo : 0
         let maxExtra = UInt64(max(request.tags.maxPositive, 0)) &+ s.weights.streamBonus &+ maxGeo
-        for c in s.candidateTable.list(request.stream) {
-            let i = Int(c.edge)
+        let stream = s.streams[request.stream]
+        for k in 0..<stream.edges.count {
+            let i = Int(stream.edges[k])
             // Prune what cannot reach the band (strictly below floor).
-            guard case .scored(let value) = score(s, request, edge: i, inputs: c.inputs, localPending: localPending,
+            guard case .scored(let value) = score(s, request, edge: i, inputs: stream.inputs[k], localPending: localPending,
                                                   pruneBelow: floor > 0 ? floor - 1 : nil, maxExtra: maxExtra),
                   value >= floor else { continue }
             let weight = rendezvous(request.clientHash, streamHash, s.nodeHash[i])
