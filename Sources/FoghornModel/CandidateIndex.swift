@@ -57,6 +57,8 @@ public final class CandidateIndex: @unchecked Sendable {
     /// Streams carried by an edge reserved for a tenant: scored by the linear path.
     let tenantRestricted: UnsafeMutableBufferPointer<Bool>
     public var nodeCount: Int { nodes.count }
+    /// Edges of the snapshot the index was built for.
+    let edgeCount: Int
 
     /// One candidate while building: position, non-geo score at build time, slot in the stream.
     private struct Item {
@@ -72,7 +74,7 @@ public final class CandidateIndex: @unchecked Sendable {
     /// Builds every stream's tree. `baseScore(edge)` is the candidate's score without the geo
     /// term at build time: nodes then group candidates that are close *and* similarly loaded
     /// (the bounds stay exact when loads change later; only how much they prune depends on it).
-    init(streams: [StreamEntry], hot: UnsafeMutableBufferPointer<EdgeHot>, weights: ScoringWeights, baseScore: (Int) -> Int64) {
+    init(streams: [StreamEntry], hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
         let total = streams.reduce(0) { $0 + $1.edges.count }
         let entries = UnsafeMutableBufferPointer<Entry>.allocate(capacity: max(total, 1))
         let roots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(streams.count, 1))
@@ -142,6 +144,7 @@ public final class CandidateIndex: @unchecked Sendable {
             built.deallocate()
             built = exact
         }
+        self.edgeCount = edgeCount
         self.entries = entries
         self.roots = roots
         self.tenantRestricted = tenantRestricted
@@ -290,12 +293,20 @@ final class IndexBounds: @unchecked Sendable {
     /// cpu + ram + bw(at the snapshot's usage) + stream bonus (−penalty for remote edges);
     /// ``excluded`` when the edge is excluded for every stream and viewer.
     let edgeBound: UnsafeMutableBufferPointer<Int32>
-    let nodeMax: UnsafeMutableBufferPointer<Int32>
+    /// Each node's best member bound *without pending* (pending only lowers scores, so this
+    /// stays an upper bound): computed with a full snapshot, shared by its pending-only refreshes.
+    let nodeMax: NodeMax
     /// Per stream: `tallyStart[s]..<tallyStart[s+1]` in `tally`, each `reason << 24 | count`.
     let tallyStart: [Int32]
     let tally: [UInt32]
 
     static let excluded = Int32.min
+
+    final class NodeMax: @unchecked Sendable {
+        let values: UnsafeMutableBufferPointer<Int32>
+        init(count: Int) { values = .allocate(capacity: max(count, 1)) }
+        deinit { values.deallocate() }
+    }
 
     /// cpu + ram + bw + bonus (− penalty for a remote edge), or ``excluded``.
     @inline(__always) static func bound(_ h: EdgeHot, _ w: ScoringWeights) -> Int32 {
@@ -305,10 +316,62 @@ final class IndexBounds: @unchecked Sendable {
         return Int32(clamping: b)
     }
 
-    init(index: CandidateIndex, streamCount: Int, hot: UnsafeMutableBufferPointer<EdgeHot>, weights w: ScoringWeights) {
-        edgeBound = .allocate(capacity: max(hot.count, 1))
-        for i in 0..<hot.count { edgeBound[i] = IndexBounds.bound(hot[i], w) }
-        nodeMax = .allocate(capacity: max(index.nodes.count, 1))
+    /// With a full snapshot: `baseUsed` is each row's usage without pending.
+    init(index: CandidateIndex, streamCount: Int, hot: UnsafeMutableBufferPointer<EdgeHot>, baseUsed: [UInt64], weights w: ScoringWeights) {
+        let edgeBound = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
+        let optimistic = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
+        defer { optimistic.deallocate() }
+        for i in 0..<baseUsed.count {  // `hot` has one spare row when there are no edges
+            edgeBound[i] = IndexBounds.bound(hot[i], w)
+            var row = hot[i]
+            row.used = baseUsed[i]
+            row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
+            optimistic[i] = IndexBounds.bound(row, w)
+        }
+        self.edgeBound = edgeBound
+        (tallyStart, tally) = IndexBounds.tally(index: index, streamCount: streamCount, hot: hot, edgeBound: edgeBound)
+        let nodes = index.nodes, entries = index.entries
+        let nodeMax = NodeMax(count: nodes.count)
+        // Children precede parents, so one forward pass fills every node.
+        for n in 0..<nodes.count {
+            let node = nodes[n]
+            if node.left < 0 {
+                var best = IndexBounds.excluded
+                for m in Int(node.start)..<Int(node.start + node.count) {
+                    let e = entries[m].edge
+                    if e >= 0 { best = max(best, optimistic[Int(e)]) }
+                }
+                nodeMax.values[n] = best
+            } else {
+                nodeMax.values[n] = max(nodeMax.values[Int(node.left)], nodeMax.values[Int(node.right)])
+            }
+        }
+        self.nodeMax = nodeMax
+    }
+
+    /// For a pending-only refresh: new edge bounds (O(edges)); node bounds shared; the
+    /// exclusion tally recounted only if an edge's bandwidth exhaustion changed.
+    init(refreshing previous: IndexBounds, index: CandidateIndex, streamCount: Int, hot: UnsafeMutableBufferPointer<EdgeHot>, weights w: ScoringWeights) {
+        let edgeBound = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
+        var changed = false
+        for i in 0..<index.edgeCount {
+            let b = IndexBounds.bound(hot[i], w)
+            edgeBound[i] = b
+            changed = changed || ((b == IndexBounds.excluded) != (previous.edgeBound[i] == IndexBounds.excluded))
+        }
+        self.edgeBound = edgeBound
+        if changed {
+            (tallyStart, tally) = IndexBounds.tally(index: index, streamCount: streamCount, hot: hot, edgeBound: edgeBound)
+        } else {
+            tallyStart = previous.tallyStart
+            tally = previous.tally
+        }
+        nodeMax = previous.nodeMax
+    }
+
+    /// Per stream, the candidates excluded whatever the viewer, by reason.
+    private static func tally(index: CandidateIndex, streamCount: Int, hot: UnsafeMutableBufferPointer<EdgeHot>,
+                              edgeBound: UnsafeMutableBufferPointer<Int32>) -> ([Int32], [UInt32]) {
         var tallyStart = [Int32](repeating: 0, count: streamCount + 1)
         var tally: [UInt32] = []
         let entries = index.entries, nodes = index.nodes
@@ -334,26 +397,8 @@ final class IndexBounds: @unchecked Sendable {
             }
         }
         tallyStart[streamCount] = Int32(tally.count)
-        self.tallyStart = tallyStart
-        self.tally = tally
-        // Children precede parents, so one forward pass fills every node.
-        for n in 0..<nodes.count {
-            let node = nodes[n]
-            if node.left < 0 {
-                var best = IndexBounds.excluded
-                for m in Int(node.start)..<Int(node.start + node.count) {
-                    let e = entries[m].edge
-                    if e >= 0 { best = max(best, edgeBound[Int(e)]) }
-                }
-                nodeMax[n] = best
-            } else {
-                nodeMax[n] = max(nodeMax[Int(node.left)], nodeMax[Int(node.right)])
-            }
-        }
+        return (tallyStart, tally)
     }
 
-    deinit {
-        edgeBound.deallocate()
-        nodeMax.deallocate()
-    }
+    deinit { edgeBound.deallocate() }
 }

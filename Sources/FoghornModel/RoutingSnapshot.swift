@@ -305,12 +305,12 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.nodeHash = nodeHash
         self.urlTable = URLTable(urls: urlsByEdge, nodeIds: nodeIds, protocolCount: RoutingSnapshot.protocolCount)
         self.perViewerByStream = streams.map(\.perViewerBytesPerSec)
-        let index = CandidateIndex(streams: streams, hot: hot, weights: w) { i in
+        let index = CandidateIndex(streams: streams, hot: hot, edgeCount: n, weights: w) { i in
             let b = IndexBounds.bound(hot[i], w)
             return b == IndexBounds.excluded ? -1000 : Int64(b)
         }
         self.index = index
-        self.bounds = IndexBounds(index: index, streamCount: streams.count, hot: hot, weights: w)
+        self.bounds = IndexBounds(index: index, streamCount: streams.count, hot: hot, baseUsed: baseUsedList, weights: w)
         self.streams = streams
         self.streamIndex = streamIndex
         self.playback = input.playback
@@ -359,7 +359,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         streams = previous.streams
         index = previous.index
-        bounds = IndexBounds(index: previous.index, streamCount: previous.streams.count, hot: hot, weights: weights)
+        bounds = IndexBounds(refreshing: previous.bounds, index: previous.index, streamCount: previous.streams.count, hot: hot, weights: weights)
         streamIndex = previous.streamIndex
         playback = previous.playback
         playbackTable = previous.playbackTable

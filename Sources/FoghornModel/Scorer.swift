@@ -188,7 +188,7 @@ public enum Scorer {
         guard root >= 0 else { return top }
         let nodes = UnsafePointer(index.nodes.baseAddress.unsafelyUnwrapped)
         let entries = UnsafePointer(index.entries.baseAddress.unsafelyUnwrapped)
-        let nodeMax = UnsafePointer(bounds.nodeMax.baseAddress.unsafelyUnwrapped)
+        let nodeMax = UnsafePointer(bounds.nodeMax.values.baseAddress.unsafelyUnwrapped)
         let edgeBound = UnsafePointer(bounds.edgeBound.baseAddress.unsafelyUnwrapped)
         let extras = max(request.tags.maxPositive, 0)
         let geoWeight = Int64(s.weights.geo)

@@ -342,6 +342,36 @@ enum PeerEdgeFixture {
         #expect(prunedSomewhere)
     }
 
+    /// Pending-only refreshes share the node bounds (computed without pending) and recount
+    /// exclusions only when an edge's exhaustion changed: the walk still equals the linear path
+    /// after pending rises (some edges exhausted) and falls again.
+    @Test func pendingRefreshesKeepTheWalkExact() {
+        var rng = SplitMix(seed: 77)
+        for round in 0..<60 {
+            let n = Int(rng.next() % 300) + 70
+            var edges: [EdgeState] = []
+            for i in 0..<n {
+                edges.append(edge("e\(String(format: "%04d", i))", cpu: rng.next() % 1000, ramUsed: rng.next() % 1000,
+                                  up: rng.next() % 50_000, limit: 100_000,
+                                  lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180))
+            }
+            var s = snapshot(edges)
+            for step in 0..<4 {
+                var pending = [UInt64](repeating: 0, count: s.edgeCount)
+                for i in 0..<s.edgeCount where rng.next() % 3 == 0 { pending[i] = rng.next() % (step % 2 == 0 ? 80_000 : 5_000) }
+                s = RoutingSnapshot(refreshingPendingOf: s, pending: pending, generation: UInt64(step + 2), nowMs: 0, appliedShipments: [])
+                let r = ScoringRequest(stream: 0, viewer: GeoPoint(lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180))
+                let indexed = Scorer.top(s, r), linear = Scorer.linearTop(s, r)
+                #expect(indexed.count == linear.count, "round \(round) step \(step)")
+                for k in 0..<min(indexed.count, linear.count) {
+                    #expect(indexed[k].edge == linear[k].edge && indexed[k].score == linear[k].score, "round \(round) step \(step) rank \(k)")
+                }
+                #expect(indexed.excluded[Int(Exclusion.bandwidthExhausted.rawValue)] == linear.excluded[Int(Exclusion.bandwidthExhausted.rawValue)],
+                        "round \(round) step \(step)")
+            }
+        }
+    }
+
     /// 4,000 candidates spread over the world, viewer in Amsterdam: the walk scores a small
     /// fraction of them exactly and still names the explain path's winners.
     @Test func largeStreamsAreMostlySkipped() {
