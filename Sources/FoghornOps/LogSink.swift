@@ -15,9 +15,11 @@ public final class LogSink: @unchecked Sendable {
         let capacity: Int
         let dropped = Atomic<UInt64>(0)
         let written = Atomic<UInt64>(0)
+        let wake: WakeupSignal
 
-        init(capacity: Int) {
+        init(capacity: Int, wake: WakeupSignal) {
             self.capacity = capacity
+            self.wake = wake
             lines = Locked(Deque())
         }
 
@@ -29,7 +31,7 @@ public final class LogSink: @unchecked Sendable {
                 q.append(line)
                 return true
             }
-            if !accepted { dropped.add(1, ordering: .relaxed) }
+            if accepted { wake.notify() } else { dropped.add(1, ordering: .relaxed) }
             return accepted
         }
 
@@ -38,6 +40,8 @@ public final class LogSink: @unchecked Sendable {
 
     private let fd: Int32
     private let queues: Locked<[Queue]>
+    /// The writer sleeps on this while every queue is empty (no polling wakeups).
+    private let wake: WakeupSignal
     private let stopping = Atomic<Bool>(false)
     private var thread: pthread_t?
     public let queueCapacity: Int
@@ -47,12 +51,14 @@ public final class LogSink: @unchecked Sendable {
     public init(fd: Int32 = 2, queueCapacity: Int = 8192) {
         self.fd = fd
         self.queueCapacity = queueCapacity
-        shared = Queue(capacity: queueCapacity)
+        let wake = WakeupSignal()
+        self.wake = wake
+        shared = Queue(capacity: queueCapacity, wake: wake)
         queues = Locked([shared])
     }
 
     public func makeQueue() -> Queue {
-        let q = Queue(capacity: queueCapacity)
+        let q = Queue(capacity: queueCapacity, wake: wake)
         queues.withLock { $0.append(q) }
         return q
     }
@@ -74,6 +80,7 @@ public final class LogSink: @unchecked Sendable {
     /// Writes what is queued, then stops the writer.
     public func stop() {
         stopping.store(true, ordering: .releasing)
+        wake.notify()
         if let t = thread { pthread_join(t, nil); thread = nil }
         drainOnce()
     }
@@ -81,8 +88,7 @@ public final class LogSink: @unchecked Sendable {
     private func run() {
         while !stopping.load(ordering: .acquiring) {
             if !drainOnce() {
-                var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
-                nanosleep(&ts, nil)
+                wake.wait(timeoutMs: 1000) { stopping.load(ordering: .acquiring) || queues.withLock { $0 }.contains { q in q.lines.withLock { !$0.isEmpty } } }
             }
         }
     }
