@@ -149,7 +149,14 @@ public final class ControlPlane: @unchecked Sendable {
     public func markDirty(structural: Bool = true) {
         dirty = true
         if structural { structuralDirty = true }
-        if let timer = rebuildTimer, !timer.isActive { timer.start(afterMs: ControlPlane.rebuildDelayMs) }
+        guard let timer = rebuildTimer, !timer.isActive else { return }
+        if !structuralDirty {
+            // Pending-only (a loop's shipment): the refresh is O(edges), so publish it now rather
+            // than waking the loop again in rebuildDelayMs — one wakeup per shipment, not two.
+            rebuildNow()
+            return
+        }
+        timer.start(afterMs: ControlPlane.rebuildDelayMs)
     }
 
     public func upsertEdge(_ edge: EdgeState) {
