@@ -275,6 +275,19 @@ public final class CandidateIndex: @unchecked Sendable {
 
     @inline(__always) static func edge(_ e: Int32) -> Int32 { e < 0 ? ~e : e }
 
+    /// The most geo term any member of a ball of radius `r` can earn from a viewer whose
+    /// angle to the ball's centre is `theta` by the polynomial `acos` (within 7e-5 rad):
+    /// `W · (1 − max(0, θ − r − 7e-5)/π) + 2` (+2: truncation), W when the viewer may be inside.
+    ///
+    /// Worked example: W = 1000, θ = 60° (1.0472 rad), r = 10° (0.1745 rad):
+    /// `1000 · (1 − 0.87259/π) = 722.25` → **724**.
+    @inline(__always) public static func geoBound(weight: UInt64, approximateAngle theta: Double, radius r: Double) -> Int64 {
+        let beyond = theta - 7e-5 - r
+        if beyond <= 0 { return Int64(weight) }
+        let w = Double(weight)
+        return Int64(w - beyond * (w * (1 / Double.pi))) &+ 2
+    }
+
     /// An angle at least `acos(dot)` (the polynomial's error bound added).
     @inline(__always) static func angleUpper(_ dot: Double) -> Double {
         min(Double.pi, GeoTerm.approximateAngle(min(1, max(-1, dot))) + 7e-5)

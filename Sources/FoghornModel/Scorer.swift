@@ -203,8 +203,7 @@ public enum Scorer {
             let r = node.pointee.radius
             if !hasViewer || r < 0 { return 0 }
             let dot = vx * node.pointee.cx + vy * node.pointee.cy + vz * node.pointee.cz
-            let theta = GeoTerm.approximateAngle(min(1, max(-1, dot))) - 7e-5 - r
-            return theta <= 0 ? geoWeight : Int64(w - theta * wOverPi) &+ 2
+            return CandidateIndex.geoBound(weight: s.weights.geo, approximateAngle: GeoTerm.approximateAngle(min(1, max(-1, dot))), radius: r)
         }
         @inline(__always) func below(_ bound: Int64, _ top: TopCandidates) -> Bool {
             top.isFull && bound < Int64(top.worstScore)

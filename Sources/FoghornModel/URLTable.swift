@@ -53,7 +53,11 @@ public final class URLTable: @unchecked Sendable {
                                                        flags: 1 | (t.hasStreamPlaceholder ? 2 : 0) | (t.endsWithManifest ? 4 : 0))
             }
         }
-        for (i, id) in nodeIds.enumerated() { nodeSpans[i] = put(Array(id.utf8)) }
+        for (i, id) in nodeIds.enumerated() {
+            let start = at
+            for byte in id.utf8 { bytes[at] = byte; at += 1 }
+            nodeSpans[i] = (Int32(start), Int32(at - start))
+        }
     }
 
     deinit {

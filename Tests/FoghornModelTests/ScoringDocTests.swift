@@ -26,4 +26,14 @@ import Testing
         let s = snapshot([edge("a", lat: 10, lon: 10)])
         #expect(Scorer.top(s, ScoringRequest(stream: 0, viewer: GeoPoint(lat: 10, lon: 10)))[0].score == 3050)
     }
+
+    /// The candidate index's worked example: a node 60° away with radius 10° bounds geo by 724;
+    /// with a best non-geo part of 1,900 the node is worth at most 2,624 < 2,700.
+    @Test func candidateIndexExample() {
+        let bound = CandidateIndex.geoBound(weight: 1000, approximateAngle: 60 * Double.pi / 180, radius: 10 * Double.pi / 180)
+        #expect(bound == 724)
+        #expect(1900 + bound == 2624)
+        // Inside the ball (or touching it): the full weight.
+        #expect(CandidateIndex.geoBound(weight: 1000, approximateAngle: 0.1, radius: 0.2) == 1000)
+    }
 }

@@ -43,7 +43,7 @@ func routingBenchmarks() {
             let p = UnsafePointer(pending.baseAddress!)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                blackHole(Scorer.top(s, request, localPending: p))
+                blackHole(Scorer.top(s, request, localPending: p, pendingMayExclude: false))
             }
             benchmark.stopMeasurement()
         }
