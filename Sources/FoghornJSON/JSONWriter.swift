@@ -37,13 +37,47 @@ public struct JSONWriter: Sendable {
     public mutating func string(_ s: String) { separator(); JSONWriter.appendQuoted(s, to: &bytes) }
 
     /// Writes one JSON string made of several byte runs (escaped), without building it first.
-    public mutating func stringParts(_ parts: UnsafeRawBufferPointer...) {
+    public mutating func stringParts(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer? = nil, _ c: UnsafeRawBufferPointer? = nil) {
         separator()
         bytes.append(UInt8(ascii: "\""))
-        for part in parts { JSONWriter.appendEscaped(part, to: &bytes) }
+        JSONWriter.appendEscaped(a, to: &bytes)
+        if let b { JSONWriter.appendEscaped(b, to: &bytes) }
+        if let c { JSONWriter.appendEscaped(c, to: &bytes) }
         bytes.append(UInt8(ascii: "\""))
     }
-    public mutating func int<I: BinaryInteger>(_ i: I) { separator(); bytes.append(contentsOf: String(i).utf8) }
+
+    public mutating func int<I: BinaryInteger>(_ i: I) {
+        separator()
+        if let v = Int64(exactly: i) { JSONWriter.appendDecimal(v, to: &bytes) } else { bytes.append(contentsOf: String(i).utf8) }
+    }
+
+    /// Appends the decimal digits of `v` without building a String.
+    @inline(__always) static func appendDecimal(_ v: Int64, to out: inout [UInt8]) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes ≥ 20 digits
+        let count = withUnsafeMutableBytes(of: &digits) { buf -> Int in
+            var k = 24
+            repeat { k -= 1; buf[k] = UInt8(ascii: "0") &+ UInt8(m % 10); m /= 10 } while m > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[k..<24]))
+            return 24 - k
+        }
+        _ = count
+    }
+
+    /// A value rounded to one decimal (e.g. a distance in km), written as the shortest form
+    /// `double` would write for it: `340.7`, `50` — without building a String.
+    public mutating func oneDecimal(_ d: Double) {
+        let tenths = (d * 10).rounded()
+        guard tenths.isFinite, abs(tenths) < 1e15 else { double(d); return }
+        let t = Int64(tenths)
+        separator()
+        if t % 10 == 0 { JSONWriter.appendDecimal(t / 10, to: &bytes); return }
+        if t < 0 && t > -10 { bytes.append(UInt8(ascii: "-")) }
+        JSONWriter.appendDecimal(t / 10, to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") &+ UInt8((t % 10).magnitude))
+    }
     public mutating func bool(_ b: Bool) { separator(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
     public mutating func null() { separator(); bytes.append(contentsOf: "null".utf8) }
 
@@ -52,7 +86,7 @@ public struct JSONWriter: Sendable {
         separator()
         guard d.isFinite else { bytes.append(contentsOf: "null".utf8); return }
         if d.rounded() == d && abs(d) < 1e15 {
-            bytes.append(contentsOf: String(Int64(d)).utf8)
+            JSONWriter.appendDecimal(Int64(d), to: &bytes)
         } else {
             bytes.append(contentsOf: d.description.utf8)
         }
@@ -89,21 +123,30 @@ public struct JSONWriter: Sendable {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Appends bytes escaped for the inside of a JSON string.
+    /// Appends bytes escaped for the inside of a JSON string: runs that need no escaping
+    /// (the usual case: URLs, IDs) are copied in one append each.
     public static func appendEscaped(_ raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        for b in raw {
+        var runStart = 0
+        var i = 0
+        let n = raw.count
+        while i < n {
+            let b = raw[i]
+            if b >= 0x20 && b != 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") { i += 1; continue }
+            if i > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[runStart..<i])) }
             switch b {
-            case UInt8(ascii: "\""): out.append(0x5C); out.append(b)
-            case UInt8(ascii: "\\"): out.append(0x5C); out.append(b)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(0x5C); out.append(b)
             case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
             case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
             case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-            case 0..<0x20, 0x7F:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: out.append(b)
+            default:
+                let hex = (b >> 4) < 10 ? 0x30 + (b >> 4) : 0x57 + (b >> 4)
+                let low = (b & 0xF) < 10 ? 0x30 + (b & 0xF) : 0x57 + (b & 0xF)
+                out.append(0x5C); out.append(UInt8(ascii: "u")); out.append(0x30); out.append(0x30); out.append(hex); out.append(low)
             }
+            i += 1
+            runStart = i
         }
+        if n > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[runStart..<n])) }
     }
 }
 

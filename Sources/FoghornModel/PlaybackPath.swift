@@ -76,7 +76,9 @@ public enum ViewerProtocol: UInt8, CaseIterable, Sendable {
     /// No protocol, `any`, `all`, `json`: answer with JSON instead of a redirect.
     case any
 
-    public var name: String { String(describing: self) }
+    /// The case's name ("hls", "webrtc", …), from a table built once (no reflection per call).
+    public var name: String { ViewerProtocol.names[Int(rawValue)] }
+    private static let names: [String] = allCases.map { String(describing: $0) }
 
     /// Maps a requested protocol (any case) to its canonical form; nil for unknown names.
     public static func normalize(_ bytes: UnsafeRawBufferPointer) -> ViewerProtocol? {

@@ -243,7 +243,8 @@ public enum PlayHandler {
             } else {
                 j.field("url", "")
             }
-            if let v = viewer, let e = s.geoPoint(edge: edge) { j.field("geoDistance", (v.kilometres(to: e) * 10).rounded() / 10) } else { j.field("geoDistance", 0.0) }
+            j.key("geoDistance")
+            if let v = viewer, let e = s.geoPoint(edge: edge) { j.oneDecimal(v.kilometres(to: e)) } else { j.int(0) }
             j.field("loadScore", Double(score))
             j.key("outputs")
             j.objectStart()

@@ -48,5 +48,19 @@ import FoghornJSON
         let back = try JSONParser.parse(w.bytes)
         #expect(back["s"] == .string("q\"\\\n\u{1}"))
         #expect(back.jsonText == w.string)
+
+        // Escaping in runs, every control character as \u00XX (lower-case hex), DEL too.
+        var e = JSONWriter()
+        e.stringParts(UnsafeRawBufferPointer(start: nil, count: 0))
+        "ab\u{1F}c\u{7F}d\"\\e\t\r".utf8.withContiguousStorageIfAvailable { e.stringParts(UnsafeRawBufferPointer($0)) }
+        #expect(e.string == #""","ab\u001fc\u007fd\"\\e\t\r""#)
+        // Integers without String building, every edge of the range.
+        var n = JSONWriter()
+        n.arrayStart(); n.int(0); n.int(-42); n.int(Int64.min); n.int(Int64.max); n.int(UInt64.max); n.arrayEnd()
+        #expect(n.string == "[0,-42,-9223372036854775808,9223372036854775807,18446744073709551615]")
+        // One decimal, as `double` would print the rounded value.
+        var d = JSONWriter()
+        d.arrayStart(); d.oneDecimal(340.66); d.oneDecimal(50.01); d.oneDecimal(0.04); d.oneDecimal(-0.5); d.oneDecimal(-12.34); d.oneDecimal(.infinity); d.arrayEnd()
+        #expect(d.string == "[340.7,50,0,-0.5,-12.3,null]")
     }
 }
