@@ -57,8 +57,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
     let baseUsed: [UInt64]
     /// Each edge's resolved URL templates (by ``ViewerProtocol`` raw value), shared with its EdgeState.
     let urlsByEdge: [[URLTemplate?]]
-    /// The same templates and the node IDs as bytes (the redirect path reads these).
-    let urlTable: URLTable
     /// Expected per-viewer bandwidth by stream index (hot path reads this, not the StreamEntry).
     public let perViewerByStream: [UInt64]
     public let nodeIds: [String]
@@ -303,7 +301,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
-        self.urlTable = URLTable(urls: urlsByEdge, nodeIds: nodeIds, protocolCount: RoutingSnapshot.protocolCount)
         self.perViewerByStream = streams.map(\.perViewerBytesPerSec)
         let index = CandidateIndex(streams: streams, hot: hot, edgeCount: n, weights: w) { i in
             let b = IndexBounds.bound(hot[i], w)
@@ -340,7 +337,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
         staleness = previous.staleness
         edges = previous.edges
         urlsByEdge = previous.urlsByEdge
-        urlTable = previous.urlTable
         perViewerByStream = previous.perViewerByStream
         self.pending = pending
         nodeIds = previous.nodeIds
@@ -443,14 +439,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
         let k = Int(proto.rawValue)
         return urlsByEdge[i].withUnsafeBufferPointer { k < $0.count ? $0[k] : nil }
     }
-
-    /// The template of edge `i` for `proto` as bytes owned by this snapshot (valid while it lives).
-    @inline(__always) public func urlView(edge i: Int, proto: ViewerProtocol) -> URLTable.View? {
-        urlTable.view(edge: i, proto: Int(proto.rawValue))
-    }
-
-    /// The node ID of edge `i` as UTF-8 bytes owned by this snapshot.
-    @inline(__always) public func nodeIdBytes(edge i: Int) -> UnsafeRawBufferPointer { urlTable.nodeId(edge: i) }
 
     public func geoPoint(edge i: Int) -> GeoPoint? {
         hot[i].geoValid ? edges[i].position : nil

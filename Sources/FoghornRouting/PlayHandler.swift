@@ -119,7 +119,7 @@ public enum PlayHandler {
         if proto == .any {
             writeJSON(req, &w, loop, snapshot, top, record: snapshot.playback[p], streamEntry: snapshot.streams[stream], viewer: viewer, idBytes: idBytes)
         } else {
-            guard let template = snapshot.urlView(edge: winner, proto: proto) else {
+            guard let template = snapshot.url(edge: winner, proto: proto) else {
                 return fail(&w, req, loop, .notFound, "PROTOCOL_NOT_AVAILABLE", "Protocol '\(proto.name)' not available for this stream", .protocolNotAvailable)
             }
             let url = loop.url
@@ -133,7 +133,8 @@ public enum PlayHandler {
             loop.writeCORS(req, &w)
             loop.writeRequestID(req, &w)
             w.header("Location", url.readable)
-            w.header("X-Foghorn-Edge", snapshot.nodeIdBytes(edge: winner))
+            var node = snapshot.nodeIds[winner]
+            node.withUTF8 { w.header("X-Foghorn-Edge", UnsafeRawBufferPointer($0)) }
             w.body(url.readable, contentType: "text/plain; charset=utf-8")
             loop.count(.redirect)
         }
@@ -167,19 +168,20 @@ public enum PlayHandler {
 
     /// prefix + name + suffix; the manifest path replaces the template's own
     /// manifest file (or is appended); the request's query is carried over.
-    static func buildURL(_ out: ByteBuffer, _ t: URLTable.View, name: UnsafeRawBufferPointer?, internalName: String,
+    static func buildURL(_ out: ByteBuffer, _ t: URLTemplate, name: UnsafeRawBufferPointer?, internalName: String,
                          manifest: UnsafeRawBufferPointer?, query: UnsafeRawBufferPointer?, forceHTTPS: Bool) {
         let start = out.count
-        let p = t.prefix
-        if forceHTTPS, p.count > 7, p[0] == UInt8(ascii: "h"), p[4] == UInt8(ascii: ":") {
-            out.append("https")
-            out.append(UnsafeRawBufferPointer(rebasing: p[4...]))
-        } else {
-            out.append(p)
+        t.prefix.withUnsafeBytes { p in
+            if forceHTTPS, p.count > 7, p[0] == UInt8(ascii: "h"), p[4] == UInt8(ascii: ":") {
+                out.append("https")
+                out.append(UnsafeRawBufferPointer(rebasing: p[4...]))
+            } else {
+                out.append(p)
+            }
         }
         if t.hasStreamPlaceholder {
             if let name { out.append(name) } else { out.append(internalName) }
-            out.append(t.suffix)
+            t.suffix.withUnsafeBytes { out.append($0) }
         }
         if let manifest, manifest.count > 0 {
             // Cut the template's own query, if any, and its manifest file name.
