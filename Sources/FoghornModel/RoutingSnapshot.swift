@@ -204,68 +204,72 @@ public final class RoutingSnapshot: @unchecked Sendable {
             sEdges.append(a); sInputs.append(b); sViewers.append(c); sUp.append(0); sTotalViewers.append(0)
             return slot
         }
-        for index in 0..<n {
-            // Ensure templates exist for edges built without a report (tests, old state).
-            if sorted[index].resolvedURLs.isEmpty { sorted[index].resolveURLs() }
-            let e = sorted[index]
-            nodeIds.append(e.nodeId)
-            nodeHash.append(e.nodeIdHash)
-            var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: e.isRemote)
-            if let p = e.position {
-                row.ux = p.x; row.uy = p.y; row.uz = p.z; row.geoValid = true
-            }
-            row.cpuRamScore = UInt32(truncatingIfNeeded: w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes))
-            let base = RoutingSnapshot.used(e, pending: 0)
-            baseUsedList.append(base)
-            pendingList.append(e.pendingBytesPerSec)
-            row.used = base &+ e.pendingBytesPerSec
-            row.limit = e.isRemote ? ScoringWeights.remoteReferenceBytesPerSec : e.bwLimitBytesPerSec
-            row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
-            var ex: Exclusion?
-            switch input.staleness.health(of: e, nowMs: input.nowMs) {
-            case .stale, .evict: ex = .stale
-            case .fresh: break
-            }
-            if e.mode == .maintenance { ex = .maintenance } else if e.mode == .draining, ex == nil { ex = .draining }
-            if ex == nil && (e.ramMaxBytes == 0 || (e.bwLimitBytesPerSec == 0 && !e.isRemote)) { ex = .noMetrics }
-            if ex == nil && !e.capabilities.contains(.edge) { ex = .capability }
-            if !e.pollError.isEmpty { ex = .pollFailed }
-            row.exclusion = ex?.rawValue ?? 0
-            row.tenant = internTenant(e.tenant)
-            for tag in e.tags {
-                if let b = tagBit[tag] {
-                    row.tagBits |= 1 << UInt64(b)
-                } else if tagBit.count < 64 {
-                    let b = tagBit.count
-                    tagBit[tag] = b
-                    row.tagBits |= 1 << UInt64(b)
+        // Ensure templates exist for edges built without a report (tests, old state).
+        for index in 0..<n where sorted[index].resolvedURLs.isEmpty { sorted[index].resolveURLs() }
+        // Read each edge in place: binding `let e = sorted[index]` would copy the struct and
+        // retain/release its dozen reference fields, 10,000 times per full build.
+        sorted.withUnsafeBufferPointer { sortedEdges in
+            for index in 0..<n {
+                let ep = sortedEdges.baseAddress.unsafelyUnwrapped + index
+                nodeIds.append(ep.pointee.nodeId)
+                nodeHash.append(ep.pointee.nodeIdHash)
+                var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: ep.pointee.isRemote)
+                if let p = ep.pointee.position {
+                    row.ux = p.x; row.uy = p.y; row.uz = p.z; row.geoValid = true
                 }
-            }
-            hot[index] = row
-            if let table, e.streamTable == tableId, e.streamIds.count == e.streamNames.count {
-                for k in 0..<e.streamIds.count {
-                    let id = Int(e.streamIds[k])
-                    var slot = Int(slotOfId[id])
-                    if slot < 0 {
-                        slot = slotFor(table.names[id], expected: Int(countOfId[id]))
-                        slotOfId[id] = Int32(slot)
+                row.cpuRamScore = UInt32(truncatingIfNeeded: w.cpuScore(permille: ep.pointee.cpuPermille) &+ w.ramScore(used: ep.pointee.ramUsedBytes, max: ep.pointee.ramMaxBytes))
+                let base = RoutingSnapshot.used(ep.pointee, pending: 0)
+                baseUsedList.append(base)
+                pendingList.append(ep.pointee.pendingBytesPerSec)
+                row.used = base &+ ep.pointee.pendingBytesPerSec
+                row.limit = ep.pointee.isRemote ? ScoringWeights.remoteReferenceBytesPerSec : ep.pointee.bwLimitBytesPerSec
+                row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
+                var ex: Exclusion?
+                switch input.staleness.health(of: ep.pointee, nowMs: input.nowMs) {
+                case .stale, .evict: ex = .stale
+                case .fresh: break
+                }
+                if ep.pointee.mode == .maintenance { ex = .maintenance } else if ep.pointee.mode == .draining, ex == nil { ex = .draining }
+                if ex == nil && (ep.pointee.ramMaxBytes == 0 || (ep.pointee.bwLimitBytesPerSec == 0 && !ep.pointee.isRemote)) { ex = .noMetrics }
+                if ex == nil && !ep.pointee.capabilities.contains(.edge) { ex = .capability }
+                if !ep.pointee.pollError.isEmpty { ex = .pollFailed }
+                row.exclusion = ex?.rawValue ?? 0
+                row.tenant = internTenant(ep.pointee.tenant)
+                for tag in ep.pointee.tags {
+                    if let b = tagBit[tag] {
+                        row.tagBits |= 1 << UInt64(b)
+                    } else if tagBit.count < 64 {
+                        let b = tagBit.count
+                        tagBit[tag] = b
+                        row.tagBits |= 1 << UInt64(b)
                     }
-                    let stats = e.streamStats[k]
-                    sEdges[slot].append(Int32(index))
-                    sInputs[slot].append(stats.inputs)
-                    sViewers[slot].append(stats.viewers)
-                    sUp[slot] &+= stats.upBytesPerSec
-                    sTotalViewers[slot] &+= UInt64(stats.viewers)
                 }
-            } else {
-                for k in 0..<e.streamNames.count {
-                    let stats = e.streamStats[k]
-                    let slot = slotFor(e.streamNames[k])
-                    sEdges[slot].append(Int32(index))
-                    sInputs[slot].append(stats.inputs)
-                    sViewers[slot].append(stats.viewers)
-                    sUp[slot] &+= stats.upBytesPerSec
-                    sTotalViewers[slot] &+= UInt64(stats.viewers)
+                hot[index] = row
+                if let table, ep.pointee.streamTable == tableId, ep.pointee.streamIds.count == ep.pointee.streamNames.count {
+                    for k in 0..<ep.pointee.streamIds.count {
+                        let id = Int(ep.pointee.streamIds[k])
+                        var slot = Int(slotOfId[id])
+                        if slot < 0 {
+                            slot = slotFor(table.names[id], expected: Int(countOfId[id]))
+                            slotOfId[id] = Int32(slot)
+                        }
+                        let stats = ep.pointee.streamStats[k]
+                        sEdges[slot].append(Int32(index))
+                        sInputs[slot].append(stats.inputs)
+                        sViewers[slot].append(stats.viewers)
+                        sUp[slot] &+= stats.upBytesPerSec
+                        sTotalViewers[slot] &+= UInt64(stats.viewers)
+                    }
+                } else {
+                    for k in 0..<ep.pointee.streamNames.count {
+                        let stats = ep.pointee.streamStats[k]
+                        let slot = slotFor(ep.pointee.streamNames[k])
+                        sEdges[slot].append(Int32(index))
+                        sInputs[slot].append(stats.inputs)
+                        sViewers[slot].append(stats.viewers)
+                        sUp[slot] &+= stats.upBytesPerSec
+                        sTotalViewers[slot] &+= UInt64(stats.viewers)
+                    }
                 }
             }
         }
