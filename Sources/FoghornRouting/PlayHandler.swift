@@ -94,7 +94,7 @@ public enum PlayHandler {
         }
         let client = loop.clientAddress(req)
         let viewer = client.flatMap { loop.geoCache.position(of: $0, in: snapshot.geo) }
-        var tags = CompiledTagAdjustment.none
+        var tags = CompiledTagAdjustment(masks: [], maxPositive: 0)  // not the shared `.none`: no global access per request
         if let adjust = tagAdjustText(req) {
             do throws(TagAdjustment.ParseError) {
                 tags = snapshot.compile(try TagAdjustment.parse(adjust))

@@ -63,6 +63,8 @@ public enum RoutingOutcome: Int, CaseIterable, Sendable {
 public final class ViewerLoop: @unchecked Sendable {
     public let index: Int
     public let settings: ViewerSettings
+    /// `settings.allowsAnyOrigin`, decided once (it scans the allow-list's strings).
+    let allowsAnyOrigin: Bool
     let reader: SnapshotReader
     let geoCache = GeoCache()
     /// Outcomes (by ``RoutingOutcome``) then exclusions (by ``Exclusion`` raw value).
@@ -182,6 +184,7 @@ public final class ViewerLoop: @unchecked Sendable {
                 ship: @escaping @Sendable (Int, UInt64, [(nodeId: String, bytesPerSec: UInt64)]) -> Void) {
         self.index = index
         self.settings = settings
+        allowsAnyOrigin = settings.allowsAnyOrigin
         reader = SnapshotReader(publisher)
         requestPrefix = seed
         self.ship = ship
@@ -344,7 +347,7 @@ public final class ViewerLoop: @unchecked Sendable {
 
     /// `Access-Control-Allow-Origin` for an allow-list (the `*` case is in the common headers).
     func writeCORS(_ req: HTTPRequest, _ w: inout HTTPResponseWriter) {
-        guard !settings.allowsAnyOrigin, let origin = req.header("origin") else { return }
+        guard !allowsAnyOrigin, let origin = req.header("origin") else { return }
         let bytes = req.bytes(origin)
         for allowed in settings.allowedOrigins where allowed.utf8.count == bytes.count && allowed.utf8.elementsEqual(bytes) {
             w.header("Access-Control-Allow-Origin", bytes)
