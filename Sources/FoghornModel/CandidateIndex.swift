@@ -79,9 +79,11 @@ public final class CandidateIndex: @unchecked Sendable {
         let entries = UnsafeMutableBufferPointer<Entry>.allocate(capacity: max(total, 1))
         let roots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(streams.count, 1))
         let tenantRestricted = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(streams.count, 1))
-        // A binary tree over n members with leaves of ≤ leafSize has < 2·⌈n/(leafSize/2)⌉ nodes; +2 for the mixed root.
+        // Splits happen only above leafSize and leave at least a quarter on each side, so a leaf has
+        // ≥ 8 members: ≤ n/8 + 1 leaves per part (positioned, position-less), < 2 nodes per leaf, +1
+        // for the mixed root — ≤ n/4 + 3 nodes. Reserve n/2 + 8 (the surplus is given back below).
         var nodeCapacity = 0
-        for s in streams where !s.edges.isEmpty { nodeCapacity += 4 * (s.edges.count / (CandidateIndex.leafSize / 2) + 1) + 2 }
+        for s in streams where !s.edges.isEmpty { nodeCapacity += s.edges.count / 2 + 8 }
         var built = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
         var nodeCount = 0
         var at = 0
@@ -206,6 +208,7 @@ public final class CandidateIndex: @unchecked Sendable {
                 for m in lo..<hi { r = max(r, CandidateIndex.angleUpper(node.cx * list[m].x + node.cy * list[m].y + node.cz * list[m].z)) }
                 node.radius = r
             }
+            precondition(nodeCount < nodes.count, "candidate index node estimate exceeded")
             nodes[nodeCount] = node
             nodeCount += 1
             return Int32(nodeCount - 1)
@@ -228,6 +231,7 @@ public final class CandidateIndex: @unchecked Sendable {
             (node.cx, node.cy, node.cz) = na.radius >= 0 ? (na.cx, na.cy, na.cz) : (nb.cx, nb.cy, nb.cz)
             node.radius = Double.pi
         }
+        precondition(nodeCount < built.count, "candidate index node estimate exceeded")
         built[nodeCount] = node
         nodeCount += 1
         return Int32(nodeCount - 1)
