@@ -155,16 +155,10 @@ func ranking(_ s: RoutingSnapshot, _ r: ScoringRequest) -> [String] {
                 edges.append(edge("e\(String(format: "%04d", i))", cpu: rng.next() % 1000, ramUsed: rng.next() % 1000, up: rng.next() % limit, limit: limit,
                                   lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180))
             }
-            var remotes: [EdgeState] = []
-            for i in 0..<Int(rng.next() % 20) {
-                remotes.append(PeerEdgeFixture.remote("r\(i)", lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180,
-                                                      cpu: rng.next() % 1000, available: rng.next() % 2_000_000_000))
-            }
-            let s = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                          remoteEdges: remotes, playback: [PlaybackRecord(playbackId: "p", stream: "s")]))
+            let s = snapshot(local: edges, remote: randomRemoteEdges(&rng, below: 20))
             var pending = [UInt64](repeating: 0, count: s.edgeCount)
             for i in 0..<s.edgeCount where rng.next() % 3 == 0 { pending[i] = rng.next() % 50_000 }
-            let viewer = rng.next() % 6 == 0 ? nil : GeoPoint(lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180)
+            let viewer = randomViewer(&rng)
             let r = ScoringRequest(stream: 0, viewer: viewer)
             let fast = pending.withUnsafeBufferPointer { Scorer.top(s, r, localPending: $0.baseAddress) }
             let (all, explained) = pending.withUnsafeBufferPointer { Scorer.explain(s, r, localPending: $0.baseAddress) }
@@ -286,6 +280,25 @@ enum PeerEdgeFixture {
     }
 }
 
+/// Fewer than `below` peer-cluster edges at random positions, loads and available bandwidth.
+func randomRemoteEdges(_ rng: inout SplitMix, below: UInt64) -> [EdgeState] {
+    (0..<Int(rng.next() % below)).map { i in
+        PeerEdgeFixture.remote("r\(i)", lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180,
+                               cpu: rng.next() % 1000, available: rng.next() % 2_000_000_000)
+    }
+}
+
+/// A snapshot of local and remote edges carrying stream "s" (playback ID "p").
+func snapshot(local: [EdgeState], remote: [EdgeState]) -> RoutingSnapshot {
+    RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: local,
+                          remoteEdges: remote, playback: [PlaybackRecord(playbackId: "p", stream: "s")]))
+}
+
+/// A viewer somewhere between ±85° latitude, or (one time in six) without a position.
+func randomViewer(_ rng: inout SplitMix) -> GeoPoint? {
+    rng.next() % 6 == 0 ? nil : GeoPoint(lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180)
+}
+
 /// The candidate index (bounding-ball trees walked best-first) against the linear path.
 @Suite struct CandidateIndexTests {
     static let staticReasons: [Exclusion] = [.maintenance, .draining, .stale, .noMetrics, .bandwidthExhausted, .streamNoInputs, .capability]
@@ -311,19 +324,13 @@ enum PeerEdgeFixture {
                                   streams: ["s": EdgeStreamStats(inputs: kind == 2 ? 0 : 1)],
                                   tags: rng.next() % 3 == 0 ? ["x"] : [], mode: kind == 3 ? .draining : kind == 4 ? .maintenance : .normal))
             }
-            var remotes: [EdgeState] = []
-            for i in 0..<Int(rng.next() % 10) {
-                remotes.append(PeerEdgeFixture.remote("r\(i)", lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180,
-                                                      cpu: rng.next() % 1000, available: rng.next() % 2_000_000_000))
-            }
-            let s = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                          remoteEdges: remotes, playback: [PlaybackRecord(playbackId: "p", stream: "s")]))
+            let s = snapshot(local: edges, remote: randomRemoteEdges(&rng, below: 10))
             var pending = [UInt64](repeating: 0, count: s.edgeCount)
             for i in 0..<s.edgeCount where rng.next() % 4 == 0 {
                 let p = rng.next() % 20_000
                 if !s.pendingExhausts(edge: i, pending: p) { pending[i] = p }
             }
-            let viewer = rng.next() % 6 == 0 ? nil : GeoPoint(lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180)
+            let viewer = randomViewer(&rng)
             var tags = CompiledTagAdjustment.none
             if rng.next() % 4 == 0 { tags = s.compile(try! TagAdjustment.parse(#"{"x": 300, "-x": -100}"#)) }
             let r = ScoringRequest(stream: 0, viewer: viewer, tags: tags)
