@@ -7,20 +7,22 @@ import Darwin
 /// Per-stream bounding-ball trees over the candidates' positions, so a routing decision
 /// visits the candidates that can still enter the top 5 and skips the rest in groups.
 ///
-/// Each stream's candidates are split top-down at the median of their widest dimension —
-/// x, y or z of the unit vector, or the score without geo, all measured in score points —
-/// into leaves of at most ``leafSize``, so a node holds candidates that are close *and*
-/// similarly loaded (position-less candidates get their own subtree). A node
-/// knows a centre `c` and a radius `r` (radians) that contain its members, so for a viewer
-/// `v` every member is at least `acos(v·c) − r` away and its geo term is at most
-/// `W − W·(acos(v·c) − r)/π`. Together with the node's best non-geo part (``IndexBounds``,
-/// recomputed for every snapshot, pending-only refreshes included) that bounds every
+/// Each stream's candidates are split top-down at the middle of their widest dimension — x,
+/// y or z of the unit vector, or the score without geo, all measured in score points — (at
+/// the median when the middle would leave less than a quarter on one side) into leaves of at
+/// most ``leafSize``, so a node holds candidates that are close *and* similarly loaded;
+/// position-less candidates get their own subtree, and a stream of at most ``maxLeafCount``
+/// candidates is a single leaf. A node knows a centre `c` and a radius `r` (radians) that
+/// contain its members, so for a viewer `v` every member is at least `acos(v·c) − r` away and
+/// its geo term is at most ``geoBound(weight:approximateAngle:radius:)``. Together with the
+/// node's best non-geo part (``IndexBounds``: computed without pending with each full
+/// snapshot, so it stays an upper bound through pending-only refreshes) that bounds every
 /// member's score; a node whose bound is below the current 5th best is skipped whole.
 ///
 /// Worked example (weights 500/500/1000/1000/50): the 5th best so far scores 2,700; a node
-/// 60° (1.047 rad) from the viewer with radius 10° (0.175 rad) bounds geo by
-/// `1000 − 1000·0.873/π = 723` (+2 for truncation); its members' best cpu+ram+bw+bonus is
-/// 1,900, so the node is worth at most 2,625 < 2,700: none of its members is looked at.
+/// 60° (1.047 rad) from the viewer with radius 10° (0.175 rad) bounds geo by 724; its
+/// members' best cpu+ram+bw+bonus is 1,900, so the node is worth at most 2,624 < 2,700: none
+/// of its members is looked at.
 ///
 /// The structure depends only on which edges carry which stream and where they are; it is
 /// built with a full snapshot and shared by its pending-only refreshes.
@@ -49,6 +51,8 @@ public final class CandidateIndex: @unchecked Sendable {
 
     /// Candidates per leaf: a leaf costs one bound, a member a few multiply-adds.
     public static let leafSize = 32
+    /// A stream with at most this many candidates is one leaf (a tree would not prune more).
+    public static let maxLeafCount = 2 * leafSize
 
     let entries: UnsafeMutableBufferPointer<Entry>
     let nodes: UnsafeMutableBufferPointer<Node>
@@ -95,7 +99,7 @@ public final class CandidateIndex: @unchecked Sendable {
         for (si, stream) in streams.enumerated() {
             tenantRestricted[si] = false
             guard !stream.edges.isEmpty else { roots[si] = -1; continue }
-            if stream.edges.count <= 2 * CandidateIndex.leafSize {
+            if stream.edges.count <= CandidateIndex.maxLeafCount {
                 // A small stream: one leaf in edge order, always visited, so no ball (each member's
                 // own bound decides); position-less members have a zero vector (bound W/2 ≥ their 0).
                 let start = at
