@@ -27,7 +27,7 @@ public final class FoghornServer: @unchecked Sendable {
     public let logger: Logger
     public let readiness = Readiness()
     public let metrics: MetricsRegistry
-    public let controlLoop = EventLoop(name: "control")
+    public let controlLoop = EventLoop(name: "control", background: true)
     public private(set) var dataLoops: [EventLoop] = []
     public private(set) var httpPort: UInt16 = 0
     public private(set) var internalPort: UInt16 = 0

@@ -29,8 +29,12 @@ public final class EventLoop: @unchecked Sendable {
     private var shutdownHooks: [() -> Void] = []
     private var stopping = false
 
-    public init(name: String) {
+    /// Run as background work (``ThreadScheduling``): for the control loop, never a data loop.
+    public let background: Bool
+
+    public init(name: String, background: Bool = false) {
         self.name = name
+        self.background = background
         uvLoop = .allocate(capacity: 1)
         precondition(uv_loop_init(uvLoop) == 0, "uv_loop_init failed")
         wakeup = .allocate(capacity: 1)
@@ -66,6 +70,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs the loop on the calling thread until ``stop()``.
     public func runOnCurrentThread() {
         setThreadName(name)
+        if background { ThreadScheduling.markCallingThreadBackground() }
         uv_run(uvLoop, UV_RUN_DEFAULT)
         // Close everything left and let the close callbacks run.
         uv_walk(uvLoop, eventLoopCloseWalker, nil)

@@ -1,4 +1,5 @@
 public import FoghornSync
+import FoghornHTTP
 import DequeModule
 import Synchronization
 #if canImport(Glibc)
@@ -71,6 +72,7 @@ public final class LogSink: @unchecked Sendable {
         var tid = pthread_t()
         pthread_create(&tid, nil, { arg in
             let sink = Unmanaged<LogSink>.fromOpaque(arg!).takeRetainedValue()
+            ThreadScheduling.markCallingThreadBackground()
             sink.run()
             return nil
         }, box)

@@ -31,6 +31,10 @@ int foghorn_peer_address(int fd, char *out, int out_len, uint16_t *port);
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or an error number.
 int foghorn_set_thread_name(const char *name);
 
+/// Moves the calling thread to SCHED_BATCH (same share of CPU, but its wakeups do not preempt
+/// the running thread). Returns 0 or an error number.
+int foghorn_set_thread_batch(void);
+
 /// Returns freed heap memory to the kernel (glibc `malloc_trim(0)`); 1 if any was released.
 int foghorn_release_free_memory(void);
 
