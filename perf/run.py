@@ -31,8 +31,13 @@ def geolite():
         return os.path.join(ROOT, "fixtures/geo/foghorn-test-city.mmdb"), "project fixture (fallback)"
 
 def cpu_seconds(pid):
+    user, system = cpu_split(pid)
+    return user + system
+
+def cpu_split(pid):
+    """(user, kernel) CPU seconds of the process so far (utime, stime of /proc/<pid>/stat)."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
+    return int(fields[11]) / HZ, int(fields[12]) / HZ
 
 def rss_kib(pid):
     for line in open(f"/proc/{pid}/status"):
@@ -54,10 +59,12 @@ def wrk(url, seconds, connections, script=None):
 
 def measure(pid, url, seconds, connections, script=None):
     wrk(url, 1, connections, script)  # warm up (caches, geo)
-    before = cpu_seconds(pid)
+    user0, sys0 = cpu_split(pid)
     r = wrk(url, seconds, connections, script)
-    used = cpu_seconds(pid) - before
-    r["cpu_us"] = used / max(r["requests"], 1) * 1e6
+    user1, sys1 = cpu_split(pid)
+    n = max(r["requests"], 1)
+    r["user_us"], r["sys_us"] = (user1 - user0) / n * 1e6, (sys1 - sys0) / n * 1e6
+    r["cpu_us"] = r["user_us"] + r["sys_us"]
     r["rss_mib"] = rss_kib(pid) / 1024
     return r
 
@@ -156,9 +163,9 @@ def main():
             proc.send_signal(signal.SIGTERM); proc.wait(timeout=30)
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(f"commit {commit}; {os.cpu_count()} cores; server on core 1, wrk -t1 on core 0, {a.seconds}s per row; GeoIP: {db_name}")
-    print(f"{'scenario':<52} {'req/s':>10} {'p50':>9} {'p99':>9} {'CPU µs/req':>11} {'RSS MiB':>8} {'non-3xx':>8}  socket errors")
+    print(f"{'scenario':<52} {'req/s':>10} {'p50':>9} {'p99':>9} {'CPU µs/req':>11} {'user':>6} {'kernel':>6} {'RSS MiB':>8} {'non-3xx':>8}  socket errors")
     for title, r in rows:
-        print(f"{title:<52} {r['rps']:>10,.0f} {r['p50']:>9} {r['p99']:>9} {r['cpu_us']:>11.2f} {r['rss_mib']:>8.1f} {r['non3xx']:>8}  {r['errors']}")
+        print(f"{title:<52} {r['rps']:>10,.0f} {r['p50']:>9} {r['p99']:>9} {r['cpu_us']:>11.2f} {r['user_us']:>6.2f} {r['sys_us']:>6.2f} {r['rss_mib']:>8.1f} {r['non3xx']:>8}  {r['errors']}")
     if ratio is not None:
         print(f"{'ratio Foghorn /play (100 candidates) ÷ nginx static 307, CPU per request':<52} {ratio:>10.2f}")
 
