@@ -56,13 +56,11 @@ public struct JSONWriter: Sendable {
         if v < 0 { out.append(UInt8(ascii: "-")) }
         var m = v.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes ≥ 20 digits
-        let count = withUnsafeMutableBytes(of: &digits) { buf -> Int in
+        withUnsafeMutableBytes(of: &digits) { buf in
             var k = 24
             repeat { k -= 1; buf[k] = UInt8(ascii: "0") &+ UInt8(m % 10); m /= 10 } while m > 0
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[k..<24]))
-            return 24 - k
         }
-        _ = count
     }
 
     /// A value rounded to one decimal (e.g. a distance in km), written as the shortest form

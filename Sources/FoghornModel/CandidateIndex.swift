@@ -72,7 +72,6 @@ public final class CandidateIndex: @unchecked Sendable {
         var x: Double { c.x }
         var y: Double { c.y }
         var z: Double { c.z }
-        var base: Double { c.w }
     }
 
     /// Builds every stream's tree. `baseScore(edge)` is the candidate's score without the geo
@@ -289,6 +288,10 @@ public final class CandidateIndex: @unchecked Sendable {
     ///
     /// Worked example: W = 1000, θ = 60° (1.0472 rad), r = 10° (0.1745 rad):
     /// `1000 · (1 − 0.87259/π) = 722.25` → **724**.
+    /// Extra angle (radians) for a member's own bound: its unit vector is stored as Float, so
+    /// the dot product is off by ≤ 2e-7 and the angle by ≤ 6.4e-4 near 0.
+    static let floatAngleError = 6.8e-4
+
     @inline(__always) public static func geoBound(weight: UInt64, approximateAngle theta: Double, radius r: Double) -> Int64 {
         let beyond = theta - 7e-5 - r
         if beyond <= 0 { return Int64(weight) }

@@ -191,9 +191,6 @@ public enum Scorer {
         let nodeMax = UnsafePointer(bounds.nodeMax.values.baseAddress.unsafelyUnwrapped)
         let edgeBound = UnsafePointer(bounds.edgeBound.baseAddress.unsafelyUnwrapped)
         let extras = max(request.tags.maxPositive, 0)
-        let geoWeight = Int64(s.weights.geo)
-        let w = Double(s.weights.geo)
-        let wOverPi = w * (1 / Double.pi)
         let viewer = request.viewer
         let vx = viewer?.x ?? 0, vy = viewer?.y ?? 0, vz = viewer?.z ?? 0
         let hasViewer = viewer != nil
@@ -226,10 +223,10 @@ public enum Scorer {
                     var bound = base &+ leafGeo
                     if bound < floor || (bound == floor && e > top.worstEdge) { continue }
                     if memberGeo {
-                        // Float vectors: the dot is off by ≤ 2e-7, the angle by ≤ 6.4e-4 rad near 0.
+                        // Its Float vector is the centre of a ball of radius floatAngleError.
                         let dot = vx * Double(entry.pointee.x) + vy * Double(entry.pointee.y) + vz * Double(entry.pointee.z)
-                        let theta = GeoTerm.approximateAngle(min(1, max(-1, dot))) - 7.5e-4
-                        bound = base &+ (theta <= 0 ? geoWeight : Int64(w - theta * wOverPi) &+ 2)
+                        bound = base &+ CandidateIndex.geoBound(weight: s.weights.geo, approximateAngle: GeoTerm.approximateAngle(min(1, max(-1, dot))),
+                                                                radius: CandidateIndex.floatAngleError)
                         if bound < floor || (bound == floor && e > top.worstEdge) { continue }
                     }
                 }
@@ -262,8 +259,8 @@ public enum Scorer {
 
         // Best first: a max-heap of (bound, node) keys; once the best bound left is below the
         // 5th best score, nothing left can enter.
-        let heapCapacity = 128
         var heap = InlineArray<128, UInt64>(repeating: 0)
+        let heapCapacity = heap.count
         var count = 0
         @inline(__always) func key(_ bound: Int64, _ node: Int) -> UInt64 {
             UInt64(min(max(bound &+ 0x8000_0000, 0), 0xFFFF_FFFF)) << 32 | UInt64(node)

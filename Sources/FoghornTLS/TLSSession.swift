@@ -23,34 +23,33 @@ public final class TLSSession {
     /// Retains the server context while the connection lives (the SNI table).
     private let serverContext: TLSServerContext?
 
+    /// A new `SSL` for `ctx` reading and writing through a pair of memory BIOs (owned by it).
+    private static func makeSSL(_ ctx: OpaquePointer) -> (ssl: OpaquePointer, rbio: OpaquePointer, wbio: OpaquePointer)? {
+        guard let s = SSL_new(ctx) else { return nil }
+        guard let r = BIO_new(BIO_s_mem()) else { SSL_free(s); return nil }
+        guard let w = BIO_new(BIO_s_mem()) else { BIO_free(r); SSL_free(s); return nil }
+        SSL_set_bio(s, r, w)
+        return (s, r, w)
+    }
+
     /// A server-side session for `context`.
     public init?(server context: TLSServerContext) {
-        guard let s = SSL_new(context.defaultContext) else { return nil }
-        guard let r = BIO_new(BIO_s_mem()), let w = BIO_new(BIO_s_mem()) else {
-            SSL_free(s)
-            return nil
-        }
+        guard let (s, r, w) = TLSSession.makeSSL(context.defaultContext) else { return nil }
         ssl = s
         rbio = r
         wbio = w
         serverContext = context
-        SSL_set_bio(s, r, w)
         SSL_set_accept_state(s)
     }
 
     /// A client-side session (resolver over HTTPS, tests): verifies the peer against the
     /// system trust store (or `caFile`) and `host` unless `verify` is false.
     public init?(client host: String, caFile: String? = nil, verify: Bool = true) {
-        guard let ctx = TLSSession.clientContext(caFile: caFile, verify: verify), let s = SSL_new(ctx) else { return nil }
-        guard let r = BIO_new(BIO_s_mem()), let w = BIO_new(BIO_s_mem()) else {
-            SSL_free(s)
-            return nil
-        }
+        guard let ctx = TLSSession.clientContext(caFile: caFile, verify: verify), let (s, r, w) = TLSSession.makeSSL(ctx) else { return nil }
         ssl = s
         rbio = r
         wbio = w
         serverContext = nil
-        SSL_set_bio(s, r, w)
         SSL_set_connect_state(s)
         let isIP = host.contains(":") || host.split(separator: ".").allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
         if !isIP { _ = foghorn_ssl_set_tlsext_host_name(s, host) }  // no SNI for IP literals (RFC 6066)

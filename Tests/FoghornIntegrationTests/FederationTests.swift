@@ -28,6 +28,23 @@ import FoghornTesting
         """
     }
 
+    /// A (127.0.0.2) peered `always` with B (127.0.0.3), which carries `live+bs` on edge b1 and
+    /// is started (again) by the returned function; A resolves playback ID `pb` to that stream.
+    static func alwaysPair(configureA: (inout FoghornConfiguration) -> Void = { _ in }) throws
+        -> (a: FoghornServer, startB: () throws -> FoghornServer)
+    {
+        let pa = try freePort("127.0.0.2"), pb = try freePort("127.0.0.3")
+        let a = try start("a", ip: "127.0.0.2", peerPort: pa,
+                          peers: [PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .always, secret: secret)],
+                          playback: [("pb", "live+bs")], configure: configureA)
+        let startB = {
+            try start("b", ip: "127.0.0.3", peerPort: pb,
+                      peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: secret)],
+                      edges: [edge("b1", stream: "live+bs")])
+        }
+        return (a, startB)
+    }
+
     static func start(_ id: String, ip: String, peerPort: UInt16, peers: [PeerConfig], edges: [String] = [],
                       playback: [(String, String)] = [], configure: (inout FoghornConfiguration) -> Void = { _ in }) throws -> FoghornServer {
         try TestServer.start { c in
@@ -288,16 +305,8 @@ import FoghornTesting
     }
 
     @Test func alwaysPeerThatGoesAwayIsRedialledAndItsEdgesServeStaleThenExpire() throws {
-        let pa = try Self.freePort("127.0.0.2"), pb = try Self.freePort("127.0.0.3")
-        let a = try Self.start("a", ip: "127.0.0.2", peerPort: pa,
-                               peers: [PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .always, secret: Self.secret)],
-                               playback: [("pb", "live+bs")]) { $0.peering.maxStaleS = 3; $0.peering.summaryTtlS = 2 }
+        let (a, startB) = try Self.alwaysPair { $0.peering.maxStaleS = 3; $0.peering.summaryTtlS = 2 }
         defer { a.stopNow() }
-        func startB() throws -> FoghornServer {
-            try Self.start("b", ip: "127.0.0.3", peerPort: pb,
-                           peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: Self.secret)],
-                           edges: [Self.edge("b1", stream: "live+bs")])
-        }
         var b = try startB()
         #expect(try Self.eventually { try Self.call(a, "GET", "/play/pb/hls/index.m3u8").status == 307 })
         b.stopNow()
@@ -349,16 +358,8 @@ import FoghornTesting
     }
 
     @Test func flappingAlwaysPeerKeepsItsEdgesAndReconnectsWithinTheBackoff() throws {
-        let pa = try Self.freePort("127.0.0.2"), pb = try Self.freePort("127.0.0.3")
-        let a = try Self.start("a", ip: "127.0.0.2", peerPort: pa,
-                               peers: [PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .always, secret: Self.secret)],
-                               playback: [("pb", "live+bs")])
+        let (a, startB) = try Self.alwaysPair()
         defer { a.stopNow() }
-        func startB() throws -> FoghornServer {
-            try Self.start("b", ip: "127.0.0.3", peerPort: pb,
-                           peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: Self.secret)],
-                           edges: [Self.edge("b1", stream: "live+bs")])
-        }
         var b = try startB()
         #expect(try Self.eventually { try Self.call(a, "GET", "/play/pb/hls/index.m3u8").status == 307 })
         // Down and up four times, 600 ms each: B's edge keeps serving throughout (stale-if-error,
