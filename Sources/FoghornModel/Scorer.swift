@@ -194,6 +194,7 @@ public enum Scorer {
         let viewer = request.viewer
         let vx = viewer?.x ?? 0, vy = viewer?.y ?? 0, vz = viewer?.z ?? 0
         let hasViewer = viewer != nil
+        let geoWeight = Int64(s.weights.geo), w = Double(s.weights.geo), wOverPi = w * (1 / Double.pi)
 
         /// The geo term of any member of `node` is at most this (0 without positions).
         @inline(__always) func nodeGeo(_ node: UnsafePointer<CandidateIndex.Node>) -> Int64 {
@@ -225,8 +226,9 @@ public enum Scorer {
                     if memberGeo {
                         // Its Float vector is the centre of a ball of radius floatAngleError.
                         let dot = vx * Double(entry.pointee.x) + vy * Double(entry.pointee.y) + vz * Double(entry.pointee.z)
-                        bound = base &+ CandidateIndex.geoBound(weight: s.weights.geo, approximateAngle: GeoTerm.approximateAngle(min(1, max(-1, dot))),
-                                                                radius: CandidateIndex.floatAngleError)
+                        // CandidateIndex.geoBound with radius floatAngleError, its weight terms hoisted.
+                        let beyond = GeoTerm.approximateAngle(min(1, max(-1, dot))) - (7e-5 + CandidateIndex.floatAngleError)
+                        bound = base &+ (beyond <= 0 ? geoWeight : Int64(w - beyond * wOverPi) &+ 2)
                         if bound < floor || (bound == floor && e > top.worstEdge) { continue }
                     }
                 }
