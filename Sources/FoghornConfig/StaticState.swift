@@ -7,12 +7,14 @@ public enum StaticState {
 
     public static func parse(_ config: FoghornConfiguration) throws(ConfigError) -> (edges: [EdgeState], playback: [PlaybackRecord]) {
         var edges: [EdgeState] = []
+        edges.reserveCapacity(config.edges.count)
+        var seenNodeIds = Set<String>(minimumCapacity: config.edges.count)
         for (i, item) in config.edges.enumerated() {
             let key = "edges[\(i)]"
             guard let id = item["node_id"]?.stringValue, isValidNodeId(id) else {
                 throw ConfigError(key: "\(key).node_id", problem: "required: 1-64 characters of [A-Za-z0-9_.-]", source: "file")
             }
-            if edges.contains(where: { $0.nodeId == id }) {
+            if !seenNodeIds.insert(id).inserted {
                 throw ConfigError(key: "\(key).node_id", problem: "duplicate node_id \"\(id)\"", source: "file")
             }
             let report: EdgeReport
@@ -38,6 +40,8 @@ public enum StaticState {
             edges.append(edge)
         }
         var playback: [PlaybackRecord] = []
+        playback.reserveCapacity(config.playback.count)
+        var seenPlaybackIds = Set<String>(minimumCapacity: config.playback.count)
         for (i, item) in config.playback.enumerated() {
             let key = "playback[\(i)]"
             guard case .object(let members) = item else { throw ConfigError(key: key, problem: "must be an object {id, stream}", source: "file") }
@@ -50,7 +54,7 @@ public enum StaticState {
             guard let stream = item["stream"]?.stringValue, !stream.isEmpty, stream.utf8.count <= 256 else {
                 throw ConfigError(key: "\(key).stream", problem: "required: the internal stream name (1-256 bytes)", source: "file")
             }
-            if playback.contains(where: { $0.playbackId == id }) {
+            if !seenPlaybackIds.insert(id).inserted {
                 throw ConfigError(key: "\(key).id", problem: "duplicate playback id \"\(id)\"", source: "file")
             }
             playback.append(PlaybackRecord(

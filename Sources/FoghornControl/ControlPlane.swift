@@ -262,7 +262,8 @@ public final class ControlPlane: @unchecked Sendable {
         }
         // Static edges: replace the config-declared ones (not Mist-polled, not enrolled).
         let mistIds = Set(mist?.nodes.keys.map { $0 } ?? [])
-        for (id, edge) in edges where edge.isStatic && !mistIds.contains(id) && !statics.edges.contains(where: { $0.nodeId == id }) {
+        let newStaticIds = Set(statics.edges.map(\.nodeId))
+        for (id, edge) in edges where edge.isStatic && !mistIds.contains(id) && !newStaticIds.contains(id) {
             edges.removeValue(forKey: id)
         }
         for var e in statics.edges {
@@ -271,9 +272,10 @@ public final class ControlPlane: @unchecked Sendable {
             edges[e.nodeId] = e
         }
         // Static playback records.
-        for id in staticPlaybackIds where !statics.playback.contains(where: { $0.playbackId == id }) { playback.removeValue(forKey: id) }
+        let newPlaybackIds = Set(statics.playback.map(\.playbackId))
+        for id in staticPlaybackIds where !newPlaybackIds.contains(id) { playback.removeValue(forKey: id) }
         for p in statics.playback { playback[p.playbackId] = p }
-        staticPlaybackIds = Set(statics.playback.map(\.playbackId))
+        staticPlaybackIds = newPlaybackIds
         // Weights only when the file's weights changed (runtime PUT /v1/weights otherwise stands).
         let oldFileWeights = [config.weightCpu, config.weightRam, config.weightBandwidth, config.weightGeo, config.weightStreamBonus]
         let newFileWeights = [new.weightCpu, new.weightRam, new.weightBandwidth, new.weightGeo, new.weightStreamBonus]
