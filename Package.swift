@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "FoghornHTTPCoreTests", dependencies: ["FoghornHTTPCore"], swiftSettings: strict),
         .testTarget(name: "FoghornModelTests", dependencies: ["FoghornModel", "FoghornJSON"], swiftSettings: strict),
         .testTarget(name: "FoghornGeoTests", dependencies: ["FoghornGeo", "FoghornModel"], swiftSettings: strict),
-        .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig"], swiftSettings: strict),
+        .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornJSON"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",

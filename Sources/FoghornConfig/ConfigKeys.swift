@@ -342,7 +342,7 @@ public enum ConfigKeys {
     /// A structured section (a list of objects), checked in depth by ``ConfigLoader/validate(_:)``.
     static func section(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [JSONValue]> & Sendable) -> ConfigKey {
         ConfigKey(name: name, summary: summary, defaultText: "[]",
-                  read: { .string("\($0[keyPath: path].count) entries (see /v1/edges, /v1/playback)") }) { config, value in
+                  read: { .string("\($0[keyPath: path].count + (name == "edges" ? $0.staticEdges.count : $0.staticPlayback.count)) entries (see /v1/edges, /v1/playback)") }) { config, value in
             guard case .array(let items) = value else { return "expected a list, got \(value.typeDescription)" }
             config[keyPath: path] = items
             return nil

@@ -46,8 +46,13 @@ public enum ConfigLoader {
     ) throws(ConfigError) -> FoghornConfiguration {
         var config = FoghornConfiguration()
         if let text = fileText {
-            let tree = try parseDocument(text, format: try format(forFileName: fileName), fileName: fileName)
-            try apply(tree: tree, to: &config)
+            let format = try format(forFileName: fileName)
+            if format == .json {
+                try applyStreamingStatics(json: text, fileName: fileName, to: &config)
+            } else {
+                try apply(tree: try parseDocument(text, format: format, fileName: fileName), to: &config)
+                try StaticState.absorbTrees(&config)
+            }
         }
         for key in ConfigKeys.all {
             if let value = environment[key.environmentVariable] {
@@ -66,6 +71,48 @@ public enum ConfigLoader {
         }
         try validate(config)
         return config
+    }
+
+    /// Parses a JSON file with its `edges` and `playback` lists streamed: each element becomes an
+    /// ``EdgeState``/``PlaybackRecord`` as soon as it is parsed, so 10,000 edges with 100 streams
+    /// each never exist as one tree (which took ≈ 4× the file's size and left the heap fragmented).
+    static func applyStreamingStatics(json text: String, fileName: String, to config: inout FoghornConfiguration) throws(ConfigError) {
+        var builder = StaticState.Builder()
+        var failure: ConfigError?
+        var streamedEdges = false, streamedPlayback = false
+        var utf8 = text
+        let parsed: Result<JSONValue, JSONParser.Error> = utf8.withUTF8 { bytes in
+            do throws(JSONParser.Error) {
+                return .success(try JSONParser.parse(UnsafeRawBufferPointer(bytes), streaming: ["edges", "playback"]) { key, i, item in
+                    do throws(ConfigError) {
+                        if key == "edges" {
+                            streamedEdges = true
+                            try builder.addEdge(item, index: i)
+                        } else {
+                            streamedPlayback = true
+                            try builder.addPlayback(item, index: i)
+                        }
+                        return true
+                    } catch {
+                        failure = error
+                        return false
+                    }
+                })
+            } catch {
+                return .failure(error)
+            }
+        }
+        if let failure { throw failure }
+        let tree: JSONValue
+        switch parsed {
+        case .success(let t): tree = t
+        case .failure(let error): throw ConfigError(key: "file", problem: "\(fileName): \(error.description)", source: "file")
+        }
+        // In the tree, the streamed lists are empty arrays (a non-array `edges` is not streamed
+        // and fails in `apply` with the section's own message).
+        try apply(tree: tree, to: &config)
+        if streamedEdges { config.staticEdges = builder.edges }
+        if streamedPlayback { config.staticPlayback = builder.playback }
     }
 
     /// Applies a parsed file: the top level must be a mapping; unknown keys are errors.

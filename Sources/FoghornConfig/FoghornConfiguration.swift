@@ -1,4 +1,5 @@
 public import FoghornJSON
+public import FoghornModel
 
 /// Every setting of a Foghorn process, with its default. Each field is one
 /// config key (see ``ConfigKeys``), one `FOGHORN_<KEY>` environment variable
@@ -49,10 +50,15 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var weightBandwidth = 1000
     public var weightGeo = 1000
     public var weightStreamBonus = 50
-    /// Static edges (each: `node_id` plus report fields, `tenant`, `mode`).
+    /// Static edges as given (each: `node_id` plus report fields, `tenant`, `mode`); the loader
+    /// moves them into ``staticEdges`` (``StaticState/absorbTrees(_:)``), a JSON file streams them there.
     public var edges: [JSONValue] = []
-    /// Static playback records (each: `id`, `stream`, `tenant`, `cluster`).
+    /// Static playback records as given (each: `id`, `stream`, `tenant`, `cluster`), moved into ``staticPlayback``.
     public var playback: [JSONValue] = []
+    /// The static edges, typed and validated.
+    public var staticEdges: [EdgeState] = []
+    /// The static playback records, typed and validated.
+    public var staticPlayback: [PlaybackRecord] = []
 
     /// Upstream playback resolver base URL (`http://host:port`); empty = embedded records only.
     /// Unknown IDs are looked up at `<url>/v1/playback/<id>`.

@@ -1,20 +1,53 @@
 public import FoghornModel
-import FoghornJSON
+public import FoghornJSON
 
 /// Edges and playback records declared in the config file, validated.
 public enum StaticState {
     public static let edgeExtraFields: Set<String> = ["node_id", "tenant", "mode", "public_ip"]
 
+    /// The config's static edges and records, typed and validated: those the loader already
+    /// converted (``FoghornConfiguration/staticEdges``, ``FoghornConfiguration/staticPlayback``)
+    /// followed by any still given as trees (``FoghornConfiguration/edges``/``playback``, e.g. set in code).
     public static func parse(_ config: FoghornConfiguration) throws(ConfigError) -> (edges: [EdgeState], playback: [PlaybackRecord]) {
-        var edges: [EdgeState] = []
-        edges.reserveCapacity(config.edges.count)
-        var seenNodeIds = Set<String>(minimumCapacity: config.edges.count)
-        for (i, item) in config.edges.enumerated() {
+        if config.edges.isEmpty && config.playback.isEmpty { return (config.staticEdges, config.staticPlayback) }
+        var builder = Builder(edges: config.staticEdges, playback: config.staticPlayback)
+        for (i, item) in config.edges.enumerated() { try builder.addEdge(item, index: config.staticEdges.count + i) }
+        for (i, item) in config.playback.enumerated() { try builder.addPlayback(item, index: config.staticPlayback.count + i) }
+        return (builder.edges, builder.playback)
+    }
+
+    /// Moves the trees in `config.edges`/`config.playback` into the typed lists (validating them).
+    public static func absorbTrees(_ config: inout FoghornConfiguration) throws(ConfigError) {
+        guard !config.edges.isEmpty || !config.playback.isEmpty else { return }
+        let typed = try parse(config)
+        config.staticEdges = typed.edges
+        config.staticPlayback = typed.playback
+        config.edges = []
+        config.playback = []
+    }
+
+    /// Converts static edges and playback records one at a time (the JSON loader feeds it each
+    /// element as it is parsed, so a large file never exists as one tree), checking duplicates.
+    public struct Builder {
+        public private(set) var edges: [EdgeState]
+        public private(set) var playback: [PlaybackRecord]
+        private var nodeIds: Set<String>
+        private var playbackIds: Set<String>
+
+        public init(edges: [EdgeState] = [], playback: [PlaybackRecord] = []) {
+            self.edges = edges
+            self.playback = playback
+            nodeIds = Set(edges.map(\.nodeId))
+            playbackIds = Set(playback.map(\.playbackId))
+        }
+
+        /// `edges[index]`: `node_id` plus report fields, `tenant`, `mode`, `public_ip`.
+        public mutating func addEdge(_ item: JSONValue, index i: Int) throws(ConfigError) {
             let key = "edges[\(i)]"
             guard let id = item["node_id"]?.stringValue, isValidNodeId(id) else {
                 throw ConfigError(key: "\(key).node_id", problem: "required: 1-64 characters of [A-Za-z0-9_.-]", source: "file")
             }
-            if !seenNodeIds.insert(id).inserted {
+            if nodeIds.contains(id) {
                 throw ConfigError(key: "\(key).node_id", problem: "duplicate node_id \"\(id)\"", source: "file")
             }
             let report: EdgeReport
@@ -37,12 +70,12 @@ public enum StaticState {
             }
             if let ip = item["public_ip"]?.stringValue { edge.publicIP = ip }
             report.apply(to: &edge, nowMs: 0)
+            nodeIds.insert(id)
             edges.append(edge)
         }
-        var playback: [PlaybackRecord] = []
-        playback.reserveCapacity(config.playback.count)
-        var seenPlaybackIds = Set<String>(minimumCapacity: config.playback.count)
-        for (i, item) in config.playback.enumerated() {
+
+        /// `playback[index]`: `{id, stream, tenant?, cluster?}`.
+        public mutating func addPlayback(_ item: JSONValue, index i: Int) throws(ConfigError) {
             let key = "playback[\(i)]"
             guard case .object(let members) = item else { throw ConfigError(key: key, problem: "must be an object {id, stream}", source: "file") }
             for (k, _) in members where !["id", "stream", "tenant", "cluster"].contains(k) {
@@ -54,13 +87,12 @@ public enum StaticState {
             guard let stream = item["stream"]?.stringValue, !stream.isEmpty, stream.utf8.count <= 256 else {
                 throw ConfigError(key: "\(key).stream", problem: "required: the internal stream name (1-256 bytes)", source: "file")
             }
-            if !seenPlaybackIds.insert(id).inserted {
+            guard playbackIds.insert(id).inserted else {
                 throw ConfigError(key: "\(key).id", problem: "duplicate playback id \"\(id)\"", source: "file")
             }
             playback.append(PlaybackRecord(
                 playbackId: id, stream: stream, tenant: item["tenant"]?.stringValue ?? "", cluster: item["cluster"]?.stringValue ?? ""))
         }
-        return (edges, playback)
     }
 
     public static func isValidNodeId(_ id: String) -> Bool {

@@ -66,6 +66,8 @@ public final class ControlPlane: @unchecked Sendable {
         var trimmed = config
         trimmed.edges = []
         trimmed.playback = []
+        trimmed.staticEdges = []
+        trimmed.staticPlayback = []
         self.config = trimmed
         for var e in statics.edges {
             e.internStreams(streamNames)
@@ -294,6 +296,8 @@ public final class ControlPlane: @unchecked Sendable {
         var trimmed = new
         trimmed.edges = []
         trimmed.playback = []
+        trimmed.staticEdges = []
+        trimmed.staticPlayback = []
         for key in restart {
             // Keep the running values of restart-only keys so that /debug and later reloads tell the truth.
             switch key {

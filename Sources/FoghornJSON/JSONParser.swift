@@ -31,16 +31,51 @@ public struct JSONParser {
 
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(Error) -> JSONValue {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        if parser.index != bytes.count { throw parser.fail("unexpected data after the top-level value") }
+        return try parser.parseDocument()
+    }
+
+    /// Parses a document whose top-level members named in `streamed` may be large arrays, handing
+    /// each of their elements to `element` (member name, element index, value) as soon as it is
+    /// parsed instead of keeping it: in the result those members are empty arrays. A config file
+    /// with 10,000 edges is then never one tree in memory. When `element` returns false, parsing
+    /// stops with an error whose reason is ``stoppedReason`` (the caller has its own error to report).
+    ///
+    /// ```swift
+    /// var ids: [String] = []
+    /// let rest = try JSONParser.parse(bytes, streaming: ["edges"]) { _, _, edge in
+    ///     ids.append(edge["node_id"]?.stringValue ?? ""); return true
+    /// }
+    /// rest["edges"]  // .array([])
+    /// ```
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth, streaming streamed: Set<String>,
+        element: (String, Int, JSONValue) -> Bool
+    ) throws(Error) -> JSONValue {
+        try withoutActuallyEscaping(element) { (element) throws(Error) -> JSONValue in
+            var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+            parser.streamed = streamed
+            parser.onElement = element
+            return try parser.parseDocument()
+        }
+    }
+
+    /// The reason of the error thrown when a streaming consumer stopped the parse.
+    public static let stoppedReason = "stopped by the consumer"
+
+    private mutating func parseDocument() throws(Error) -> JSONValue {
+        skipWhitespace()
+        let value = try parseValue(depth: 0)
+        skipWhitespace()
+        if index != bytes.count { throw fail("unexpected data after the top-level value") }
         return value
     }
 
     private let bytes: UnsafeRawBufferPointer
     private let maxDepth: Int
     private var index = 0
+    /// Top-level members whose array elements go to `onElement` (see ``parse(_:maxDepth:streaming:element:)``).
+    private var streamed: Set<String> = []
+    private var onElement: ((String, Int, JSONValue) -> Bool)?
 
     private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.bytes = bytes
@@ -96,7 +131,13 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            let value = try parseValue(depth: depth)
+            let value: JSONValue
+            if depth == 1, let onElement, index < bytes.count, bytes[index] == UInt8(ascii: "["), streamed.contains(key) {
+                try streamArray(key, depth: depth + 1, to: onElement)
+                value = .array([])
+            } else {
+                value = try parseValue(depth: depth)
+            }
             members.append((key, value))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
@@ -119,6 +160,27 @@ public struct JSONParser {
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    /// Like ``parseArray(depth:)``, but each element goes to `consume` instead of into an array.
+    private mutating func streamArray(_ key: String, depth: Int, to consume: (String, Int, JSONValue) -> Bool) throws(Error) {
+        guard depth <= maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return }
+        var count = 0
+        while true {
+            skipWhitespace()
+            let start = index
+            let element = try parseValue(depth: depth)
+            guard consume(key, count, element) else { throw Error(offset: start, reason: JSONParser.stoppedReason) }
+            count += 1
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; return }
             throw fail("expected ',' or ']'")
         }
     }

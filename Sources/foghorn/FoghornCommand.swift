@@ -162,6 +162,8 @@ struct Serve: ParsableCommand {
         // The server parses static edges/records into its own state; do not keep the trees here.
         config.edges = []
         config.playback = []
+        config.staticEdges = []
+        config.staticPlayback = []
         server.logSink = sink
         let source = options
         server.reloadSource = { [source] in

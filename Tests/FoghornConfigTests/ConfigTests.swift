@@ -1,5 +1,6 @@
 import Testing
 import FoghornJSON
+import FoghornModel
 @testable import FoghornConfig
 
 @Suite struct YAMLSubsetParserTests {
@@ -115,6 +116,84 @@ import FoghornJSON
             Issue.record("accepted \(text)")
         } catch {
             #expect(error.description == expected)
+        }
+    }
+
+    static let staticsYAML = """
+        edges:
+          - node_id: e2
+            base_url: "https://e2.example/"
+            ram_max_bytes: 1000
+            bw_limit_bytes_per_sec: 1000000
+            streams: {"live+a": {"inputs": 1, "viewers": 3}}
+          - {node_id: e1, base_url: "https://e1.example/", mode: draining, tenant: t1}
+        playback:
+          - {id: pa, stream: "live+a"}
+          - {id: pb, stream: "live+b", tenant: t1, cluster: c2}
+        loops: 2
+        """
+    static let staticsJSON = #"""
+        {"edges": [
+           {"node_id": "e2", "base_url": "https://e2.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000,
+            "streams": {"live+a": {"inputs": 1, "viewers": 3}}},
+           {"node_id": "e1", "base_url": "https://e1.example/", "mode": "draining", "tenant": "t1"}],
+         "playback": [{"id": "pa", "stream": "live+a"}, {"id": "pb", "stream": "live+b", "tenant": "t1", "cluster": "c2"}],
+         "loops": 2}
+        """#
+
+    /// JSON files stream their static lists (each element typed as it is parsed); YAML goes
+    /// through the tree. Both end up as the same typed edges and records, in file order.
+    @Test func staticEdgesAndPlaybackAreTypedAtLoad() throws {
+        let yaml = try ConfigLoader.load(fileText: ConfigLoaderTests.staticsYAML, fileName: "f.yaml")
+        let json = try ConfigLoader.load(fileText: ConfigLoaderTests.staticsJSON, fileName: "f.json")
+        #expect(yaml == json)
+        #expect(json.edges.isEmpty && json.playback.isEmpty)  // no trees kept
+        #expect(json.loops == 2)
+        #expect(json.staticEdges.map(\.nodeId) == ["e2", "e1"])
+        #expect(json.staticEdges.allSatisfy { $0.isStatic })
+        #expect(json.staticEdges[0].stats(for: "live+a") == EdgeStreamStats(inputs: 1, viewers: 3))
+        #expect(json.staticEdges[0].ramMaxBytes == 1000)
+        #expect(json.staticEdges[1].mode == .draining && json.staticEdges[1].tenant == "t1")
+        #expect(json.staticPlayback == [
+            PlaybackRecord(playbackId: "pa", stream: "live+a"),
+            PlaybackRecord(playbackId: "pb", stream: "live+b", tenant: "t1", cluster: "c2"),
+        ])
+        let read = ConfigKeys.named("edges")!.read(json)
+        #expect(read == .string("2 entries (see /v1/edges, /v1/playback)"))
+        // StaticState.parse hands the typed lists back as they are.
+        let parsed = try StaticState.parse(json)
+        #expect(parsed.edges == json.staticEdges && parsed.playback == json.staticPlayback)
+    }
+
+    @Test(arguments: [
+        (#"{"edges": [{"node_id": "a"}, {"node_id": "a"}]}"#, #"edges[1].node_id: duplicate node_id "a" (from file)"#),
+        (#"{"edges": [{"node_id": "a b"}]}"#, "edges[0].node_id: required: 1-64 characters of [A-Za-z0-9_.-] (from file)"),
+        (#"{"edges": [{"node_id": "a", "mode": "off"}]}"#, "edges[0].mode: must be normal, draining or maintenance (from file)"),
+        (#"{"playback": [{"id": "p", "stream": "s"}, {"id": "p", "stream": "t"}]}"#, #"playback[1].id: duplicate playback id "p" (from file)"#),
+        (#"{"playback": [{"id": "p", "stream": "s", "owner": 1}]}"#, "playback[0].owner: unknown field (from file)"),
+        (#"{"playback": [7]}"#, "playback[0]: must be an object {id, stream} (from file)"),
+        (#"{"playback": [{"id": "p"}]}"#, "playback[0].stream: required: the internal stream name (1-256 bytes) (from file)"),
+        (#"{"edges": 5}"#, "edges: expected a list, got an integer (from file)"),
+        (#"{"edges": [{"node_id": "a"},]}"#, "file: f.json: invalid JSON at byte 28: unexpected character (from file)"),
+        (#"{"edges": [{"node_id": "a"}], "edges": []}"#, #"file: f.json: invalid JSON at byte 30: duplicate key "edges" (from file)"#),
+    ])
+    func invalidStaticListsNameTheItem(_ text: String, _ expected: String) {
+        // Streamed (the JSON loader) …
+        do {
+            _ = try ConfigLoader.load(fileText: text, fileName: "f.json")
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.description == expected)
+        }
+        // … and through the tree (YAML files, configs built in code): the same message.
+        guard !expected.hasPrefix("file:"), let tree = try? JSONParser.parse(text) else { return }
+        do {
+            var config = FoghornConfiguration()
+            try ConfigLoader.apply(tree: tree, to: &config)
+            try StaticState.absorbTrees(&config)
+            Issue.record("accepted \(text) as a tree")
+        } catch {
+            #expect(error.description == expected, "tree")
         }
     }
 

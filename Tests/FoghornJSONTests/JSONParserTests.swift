@@ -19,6 +19,37 @@ import FoghornJSON
         #expect(throws: JSONParser.Error.self) { try JSONParser.parse(text) }
     }
 
+    /// Top-level members named in `streaming` hand each element over as it is parsed; the
+    /// result keeps them as empty arrays. Nested members of the same name are not streamed.
+    @Test func streamsTopLevelArrays() throws {
+        let text = #"{"a": [1, {"a": [2]}, "x"], "b": [3], "c": {"a": [4]}, "d": 5}"#
+        var seen: [String] = []
+        let tree = try Array(text.utf8).withUnsafeBytes { bytes in
+            try JSONParser.parse(bytes, streaming: ["a", "d"]) { key, i, value in
+                seen.append("\(key)[\(i)]=\(value)")
+                return true
+            }
+        }
+        #expect(seen == [#"a[0]=int(1)"#, #"a[1]=object([(key: "a", value: FoghornJSON.JSONValue.array([FoghornJSON.JSONValue.int(2)]))])"#, #"a[2]=string("x")"#])
+        #expect(tree == .object([("a", .array([])), ("b", .array([.int(3)])), ("c", .object([("a", .array([.int(4)]))])), ("d", .int(5))]))
+        // The consumer can stop the parse (its own error is what the caller reports).
+        var count = 0
+        let stopped = #expect(throws: JSONParser.Error.self) {
+            _ = try Array(text.utf8).withUnsafeBytes { bytes in
+                try JSONParser.parse(bytes, streaming: ["a"]) { _, _, _ in count += 1; return count < 2 }
+            }
+        }
+        #expect(stopped?.offset == 10 && stopped?.reason == JSONParser.stoppedReason)
+        #expect(count == 2)
+        // Syntax errors inside a streamed element are errors of the document.
+        let broken = #expect(throws: JSONParser.Error.self) {
+            _ = try Array(#"{"a": [1,]}"#.utf8).withUnsafeBytes { bytes in
+                try JSONParser.parse(bytes, streaming: ["a"]) { _, _, _ in true }
+            }
+        }
+        #expect(broken?.description == "invalid JSON at byte 9: unexpected character")
+    }
+
     @Test func boundsNesting() {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         #expect(throws: JSONParser.Error.self) { try JSONParser.parse(deep) }
