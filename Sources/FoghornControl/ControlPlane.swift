@@ -23,7 +23,7 @@ public final class ControlPlane: @unchecked Sendable {
     }
     /// Node IDs in ascending order (what snapshots index by), kept in step with `edges`.
     private var sortedIds: [String] = []
-    public private(set) var playback: [String: PlaybackRecord] = [:]
+    public private(set) var playback = PlaybackStore()
     public private(set) var weights: ScoringWeights
     public var tokens: EnrollmentTokens
     public let staleness: StalenessPolicy
@@ -41,8 +41,6 @@ public final class ControlPlane: @unchecked Sendable {
     /// Reloads (SIGHUP) applied and refused.
     public private(set) var reloadsApplied: UInt64 = 0
     public private(set) var reloadsFailed: UInt64 = 0
-    /// Playback IDs that came from the config file (a reload replaces exactly these).
-    private var staticPlaybackIds: Set<String> = []
     /// Snapshots that only refreshed pending bandwidth (no full rebuild).
     public private(set) var pendingRefreshes: UInt64 = 0
     /// Interned stream names (snapshots group edges by stream without hashing names).
@@ -73,8 +71,8 @@ public final class ControlPlane: @unchecked Sendable {
             e.internStreams(streamNames)
             edges[e.nodeId] = e
         }
-        for p in statics.playback { playback[p.playbackId] = p }
-        staticPlaybackIds = Set(statics.playback.map(\.playbackId))
+        playback.reserveCapacity(statics.playback.count)
+        for p in statics.playback { playback.set(p, isStatic: true) }
         sortedIds = edges.keys.sorted()  // observers do not run during init
         publisher = SnapshotPublisher(RoutingSnapshot.empty(weights: weights))
     }
@@ -91,7 +89,7 @@ public final class ControlPlane: @unchecked Sendable {
         markDirty()
     }
 
-    public func isStaticPlayback(_ id: String) -> Bool { staticPlaybackIds.contains(id) }
+    public func isStaticPlayback(_ id: String) -> Bool { playback.isStatic(id) }
 
     /// Federation (nil until ``start(peerSocket:)``).
     public private(set) var peers: PeerManager?
@@ -191,12 +189,12 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     public func setPlayback(_ record: PlaybackRecord) {
-        playback[record.playbackId] = record
+        playback.set(record)
         markDirty()
     }
 
     public func removePlayback(_ id: String) -> Bool {
-        guard playback.removeValue(forKey: id) != nil else { return false }
+        guard playback.remove(id) else { return false }
         markDirty()
         return true
     }
@@ -275,9 +273,8 @@ public final class ControlPlane: @unchecked Sendable {
         }
         // Static playback records.
         let newPlaybackIds = Set(statics.playback.map(\.playbackId))
-        for id in staticPlaybackIds where !newPlaybackIds.contains(id) { playback.removeValue(forKey: id) }
-        for p in statics.playback { playback[p.playbackId] = p }
-        staticPlaybackIds = newPlaybackIds
+        for id in playback.staticIds where !newPlaybackIds.contains(id) { playback.remove(id) }
+        for p in statics.playback { playback.set(p, isStatic: true) }
         // Weights only when the file's weights changed (runtime PUT /v1/weights otherwise stands).
         let oldFileWeights = [config.weightCpu, config.weightRam, config.weightBandwidth, config.weightGeo, config.weightStreamBonus]
         let newFileWeights = [new.weightCpu, new.weightRam, new.weightBandwidth, new.weightGeo, new.weightStreamBonus]
@@ -349,7 +346,7 @@ public final class ControlPlane: @unchecked Sendable {
         structuralDirty = false
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
-            edges: sortedIds.map { edges[$0]! }, remoteEdges: peers?.remoteStates ?? [], playback: Array(playback.values), appliedShipments: appliedShipments,
+            edges: sortedIds.map { edges[$0]! }, remoteEdges: peers?.remoteStates ?? [], playback: playback.records, appliedShipments: appliedShipments,
             geo: geo, streamNames: streamNames, clock: ControlPlane.monotonicNs))
         publisher.publish(snapshot)
         rebuilds += 1

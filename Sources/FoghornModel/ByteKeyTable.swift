@@ -2,43 +2,77 @@
 /// looked up with the request's own bytes — no `String`, no allocation.
 /// Hash: FNV-1a 64 (deterministic across processes).
 public struct ByteKeyTable: Sendable {
-    private let slots: [Int32]      // index into keys/values, -1 = empty
-    private let keys: [[UInt8]]
+    private let slots: [Int32]      // index into starts/hashes/values, -1 = empty
+    /// All keys back to back; key `i` is `keyBytes[starts[i]..<starts[i + 1]]` (one buffer, not
+    /// one array per key: 100,000 playback IDs took 3.8 MB as separate arrays).
+    private let keyBytes: [UInt8]
+    private let starts: [UInt32]
     private let hashes: [UInt64]
     private let values: [Int32]
     private let mask: Int
 
+    /// Keys `keys[i]` → `Int32(i)`; a repeated key maps to its last index.
+    public init(keys: [String]) {
+        self.init(count: keys.count) { i, body in
+            var k = keys[i]
+            k.withUTF8 { body(UnsafeRawBufferPointer($0), Int32(i)) }
+        }
+    }
+
     public init(_ entries: [(key: [UInt8], value: Int32)]) {
+        self.init(count: entries.count) { i, body in
+            entries[i].key.withUnsafeBytes { body($0, entries[i].value) }
+        }
+    }
+
+    /// `count` entries, the `i`th handed over by `entry(i, add)` calling `add(keyBytes, value)`.
+    private init(count: Int, entry: (Int, (UnsafeRawBufferPointer, Int32) -> Void) -> Void) {
         var capacity = 8
-        while capacity < entries.count * 2 { capacity *= 2 }
+        while capacity < count * 2 { capacity *= 2 }
         var slots = [Int32](repeating: -1, count: capacity)
-        var keys: [[UInt8]] = []
+        var keyBytes: [UInt8] = []
+        var starts: [UInt32] = [0]
         var hashes: [UInt64] = []
         var values: [Int32] = []
-        keys.reserveCapacity(entries.count)
-        for (key, value) in entries {
-            let h = key.withUnsafeBytes { ByteKeyTable.hash($0) }
-            var s = Int(truncatingIfNeeded: h) & (capacity - 1)
-            var replaced = false
-            while slots[s] >= 0 {
-                let existing = Int(slots[s])
-                if hashes[existing] == h && keys[existing] == key { values[existing] = value; replaced = true; break }
-                s = (s + 1) & (capacity - 1)
+        starts.reserveCapacity(count + 1)
+        hashes.reserveCapacity(count)
+        values.reserveCapacity(count)
+        for i in 0..<count {
+            entry(i) { key, value in
+                let h = ByteKeyTable.hash(key)
+                var s = Int(truncatingIfNeeded: h) & (capacity - 1)
+                while slots[s] >= 0 {
+                    let existing = Int(slots[s])
+                    if hashes[existing] == h {
+                        let same = keyBytes.withUnsafeBytes { all in
+                            ByteKeyTable.equal(all, Int(starts[existing]), Int(starts[existing + 1]), key)
+                        }
+                        if same { values[existing] = value; return }
+                    }
+                    s = (s + 1) & (capacity - 1)
+                }
+                slots[s] = Int32(hashes.count)
+                keyBytes.append(contentsOf: key)
+                starts.append(UInt32(keyBytes.count))
+                hashes.append(h)
+                values.append(value)
             }
-            if replaced { continue }
-            slots[s] = Int32(keys.count)
-            keys.append(key)
-            hashes.append(h)
-            values.append(value)
         }
         self.slots = slots
-        self.keys = keys
+        self.keyBytes = keyBytes
+        self.starts = starts
         self.hashes = hashes
         self.values = values
         mask = capacity - 1
     }
 
-    public var count: Int { keys.count }
+    @inline(__always)
+    static func equal(_ all: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        let n = end &- start
+        return n == key.count && (n == 0 || memcmpBytes(all.baseAddress.unsafelyUnwrapped + start, key.baseAddress.unsafelyUnwrapped, n))
+    }
+
+    public var count: Int { hashes.count }
 
     @inline(__always) public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -53,11 +87,8 @@ public struct ByteKeyTable: Sendable {
             let index = slots[s]
             if index < 0 { return nil }
             let i = Int(index)
-            if hashes[i] == h {
-                let equal = keys[i].withUnsafeBytes { k in
-                    k.count == bytes.count && (k.count == 0 || memcmpBytes(k.baseAddress!, bytes.baseAddress!, k.count))
-                }
-                if equal { return values[i] }
+            if hashes[i] == h && keyBytes.withUnsafeBytes({ ByteKeyTable.equal($0, Int(starts[i]), Int(starts[i &+ 1]), bytes) }) {
+                return values[i]
             }
             s = (s &+ 1) & mask
         }

@@ -295,13 +295,11 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         var playbackStream: [Int32] = []
         var playbackTenant: [Int32] = []
-        var entries: [(key: [UInt8], value: Int32)] = []
         playbackStream.reserveCapacity(input.playback.count)
-        entries.reserveCapacity(input.playback.count)
-        for (i, record) in input.playback.enumerated() {
+        playbackTenant.reserveCapacity(input.playback.count)
+        for record in input.playback {
             playbackStream.append(streamIndex[record.stream] ?? -1)
             playbackTenant.append(internTenant(record.tenant))
-            entries.append((Array(record.playbackId.utf8), Int32(i)))
         }
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
@@ -315,7 +313,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.streams = streams
         self.streamIndex = streamIndex
         self.playback = input.playback
-        self.playbackTable = ByteKeyTable(entries)
+        self.playbackTable = ByteKeyTable(keys: input.playback.map(\.playbackId))
         self.playbackStream = playbackStream
         self.playbackTenant = playbackTenant
         self.tenants = tenants
