@@ -135,9 +135,9 @@ enum MistCompatAPI {
         if let name = q("streamstats") {
             var j = JSONWriter()
             j.objectStart()
-            for entry in snapshot.streams where name == "*" || entry.name == name || entry.name.hasPrefix(name + "+") {
+            for (si, entry) in snapshot.streams.enumerated() where name == "*" || entry.name == name || entry.name.hasPrefix(name + "+") {
                 var up: UInt64 = 0
-                for k in 0..<entry.edges.count { up += snapshot.edges[Int(entry.edges[k])].stats(for: entry.name)?.upBytesPerSec ?? 0 }
+                for e in snapshot.candidates(of: si).edges { up += snapshot.edges[Int(e)].stats(for: entry.name)?.upBytesPerSec ?? 0 }
                 j.key(entry.name)
                 j.arrayStart()
                 j.int(entry.totalViewers)

@@ -77,8 +77,8 @@ public final class CandidateIndex: @unchecked Sendable {
     /// Builds every stream's tree. `baseScore(edge)` is the candidate's score without the geo
     /// term at build time: nodes then group candidates that are close *and* similarly loaded
     /// (the bounds stay exact when loads change later; only how much they prune depends on it).
-    init(streams: [StreamEntry], hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
-        let total = streams.reduce(0) { $0 + $1.edges.count }
+    init(streams: [StreamEntry], columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
+        let total = streams.reduce(0) { $0 + Int($1.candidateCount) }
         let entries = UnsafeMutableBufferPointer<Entry>.allocate(capacity: max(total, 1))
         let roots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(streams.count, 1))
         let tenantRestricted = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(streams.count, 1))
@@ -86,7 +86,7 @@ public final class CandidateIndex: @unchecked Sendable {
         // ≥ 8 members: ≤ n/8 + 1 leaves per part (positioned, position-less), < 2 nodes per leaf, +1
         // for the mixed root — ≤ n/4 + 3 nodes. Reserve n/2 + 8 (the surplus is given back below).
         var nodeCapacity = 0
-        for s in streams where !s.edges.isEmpty { nodeCapacity += s.edges.count / 2 + 8 }
+        for s in streams where s.candidateCount > 0 { nodeCapacity += Int(s.candidateCount) / 2 + 8 }
         var built = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
         var nodeCount = 0
         var at = 0
@@ -95,8 +95,13 @@ public final class CandidateIndex: @unchecked Sendable {
         var items: [Item] = []
         var noGeo: [Item] = []
 
-        for (si, stream) in streams.enumerated() {
+        for si in 0..<streams.count {
             tenantRestricted[si] = false
+            let start = Int(streams[si].candidateStart), count = Int(streams[si].candidateCount)
+            let stream = StreamCandidates(
+                edges: UnsafeBufferPointer(rebasing: columns.edges[start..<(start + count)]),
+                inputs: UnsafeBufferPointer(rebasing: columns.inputs[start..<(start + count)]),
+                viewers: UnsafeBufferPointer(rebasing: columns.viewers[start..<(start + count)]))
             guard !stream.edges.isEmpty else { roots[si] = -1; continue }
             if stream.edges.count <= CandidateIndex.maxLeafCount {
                 // A small stream: one leaf in edge order, always visited, so no ball (each member's
@@ -129,14 +134,11 @@ public final class CandidateIndex: @unchecked Sendable {
             }
             var b = Builder(entries: entries, nodes: built, at: at, nodeCount: nodeCount, pointsPerUnit: pointsPerUnit)
             var root: Int32 = -1
-            stream.edges.withUnsafeBufferPointer { edges in
-                stream.inputs.withUnsafeBufferPointer { inputs in
-                    if !items.isEmpty { root = items.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: true, edges: edges, inputs: inputs) } }
-                    if !noGeo.isEmpty {
-                        let other = noGeo.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: false, edges: edges, inputs: inputs) }
-                        root = root < 0 ? other : CandidateIndex.parent(&b.nodes, &b.nodeCount, root, other)
-                    }
-                }
+            let edges = stream.edges, inputs = stream.inputs
+            if !items.isEmpty { root = items.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: true, edges: edges, inputs: inputs) } }
+            if !noGeo.isEmpty {
+                let other = noGeo.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: false, edges: edges, inputs: inputs) }
+                root = root < 0 ? other : CandidateIndex.parent(&b.nodes, &b.nodeCount, root, other)
             }
             at = b.at
             nodeCount = b.nodeCount

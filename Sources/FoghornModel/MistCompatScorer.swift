@@ -19,7 +19,7 @@ public enum MistCompatScorer {
         localPending: UnsafePointer<UInt64>? = nil
     ) -> (edge: Int, score: UInt64)? {
         let w = s.weights
-        let entry = name.flatMap { s.streamIndex[$0] }.map { s.streams[Int($0)] }
+        let entry = name.flatMap { s.streamIndex[$0] }.map { s.candidates(of: Int($0)) }
         var k = 0  // cursor into entry.edges (ascending, like i)
         var best: (edge: Int, score: UInt64)?
         for i in 0..<s.edgeCount {

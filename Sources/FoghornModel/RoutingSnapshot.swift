@@ -1,10 +1,10 @@
-/// One stream as the snapshot sees it: the edges carrying it (ascending edge
-/// index, so ties break by node ID) and what they report about it.
+/// One stream as the snapshot sees it: where its candidates (the edges carrying it, ascending
+/// edge index, so ties break by node ID) sit in the snapshot's ``StreamColumns`` — read them
+/// with ``RoutingSnapshot/candidates(of:)`` — and totals over them.
 public struct StreamEntry: Sendable {
     public var name: String
-    public var edges: [Int32]
-    public var inputs: [UInt32]
-    public var viewers: [UInt32]
+    public var candidateStart: Int32
+    public var candidateCount: Int32
     /// Expected bandwidth of one more viewer: Σ up / Σ viewers over edges,
     /// clamped to 64 KiB/s…1 MiB/s, 128 KiB/s when unknown.
     public var perViewerBytesPerSec: UInt64
@@ -70,6 +70,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     // Streams and playback.
     public let streams: [StreamEntry]
+    /// Every stream's candidates (edge, inputs, viewers), back to back.
+    let columns: StreamColumns
     public let streamIndex: [String: Int32]
     public let playback: [PlaybackRecord]
     let playbackTable: ByteKeyTable
@@ -179,29 +181,21 @@ public final class RoutingSnapshot: @unchecked Sendable {
         nodeHash.reserveCapacity(n)
         let hot = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: max(n, 1))
 
-        // Streams: name → slot; per slot, parallel arrays. Interned IDs map to slots by array index.
+        // Streams: name → slot (interned IDs map to slots by array index). A first pass over the
+        // edges finds each (edge, stream) pair's slot and counts per slot; a second fills the columns.
         var slotOf: [String: Int] = [:]
         var names: [String] = []
-        var sEdges: [[Int32]] = [], sInputs: [[UInt32]] = [], sViewers: [[UInt32]] = []
-        var sUp: [UInt64] = [], sTotalViewers: [UInt64] = []
+        var sCount: [Int32] = [], sUp: [UInt64] = [], sTotalViewers: [UInt64] = []
+        var pairSlots: [Int32] = []
         let table = input.streamNames
         let tableId = table.map(ObjectIdentifier.init)
         var slotOfId = [Int32](repeating: -1, count: table?.count ?? 0)
-        // Pre-count entries per interned stream so each stream's arrays are allocated once.
-        var countOfId = [Int32](repeating: 0, count: table?.count ?? 0)
-        if table != nil {
-            for e in sorted where e.streamTable == tableId {
-                for id in e.streamIds { countOfId[Int(id)] &+= 1 }
-            }
-        }
-        func slotFor(_ name: String, expected: Int = 0) -> Int {
+        func slotFor(_ name: String) -> Int {
             if let existing = slotOf[name] { return existing }
             let slot = names.count
             slotOf[name] = slot
             names.append(name)
-            var a: [Int32] = [], b: [UInt32] = [], c: [UInt32] = []
-            a.reserveCapacity(expected); b.reserveCapacity(expected); c.reserveCapacity(expected)
-            sEdges.append(a); sInputs.append(b); sViewers.append(c); sUp.append(0); sTotalViewers.append(0)
+            sCount.append(0); sUp.append(0); sTotalViewers.append(0)
             return slot
         }
         // Ensure templates exist for edges built without a report (tests, old state).
@@ -250,13 +244,12 @@ public final class RoutingSnapshot: @unchecked Sendable {
                         let id = Int(ep.pointee.streamIds[k])
                         var slot = Int(slotOfId[id])
                         if slot < 0 {
-                            slot = slotFor(table.names[id], expected: Int(countOfId[id]))
+                            slot = slotFor(table.names[id])
                             slotOfId[id] = Int32(slot)
                         }
                         let stats = ep.pointee.streamStats[k]
-                        sEdges[slot].append(Int32(index))
-                        sInputs[slot].append(stats.inputs)
-                        sViewers[slot].append(stats.viewers)
+                        pairSlots.append(Int32(slot))
+                        sCount[slot] &+= 1
                         sUp[slot] &+= stats.upBytesPerSec
                         sTotalViewers[slot] &+= UInt64(stats.viewers)
                     }
@@ -264,15 +257,39 @@ public final class RoutingSnapshot: @unchecked Sendable {
                     for k in 0..<ep.pointee.streamNames.count {
                         let stats = ep.pointee.streamStats[k]
                         let slot = slotFor(ep.pointee.streamNames[k])
-                        sEdges[slot].append(Int32(index))
-                        sInputs[slot].append(stats.inputs)
-                        sViewers[slot].append(stats.viewers)
+                        pairSlots.append(Int32(slot))
+                        sCount[slot] &+= 1
                         sUp[slot] &+= stats.upBytesPerSec
                         sTotalViewers[slot] &+= UInt64(stats.viewers)
                     }
                 }
             }
         }
+        // Second pass: each stream's candidates in ascending edge index.
+        var cursor = [Int32](repeating: 0, count: names.count)
+        var total: Int32 = 0
+        for slot in 0..<names.count { cursor[slot] = total; total &+= sCount[slot] }
+        let starts = cursor
+        let columns = StreamColumns(count: Int(total))
+        sorted.withUnsafeBufferPointer { sortedEdges in
+            var pair = 0
+            for index in 0..<n {
+                let ep = sortedEdges.baseAddress.unsafelyUnwrapped + index
+                ep.pointee.streamStats.withUnsafeBufferPointer { stats in
+                    for k in 0..<stats.count {
+                        let slot = Int(pairSlots[pair])
+                        pair &+= 1
+                        let at = Int(cursor[slot])
+                        cursor[slot] = Int32(at + 1)
+                        columns.edges[at] = Int32(index)
+                        columns.inputs[at] = stats[k].inputs
+                        columns.viewers[at] = stats[k].viewers
+                    }
+                }
+            }
+        }
+        pairSlots = []
+        self.columns = columns
         self.hot = hot
         edges = sorted
         pending = pendingList
@@ -290,7 +307,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
             let h = nameCopy.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
             streamIndex[names[slot]] = Int32(slot)
             streams.append(StreamEntry(
-                name: names[slot], edges: sEdges[slot], inputs: sInputs[slot], viewers: sViewers[slot],
+                name: names[slot], candidateStart: starts[slot], candidateCount: sCount[slot],
                 perViewerBytesPerSec: perViewer, nameHash: h, totalViewers: sTotalViewers[slot]))
         }
         var playbackStream: [Int32] = []
@@ -304,7 +321,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
         self.perViewerByStream = streams.map(\.perViewerBytesPerSec)
-        let index = CandidateIndex(streams: streams, hot: hot, edgeCount: n, weights: w) { i in
+        let index = CandidateIndex(streams: streams, columns: columns, hot: hot, edgeCount: n, weights: w) { i in
             let b = IndexBounds.bound(hot[i], w)
             return b == IndexBounds.excluded ? -1000 : Int64(b)
         }
@@ -356,6 +373,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
             hot[i] = row
         }
         streams = previous.streams
+        columns = previous.columns
         index = previous.index
         bounds = IndexBounds(refreshing: previous.bounds, index: previous.index, streamCount: previous.streams.count, hot: hot, weights: weights)
         streamIndex = previous.streamIndex
@@ -385,6 +403,15 @@ public final class RoutingSnapshot: @unchecked Sendable {
     }
 
     public func playbackIndex(_ id: String) -> Int? { playbackTable.lookup(id).map(Int.init) }
+
+    /// Stream `stream`'s candidates (views valid while this snapshot is alive).
+    @inline(__always) public func candidates(of stream: Int) -> StreamCandidates {
+        let (start, count) = streams.withUnsafeBufferPointer { (Int($0[stream].candidateStart), Int($0[stream].candidateCount)) }
+        return StreamCandidates(
+            edges: UnsafeBufferPointer(rebasing: columns.edges[start..<(start + count)]),
+            inputs: UnsafeBufferPointer(rebasing: columns.inputs[start..<(start + count)]),
+            viewers: UnsafeBufferPointer(rebasing: columns.viewers[start..<(start + count)]))
+    }
 
     /// Stream index of a playback record, or nil when no edge reports the stream.
     @inline(__always) public func streamOf(playback index: Int) -> Int? {

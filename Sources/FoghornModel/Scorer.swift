@@ -147,21 +147,18 @@ public enum Scorer {
         _ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil
     ) -> TopCandidates {
         var top = TopCandidates()
-        let stream = s.streams[request.stream]
+        let stream = s.candidates(of: request.stream)
         let w = s.weights
         let maxGeo = request.viewer != nil ? w.geo : 0
         let maxExtra = UInt64(max(request.tags.maxPositive, 0)) &+ w.streamBonus &+ maxGeo
-        stream.edges.withUnsafeBufferPointer { edges in
-            stream.inputs.withUnsafeBufferPointer { inputs in
-                for k in 0..<edges.count {
-                    let i = Int(edges[k])
-                    switch score(s, request, edge: i, inputs: inputs[k], localPending: localPending,
-                                 pruneBelow: top.isFull ? top.worstScore : nil, maxExtra: maxExtra) {
-                    case .scored(let value): top.scored &+= 1; top.insert(edge: Int32(i), score: value)
-                    case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
-                    case .pruned: break
-                    }
-                }
+        let edges = stream.edges, inputs = stream.inputs
+        for k in 0..<edges.count {
+            let i = Int(edges[k])
+            switch score(s, request, edge: i, inputs: inputs[k], localPending: localPending,
+                         pruneBelow: top.isFull ? top.worstScore : nil, maxExtra: maxExtra) {
+            case .scored(let value): top.scored &+= 1; top.insert(edge: Int32(i), score: value)
+            case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
+            case .pruned: break
             }
         }
         if request.stickyBand > 0 && !top.isEmpty { applySticky(s, request, &top, localPending: localPending) }
@@ -392,7 +389,7 @@ public enum Scorer {
         var winnerScore: UInt64 = 0
         let maxGeo = request.viewer != nil ? s.weights.geo : 0
         let maxExtra = UInt64(max(request.tags.maxPositive, 0)) &+ s.weights.streamBonus &+ maxGeo
-        let stream = s.streams[request.stream]
+        let stream = s.candidates(of: request.stream)
         for k in 0..<stream.edges.count {
             let i = Int(stream.edges[k])
             // Prune what cannot reach the band (strictly below floor).
@@ -416,7 +413,7 @@ public enum Scorer {
 
     /// Every candidate of the stream with each term and its exclusion, in edge order.
     public static func candidates(_ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil) -> [ScoreBreakdown] {
-        let stream = s.streams[request.stream]
+        let stream = s.candidates(of: request.stream)
         let w = s.weights
         var out: [ScoreBreakdown] = []
         out.reserveCapacity(stream.edges.count)

@@ -108,9 +108,8 @@ public enum PlayHandler {
         let top = Scorer.top(snapshot, request, localPending: loop.localPending, pendingMayExclude: loop.pendingMayExclude)
         loop.countExclusions(top)
         guard !top.isEmpty else {
-            let entry = snapshot.streams[stream]
-            if !entry.inputs.contains(where: { $0 > 0 }) {
-                return offline(req, &w, loop, stream: entry.name)
+            if !snapshot.candidates(of: stream).inputs.contains(where: { $0 > 0 }) {
+                return offline(req, &w, loop, stream: snapshot.streams[stream].name)
             }
             return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "every edge carrying the stream is excluded (full, draining, stale…)", .noEdgeAvailable, retryAfter: true)
         }
