@@ -43,8 +43,6 @@ public final class ControlPlane: @unchecked Sendable {
     public private(set) var reloadsFailed: UInt64 = 0
     /// Snapshots that only refreshed pending bandwidth (no full rebuild).
     public private(set) var pendingRefreshes: UInt64 = 0
-    /// Interned stream names (snapshots group edges by stream without hashing names).
-    public let streamNames = StreamNameTable()
     public private(set) var evictions: UInt64 = 0
 
     public init(config: FoghornConfiguration, loop: EventLoop, logger: Logger, dataLoops: Int, geo: (any GeoLookup)?) throws(ConfigError) {
@@ -67,8 +65,7 @@ public final class ControlPlane: @unchecked Sendable {
         trimmed.staticEdges = []
         trimmed.staticPlayback = []
         self.config = trimmed
-        for var e in statics.edges {
-            e.internStreams(streamNames)
+        for e in statics.edges {
             edges[e.nodeId] = e
         }
         playback.reserveCapacity(statics.playback.count)
@@ -160,8 +157,6 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     public func upsertEdge(_ edge: EdgeState) {
-        var edge = edge
-        edge.internStreams(streamNames)
         edges[edge.nodeId] = edge
         markDirty()
     }
@@ -169,7 +164,6 @@ public final class ControlPlane: @unchecked Sendable {
     public func apply(_ report: EdgeReport, to nodeId: String) -> Bool {
         guard var edge = edges[nodeId] else { return false }
         report.apply(to: &edge, nowMs: ControlPlane.monotonicMs())
-        if report.streams != nil { edge.internStreams(streamNames) }
         edges[nodeId] = edge
         markDirty()
         return true
@@ -268,7 +262,6 @@ public final class ControlPlane: @unchecked Sendable {
         }
         for var e in statics.edges {
             if let old = edges[e.nodeId], old.pendingBytesPerSec > 0 { e.addPending(old.pendingBytesPerSec) }
-            e.internStreams(streamNames)
             edges[e.nodeId] = e
         }
         // Static playback records.
@@ -347,7 +340,7 @@ public final class ControlPlane: @unchecked Sendable {
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
             edges: sortedIds.map { edges[$0]! }, remoteEdges: peers?.remoteStates ?? [], playback: playback.records, appliedShipments: appliedShipments,
-            geo: geo, streamNames: streamNames, clock: ControlPlane.monotonicNs))
+            geo: geo, clock: ControlPlane.monotonicNs))
         publisher.publish(snapshot)
         rebuilds += 1
         runAfterPublish()

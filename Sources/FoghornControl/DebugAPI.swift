@@ -186,7 +186,7 @@ enum DebugAPI {
                 j.field("cpu_percent", Double(e.cpuPermille) / 10)
                 j.field("ram_percent", e.ramMaxBytes == 0 ? 0 : (Double(e.ramUsedBytes) * 1000 / Double(e.ramMaxBytes)).rounded() / 10)
                 j.field("bandwidth_percent", e.bwLimitBytesPerSec == 0 ? 0 : (Double(e.upBytesPerSec) * 1000 / Double(e.bwLimitBytesPerSec)).rounded() / 10)
-                j.field("streams", e.streamNames.count)
+                j.field("streams", e.streamCount)
                 j.field("viewers", e.streamStats.reduce(UInt64(0)) { $0 + UInt64($1.viewers) })
                 j.objectEnd()
             }

@@ -366,7 +366,7 @@ public enum InternalAPI {
         j.key("capabilities"); j.arrayStart(); for c in e.capabilities.names { j.string(c) }; j.arrayEnd()
         j.key("outputs"); j.objectStart(); for o in e.outputs { j.field(o.name, o.template) }; j.objectEnd()
         j.key("streams"); j.objectStart()
-        for (name, s) in zip(e.streamNames, e.streamStats) {  // already sorted by name
+        for (name, s) in e.streamList {  // sorted by name
             j.key(name); j.objectStart()
             j.field("inputs", s.inputs); j.field("viewers", s.viewers); j.field("up_bytes_per_sec", s.upBytesPerSec); j.field("replicated", s.replicated)
             j.objectEnd()

@@ -189,7 +189,7 @@ enum MistCompatAPI {
             j.field("up", edge.upBytesPerSec)
             j.field("up_add", edge.pendingBytesPerSec)
             j.field("down", edge.downBytesPerSec)
-            j.field("streams", edge.streamNames.count)
+            j.field("streams", edge.streamCount)
             j.field("viewers", edge.streamStats.reduce(UInt64(0)) { $0 + UInt64($1.viewers) })
             j.field("bwlimit", edge.bwLimitBytesPerSec)
             if let p = snapshot.geoPoint(edge: i) {

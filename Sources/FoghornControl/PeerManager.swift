@@ -403,7 +403,7 @@ public final class PeerManager: @unchecked Sendable {
     /// Streams live here (some routable edge has inputs for it).
     private func liveStreams(_ edges: [EdgeState]) -> Set<String> {
         var out: Set<String> = []
-        for e in edges { for (name, s) in zip(e.streamNames, e.streamStats) where s.inputs > 0 { out.insert(name) } }
+        for e in edges { for (name, s) in e.streamList where s.inputs > 0 { out.insert(name) } }
         return out
     }
 
@@ -416,7 +416,7 @@ public final class PeerManager: @unchecked Sendable {
             p.advertised = liveStreams(edges)
         } else if !p.subscribedByThem.isEmpty {
             let wanted = p.subscribedByThem
-            let list = edges.filter { e in zip(e.streamNames, e.streamStats).contains { wanted.contains($0.0) && $0.1.inputs > 0 } }
+            let list = edges.filter { e in e.streamList.contains { wanted.contains($0.name) && $0.stats.inputs > 0 } }
             c.send(.edgeSummary(streams: wanted.sorted(), edges: list.map { PeerEdge($0, only: wanted) }))
         }
     }

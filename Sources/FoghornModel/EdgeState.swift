@@ -50,36 +50,53 @@ public struct EdgeState: Sendable, Equatable {
     public var capabilities: EdgeCapabilities = [.edge]
     /// Output name → URL template (`HOST`, `$` placeholders), in report order.
     public var outputs: [(name: String, template: String)] = []
-    /// The streams this edge carries, by name. Stored as two parallel arrays sorted by name
-    /// (``streamNames``, ``streamStats``): a dictionary per edge cost ≈100 bytes per entry, and
-    /// 10,000 edges × 100 streams made that 100 MB. Reading this builds a dictionary — for APIs and
-    /// tests; hot code uses the arrays or ``stats(for:)``.
+    /// The streams this edge carries, by name. Stored as two parallel arrays, ``streamIds``
+    /// (interned in ``StreamNameTable/shared``, ascending) and ``streamStats``: a dictionary per
+    /// edge cost ≈ 100 bytes per entry and names 16 bytes each, at 10,000 edges × 100 streams
+    /// 100 MB and 16 MB. Reading this builds a dictionary — for APIs and tests; hot code uses the
+    /// arrays or ``stats(for:)``.
     public var streams: [String: EdgeStreamStats] {
         get {
             var d: [String: EdgeStreamStats] = [:]
-            d.reserveCapacity(streamNames.count)
-            for k in 0..<streamNames.count { d[streamNames[k]] = streamStats[k] }
+            d.reserveCapacity(streamIds.count)
+            let table = StreamNameTable.shared
+            for k in 0..<streamIds.count { d[table.name(streamIds[k])] = streamStats[k] }
             return d
         }
         set {
-            let sorted = newValue.sorted { $0.key < $1.key }
-            streamNames = sorted.map(\.key)
-            streamStats = sorted.map(\.value)
-            streamIds = []
-            streamTable = nil
+            let table = StreamNameTable.shared
+            let sorted = newValue.map { (id: table.id(for: $0.key), stats: $0.value) }.sorted { $0.id < $1.id }
+            streamIds = sorted.map(\.id)
+            streamStats = sorted.map(\.stats)
         }
     }
-    /// Stream names, ascending; ``streamStats`` holds each one's figures at the same index.
-    public private(set) var streamNames: [String] = []
 
-    /// The figures of `name` (binary search), if the edge carries it.
+    /// Interned stream IDs, ascending; ``streamStats`` holds each one's figures at the same index.
+    public private(set) var streamIds: [Int32] = []
+    public private(set) var streamStats: [EdgeStreamStats] = []
+
+    public var streamCount: Int { streamIds.count }
+
+    /// Stream names with their figures, sorted by name (for APIs and peers).
+    public var streamList: [(name: String, stats: EdgeStreamStats)] {
+        let table = StreamNameTable.shared
+        return (0..<streamIds.count).map { (table.name(streamIds[$0]), streamStats[$0]) }.sorted { $0.name < $1.name }
+    }
+
+    /// The figures of `name`, if the edge carries it (takes the name table's lock: not for data loops).
     public func stats(for name: String) -> EdgeStreamStats? {
-        var lo = 0, hi = streamNames.count
+        guard let id = StreamNameTable.shared.existingId(for: name) else { return nil }
+        return stats(forId: id)
+    }
+
+    /// The figures of interned stream `id` (binary search), if the edge carries it.
+    public func stats(forId id: Int32) -> EdgeStreamStats? {
+        var lo = 0, hi = streamIds.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if streamNames[mid] < name { lo = mid + 1 } else { hi = mid }
+            if streamIds[mid] < id { lo = mid + 1 } else { hi = mid }
         }
-        return lo < streamNames.count && streamNames[lo] == name ? streamStats[lo] : nil
+        return lo < streamIds.count && streamIds[lo] == id ? streamStats[lo] : nil
     }
     public var mode: EdgeMode = .normal
     /// Declared in the config file: never stale, never evicted.
@@ -139,21 +156,6 @@ public struct EdgeState: Sendable, Equatable {
     public private(set) var resolvedURLs: [URLTemplate?] = []
     /// Host of `base_url` (node ID when there is none), computed with ``resolvedURLs``.
     public private(set) var publicHost = ""
-    /// ``streamNames`` interned in a ``StreamNameTable`` (see ``internStreams(_:)``), same order.
-    public private(set) var streamIds: [Int32] = []
-    public private(set) var streamStats: [EdgeStreamStats] = []
-    /// Which table `streamIds` refer to.
-    public private(set) var streamTable: ObjectIdentifier?
-
-    /// Interns this edge's stream names; call whenever `streams` changed.
-    public mutating func internStreams(_ table: StreamNameTable) {
-        var ids: [Int32] = []
-        ids.reserveCapacity(streamNames.count)
-        for name in streamNames { ids.append(table.id(for: name)) }
-        streamIds = ids
-        streamTable = ObjectIdentifier(table)
-    }
-
     /// Recomputes ``resolvedURLs``: the edge's own output for a protocol first
     /// (names compared case-insensitively), else the template derived from `base_url`.
     public mutating func resolveURLs() {
@@ -197,7 +199,7 @@ public struct EdgeState: Sendable, Equatable {
             && a.ramUsedBytes == b.ramUsedBytes && a.ramMaxBytes == b.ramMaxBytes && a.upBytesPerSec == b.upBytesPerSec
             && a.bwLimitBytesPerSec == b.bwLimitBytesPerSec && a.tags == b.tags && a.capabilities == b.capabilities
             && a.outputs.map(\.name) == b.outputs.map(\.name) && a.outputs.map(\.template) == b.outputs.map(\.template)
-            && a.streamNames == b.streamNames && a.streamStats == b.streamStats && a.mode == b.mode && a.lastReportMs == b.lastReportMs
+            && a.streamIds == b.streamIds && a.streamStats == b.streamStats && a.mode == b.mode && a.lastReportMs == b.lastReportMs
             && (a.lat == b.lat || (a.lat.isNaN && b.lat.isNaN)) && (a.lon == b.lon || (a.lon.isNaN && b.lon.isNaN))
             && a.location == b.location && a.pendingBytesPerSec == b.pendingBytesPerSec
             && a.remoteCluster == b.remoteCluster && a.remoteBwAvailableBytesPerSec == b.remoteBwAvailableBytesPerSec

@@ -106,17 +106,14 @@ public final class RoutingSnapshot: @unchecked Sendable {
         public var playback: [PlaybackRecord]
         public var appliedShipments: [UInt64]
         public var geo: (any GeoLookup)?
-        /// The table edges' `streamIds` refer to; edges interned elsewhere (or not at all) fall back to hashing names.
-        public var streamNames: StreamNameTable?
         public var clock: () -> UInt64
 
         public init(
             generation: UInt64, nowMs: UInt64, weights: ScoringWeights, staleness: StalenessPolicy,
             edges: [EdgeState], remoteEdges: [EdgeState] = [], playback: [PlaybackRecord], appliedShipments: [UInt64] = [], geo: (any GeoLookup)? = nil,
-            streamNames: StreamNameTable? = nil, clock: @escaping () -> UInt64 = { 0 }
+            clock: @escaping () -> UInt64 = { 0 }
         ) {
             self.geo = geo
-            self.streamNames = streamNames
             self.generation = generation
             self.nowMs = nowMs
             self.weights = weights
@@ -183,21 +180,11 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
         // Streams: name → slot (interned IDs map to slots by array index). A first pass over the
         // edges finds each (edge, stream) pair's slot and counts per slot; a second fills the columns.
-        var slotOf: [String: Int] = [:]
         var names: [String] = []
         var sCount: [Int32] = [], sUp: [UInt64] = [], sTotalViewers: [UInt64] = []
         var pairSlots: [Int32] = []
-        let table = input.streamNames
-        let tableId = table.map(ObjectIdentifier.init)
-        var slotOfId = [Int32](repeating: -1, count: table?.count ?? 0)
-        func slotFor(_ name: String) -> Int {
-            if let existing = slotOf[name] { return existing }
-            let slot = names.count
-            slotOf[name] = slot
-            names.append(name)
-            sCount.append(0); sUp.append(0); sTotalViewers.append(0)
-            return slot
-        }
+        let table = StreamNameTable.shared
+        var slotOfId = [Int32](repeating: -1, count: table.count)
         // Ensure templates exist for edges built without a report (tests, old state).
         for index in 0..<n where sorted[index].resolvedURLs.isEmpty { sorted[index].resolveURLs() }
         // Read each edge in place: binding `let e = sorted[index]` would copy the struct and
@@ -239,29 +226,21 @@ public final class RoutingSnapshot: @unchecked Sendable {
                     }
                 }
                 hot[index] = row
-                if let table, ep.pointee.streamTable == tableId, ep.pointee.streamIds.count == ep.pointee.streamNames.count {
-                    for k in 0..<ep.pointee.streamIds.count {
-                        let id = Int(ep.pointee.streamIds[k])
-                        var slot = Int(slotOfId[id])
-                        if slot < 0 {
-                            slot = slotFor(table.names[id])
-                            slotOfId[id] = Int32(slot)
-                        }
-                        let stats = ep.pointee.streamStats[k]
-                        pairSlots.append(Int32(slot))
-                        sCount[slot] &+= 1
-                        sUp[slot] &+= stats.upBytesPerSec
-                        sTotalViewers[slot] &+= UInt64(stats.viewers)
+                for k in 0..<ep.pointee.streamIds.count {
+                    let id = Int(ep.pointee.streamIds[k])
+                    if id >= slotOfId.count { slotOfId.append(contentsOf: repeatElement(-1, count: id + 1 - slotOfId.count)) }
+                    var slot = Int(slotOfId[id])
+                    if slot < 0 {
+                        slot = names.count
+                        names.append(table.name(Int32(id)))
+                        sCount.append(0); sUp.append(0); sTotalViewers.append(0)
+                        slotOfId[id] = Int32(slot)
                     }
-                } else {
-                    for k in 0..<ep.pointee.streamNames.count {
-                        let stats = ep.pointee.streamStats[k]
-                        let slot = slotFor(ep.pointee.streamNames[k])
-                        pairSlots.append(Int32(slot))
-                        sCount[slot] &+= 1
-                        sUp[slot] &+= stats.upBytesPerSec
-                        sTotalViewers[slot] &+= UInt64(stats.viewers)
-                    }
+                    let stats = ep.pointee.streamStats[k]
+                    pairSlots.append(Int32(slot))
+                    sCount[slot] &+= 1
+                    sUp[slot] &+= stats.upBytesPerSec
+                    sTotalViewers[slot] &+= UInt64(stats.viewers)
                 }
             }
         }

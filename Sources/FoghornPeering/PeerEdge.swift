@@ -64,7 +64,7 @@ public struct PeerEdge: Sendable, Equatable {
         ramMaxBytes = e.ramMaxBytes
         let used = e.upBytesPerSec &+ e.pendingBytesPerSec
         bwAvailableBytesPerSec = e.bwLimitBytesPerSec > used ? e.bwLimitBytesPerSec - used : 0
-        streams = zip(e.streamNames, e.streamStats).filter { only?.contains($0.0) ?? true }
+        streams = e.streamList.filter { only?.contains($0.name) ?? true }
             .map { Stream(name: $0.0, inputs: $0.1.inputs, viewers: $0.1.viewers) }  // already sorted by name
     }
 

@@ -62,19 +62,13 @@ func routingBenchmarks() {
     }
 
     Benchmark("Snapshot rebuild, 10,000 edges x 10 streams", configuration: .init(scalingFactor: .one, maxDuration: .seconds(5))) { benchmark in
-        // In node-ID order, as the control plane hands them over.
-        // Interned stream names, as the control plane keeps them.
-        let table = StreamNameTable()
-        let edges = syntheticEdges(10_000, streamsPerEdge: 10, streams: 2000).sorted { $0.nodeId < $1.nodeId }.map { e -> EdgeState in
-            var e = e
-            e.internStreams(table)
-            return e
-        }
+        // In node-ID order, as the control plane hands them over (stream names interned when set).
+        let edges = syntheticEdges(10_000, streamsPerEdge: 10, streams: 2000).sorted { $0.nodeId < $1.nodeId }
         let playback = (0..<2000).map { PlaybackRecord(playbackId: "p\($0)", stream: "stream-\($0)") }
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                            playback: playback, streamNames: table)))
+                                            playback: playback)))
         }
         benchmark.stopMeasurement()
     }
