@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "foghorn",
             dependencies: [
-                "FoghornApp", "FoghornConfig", "FoghornJSON",
+                "FoghornApp", "FoghornConfig", "FoghornJSON", "FoghornModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -3,7 +3,7 @@ import FoghornApp
 import FoghornConfig
 import FoghornJSON
 import FoghornOps
-import Foundation
+import FoghornModel
 import Logging
 
 struct FoghornCommand: ParsableCommand {
@@ -86,9 +86,9 @@ struct ConfigOptions: ParsableArguments, Sendable {
         if let path = config {
             fileName = path
             do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
+                text = try ProcessIO.readFile(path)
             } catch {
-                throw ConfigError(key: "file", problem: "cannot read \(path): \(error.localizedDescription)", source: "--config")
+                throw ConfigError(key: "file", problem: "cannot read \(path): \(error.description)", source: "--config")
             }
         }
         var overrides: [(key: String, value: String)] = []
@@ -127,11 +127,11 @@ struct ConfigOptions: ParsableArguments, Sendable {
         }
         if httpRedirectToHttps { overrides.append(("http_redirect_to_https", "true")) }
         if !mistNodes.isEmpty {
-            let list = mistNodes.map { "\"" + $0.replacingOccurrences(of: "\"", with: "") + "\"" }.joined(separator: ",")
+            let list = mistNodes.map { "\"" + $0.replacingAll("\"", with: "") + "\"" }.joined(separator: ",")
             overrides.append(("mist", "{\"nodes\": [\(list)]}"))
         }
         return try ConfigLoader.load(
-            fileText: text, fileName: fileName, environment: ProcessInfo.processInfo.environment, overrides: overrides)
+            fileText: text, fileName: fileName, environment: ProcessIO.environment, overrides: overrides)
     }
 }
 
@@ -145,7 +145,7 @@ struct Serve: ParsableCommand {
         do {
             config = try options.load()
         } catch {
-            FileHandle.standardError.write(Data("foghorn: invalid configuration: \(error)\n".utf8))
+            ProcessIO.write("foghorn: invalid configuration: \(error)\n", to: 2)
             throw ExitCode(2)
         }
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
@@ -155,7 +155,7 @@ struct Serve: ParsableCommand {
         defer { sink.stop() }
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, queue: sink.shared) }
         let logger = Logger(label: "foghorn")
-        for name in ConfigLoader.unknownEnvironmentVariables(ProcessInfo.processInfo.environment) {
+        for name in ConfigLoader.unknownEnvironmentVariables(ProcessIO.environment) {
             logger.warning("ignoring unknown environment variable", metadata: ["name": "\(name)"])
         }
         let server = FoghornServer(config: config, logger: logger)
@@ -172,15 +172,15 @@ struct Serve: ParsableCommand {
         do {
             try server.start(installSignalHandlers: true)
         } catch {
-            FileHandle.standardError.write(Data("foghorn: cannot start: \(error)\n".utf8))
+            ProcessIO.write("foghorn: cannot start: \(error)\n", to: 2)
             throw ExitCode(1)
         }
         let viewer = listenURL(config.httpListen.host, server.httpPort)
         let internalURL = listenURL(config.internalListen.host, server.internalPort)
         // Unbuffered: scripts and tests wait for this line on a pipe.
-        let https = server.httpsPort == 0 ? "" : ", https on " + listenURL(config.httpsListen.host, server.httpsPort).replacingOccurrences(of: "http://", with: "https://")
+        let https = server.httpsPort == 0 ? "" : ", https on " + listenURL(config.httpsListen.host, server.httpsPort).replacingAll("http://", with: "https://")
         let ready = "Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL)\(https) (\(server.loopCount) data loops). Ctrl-C stops.\n"
-        FileHandle.standardOutput.write(Data(ready.utf8))
+        ProcessIO.write(ready, to: 1)
         let code = server.waitUntilStopped()
         sink.stop()
         if code != 0 { throw ExitCode(code) }
@@ -203,7 +203,7 @@ struct CheckConfig: ParsableCommand {
             _ = try options.load()
             print("ok: \(options.config ?? "(defaults)") is valid")
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            ProcessIO.write("error: \(error)\n", to: 2)
             throw ExitCode(1)
         }
     }
