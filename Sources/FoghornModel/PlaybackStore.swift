@@ -3,8 +3,8 @@
 ///
 /// Replaces a `[String: PlaybackRecord]` plus a `Set` of the config-declared IDs: at 100,000
 /// records the dictionary alone held 262,144 slots of 80 bytes (21 MB), the snapshot's copy of
-/// its values 6.4 MB more and the set 4.2 MB; here it is 64 bytes per record, 20 bytes per index
-/// slot and one flag byte. Removal moves the last record into the hole (order is not meaningful).
+/// its values 6.4 MB more and the set 4.2 MB; here it is 64 bytes per record, ≈ 14 bytes of
+/// index (``DenseKeyIndex``) and one flag byte. Removal moves the last record into the hole (order is not meaningful).
 ///
 /// ```swift
 /// var store = PlaybackStore()
@@ -17,7 +17,7 @@
 public struct PlaybackStore: Sendable {
     /// Every record, in no particular order (snapshots index it by position).
     public private(set) var records: [PlaybackRecord] = []
-    private var indexById: [String: Int32] = [:]
+    private var index = DenseKeyIndex()
     /// Parallel to `records`: declared in the config file (a reload replaces exactly these).
     private var staticFlags: [Bool] = []
 
@@ -25,12 +25,16 @@ public struct PlaybackStore: Sendable {
 
     public var count: Int { records.count }
 
+    private func position(_ id: String) -> Int? {
+        index.find(id, hash: DenseKeyIndex.hash(id)) { records[$0].playbackId }
+    }
+
     public subscript(_ id: String) -> PlaybackRecord? {
-        indexById[id].map { records[Int($0)] }
+        position(id).map { records[$0] }
     }
 
     public func isStatic(_ id: String) -> Bool {
-        indexById[id].map { staticFlags[Int($0)] } ?? false
+        position(id).map { staticFlags[$0] } ?? false
     }
 
     /// The IDs declared in the config file.
@@ -43,12 +47,13 @@ public struct PlaybackStore: Sendable {
     /// Adds or replaces the record for `record.playbackId`. `isStatic` nil keeps the existing
     /// flag (false for a new record).
     public mutating func set(_ record: PlaybackRecord, isStatic: Bool? = nil) {
-        if let i = indexById[record.playbackId] {
-            records[Int(i)] = record
-            if let isStatic { staticFlags[Int(i)] = isStatic }
+        let h = DenseKeyIndex.hash(record.playbackId)
+        if let i = index.find(record.playbackId, hash: h, keyAt: { records[$0].playbackId }) {
+            records[i] = record
+            if let isStatic { staticFlags[i] = isStatic }
             return
         }
-        indexById[record.playbackId] = Int32(records.count)
+        index.append(hash: h)
         records.append(record)
         staticFlags.append(isStatic ?? false)
     }
@@ -57,17 +62,17 @@ public struct PlaybackStore: Sendable {
     public mutating func reserveCapacity(_ n: Int) {
         records.reserveCapacity(n)
         staticFlags.reserveCapacity(n)
-        indexById.reserveCapacity(n)
+        index.reserveCapacity(n)
     }
 
     @discardableResult
     public mutating func remove(_ id: String) -> Bool {
-        guard let i = indexById.removeValue(forKey: id).map(Int.init) else { return false }
+        guard let i = position(id) else { return false }
+        index.remove(position: i)
         let last = records.count - 1
         if i != last {
             records[i] = records[last]
             staticFlags[i] = staticFlags[last]
-            indexById[records[i].playbackId] = Int32(i)
         }
         records.removeLast()
         staticFlags.removeLast()
