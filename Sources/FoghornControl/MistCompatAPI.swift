@@ -157,7 +157,7 @@ enum MistCompatAPI {
             return text(&w, j.string)
         }
         if let name = q("stream") {
-            let total = snapshot.streamIndex[name].map { snapshot.streams[Int($0)].totalViewers } ?? 0
+            let total = snapshot.streamIndex(named: name).map { snapshot.streams[$0].totalViewers } ?? 0
             return text(&w, String(total))
         }
         if let add = q("addserver") {

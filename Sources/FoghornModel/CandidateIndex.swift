@@ -98,10 +98,7 @@ public final class CandidateIndex: @unchecked Sendable {
         for si in 0..<streams.count {
             tenantRestricted[si] = false
             let start = Int(streams[si].candidateStart), count = Int(streams[si].candidateCount)
-            let stream = StreamCandidates(
-                edges: UnsafeBufferPointer(rebasing: columns.edges[start..<(start + count)]),
-                inputs: UnsafeBufferPointer(rebasing: columns.inputs[start..<(start + count)]),
-                viewers: UnsafeBufferPointer(rebasing: columns.viewers[start..<(start + count)]))
+            let stream = columns.candidates(start: start, count: count)
             guard !stream.edges.isEmpty else { roots[si] = -1; continue }
             if stream.edges.count <= CandidateIndex.maxLeafCount {
                 // A small stream: one leaf in edge order, always visited, so no ball (each member's

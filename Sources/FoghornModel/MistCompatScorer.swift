@@ -19,7 +19,7 @@ public enum MistCompatScorer {
         localPending: UnsafePointer<UInt64>? = nil
     ) -> (edge: Int, score: UInt64)? {
         let w = s.weights
-        let entry = name.flatMap { s.streamIndex[$0] }.map { s.candidates(of: Int($0)) }
+        let entry = name.flatMap { s.streamIndex(named: $0) }.map { s.candidates(of: $0) }
         var k = 0  // cursor into entry.edges (ascending, like i)
         var best: (edge: Int, score: UInt64)?
         for i in 0..<s.edgeCount {
@@ -29,7 +29,7 @@ public enum MistCompatScorer {
                 while k < entry.edges.count && Int(entry.edges[k]) < i { k += 1 }
                 if k < entry.edges.count && Int(entry.edges[k]) == i {
                     inputs = entry.inputs[k]
-                    carries = entry.inputs[k] > 0 || entry.viewers[k] > 0
+                    carries = entry.inputs[k] > 0 || entry.hasViewers(k)
                 }
             }
             let h = s.hot[i]

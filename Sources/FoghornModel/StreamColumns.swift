@@ -1,25 +1,38 @@
-/// Every stream's candidates, back to back in three columns: stream `s`'s are at
+/// Every stream's candidates, back to back in columns: stream `s`'s are at
 /// `streams[s].candidateStart ..< candidateStart + candidateCount`, in ascending edge index.
 ///
 /// One allocation per column instead of three small arrays per stream: at 100,000 streams of
 /// 10 candidates the per-stream arrays cost 21.6 MB plus 300,000 heap blocks; the columns take
-/// 12 bytes per candidate (12 MB). Owned by the full snapshot build and shared, read-only, with
+/// 8 bytes and one bit per candidate (8.1 MB): whether the edge has viewers of the stream is all
+/// anything asks of the viewer count (MistServer's "carries the stream" test). Owned by the full snapshot build and shared, read-only, with
 /// its pending-only refreshes; freed with the last of them.
 public final class StreamColumns: @unchecked Sendable {
     let edges: UnsafeMutableBufferPointer<Int32>
     let inputs: UnsafeMutableBufferPointer<UInt32>
-    let viewers: UnsafeMutableBufferPointer<UInt32>
+    /// Bit `i`: candidate `i` reports viewers of the stream.
+    let viewerBits: UnsafeMutableBufferPointer<UInt64>
 
     init(count: Int) {
         edges = .allocate(capacity: max(count, 1))
         inputs = .allocate(capacity: max(count, 1))
-        viewers = .allocate(capacity: max(count, 1))
+        viewerBits = .allocate(capacity: max((count + 63) / 64, 1))
+        viewerBits.initialize(repeating: 0)
     }
 
     deinit {
         edges.deallocate()
         inputs.deallocate()
-        viewers.deallocate()
+        viewerBits.deallocate()
+    }
+
+    func setHasViewers(_ i: Int) { viewerBits[i >> 6] |= 1 << UInt64(i & 63) }
+
+    /// Stream `start ..< start + count`'s candidates.
+    func candidates(start: Int, count: Int) -> StreamCandidates {
+        StreamCandidates(
+            edges: UnsafeBufferPointer(rebasing: edges[start..<(start + count)]),
+            inputs: UnsafeBufferPointer(rebasing: inputs[start..<(start + count)]),
+            viewerBits: UnsafePointer(viewerBits.baseAddress.unsafelyUnwrapped), start: start)
     }
 }
 
@@ -30,7 +43,14 @@ public struct StreamCandidates {
     public let edges: UnsafeBufferPointer<Int32>
     /// The stream's inputs on each of those edges (0: the edge has the stream without a source).
     public let inputs: UnsafeBufferPointer<UInt32>
-    public let viewers: UnsafeBufferPointer<UInt32>
+    let viewerBits: UnsafePointer<UInt64>
+    let start: Int
+
+    /// Whether candidate `k` reports viewers of the stream.
+    public func hasViewers(_ k: Int) -> Bool {
+        let i = start + k
+        return viewerBits[i >> 6] & (1 << UInt64(i & 63)) != 0
+    }
 
     public var count: Int { edges.count }
     public var isEmpty: Bool { edges.isEmpty }

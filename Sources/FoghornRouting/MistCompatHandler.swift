@@ -72,8 +72,8 @@ public enum MistCompatHandler {
         loop.lastDecision = (best.edge, best.score)
         let host = MistCompatScorer.hostOf(snapshot.edges[best.edge])
         let nodeId = snapshot.nodeIds[best.edge]
-        if let streamIndex = snapshot.streamIndex[stream] {
-            loop.addPending(edge: best.edge, bytesPerSec: snapshot.streams[Int(streamIndex)].perViewerBytesPerSec)
+        if let streamIndex = snapshot.streamIndex(named: stream) {
+            loop.addPending(edge: best.edge, bytesPerSec: snapshot.streams[streamIndex].perViewerBytesPerSec)
         } else {
             loop.addPending(edge: best.edge, bytesPerSec: 131_072)
         }

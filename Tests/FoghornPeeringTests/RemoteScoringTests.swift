@@ -13,7 +13,7 @@ struct RemoteScoringTests {
         let weights = ScoringWeights(cpu: 100, ram: 100, bandwidth: 300, geo: 100, streamBonus: 50)
         let snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: weights, staleness: StalenessPolicy(), edges: [],
                                          remoteEdges: [remote], playback: []))
-        let stream = try #require(snap.streamIndex["s"])
+        let stream = try #require(snap.streamIndex(named: "s"))
         let viewer = GeoPoint(lat: 10, lon: 20)
         let top = Scorer.top(snap, ScoringRequest(stream: Int(stream), viewer: viewer))
         #expect(top.count == 1)
