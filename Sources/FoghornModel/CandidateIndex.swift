@@ -12,7 +12,9 @@ import Darwin
 /// the median when the middle would leave less than a quarter on one side) into leaves of at
 /// most ``leafSize``, so a node holds candidates that are close *and* similarly loaded;
 /// position-less candidates get their own subtree, and a stream of at most ``maxLeafCount``
-/// candidates is a single leaf. A node knows a centre `c` and a radius `r` (radians) that
+/// candidates is a single leaf. A stream of at most ``linearMaxCount`` candidates has no tree
+/// at all: ``Scorer`` scores it linearly (its scoring rows are as few cache lines as the index
+/// entries would be, and at 100,000 such streams the entries alone took 16 MB). A node knows a centre `c` and a radius `r` (radians) that
 /// contain its members, so for a viewer `v` every member is at least `acos(v·c) − r` away and
 /// its geo term is at most ``geoBound(weight:approximateAngle:radius:)``. Together with the
 /// node's best non-geo part (``IndexBounds``: computed without pending with each full
@@ -53,10 +55,12 @@ public final class CandidateIndex: @unchecked Sendable {
     public static let leafSize = 32
     /// A stream with at most this many candidates is one leaf (a tree would not prune more).
     public static let maxLeafCount = 2 * leafSize
+    /// A stream with at most this many candidates is not indexed (scored linearly).
+    public static let linearMaxCount = 16
 
     let entries: UnsafeMutableBufferPointer<Entry>
     let nodes: UnsafeMutableBufferPointer<Node>
-    /// Root node per stream (-1: no candidates).
+    /// Root node per stream (-1: not indexed — at most ``linearMaxCount`` candidates).
     let roots: UnsafeMutableBufferPointer<Int32>
     /// Streams carried by an edge reserved for a tenant: scored by the linear path.
     let tenantRestricted: UnsafeMutableBufferPointer<Bool>
@@ -78,7 +82,7 @@ public final class CandidateIndex: @unchecked Sendable {
     /// term at build time: nodes then group candidates that are close *and* similarly loaded
     /// (the bounds stay exact when loads change later; only how much they prune depends on it).
     init(streams: [StreamEntry], columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
-        let total = streams.reduce(0) { $0 + Int($1.candidateCount) }
+        let total = streams.reduce(0) { $0 + ($1.candidateCount > CandidateIndex.linearMaxCount ? Int($1.candidateCount) : 0) }
         let entries = UnsafeMutableBufferPointer<Entry>.allocate(capacity: max(total, 1))
         let roots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(streams.count, 1))
         let tenantRestricted = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(streams.count, 1))
@@ -86,7 +90,7 @@ public final class CandidateIndex: @unchecked Sendable {
         // ≥ 8 members: ≤ n/8 + 1 leaves per part (positioned, position-less), < 2 nodes per leaf, +1
         // for the mixed root — ≤ n/4 + 3 nodes. Reserve n/2 + 8 (the surplus is given back below).
         var nodeCapacity = 0
-        for s in streams where s.candidateCount > 0 { nodeCapacity += Int(s.candidateCount) / 2 + 8 }
+        for s in streams where s.candidateCount > CandidateIndex.linearMaxCount { nodeCapacity += Int(s.candidateCount) / 2 + 8 }
         var built = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
         var nodeCount = 0
         var at = 0
@@ -98,8 +102,8 @@ public final class CandidateIndex: @unchecked Sendable {
         for si in 0..<streams.count {
             tenantRestricted[si] = false
             let start = Int(streams[si].candidateStart), count = Int(streams[si].candidateCount)
+            guard count > CandidateIndex.linearMaxCount else { roots[si] = -1; continue }
             let stream = columns.candidates(start: start, count: count)
-            guard !stream.edges.isEmpty else { roots[si] = -1; continue }
             if stream.edges.count <= CandidateIndex.maxLeafCount {
                 // A small stream: one leaf in edge order, always visited, so no ball (each member's
                 // own bound decides); position-less members have a zero vector (bound W/2 ≥ their 0).

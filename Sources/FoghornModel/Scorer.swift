@@ -126,7 +126,8 @@ public enum Scorer {
     ///
     /// Walks the stream's ``CandidateIndex`` best-first and skips every node whose bound
     /// cannot reach the 5th best; candidates excluded whatever the viewer are counted from
-    /// the snapshot's tally. The linear path (every candidate, in edge order) serves streams
+    /// the snapshot's tally. The linear path (every candidate, in edge order) serves streams of
+    /// at most ``CandidateIndex/linearMaxCount`` candidates (not indexed), streams
     /// with tenant-reserved edges and loops whose own pending redirects exhaust an edge
     /// (`pendingMayExclude`: ``RoutingSnapshot/pendingExhausts(edge:pending:)``), so every
     /// exclusion is still counted. Both name the same winners and scores.
@@ -134,7 +135,7 @@ public enum Scorer {
         _ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil,
         pendingMayExclude: Bool = true
     ) -> TopCandidates {
-        if s.index.tenantRestricted[request.stream] || (localPending != nil && pendingMayExclude) {
+        if s.index.roots[request.stream] < 0 || s.index.tenantRestricted[request.stream] || (localPending != nil && pendingMayExclude) {
             return linearTop(s, request, localPending: localPending)
         }
         var top = indexedTop(s, request, localPending: localPending)
