@@ -153,7 +153,7 @@ public struct EdgeState: Sendable, Equatable {
     public var configStreams: [String] = []
     /// URL template per ``ViewerProtocol`` (by raw value), resolved from `outputs` and
     /// `base_url` whenever either changes — not on every snapshot rebuild.
-    public private(set) var resolvedURLs: [URLTemplate?] = []
+    public private(set) var resolvedURLs = URLTemplateTable()
     /// Host of `base_url` (node ID when there is none), computed with ``resolvedURLs``.
     public private(set) var publicHost = ""
     /// Recomputes ``resolvedURLs``: the edge's own output for a protocol first
@@ -177,7 +177,7 @@ public struct EdgeState: Sendable, Equatable {
             }
             result.append(resolved)
         }
-        resolvedURLs = result
+        resolvedURLs = URLTemplateTable(result)
     }
 
     public init(nodeId: String) {

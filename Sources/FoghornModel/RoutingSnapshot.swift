@@ -56,7 +56,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     /// Each row's `used` without pending (pending-only refreshes add to this; they never read `edges`).
     let baseUsed: [UInt64]
     /// Each edge's resolved URL templates (by ``ViewerProtocol`` raw value), shared with its EdgeState.
-    let urlsByEdge: [[URLTemplate?]]
+    let urlsByEdge: [URLTemplateTable]
     /// Expected per-viewer bandwidth by stream index (hot path reads this, not the StreamEntry).
     public let perViewerByStream: [UInt64]
     public let nodeIds: [String]
@@ -443,8 +443,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     /// The resolved URL template of edge `i` for `proto`, if it has one.
     @inline(__always) public func url(edge i: Int, proto: ViewerProtocol) -> URLTemplate? {
-        let k = Int(proto.rawValue)
-        return urlsByEdge[i].withUnsafeBufferPointer { k < $0.count ? $0[k] : nil }
+        return urlsByEdge.withUnsafeBufferPointer { $0[i][proto] }
     }
 
     public func geoPoint(edge i: Int) -> GeoPoint? {

@@ -36,13 +36,57 @@ public struct URLParts: Sendable, Equatable {
 /// Example: template `https://HOST/hls/$/index.m3u8`, base URL
 /// `https://edge-1.example.com/` → prefix `https://edge-1.example.com/hls/`,
 /// suffix `/index.m3u8`.
+///
+/// The bytes are a view into a shared buffer (an edge's ``URLTemplateTable``): handing one
+/// out retains one array.
 public struct URLTemplate: Sendable, Equatable {
-    public var prefix: [UInt8]
-    public var suffix: [UInt8]
+    let bytes: [UInt8]
+    let start: UInt32
+    let prefixCount: UInt16
+    let suffixCount: UInt16
     /// Whether the template had a `$` (else the URL is the prefix alone).
-    public var hasStreamPlaceholder: Bool
+    public let hasStreamPlaceholder: Bool
     /// Whether the URL's last path element is a manifest (`.m3u8`, `.mpd`, `.f4m`, `Manifest`).
-    public var endsWithManifest: Bool
+    public let endsWithManifest: Bool
+
+    /// Longest prefix or suffix kept (a template is at most 2,048 bytes plus the host).
+    public static let maxPartBytes = Int(UInt16.max)
+
+    public var prefix: ArraySlice<UInt8> { bytes[Int(start)..<(Int(start) + Int(prefixCount))] }
+    public var suffix: ArraySlice<UInt8> {
+        let s = Int(start) + Int(prefixCount)
+        return bytes[s..<(s + Int(suffixCount))]
+    }
+
+    /// Prefix and suffix bytes, borrowed (no slice objects, no retains).
+    @inline(__always)
+    public func withParts<R>(_ body: (_ prefix: UnsafeRawBufferPointer, _ suffix: UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try bytes.withUnsafeBytes { b in
+            let s = Int(start), p = s + Int(prefixCount)
+            return try body(UnsafeRawBufferPointer(rebasing: b[s..<p]), UnsafeRawBufferPointer(rebasing: b[p..<(p + Int(suffixCount))]))
+        }
+    }
+
+    init(bytes: [UInt8], start: UInt32, prefixCount: UInt16, suffixCount: UInt16, hasStreamPlaceholder: Bool, endsWithManifest: Bool) {
+        self.bytes = bytes
+        self.start = start
+        self.prefixCount = prefixCount
+        self.suffixCount = suffixCount
+        self.hasStreamPlaceholder = hasStreamPlaceholder
+        self.endsWithManifest = endsWithManifest
+    }
+
+    /// A standalone template (its own buffer); nil if a part exceeds ``maxPartBytes``.
+    public init?(prefix: [UInt8], suffix: [UInt8], hasStreamPlaceholder: Bool, endsWithManifest: Bool) {
+        guard prefix.count <= URLTemplate.maxPartBytes, suffix.count <= URLTemplate.maxPartBytes else { return nil }
+        self.init(bytes: prefix + suffix, start: 0, prefixCount: UInt16(prefix.count), suffixCount: UInt16(suffix.count),
+                  hasStreamPlaceholder: hasStreamPlaceholder, endsWithManifest: endsWithManifest)
+    }
+
+    public static func == (a: URLTemplate, b: URLTemplate) -> Bool {
+        a.hasStreamPlaceholder == b.hasStreamPlaceholder && a.endsWithManifest == b.endsWithManifest
+            && a.prefix.elementsEqual(b.prefix) && a.suffix.elementsEqual(b.suffix)
+    }
 
     /// A template is plausible if it is an absolute URL or uses `HOST`.
     public static func isPlausible(_ template: String) -> Bool {

@@ -170,17 +170,17 @@ public enum PlayHandler {
     static func buildURL(_ out: ByteBuffer, _ t: URLTemplate, name: UnsafeRawBufferPointer?, internalName: String,
                          manifest: UnsafeRawBufferPointer?, query: UnsafeRawBufferPointer?, forceHTTPS: Bool) {
         let start = out.count
-        t.prefix.withUnsafeBytes { p in
+        t.withParts { p, suffix in
             if forceHTTPS, p.count > 7, p[0] == UInt8(ascii: "h"), p[4] == UInt8(ascii: ":") {
                 out.append("https")
                 out.append(UnsafeRawBufferPointer(rebasing: p[4...]))
             } else {
                 out.append(p)
             }
-        }
-        if t.hasStreamPlaceholder {
-            if let name { out.append(name) } else { out.append(internalName) }
-            t.suffix.withUnsafeBytes { out.append($0) }
+            if t.hasStreamPlaceholder {
+                if let name { out.append(name) } else { out.append(internalName) }
+                out.append(suffix)
+            }
         }
         if let manifest, manifest.count > 0 {
             // Cut the template's own query, if any, and its manifest file name.
@@ -208,16 +208,14 @@ public enum PlayHandler {
     /// Writes the URL of `edge` for `proto` as a JSON string field, straight from the template bytes.
     static func urlField(_ j: inout JSONWriter, _ key: String, _ t: URLTemplate, name: UnsafeRawBufferPointer, internalName: String) {
         j.key(key)
-        t.prefix.withUnsafeBytes { prefix in
-            t.suffix.withUnsafeBytes { suffix in
-                if !t.hasStreamPlaceholder {
-                    j.stringParts(prefix)
-                } else if name.count > 0 {
-                    j.stringParts(prefix, name, suffix)
-                } else {
-                    var n = internalName
-                    n.withUTF8 { j.stringParts(prefix, UnsafeRawBufferPointer($0), suffix) }
-                }
+        t.withParts { prefix, suffix in
+            if !t.hasStreamPlaceholder {
+                j.stringParts(prefix)
+            } else if name.count > 0 {
+                j.stringParts(prefix, name, suffix)
+            } else {
+                var n = internalName
+                n.withUTF8 { j.stringParts(prefix, UnsafeRawBufferPointer($0), suffix) }
             }
         }
     }

@@ -53,6 +53,29 @@ func parsePath(_ s: String) -> (String, String?, String?)? {
         #expect(URLParts.parse("https://[::1]:8080/a")?.host == "::1")
     }
 
+    /// An edge's templates in one buffer: every protocol reads back its own template, shared
+    /// templates are stored once, absent protocols are nil.
+    @Test func urlTemplateTableRoundTrips() {
+        let base = URLParts.parse("https://edge-7.example.com/")
+        let hls = URLTemplate.resolve("https://HOST/hls/$/index.m3u8", baseURL: base)!
+        let whep = URLTemplate.resolve("https://HOST/webrtc/$", baseURL: base)!
+        let plain = URLTemplate.resolve("https://HOST/fixed.mp4", baseURL: base)!
+        var list = [URLTemplate?](repeating: nil, count: ViewerProtocol.allCases.count)
+        list[Int(ViewerProtocol.hls.rawValue)] = hls
+        list[Int(ViewerProtocol.cmaf.rawValue)] = hls  // same template: stored once
+        list[Int(ViewerProtocol.webrtc.rawValue)] = whep
+        list[Int(ViewerProtocol.mp4.rawValue)] = plain
+        let table = URLTemplateTable(list)
+        #expect(table[.hls] == hls && table[.cmaf] == hls && table[.webrtc] == whep && table[.mp4] == plain)
+        #expect(String(decoding: table[.webrtc]!.prefix, as: UTF8.self) == "https://edge-7.example.com/webrtc/")
+        #expect(table[.webrtc]!.suffix.isEmpty && table[.webrtc]!.hasStreamPlaceholder && !table[.webrtc]!.endsWithManifest)
+        #expect(table[.hls]!.endsWithManifest && String(decoding: table[.hls]!.suffix, as: UTF8.self) == "/index.m3u8")
+        #expect(!table[.mp4]!.hasStreamPlaceholder)
+        for proto in ViewerProtocol.allCases where ![.hls, .cmaf, .webrtc, .mp4].contains(proto) { #expect(table[proto] == nil, "\(proto)") }
+        #expect(URLTemplateTable()[.hls] == nil && URLTemplateTable().isEmpty && URLTemplateTable([nil, nil]).isEmpty)
+        #expect(MemoryLayout<URLTemplateTable>.size == 8)
+    }
+
     @Test func ipAddressesAndTrust() {
         #expect(IPAddress.parse("192.168.1.10")?.isPrivateOrLocal == true)
         #expect(IPAddress.parse("81.2.69.142")?.isPrivateOrLocal == false)
