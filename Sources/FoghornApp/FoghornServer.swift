@@ -360,7 +360,7 @@ public final class FoghornServer: @unchecked Sendable {
             if req.head.hasQuery { location += "?" + req.string(req.head.query) }
             let status: HTTPStatus = req.method == .get || req.method == .head ? getStatus : .permanentRedirect
             w.head(status)
-            w.header("Location", location)
+            w.header("Location", string: location)
             w.body(location, contentType: "text/plain; charset=utf-8")
         }
         return router

@@ -346,7 +346,7 @@ final class HTTPConnection {
         case .methodNotAllowed(let allow):
             route = HTTPRouter.methodNotAllowedRoute
             writer.head(.methodNotAllowed)
-            writer.header("Allow", allow)
+            writer.header("Allow", string: allow)
             writer.error(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", message: "method not allowed on this path")
         }
         listener.metrics.countRequest(route: route, status: writer.status)

@@ -53,7 +53,10 @@ public final class ByteBuffer: @unchecked Sendable {
         bytes.withUnsafeBytes { append($0) }
     }
 
-    public func append(_ string: String) {
+    /// Appends a run-time string. (Labelled so that string literals pick the `StaticString`
+    /// overload: with an unlabelled `String` overload every `append(": ")` was a String append,
+    /// a retain/release pair of calls each — 9 per redirect.)
+    public func append(string: String) {
         var s = string
         s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }

@@ -53,8 +53,8 @@ public struct HTTPResponseWriter {
         buffer.append(name); buffer.append(": "); buffer.append(value); buffer.append("\r\n")
     }
 
-    public mutating func header(_ name: StaticString, _ value: String) {
-        buffer.append(name); buffer.append(": "); buffer.append(value); buffer.append("\r\n")
+    public mutating func header(_ name: StaticString, string value: String) {
+        buffer.append(name); buffer.append(": "); buffer.append(string: value); buffer.append("\r\n")
     }
 
     public mutating func header(_ name: StaticString, _ value: UnsafeRawBufferPointer) {
@@ -67,7 +67,7 @@ public struct HTTPResponseWriter {
 
     /// Writes a header whose name is only known at run time (validated by the caller).
     public mutating func header(name: String, value: String) {
-        buffer.append(name); buffer.append(": "); buffer.append(value); buffer.append("\r\n")
+        buffer.append(string: name); buffer.append(": "); buffer.append(string: value); buffer.append("\r\n")
     }
 
     private mutating func finishHead(contentLength: Int, contentType: StaticString?) {

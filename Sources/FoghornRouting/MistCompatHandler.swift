@@ -80,7 +80,7 @@ public enum MistCompatHandler {
         guard let proto = req.queryParameter("proto"), !proto.isEmpty else {
             w.head(.ok)
             loop.writeRequestID(req, &w)
-            w.header("X-Foghorn-Edge", nodeId)
+            w.header("X-Foghorn-Edge", string: nodeId)
             w.body(host, contentType: "text/plain; charset=utf-8")
             loop.count(.redirect)
             return
@@ -93,8 +93,8 @@ public enum MistCompatHandler {
         if !rest.isEmpty { url += (url.contains("?") ? "&" : "?") + rest }
         w.head(.temporaryRedirect)
         loop.writeRequestID(req, &w)
-        w.header("Location", url)
-        w.header("X-Foghorn-Edge", nodeId)
+        w.header("Location", string: url)
+        w.header("X-Foghorn-Edge", string: nodeId)
         w.body(url, contentType: "text/plain; charset=utf-8")
         loop.count(.redirect)
     }

@@ -178,7 +178,7 @@ public enum PlayHandler {
                 out.append(p)
             }
             if t.hasStreamPlaceholder {
-                if let name { out.append(name) } else { out.append(internalName) }
+                if let name { out.append(name) } else { out.append(string: internalName) }
                 out.append(suffix)
             }
         }
