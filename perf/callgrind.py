@@ -66,7 +66,9 @@ for path in glob.glob(os.path.join(out_dir, "callgrind.out.*.1-*")):  # the expl
 summary = max(per_thread.values()) if per_thread else 0
 everything = sum(per_thread.values())
 commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-print(f"commit {commit}: {a.requests} /play requests (100 candidates, varied IDs and IPs, one keep-alive connection): "
+dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+print(f"commit {commit}{' + uncommitted changes' if dirty else ''}: {a.requests} /play requests "
+      f"({os.path.basename(a.fixture)}, varied IDs and IPs, one keep-alive connection): "
       f"busiest thread (the data loop) {summary / a.requests:,.0f} Ir/request; all threads {everything / a.requests:,.0f} Ir/request "
       f"(user space; kernel not counted)")
 print(f"per-thread dumps for callgrind_annotate: {', '.join(sorted(per_thread))}")

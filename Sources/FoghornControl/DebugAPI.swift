@@ -152,6 +152,7 @@ enum DebugAPI {
             j.field("tenants", s.tenants.count)
             j.field("rebuilds", plane.rebuilds)
             j.field("pending_refreshes", plane.pendingRefreshes)
+            j.field("load_refreshes", plane.loadRefreshes)
             j.field("evictions", plane.evictions)
             j.field("geoip", s.geo?.describe ?? "")
             j.objectEnd()

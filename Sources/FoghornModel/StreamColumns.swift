@@ -27,6 +27,19 @@ public final class StreamColumns: @unchecked Sendable {
 
     func setHasViewers(_ i: Int) { viewerBits[i >> 6] |= 1 << UInt64(i & 63) }
 
+    func setHasViewers(_ i: Int, _ has: Bool) {
+        if has { setHasViewers(i) } else { viewerBits[i >> 6] &= ~(1 << UInt64(i & 63)) }
+    }
+
+    /// A private copy (a load refresh patches input counts and viewer bits in it).
+    func copy() -> StreamColumns {
+        let c = StreamColumns(count: edges.count)
+        _ = c.edges.initialize(fromContentsOf: edges)
+        _ = c.inputs.initialize(fromContentsOf: inputs)
+        _ = c.viewerBits.update(fromContentsOf: viewerBits)
+        return c
+    }
+
     /// Stream `start ..< start + count`'s candidates.
     func candidates(start: Int, count: Int) -> StreamCandidates {
         StreamCandidates(

@@ -132,6 +132,40 @@ import FoghornTesting
         #expect(metrics.contains(#"foghorn_routing_decisions_total{outcome="json"} 1"#))
     }
 
+    /// A report that changes only load is published by a load refresh (no full build) and
+    /// changes the decision; one that moves the edge takes a full build.
+    @Test func loadOnlyReportsRefreshWithoutAFullBuild() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (a, ta) = try Self.enroll(ip)
+        let (b, tb) = try Self.enroll(ip)
+        #expect(try Self.report(ip, a, ta, cpu: 100).status == 204)
+        #expect(try Self.report(ip, b, tb, cpu: 900).status == 204)
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pl", body: #"{"stream": "live+s"}"#).status == 201)
+        Self.settle()
+        func counters() throws -> (rebuilds: Int64, loads: Int64) {
+            let j = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)
+            return (j["rebuilds"]?.intValue ?? -1, j["load_refreshes"]?.intValue ?? -1)
+        }
+        func winner() throws -> String? { try Self.call(vp, "GET", "/play/pl/hls", token: nil).header("X-Foghorn-Edge") }
+        #expect(try winner() == a)
+        let before = try counters()
+        // Same streams, position and URLs; only CPU (and viewers) change: a is busy now.
+        #expect(try Self.report(ip, a, ta, cpu: 950).status == 204)
+        #expect(try Self.report(ip, b, tb, cpu: 50).status == 204)
+        Self.settle()
+        #expect(try winner() == b)
+        let after = try counters()
+        #expect(after.rebuilds == before.rebuilds)
+        #expect(after.loads >= before.loads + 1)
+        // Moving b is structural: a full build.
+        #expect(try Self.report(ip, b, tb, cpu: 50, lat: 40.4, lon: -3.7).status == 204)
+        Self.settle()
+        #expect(try counters().rebuilds == after.rebuilds + 1)
+        #expect(try winner() == b)
+    }
+
     @Test func errorAnswersCarryCORSAndSpecificCodes() throws {
         let server = try Self.start()
         defer { server.stopNow() }
