@@ -181,11 +181,21 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
         // Streams: name → slot (interned IDs map to slots by array index). A first pass over the
         // edges finds each (edge, stream) pair's slot and counts per slot; a second fills the columns.
-        var names: [String] = []
-        var sCount: [Int32] = [], sUp: [UInt64] = [], sTotalViewers: [UInt64] = []
-        var pairSlots: [Int32] = []
+        // Per interned ID (plain buffers: growing arrays inside the loop cost a uniqueness check
+        // per pair, 11 % of a 10,000 × 100 build): its slot, candidate count and totals.
         let table = StreamNameTable.shared
-        var slotOfId = [Int32](repeating: -1, count: table.count)
+        var idCapacity = max(table.count, 1)
+        var pairCount = 0
+        for e in sorted { pairCount &+= e.streamIds.count; for id in e.streamIds where Int(id) >= idCapacity { idCapacity = Int(id) + 1 } }
+        let idSlot = UnsafeMutableBufferPointer<Int32>.allocate(capacity: idCapacity)
+        idSlot.initialize(repeating: -1)
+        let idCount = UnsafeMutableBufferPointer<Int32>.allocate(capacity: idCapacity)
+        let idUp = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: idCapacity)
+        let idViewers = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: idCapacity)
+        let pairSlots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(pairCount, 1))
+        defer { idSlot.deallocate(); idCount.deallocate(); idUp.deallocate(); idViewers.deallocate(); pairSlots.deallocate() }
+        var slotIds: [Int32] = []
+        var pair = 0
         // Ensure templates exist for edges built without a report (tests, old state).
         for index in 0..<n where sorted[index].resolvedURLs.isEmpty { sorted[index].resolveURLs() }
         // Read each edge in place: binding `let e = sorted[index]` would copy the struct and
@@ -214,24 +224,29 @@ public final class RoutingSnapshot: @unchecked Sendable {
                     }
                 }
                 hot[index] = row
-                for k in 0..<ep.pointee.streamIds.count {
-                    let id = Int(ep.pointee.streamIds[k])
-                    if id >= slotOfId.count { slotOfId.append(contentsOf: repeatElement(-1, count: id + 1 - slotOfId.count)) }
-                    var slot = Int(slotOfId[id])
-                    if slot < 0 {
-                        slot = names.count
-                        names.append(table.name(Int32(id)))
-                        sCount.append(0); sUp.append(0); sTotalViewers.append(0)
-                        slotOfId[id] = Int32(slot)
+                ep.pointee.streamIds.withUnsafeBufferPointer { ids in
+                    ep.pointee.streamStats.withUnsafeBufferPointer { stats in
+                        for k in 0..<ids.count {
+                            let id = Int(ids[k])
+                            var slot = idSlot[id]
+                            if slot < 0 {
+                                slot = Int32(slotIds.count)
+                                slotIds.append(Int32(id))
+                                idSlot[id] = slot
+                                idCount[id] = 0; idUp[id] = 0; idViewers[id] = 0
+                            }
+                            pairSlots[pair] = slot
+                            pair &+= 1
+                            idCount[id] &+= 1
+                            idUp[id] &+= stats[k].upBytesPerSec
+                            idViewers[id] &+= UInt64(stats[k].viewers)
+                        }
                     }
-                    let stats = ep.pointee.streamStats[k]
-                    pairSlots.append(Int32(slot))
-                    sCount[slot] &+= 1
-                    sUp[slot] &+= stats.upBytesPerSec
-                    sTotalViewers[slot] &+= UInt64(stats.viewers)
                 }
             }
         }
+        let names = slotIds.map { table.name($0) }
+        let sCount = slotIds.map { idCount[Int($0)] }, sUp = slotIds.map { idUp[Int($0)] }, sTotalViewers = slotIds.map { idViewers[Int($0)] }
         // Second pass: each stream's candidates in ascending edge index.
         var cursor = [Int32](repeating: 0, count: names.count)
         var total: Int32 = 0
@@ -239,7 +254,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         let starts = cursor
         let columns = StreamColumns(count: Int(total))
         sorted.withUnsafeBufferPointer { sortedEdges in
-            var pair = 0
+            pair = 0
             for index in 0..<n {
                 let ep = sortedEdges.baseAddress.unsafelyUnwrapped + index
                 ep.pointee.streamStats.withUnsafeBufferPointer { stats in
@@ -255,7 +270,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 }
             }
         }
-        pairSlots = []
         self.columns = columns
         self.hot = hot
         edges = sorted
