@@ -366,7 +366,7 @@ public final class ControlPlane: @unchecked Sendable {
         loadChanged.removeAll(keepingCapacity: true)
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
-            edges: sortedIds.map { edges[$0]! }, remoteEdges: peers?.remoteStates ?? [], playback: playback.records, appliedShipments: appliedShipments,
+            edges: sortedIds.map { edges[$0]! }, remoteEdges: peers?.remoteStates ?? [], playback: playback.records, playbackStreamIds: playback.streamIds, previous: publisher.snapshot, appliedShipments: appliedShipments,
             geo: geo, clock: ControlPlane.monotonicNs))
         publisher.publish(snapshot)
         rebuilds += 1

@@ -17,6 +17,9 @@
 public struct PlaybackStore: Sendable {
     /// Every record, in no particular order (snapshots index it by position).
     public private(set) var records: [PlaybackRecord] = []
+    /// Each record's stream interned in ``StreamNameTable/shared`` (snapshot builds match records
+    /// to streams by index, not by hashing 100,000 names).
+    public private(set) var streamIds: [Int32] = []
     private var index = DenseKeyIndex()
     /// Parallel to `records`: declared in the config file (a reload replaces exactly these).
     private var staticFlags: [Bool] = []
@@ -48,19 +51,23 @@ public struct PlaybackStore: Sendable {
     /// flag (false for a new record).
     public mutating func set(_ record: PlaybackRecord, isStatic: Bool? = nil) {
         let h = DenseKeyIndex.hash(record.playbackId)
+        let streamId = StreamNameTable.shared.id(for: record.stream)
         if let i = index.find(record.playbackId, hash: h, keyAt: { records[$0].playbackId }) {
             records[i] = record
+            streamIds[i] = streamId
             if let isStatic { staticFlags[i] = isStatic }
             return
         }
         index.append(hash: h)
         records.append(record)
+        streamIds.append(streamId)
         staticFlags.append(isStatic ?? false)
     }
 
     /// Room for `n` records without growing (a config load knows its count).
     public mutating func reserveCapacity(_ n: Int) {
         records.reserveCapacity(n)
+        streamIds.reserveCapacity(n)
         staticFlags.reserveCapacity(n)
         index.reserveCapacity(n)
     }
@@ -72,9 +79,11 @@ public struct PlaybackStore: Sendable {
         let last = records.count - 1
         if i != last {
             records[i] = records[last]
+            streamIds[i] = streamIds[last]
             staticFlags[i] = staticFlags[last]
         }
         records.removeLast()
+        streamIds.removeLast()
         staticFlags.removeLast()
         return true
     }

@@ -105,15 +105,24 @@ public final class RoutingSnapshot: @unchecked Sendable {
         /// Edges of peer clusters (``EdgeState/remoteCluster`` set); indexed after the local ones.
         public var remoteEdges: [EdgeState] = []
         public var playback: [PlaybackRecord]
+        /// Each record's stream, interned (``PlaybackStore/streamIds``), parallel to `playback`:
+        /// records then find their stream by array index. nil: by name.
+        public var playbackStreamIds: [Int32]?
+        /// A snapshot built from this very `playback` array (same storage, as the control loop
+        /// hands over while no record changed): its playback ID table is reused.
+        public var previous: RoutingSnapshot?
         public var appliedShipments: [UInt64]
         public var geo: (any GeoLookup)?
         public var clock: () -> UInt64
 
         public init(
             generation: UInt64, nowMs: UInt64, weights: ScoringWeights, staleness: StalenessPolicy,
-            edges: [EdgeState], remoteEdges: [EdgeState] = [], playback: [PlaybackRecord], appliedShipments: [UInt64] = [], geo: (any GeoLookup)? = nil,
+            edges: [EdgeState], remoteEdges: [EdgeState] = [], playback: [PlaybackRecord], playbackStreamIds: [Int32]? = nil,
+            previous: RoutingSnapshot? = nil, appliedShipments: [UInt64] = [], geo: (any GeoLookup)? = nil,
             clock: @escaping () -> UInt64 = { 0 }
         ) {
+            self.playbackStreamIds = playbackStreamIds
+            self.previous = previous
             self.geo = geo
             self.generation = generation
             self.nowMs = nowMs
@@ -292,10 +301,12 @@ public final class RoutingSnapshot: @unchecked Sendable {
         var playbackTenant: [Int32] = []
         playbackStream.reserveCapacity(input.playback.count)
         playbackTenant.reserveCapacity(input.playback.count)
-        for record in input.playback {
-            playbackStream.append(streamTable.lookup(record.stream) ?? -1)
-            playbackTenant.append(internTenant(record.tenant))
+        if let ids = input.playbackStreamIds, ids.count == input.playback.count {
+            for id in ids { playbackStream.append(id >= 0 && Int(id) < idCapacity ? idSlot[Int(id)] : -1) }
+        } else {
+            for record in input.playback { playbackStream.append(streamTable.lookup(record.stream) ?? -1) }
         }
+        for record in input.playback { playbackTenant.append(internTenant(record.tenant)) }
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
         self.perViewerByStream = streams.map(\.perViewerBytesPerSec)
@@ -308,7 +319,11 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.streams = streams
         self.streamTable = streamTable
         self.playback = input.playback
-        self.playbackTable = ByteKeyTable(keys: input.playback.map(\.playbackId))
+        if let previous = input.previous, RoutingSnapshot.sameStorage(previous.playback, input.playback) {
+            self.playbackTable = previous.playbackTable
+        } else {
+            self.playbackTable = ByteKeyTable(keys: input.playback.map(\.playbackId))
+        }
         self.playbackStream = playbackStream
         self.playbackTenant = playbackTenant
         self.tenants = tenants
@@ -511,6 +526,11 @@ public final class RoutingSnapshot: @unchecked Sendable {
         if !e.pointee.pollError.isEmpty { ex = .pollFailed }
         row.exclusion = ex?.rawValue ?? 0
         return base
+    }
+
+    /// Whether two arrays are one buffer (nothing was written to either since they were copied).
+    static func sameStorage(_ a: [PlaybackRecord], _ b: [PlaybackRecord]) -> Bool {
+        a.count == b.count && a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress } }
     }
 
     /// Expected bandwidth of one more viewer of a stream: Σ up / Σ viewers over its edges,

@@ -24,6 +24,9 @@ import Testing
         }
         #expect(Set(store.staticIds) == Set((1..<100).filter { $0 % 2 == 0 && $0 != 8 }.map { "p\($0)" }))
         #expect(Set(store.records.map(\.playbackId)).count == 99)
+        // Interned stream IDs stay parallel to the records through replacements and swap-removes.
+        #expect(store.streamIds.count == store.count)
+        for (k, r) in store.records.enumerated() { #expect(StreamNameTable.shared.name(store.streamIds[k]) == r.stream) }
         // Down to empty and back.
         var removedAll = true
         for i in 1..<100 { removedAll = store.remove("p\(i)") && removedAll }
@@ -31,6 +34,32 @@ import Testing
         #expect(store.count == 0 && store.records.isEmpty)
         store.set(PlaybackRecord(playbackId: "again", stream: "s"))
         #expect(store["again"]?.stream == "s")
+    }
+
+    /// Snapshot builds match records to streams by interned ID (same answer as by name) and reuse
+    /// the previous snapshot's playback ID table only while the records array is the same storage.
+    @Test func snapshotsMatchRecordsByIdAndReuseTheIdTable() {
+        var store = PlaybackStore()
+        store.set(PlaybackRecord(playbackId: "a", stream: "live+one"))
+        store.set(PlaybackRecord(playbackId: "b", stream: "live+two"))
+        store.set(PlaybackRecord(playbackId: "c", stream: "live+nobody"))
+        let edges = [edge("e1", streams: ["live+one": EdgeStreamStats(inputs: 1)]), edge("e2", streams: ["live+two": EdgeStreamStats(inputs: 1)])]
+        func build(_ previous: RoutingSnapshot?, ids: Bool) -> RoutingSnapshot {
+            RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                  playback: store.records, playbackStreamIds: ids ? store.streamIds : nil, previous: previous))
+        }
+        let byName = build(nil, ids: false), byId = build(nil, ids: true)
+        for id in ["a", "b", "c"] {
+            let p = byId.playbackIndex(id)!
+            #expect(byId.streamOf(playback: p).map { byId.streams[$0].name } == byName.streamOf(playback: byName.playbackIndex(id)!).map { byName.streams[$0].name })
+        }
+        #expect(byId.streamOf(playback: byId.playbackIndex("c")!) == nil)
+        let reused = build(byId, ids: true)
+        #expect(reused.playbackIndex("b") == byId.playbackIndex("b"))
+        store.set(PlaybackRecord(playbackId: "d", stream: "live+two"))
+        let fresh = build(reused, ids: true)  // the records array changed: a new table
+        #expect(fresh.playbackIndex("d") != nil && reused.playbackIndex("d") == nil)
+        #expect(fresh.streamOf(playback: fresh.playbackIndex("d")!).map { fresh.streams[$0].name } == "live+two")
     }
 
     @Test func byteKeyTableFindsEveryKeyFromBytes() {
