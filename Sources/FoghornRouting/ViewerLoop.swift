@@ -355,9 +355,20 @@ public final class ViewerLoop: @unchecked Sendable {
         }
     }
 
+    /// The last peer address parsed (connections from one proxy or load balancer repeat it).
+    private var peerCache: (text: String, ip: IPAddress?) = ("", nil)
+
+    /// The connection's peer as an address, parsed once per distinct text.
+    @inline(__always) func peerIP(_ req: HTTPRequest) -> IPAddress? {
+        if req.peerAddress == peerCache.text { return peerCache.ip }
+        let ip = IPAddress.parse(req.peerAddress)
+        peerCache = (req.peerAddress, ip)
+        return ip
+    }
+
     /// The viewer's address: the peer, or what a trusted proxy says.
     public func clientAddress(_ req: HTTPRequest) -> IPAddress? {
-        guard let peer = IPAddress.parse(req.peerAddress) else { return nil }
+        guard let peer = peerIP(req) else { return nil }
         let r = settings.resolver
         if r.trustedProxies.isEmpty { return peer }
         return r.resolve(
@@ -370,7 +381,7 @@ public final class ViewerLoop: @unchecked Sendable {
     /// `https` when a trusted proxy says `X-Forwarded-Proto: https`.
     func forwardedProtoIsHTTPS(_ req: HTTPRequest) -> Bool {
         guard !settings.resolver.trustedProxies.isEmpty, let v = req.header("x-forwarded-proto"),
-              let peer = IPAddress.parse(req.peerAddress), settings.resolver.isTrusted(peer) else { return false }
+              let peer = peerIP(req), settings.resolver.isTrusted(peer) else { return false }
         let b = req.bytes(v)
         return b.count == 5 && b[0] | 0x20 == 0x68 && b[4] | 0x20 == 0x73
     }
