@@ -161,9 +161,21 @@ public final class ControlPlane: @unchecked Sendable {
         timer.start(afterMs: ControlPlane.rebuildDelayMs)
     }
 
+    /// Adds or replaces an edge (enrollment, a polled MistServer node's sample). Replacing one with
+    /// a load-only change is published by a load refresh, like a report.
     public func upsertEdge(_ edge: EdgeState) {
+        let before = edges[edge.nodeId]
         edges[edge.nodeId] = edge
-        markDirty()
+        markChanged(edge, before: before)
+    }
+
+    private func markChanged(_ edge: EdgeState, before: EdgeState?) {
+        if let before, RoutingSnapshot.isLoadOnlyChange(from: before, to: edge) {
+            loadChanged.insert(edge.nodeId)
+            markDirty(structural: false)
+        } else {
+            markDirty()
+        }
     }
 
     /// Applies a report. One that changes only the edge's load is published by a load refresh
@@ -174,12 +186,7 @@ public final class ControlPlane: @unchecked Sendable {
         var edge = before
         report.apply(to: &edge, nowMs: ControlPlane.monotonicMs())
         edges[nodeId] = edge
-        if RoutingSnapshot.isLoadOnlyChange(from: before, to: edge) {
-            loadChanged.insert(nodeId)
-            markDirty(structural: false)
-        } else {
-            markDirty()
-        }
+        markChanged(edge, before: before)
         return true
     }
 

@@ -48,6 +48,10 @@ import FoghornTesting
             let up = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/v1/edges/\(ams.address)").body)["up_bytes_per_sec"]?.intValue ?? 0
             return up > 1_000_000 && up < 4_000_000
         })
+        // Later samples change only load: published by load refreshes, not full builds.
+        #expect(try Self.waitFor {
+            (try JSONParser.parse(try RoutingTests.call(ip, "GET", "/debug/snapshot").body)["load_refreshes"]?.intValue ?? 0) > 0
+        })
 
         // GET /<stream>: the closest node for a viewer in Amsterdam, the other for New York.
         let near = try RoutingTests.call(vp, "GET", "/live+foo?lat=52.3&lon=4.8", token: nil)
