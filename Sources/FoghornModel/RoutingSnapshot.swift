@@ -70,7 +70,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     // Streams and playback.
     public let streams: [StreamEntry]
-    /// Every stream's candidates (edge, inputs, viewers), back to back.
+    /// Every stream's candidates (edge, inputs, a has-viewers bit), back to back.
     let columns: StreamColumns
     /// Stream name → index (flat byte keys: a `[String: Int32]` took 5.3 MB at 100,000 streams).
     let streamTable: ByteKeyTable
