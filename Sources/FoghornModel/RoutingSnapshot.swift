@@ -535,6 +535,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     /// Expected bandwidth of one more viewer of a stream: Σ up / Σ viewers over its edges,
     /// clamped to 64 KiB/s…1 MiB/s, 128 KiB/s when unknown.
+    ///
+    /// Worked examples: 30,000,000 B/s over 100 viewers → 300,000; 500,000 B/s over 10 viewers →
+    /// 50,000, clamped up to 65,536; 200,000,000 B/s over 100 → 2,000,000, clamped down to
+    /// 1,048,576; no viewers (or no bandwidth reported) → 131,072.
     static func perViewerBytesPerSec(up: UInt64, viewers: UInt64) -> UInt64 {
         viewers > 0 && up > 0 ? min(max(up / viewers, 65_536), 1_048_576) : 131_072
     }

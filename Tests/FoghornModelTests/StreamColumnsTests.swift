@@ -25,3 +25,14 @@ import Testing
 }
 
 private func format3(_ i: Int) -> String { i < 10 ? "e00\(i)" : i < 100 ? "e0\(i)" : "e\(i)" }
+
+@Suite struct PerViewerBandwidthTests {
+    /// The worked examples of ``RoutingSnapshot/perViewerBytesPerSec(up:viewers:)``.
+    @Test func workedExamples() {
+        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 30_000_000, viewers: 100) == 300_000)
+        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 500_000, viewers: 10) == 65_536)
+        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 200_000_000, viewers: 100) == 1_048_576)
+        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 0, viewers: 100) == 131_072)
+        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 5_000, viewers: 0) == 131_072)
+    }
+}
