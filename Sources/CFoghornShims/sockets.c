@@ -87,6 +87,10 @@ int foghorn_peer_address(int fd, char *out, int out_len, uint16_t *port) {
     return -EAFNOSUPPORT;
 }
 
+int foghorn_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+}
+
 int foghorn_release_free_memory(void) {
     return malloc_trim(0);
 }

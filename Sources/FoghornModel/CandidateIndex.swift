@@ -350,17 +350,22 @@ final class IndexBounds: @unchecked Sendable {
     /// With a full snapshot: `baseUsed` is each row's usage without pending.
     init(index: CandidateIndex, streamCount: Int, hot: UnsafeMutableBufferPointer<EdgeHot>, baseUsed: [UInt64], weights w: ScoringWeights) {
         let edgeBound = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
+        for i in 0..<baseUsed.count { edgeBound[i] = IndexBounds.bound(hot[i], w) }  // `hot` has one spare row when there are no edges
+        self.edgeBound = edgeBound
+        (tallyStart, tally) = IndexBounds.tally(index: index, streamCount: streamCount, hot: hot, edgeBound: edgeBound)
+        nodeMax = IndexBounds.nodeMax(index: index, hot: hot, baseUsed: baseUsed, weights: w)
+    }
+
+    /// Each node's best member bound without pending (`baseUsed`: usage without pending).
+    private static func nodeMax(index: CandidateIndex, hot: UnsafeMutableBufferPointer<EdgeHot>, baseUsed: [UInt64], weights w: ScoringWeights) -> NodeMax {
         let optimistic = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
         defer { optimistic.deallocate() }
-        for i in 0..<baseUsed.count {  // `hot` has one spare row when there are no edges
-            edgeBound[i] = IndexBounds.bound(hot[i], w)
+        for i in 0..<baseUsed.count {
             var row = hot[i]
             row.used = baseUsed[i]
             row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
             optimistic[i] = IndexBounds.bound(row, w)
         }
-        self.edgeBound = edgeBound
-        (tallyStart, tally) = IndexBounds.tally(index: index, streamCount: streamCount, hot: hot, edgeBound: edgeBound)
         let nodes = index.nodes, entries = index.entries
         let nodeMax = NodeMax(count: nodes.count)
         // Children precede parents, so one forward pass fills every node.
@@ -377,14 +382,17 @@ final class IndexBounds: @unchecked Sendable {
                 nodeMax.values[n] = max(nodeMax.values[Int(node.left)], nodeMax.values[Int(node.right)])
             }
         }
-        self.nodeMax = nodeMax
+        return nodeMax
     }
 
-    /// For a pending-only refresh: new edge bounds (O(edges)); node bounds shared; the
-    /// exclusion tally recounted only if an edge's bandwidth exhaustion changed.
-    init(refreshing previous: IndexBounds, index: CandidateIndex, streamCount: Int, hot: UnsafeMutableBufferPointer<EdgeHot>, weights w: ScoringWeights) {
+    /// For a refresh: new edge bounds (O(edges)); the exclusion tally recounted only if an
+    /// edge became excluded or not, or `reasonsChanged` (a load change moved an edge from one
+    /// exclusion to another); node bounds shared after a pending-only change, recomputed from
+    /// `loadChangedBaseUsed` (usage without pending) after a load change.
+    init(refreshing previous: IndexBounds, index: CandidateIndex, streamCount: Int, hot: UnsafeMutableBufferPointer<EdgeHot>, weights w: ScoringWeights,
+         loadChangedBaseUsed: [UInt64]? = nil, reasonsChanged: Bool = false) {
         let edgeBound = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
-        var changed = false
+        var changed = reasonsChanged
         for i in 0..<index.edgeCount {
             let b = IndexBounds.bound(hot[i], w)
             edgeBound[i] = b
@@ -397,7 +405,7 @@ final class IndexBounds: @unchecked Sendable {
             tallyStart = previous.tallyStart
             tally = previous.tally
         }
-        nodeMax = previous.nodeMax
+        nodeMax = loadChangedBaseUsed.map { IndexBounds.nodeMax(index: index, hot: hot, baseUsed: $0, weights: w) } ?? previous.nodeMax
     }
 
     /// Per stream, the candidates excluded whatever the viewer, by reason.

@@ -450,9 +450,11 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.streams = streams
         self.columns = columns
         index = previous.index
-        bounds = changedEdges.isEmpty
-            ? IndexBounds(refreshing: previous.bounds, index: previous.index, streamCount: streams.count, hot: rows, weights: previous.weights)
-            : IndexBounds(index: previous.index, streamCount: streams.count, hot: rows, baseUsed: baseUsed, weights: previous.weights)
+        // Node bounds are computed without pending: a pending-only refresh shares them, a load change
+        // recomputes them; the exclusion tally is recounted only if some edge's exclusion changed.
+        let reasonsChanged = changedEdges.contains { previous.hot[$0.index].exclusion != rows[$0.index].exclusion }
+        bounds = IndexBounds(refreshing: previous.bounds, index: previous.index, streamCount: streams.count, hot: rows, weights: previous.weights,
+                             loadChangedBaseUsed: changedEdges.isEmpty ? nil : baseUsed, reasonsChanged: reasonsChanged)
         streamTable = previous.streamTable
         playback = previous.playback
         playbackTable = previous.playbackTable

@@ -37,6 +37,10 @@ int foghorn_set_thread_batch(void);
 
 /// Returns freed heap memory to the kernel (glibc `malloc_trim(0)`); 1 if any was released.
 int foghorn_release_free_memory(void);
+/// Fixes glibc's mmap threshold at `bytes` (`mallopt(M_MMAP_THRESHOLD)`): larger blocks — a
+/// snapshot's edge and stream arrays — are mapped and unmapped whole instead of leaving holes in
+/// the heap each time a snapshot is replaced. Returns 1 on success.
+int foghorn_set_mmap_threshold(int bytes);
 
 #ifdef __cplusplus
 }
