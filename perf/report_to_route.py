@@ -6,7 +6,7 @@ Against a running Foghorn (internal token required):
 Enrolls two edges, then repeatedly makes the current winner busy (cpu 900‰) and the other idle
 in one report each, and polls /play every millisecond until the winner flips. Prints p50/p99/max.
 """
-import argparse, json, statistics, subprocess, sys, time, urllib.request
+import argparse, json, os, statistics, subprocess, sys, time, urllib.request
 
 def call(url, method="GET", body=None, token=None):
     req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
@@ -26,6 +26,10 @@ def main():
     ap.add_argument("--token", required=True)
     ap.add_argument("--rounds", type=int, default=50)
     a = ap.parse_args()
+    # A stream and playback ID of this run's own: edges enrolled by an earlier run against the same
+    # server (still routable until they go stale) must not win the flips.
+    tag = f"{os.getpid()}x{int(time.time())}"
+    stream, probe = f"perf+s{tag}", f"perfprobe{tag}"
     edges = []
     for _ in range(2):
         _, _, body = call(a.internal + "/v1/enrollment-tokens", "POST", {}, a.token)
@@ -36,9 +40,9 @@ def main():
         s, _, _ = call(f"{a.internal}/v1/edges/{node}/report", "POST", {
             "cpu_permille": cpu, "ram_used_bytes": 1, "ram_max_bytes": 100, "up_bytes_per_sec": 0,
             "bw_limit_bytes_per_sec": 10**12, "base_url": f"https://{node}.example/",
-            "streams": {"perf+s": {"inputs": 1, "viewers": 1}}}, token)
+            "streams": {stream: {"inputs": 1, "viewers": 1}}}, token)
         assert s == 204, s
-    call(a.internal + "/v1/playback/perfprobe", "PUT", {"stream": "perf+s"}, a.token)
+    call(a.internal + f"/v1/playback/{probe}", "PUT", {"stream": stream}, a.token)
     report(edges[0][0], edges[0][1], 100); report(edges[1][0], edges[1][1], 900)
     time.sleep(0.1)
     latencies = []
@@ -49,7 +53,7 @@ def main():
         report(edges[winner][0], edges[winner][1], 900)
         report(edges[other][0], edges[other][1], 100)
         while True:
-            _, h, _ = call(a.viewer + "/play/perfprobe/hls")
+            _, h, _ = call(a.viewer + f"/play/{probe}/hls")
             if h.get("X-Foghorn-Edge") == edges[other][0]: break
             if time.perf_counter() - start > 2: print("no flip within 2 s", file=sys.stderr); sys.exit(1)
             time.sleep(0.001)
