@@ -44,7 +44,7 @@ public enum MistCompatHandler {
         }
         let stream = String(decoding: name, as: UTF8.self)
         loop.refresh()
-        unowned(unsafe) let snapshot = loop.current
+        let snapshot = loop.current  // strong: see PlayHandler (fewer retains than unowned(unsafe))
         let fallback = req.queryParameter("fallback") ?? configured
         // Position: query lat/lon, trusted X-Latitude/X-Longitude, else GeoIP of the client.
         var viewer: GeoPoint?

@@ -53,8 +53,10 @@ public enum PlayHandler {
         case .failure(let e): return fail(&w, req, loop, .badRequest, e.code, e.message, .badRequest)
         }
         loop.refresh()
-        // The loop keeps the snapshot alive until its next refresh: no refcount traffic here.
-        unowned(unsafe) let snapshot = loop.current
+        // A strong local (one retain): with `unowned(unsafe)` the compiler could not prove the
+        // snapshot alive and retained each array it read instead (callgrind: 28.5 → 20.6 retains,
+        // 33.1 → 24.2 releases per request; 22,356 → 21,989 Ir).
+        let snapshot = loop.current
         let idBytes = UnsafeRawBufferPointer(rebasing: rest[parsed.id])
         guard let p = snapshot.playbackIndex(idBytes) else {
             if loop.requestResolution != nil {

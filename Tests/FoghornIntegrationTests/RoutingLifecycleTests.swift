@@ -10,7 +10,9 @@ import FoghornTesting
     @Test func silentEdgesGoStaleThenAreEvicted() throws {
         let server = try RoutingTests.start { c in
             c.edgeStaleAfterMs = 1000
-            c.edgeEvictAfterMs = 2000
+            // Stale for two sweep periods (the sweep runs every second): a late sweep on a loaded
+            // machine must not go from fresh straight to evicted before the stale state is seen.
+            c.edgeEvictAfterMs = 3000
         }
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
@@ -38,7 +40,7 @@ import FoghornTesting
         #expect(try RoutingTests.report(ip, a, token).status == 204)
         RoutingTests.settle()
         #expect(try RoutingTests.call(vp, "GET", "/play/pk/hls", token: nil).status == 307)
-        // Silent for > 2 s: forgotten.
+        // Silent for > 3 s: forgotten.
         var gone = false
         for _ in 0..<50 {
             usleep(100_000)
