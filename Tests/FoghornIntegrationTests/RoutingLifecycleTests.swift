@@ -42,7 +42,7 @@ import FoghornTesting
         #expect(try RoutingTests.call(vp, "GET", "/play/pk/hls", token: nil).status == 307)
         // Silent for > 3 s: forgotten.
         var gone = false
-        for _ in 0..<50 {
+        for _ in 0..<80 {  // eviction ≈ 3–4 s after the report (sweeps every second)
             usleep(100_000)
             if try RoutingTests.call(ip, "GET", "/v1/edges/\(a)").status == 404 { gone = true; break }
         }
