@@ -86,8 +86,8 @@ public enum ConfigKeys {
         int("weight_bandwidth", "score weight of bandwidth", \.weightBandwidth, 0...1_000_000),
         int("weight_geo", "score weight of geo distance", \.weightGeo, 0...1_000_000),
         int("weight_stream_bonus", "score bonus for carrying the stream", \.weightStreamBonus, 0...1_000_000),
-        section("edges", "static edges: a list of {node_id, base_url, outputs, streams, …} (report fields)", \.edges),
-        section("playback", "static playback records: a list of {id, stream, tenant?, cluster?}", \.playback),
+        section("edges", "static edges: a list of {node_id, base_url, outputs, streams, …} (report fields)", \.edges, typed: \.staticEdges.count),
+        section("playback", "static playback records: a list of {id, stream, tenant?, cluster?}", \.playback, typed: \.staticPlayback.count),
         string("resolver_url", "upstream playback resolver (http(s)://host:port[/base]); unknown IDs → GET <url>/v1/playback/<id>; empty = embedded records only", \.resolverUrl),
         string("resolver_ca_file", "CA bundle (PEM) trusted for an https resolver; empty = the system trust store", \.resolverCaFile),
         int("resolver_timeout_ms", "deadline of one resolver lookup; parked viewers get 503 RESOLVER_UNAVAILABLE after it", \.resolverTimeoutMs, 10...30_000),
@@ -340,9 +340,11 @@ public enum ConfigKeys {
     }
 
     /// A structured section (a list of objects), checked in depth by ``ConfigLoader/validate(_:)``.
-    static func section(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [JSONValue]> & Sendable) -> ConfigKey {
+    /// `typed`: how many entries the loader already typed (``FoghornConfiguration/staticEdges``…).
+    static func section(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [JSONValue]> & Sendable,
+                        typed: any KeyPath<FoghornConfiguration, Int> & Sendable) -> ConfigKey {
         ConfigKey(name: name, summary: summary, defaultText: "[]",
-                  read: { .string("\($0[keyPath: path].count + (name == "edges" ? $0.staticEdges.count : $0.staticPlayback.count)) entries (see /v1/edges, /v1/playback)") }) { config, value in
+                  read: { .string("\($0[keyPath: path].count + $0[keyPath: typed]) entries (see /v1/edges, /v1/playback)") }) { config, value in
             guard case .array(let items) = value else { return "expected a list, got \(value.typeDescription)" }
             config[keyPath: path] = items
             return nil

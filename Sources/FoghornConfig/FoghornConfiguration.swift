@@ -60,6 +60,15 @@ public struct FoghornConfiguration: Sendable, Equatable {
     /// The static playback records, typed and validated.
     public var staticPlayback: [PlaybackRecord] = []
 
+    /// Forgets the static edges and records, given as trees or typed (large: whoever took them
+    /// over — the control plane — should not leave a second copy in a kept configuration).
+    public mutating func dropStaticState() {
+        edges = []
+        playback = []
+        staticEdges = []
+        staticPlayback = []
+    }
+
     /// Upstream playback resolver base URL (`http://host:port`); empty = embedded records only.
     /// Unknown IDs are looked up at `<url>/v1/playback/<id>`.
     public var resolverUrl = ""

@@ -65,10 +65,7 @@ public final class ControlPlane: @unchecked Sendable {
         let statics = try StaticState.parse(config)
         // The parsed trees of static edges/records can be large (MBs); keep only the typed state.
         var trimmed = config
-        trimmed.edges = []
-        trimmed.playback = []
-        trimmed.staticEdges = []
-        trimmed.staticPlayback = []
+        trimmed.dropStaticState()
         self.config = trimmed
         for e in statics.edges {
             edges[e.nodeId] = e
@@ -305,10 +302,7 @@ public final class ControlPlane: @unchecked Sendable {
         }
         let restart = ControlPlane.restartOnlyKeys.filter { $0.1(config) != $0.1(new) }.map(\.0)
         var trimmed = new
-        trimmed.edges = []
-        trimmed.playback = []
-        trimmed.staticEdges = []
-        trimmed.staticPlayback = []
+        trimmed.dropStaticState()
         for key in restart {
             // Keep the running values of restart-only keys so that /debug and later reloads tell the truth.
             switch key {

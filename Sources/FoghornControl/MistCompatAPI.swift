@@ -137,7 +137,9 @@ enum MistCompatAPI {
             j.objectStart()
             for (si, entry) in snapshot.streams.enumerated() where name == "*" || entry.name == name || entry.name.hasPrefix(name + "+") {
                 var up: UInt64 = 0
-                for e in snapshot.candidates(of: si).edges { up += snapshot.edges[Int(e)].stats(for: entry.name)?.upBytesPerSec ?? 0 }
+                if let id = StreamNameTable.shared.existingId(for: entry.name) {
+                    for e in snapshot.candidates(of: si).edges { up += snapshot.edges[Int(e)].stats(forId: id)?.upBytesPerSec ?? 0 }
+                }
                 j.key(entry.name)
                 j.arrayStart()
                 j.int(entry.totalViewers)

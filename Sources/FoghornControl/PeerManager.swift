@@ -400,10 +400,16 @@ public final class PeerManager: @unchecked Sendable {
         }.sorted { $0.nodeId < $1.nodeId }
     }
 
+    /// The edges with inputs for `stream` (its name resolved once, not per edge).
+    private static func withInputs(_ edges: [EdgeState], for stream: String) -> [EdgeState] {
+        guard let id = StreamNameTable.shared.existingId(for: stream) else { return [] }
+        return edges.filter { ($0.stats(forId: id)?.inputs ?? 0) > 0 }
+    }
+
     /// Streams live here (some routable edge has inputs for it).
     private func liveStreams(_ edges: [EdgeState]) -> Set<String> {
         var out: Set<String> = []
-        for e in edges { for (name, s) in e.streamList where s.inputs > 0 { out.insert(name) } }
+        for e in edges { e.forEachStream { name, s in if s.inputs > 0 { out.insert(name) } } }
         return out
     }
 
@@ -416,7 +422,8 @@ public final class PeerManager: @unchecked Sendable {
             p.advertised = liveStreams(edges)
         } else if !p.subscribedByThem.isEmpty {
             let wanted = p.subscribedByThem
-            let list = edges.filter { e in e.streamList.contains { wanted.contains($0.name) && $0.stats.inputs > 0 } }
+            let ids = wanted.compactMap { StreamNameTable.shared.existingId(for: $0) }
+            let list = edges.filter { e in ids.contains { (e.stats(forId: $0)?.inputs ?? 0) > 0 } }
             c.send(.edgeSummary(streams: wanted.sorted(), edges: list.map { PeerEdge($0, only: wanted) }))
         }
     }
@@ -432,7 +439,7 @@ public final class PeerManager: @unchecked Sendable {
             guard p.state == .connected, let c = p.channel else { continue }
             if p.isAlways {
                 for stream in live.subtracting(p.advertised).sorted() {
-                    let carrying = edges.filter { ($0.stats(for: stream)?.inputs ?? 0) > 0 }
+                    let carrying = PeerManager.withInputs(edges, for: stream)
                     c.send(.streamAdvertisement(stream: stream, edges: carrying.map { PeerEdge($0, only: [stream]) }))
                 }
                 for stream in p.advertised.subtracting(live).sorted() { c.send(.streamEnded(stream: stream)) }
@@ -509,7 +516,7 @@ public final class PeerManager: @unchecked Sendable {
     }
 
     private func answer(_ p: Peer, _ c: PeerChannel, id: UInt64, stream: String, now: UInt64) {
-        let carrying = routableLocalEdges().filter { ($0.stats(for: stream)?.inputs ?? 0) > 0 }
+        let carrying = PeerManager.withInputs(routableLocalEdges(), for: stream)
         let found = !carrying.isEmpty
         served[found ? "found" : "not_found", default: 0] += 1
         if found { p.subscribedByThem.insert(stream) }

@@ -77,13 +77,22 @@ public struct EdgeState: Sendable, Equatable {
 
     public var streamCount: Int { streamIds.count }
 
-    /// Stream names with their figures, sorted by name (for APIs and peers).
-    public var streamList: [(name: String, stats: EdgeStreamStats)] {
+    /// Each stream's name and figures, in ID order (names read without a lock).
+    public func forEachStream(_ body: (_ name: String, _ stats: EdgeStreamStats) throws -> Void) rethrows {
         let table = StreamNameTable.shared
-        return (0..<streamIds.count).map { (table.name(streamIds[$0]), streamStats[$0]) }.sorted { $0.name < $1.name }
+        for k in 0..<streamIds.count { try body(table.name(streamIds[k]), streamStats[k]) }
     }
 
-    /// The figures of `name`, if the edge carries it (takes the name table's lock: not for data loops).
+    /// Stream names with their figures, sorted by name (for API answers and peer summaries).
+    public var streamList: [(name: String, stats: EdgeStreamStats)] {
+        var list: [(name: String, stats: EdgeStreamStats)] = []
+        list.reserveCapacity(streamIds.count)
+        forEachStream { list.append(($0, $1)) }
+        return list.sorted { $0.name < $1.name }
+    }
+
+    /// The figures of `name`, if the edge carries it (takes the name table's lock: not for data
+    /// loops; for many edges, resolve the ID once and use ``stats(forId:)``).
     public func stats(for name: String) -> EdgeStreamStats? {
         guard let id = StreamNameTable.shared.existingId(for: name) else { return nil }
         return stats(forId: id)

@@ -20,6 +20,10 @@ public enum MistCompatScorer {
     ) -> (edge: Int, score: UInt64)? {
         let w = s.weights
         let entry = name.flatMap { s.streamIndex(named: $0) }.map { s.candidates(of: $0) }
+        // Source mode reads the replicated flag per edge: resolve the name once (that takes the
+        // name table's lock; source queries come from the control loop, never a data loop).
+        var sourceStreamId: Int32?
+        if case .source = mode, let name { sourceStreamId = StreamNameTable.shared.existingId(for: name) }
         var k = 0  // cursor into entry.edges (ascending, like i)
         var best: (edge: Int, score: UInt64)?
         for i in 0..<s.edgeCount {
@@ -46,7 +50,7 @@ public enum MistCompatScorer {
             case .viewer:
                 break
             case .source(let requester):
-                guard inputs > 0, let name, !(s.edges[i].stats(for: name)?.replicated ?? false) else { continue }
+                guard inputs > 0, let id = sourceStreamId, !(s.edges[i].stats(forId: id)?.replicated ?? false) else { continue }
                 if let requester, hostOf(s.edges[i]) == requester { continue }
             case .ingest(let pct):
                 if s.edges[i].cpuPermille + pct * 10 >= 1000 { continue }

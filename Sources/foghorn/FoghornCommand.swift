@@ -160,10 +160,7 @@ struct Serve: ParsableCommand {
         }
         let server = FoghornServer(config: config, logger: logger)
         // The server parses static edges/records into its own state; do not keep the trees here.
-        config.edges = []
-        config.playback = []
-        config.staticEdges = []
-        config.staticPlayback = []
+        config.dropStaticState()
         server.logSink = sink
         let source = options
         server.reloadSource = { [source] in

@@ -69,6 +69,17 @@ import FoghornTesting
         return (london, seattle)
     }
 
+    /// Two enrolled edges carrying `live+s` — `a` idle (CPU 100‰), `b` busy (900‰) — and playback
+    /// ID `id` for the stream, published. Returns both edges with their tokens.
+    static func idleAndBusy(_ ip: UInt16, playback id: String) throws -> (a: (String, String), b: (String, String)) {
+        let a = try enroll(ip), b = try enroll(ip)
+        #expect(try report(ip, a.0, a.1, cpu: 100).status == 204)
+        #expect(try report(ip, b.0, b.1, cpu: 900).status == 204)
+        #expect(try call(ip, "PUT", "/v1/playback/\(id)", body: #"{"stream": "live+s"}"#).status == 201)
+        settle()
+        return (a, b)
+    }
+
     /// Waits (bounded) until the published snapshot reflects a change.
     static func settle() { usleep(60_000) }
 
@@ -76,12 +87,7 @@ import FoghornTesting
         let server = try Self.start()
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
-        let (a, tokenA) = try Self.enroll(ip)
-        let (b, tokenB) = try Self.enroll(ip)
-        #expect(try Self.report(ip, a, tokenA, cpu: 100).status == 204)
-        #expect(try Self.report(ip, b, tokenB, cpu: 900).status == 204)
-        #expect(try Self.call(ip, "PUT", "/v1/playback/pk1", body: #"{"stream": "live+s"}"#).status == 201)
-        Self.settle()
+        let ((a, _), (b, _)) = try Self.idleAndBusy(ip, playback: "pk1")
 
         let r = try Self.call(vp, "GET", "/play/pk1/hls/index.m3u8?token=abc", token: nil)
         #expect(r.status == 307)
@@ -138,12 +144,7 @@ import FoghornTesting
         let server = try Self.start()
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
-        let (a, ta) = try Self.enroll(ip)
-        let (b, tb) = try Self.enroll(ip)
-        #expect(try Self.report(ip, a, ta, cpu: 100).status == 204)
-        #expect(try Self.report(ip, b, tb, cpu: 900).status == 204)
-        #expect(try Self.call(ip, "PUT", "/v1/playback/pl", body: #"{"stream": "live+s"}"#).status == 201)
-        Self.settle()
+        let ((a, ta), (b, tb)) = try Self.idleAndBusy(ip, playback: "pl")
         func counters() throws -> (rebuilds: Int64, loads: Int64) {
             let j = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)
             return (j["rebuilds"]?.intValue ?? -1, j["load_refreshes"]?.intValue ?? -1)
@@ -297,7 +298,7 @@ import FoghornTesting
         let server = try Self.start { c in c.geoipDb = db }  // no trusted proxies
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
-        let (london, seattle) = try Self.londonAndSeattle(ip)
+        let (_, seattle) = try Self.londonAndSeattle(ip)
         // Whatever the headers claim (a London viewer would go to London), the loopback peer has no
         // position, so load alone decides: Seattle.
         for header in ["X-Forwarded-For: 81.2.69.142", "X-Real-IP: 81.2.69.142", "CF-Connecting-IP: 81.2.69.142"] {
