@@ -22,6 +22,8 @@ final class LoadGenerator: @unchecked Sendable {
         var warmupSeconds = 1.0
         var targets: [(path: String, ip: String)] = [("/", "127.0.0.1")]
         var maxOutstandingPerConnection = 256
+        /// Prints the 10 ms windows (by scheduled time) holding responses slower than this (µs); 0: off.
+        var timelineOverUs: UInt64 = 0
     }
 
     final class Connection {
@@ -54,6 +56,12 @@ final class LoadGenerator: @unchecked Sendable {
     var errors: [String: UInt64] = [:]
     var statuses: [Int: UInt64] = [:]
     var stopping = false
+    /// Per 10 ms window of scheduled time: responses over `timelineOverUs`, the slowest, and the
+    /// latest send (how far behind schedule the generator itself was).
+    var slowCount: [UInt32] = []
+    var slowMaxUs: [UInt64] = []
+    var sendLagMaxUs: [UInt64] = []
+    var sendLag = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
 
     nonisolated(unsafe) static var shared: LoadGenerator!
 
@@ -80,6 +88,7 @@ final class LoadGenerator: @unchecked Sendable {
             case "--connections": o.connections = Int(value()) ?? 0
             case "--seconds": o.seconds = Double(value()) ?? 0
             case "--warmup": o.warmupSeconds = Double(value()) ?? 0
+            case "--timeline-over-us": o.timelineOverUs = UInt64(value()) ?? 0
             case "--targets":
                 let path = value()
                 guard let f = fopen(path, "r") else { fail("cannot open \(path)") }
@@ -137,6 +146,10 @@ final class LoadGenerator: @unchecked Sendable {
         startNs = LoadGenerator.nowNs()
         measureFromNs = startNs + UInt64(options.warmupSeconds * 1e9)
         endNs = measureFromNs + UInt64(options.seconds * 1e9)
+        let windows = Int((options.warmupSeconds + options.seconds) * 100) + 1
+        slowCount = Array(repeating: 0, count: windows)
+        slowMaxUs = Array(repeating: 0, count: windows)
+        sendLagMaxUs = Array(repeating: 0, count: windows)
         uv_timer_init(loop, timer)
         // Busy-poll (the generator owns its core): send times are accurate to microseconds,
         // not to libuv's millisecond timers.
@@ -163,6 +176,10 @@ final class LoadGenerator: @unchecked Sendable {
         let due = UInt64(Double(now - startNs) * options.rate / 1e9)
         while sent < due {
             let scheduled = startNs + UInt64(Double(sent) * 1e9 / options.rate)
+            let lagUs = (now &- scheduled) / 1000
+            if scheduled >= measureFromNs { _ = sendLag.record(max(lagUs, 1)) }
+            let w = Int((scheduled - startNs) / 10_000_000)
+            if w < sendLagMaxUs.count && lagUs > sendLagMaxUs[w] { sendLagMaxUs[w] = lagUs }
             send(scheduledNs: scheduled)
             sent += 1
         }
@@ -255,8 +272,16 @@ final class LoadGenerator: @unchecked Sendable {
                 c.head += 1
                 completed += 1
                 if scheduled >= measureFromNs && scheduled < endNs {
-                    _ = histogram.record(max((now &- scheduled) / 1000, 1))
+                    let latencyUs = max((now &- scheduled) / 1000, 1)
+                    _ = histogram.record(latencyUs)
                     measured += 1
+                    if options.timelineOverUs > 0 && latencyUs > options.timelineOverUs {
+                        let w = Int((scheduled - startNs) / 10_000_000)
+                        if w < slowCount.count {
+                            slowCount[w] += 1
+                            if latencyUs > slowMaxUs[w] { slowMaxUs[w] = latencyUs }
+                        }
+                    }
                 }
             }
         }
@@ -314,9 +339,15 @@ final class LoadGenerator: @unchecked Sendable {
         }
         let errorText = errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         let statusText = statuses.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        if options.timelineOverUs > 0 {
+            for w in 0..<slowCount.count where slowCount[w] > 0 {
+                print("window t=\(Double(w) / 100)s slow=\(slowCount[w]) max=\(slowMaxUs[w])us send_lag_max=\(sendLagMaxUs[w])us")
+            }
+        }
+        let lagText = "send_lag_p99=\(sendLag.valueAtPercentile(99))us send_lag_max=\(sendLag.valueAtPercentile(100))us"
         print("target_rate=\(Int(options.rate)) achieved_rate=\(Int(achieved)) connections=\(options.connections) seconds=\(seconds) "
               + "p50=\(us(50)) p90=\(us(90)) p99=\(us(99)) p99.9=\(us(99.9)) max=\(us(100)) "
-              + "responses=\(completed) measured=\(measured) statuses=\(statusText) errors=\(errorText)")
+              + "responses=\(completed) measured=\(measured) statuses=\(statusText) errors=\(errorText) " + lagText)
     }
 }
 
