@@ -4,19 +4,22 @@ import Glibc
 import Darwin
 #endif
 
-/// Per-stream bounding-ball trees over the candidates' positions, so a routing decision
-/// visits the candidates that can still enter the top 5 and skips the rest in groups.
+/// Per-stream candidate layouts, so a routing decision scores exactly only the candidates that
+/// can still enter the top 5:
 ///
-/// Each stream's candidates are split top-down at the middle of their widest dimension — x,
-/// y or z of the unit vector, or the score without geo, all measured in score points — (at
-/// the median when the middle would leave less than a quarter on one side) into leaves of at
-/// most ``leafSize``, so a node holds candidates that are close *and* similarly loaded;
-/// position-less candidates get their own subtree, and a stream of at most ``maxLeafCount``
-/// candidates is a single leaf. A stream of at most ``linearMaxCount`` candidates has no tree
-/// at all: ``Scorer`` scores it linearly (its scoring rows are as few cache lines as the index
-/// entries would be, and at 100,000 such streams the entries alone took 16 MB). A node knows a centre `c` and a radius `r` (radians) that
-/// contain its members, so for a viewer `v` every member is at least `acos(v·c) − r` away and
-/// its geo term is at most ``geoBound(weight:approximateAngle:radius:)``. Together with the
+/// - at most ``linearMaxCount`` candidates: nothing (``Scorer`` scores the stream's scoring
+///   rows linearly — as few cache lines as entries would be, and at 100,000 such streams the
+///   entries alone took 16 MB);
+/// - up to ``flatMaxCount``: ``FlatBlock``s, four candidates per cache line, bounded four at a
+///   time (``Scorer``'s flat scan, FlatScan.swift);
+/// - more: a bounding-ball tree. The candidates are split top-down at the middle of their
+///   widest dimension — x, y or z of the unit vector, or the score without geo, all measured in
+///   score points — (at the median when the middle would leave less than a quarter on one
+///   side) into leaves of at most ``leafSize``, so a node holds candidates that are close *and*
+///   similarly loaded; position-less candidates get their own subtree. A node knows a centre
+///   `c` and a radius `r` (radians) that contain its members, so for a viewer `v` every member
+///   is at least `acos(v·c) − r` away and its geo term is at most
+///   ``geoBound(weight:approximateAngle:radius:)``. Together with the
 /// node's best non-geo part (``IndexBounds``: computed without pending with each full
 /// snapshot, so it stays an upper bound through pending-only refreshes) that bounds every
 /// member's score; a node whose bound is below the current 5th best is skipped whole.
@@ -55,18 +58,39 @@ public final class CandidateIndex: @unchecked Sendable {
     /// 32: callgrind at 100 candidates 23,412 → 22,331 Ir/request (8: 22,140, 12: 22,097 — no better,
     /// and smaller leaves need more nodes).
     public static let leafSize = 16
-    /// A stream with at most this many candidates is one leaf (a tree would not prune more).
-    public static let maxLeafCount = 64
     /// A stream with at most this many candidates is not indexed (scored linearly).
     public static let linearMaxCount = 16
+    /// A stream with more than ``linearMaxCount`` and at most this many candidates has no
+    /// tree either: its candidates are stored as ``FlatBlock``s and ``Scorer`` bounds all of
+    /// them four at a time (SIMD), then scores exactly the few that can enter the top 5. A
+    /// tree walk pays a bound per node, a heap and a hard-to-predict branch per decision,
+    /// which at a hundred candidates costs more than the bounds it saves.
+    public static let flatMaxCount = 256
+
+    /// Four candidates of a flat stream, one cache line: unit vectors (Float, as ``Entry``)
+    /// and edge indices (`~edge` without inputs, ``FlatBlock/padding`` in unused lanes).
+    struct FlatBlock {
+        var x: SIMD4<Float>
+        var y: SIMD4<Float>
+        var z: SIMD4<Float>
+        var edge: SIMD4<Int32>
+        /// An unused lane (never an edge index, nor the complement of one).
+        static let padding = Int32.min
+    }
 
     let entries: UnsafeMutableBufferPointer<Entry>
     let nodes: UnsafeMutableBufferPointer<Node>
-    /// Root node per stream (-1: not indexed — at most ``linearMaxCount`` candidates).
+    /// Root node per stream (-1: no tree — a linear or a flat stream).
     let roots: UnsafeMutableBufferPointer<Int32>
+    /// Per stream: `flatStart[s]..<flatStart[s+1]` in ``blocks`` (empty unless flat).
+    let flatStart: UnsafeMutableBufferPointer<Int32>
+    let blocks: UnsafeMutableBufferPointer<FlatBlock>
     /// Streams carried by an edge reserved for a tenant: scored by the linear path.
     let tenantRestricted: UnsafeMutableBufferPointer<Bool>
     public var nodeCount: Int { nodes.count }
+
+    /// Whether `stream` is stored as ``FlatBlock``s.
+    @inline(__always) func isFlat(stream: Int) -> Bool { flatStart[stream + 1] > flatStart[stream] }
     /// Edges of the snapshot the index was built for.
     let edgeCount: Int
 
@@ -84,8 +108,14 @@ public final class CandidateIndex: @unchecked Sendable {
     /// term at build time: nodes then group candidates that are close *and* similarly loaded
     /// (the bounds stay exact when loads change later; only how much they prune depends on it).
     init(streams: [StreamEntry], columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
-        let total = streams.reduce(0) { $0 + ($1.candidateCount > CandidateIndex.linearMaxCount ? Int($1.candidateCount) : 0) }
+        @inline(__always) func isTree(_ count: Int32) -> Bool { count > CandidateIndex.flatMaxCount }
+        @inline(__always) func isFlat(_ count: Int32) -> Bool { count > CandidateIndex.linearMaxCount && count <= CandidateIndex.flatMaxCount }
+        let total = streams.reduce(0) { $0 + (isTree($1.candidateCount) ? Int($1.candidateCount) : 0) }
+        let blockTotal = streams.reduce(0) { $0 + (isFlat($1.candidateCount) ? (Int($1.candidateCount) + 3) / 4 : 0) }
         let entries = UnsafeMutableBufferPointer<Entry>.allocate(capacity: max(total, 1))
+        let blocks = UnsafeMutableBufferPointer<FlatBlock>.allocate(capacity: max(blockTotal, 1))
+        let flatStart = UnsafeMutableBufferPointer<Int32>.allocate(capacity: streams.count + 1)
+        var blockAt = 0
         let roots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(streams.count, 1))
         let tenantRestricted = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(streams.count, 1))
         // Splits happen only above leafSize and leave at least a quarter on each side, so a leaf has
@@ -94,7 +124,7 @@ public final class CandidateIndex: @unchecked Sendable {
         // reserved as such (the surplus is given back below).
         let minLeaf = (CandidateIndex.leafSize + 1) / 4
         var nodeCapacity = 0
-        for s in streams where s.candidateCount > CandidateIndex.linearMaxCount { nodeCapacity += 2 * (Int(s.candidateCount) / minLeaf + 2) + 1 }
+        for s in streams where isTree(s.candidateCount) { nodeCapacity += 2 * (Int(s.candidateCount) / minLeaf + 2) + 1 }
         var built = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
         var nodeCount = 0
         var at = 0
@@ -105,27 +135,30 @@ public final class CandidateIndex: @unchecked Sendable {
 
         for si in 0..<streams.count {
             tenantRestricted[si] = false
+            flatStart[si] = Int32(blockAt)
+            roots[si] = -1
             let start = Int(streams[si].candidateStart), count = Int(streams[si].candidateCount)
-            guard count > CandidateIndex.linearMaxCount else { roots[si] = -1; continue }
+            guard count > CandidateIndex.linearMaxCount else { continue }
             let stream = columns.candidates(start: start, count: count)
-            if stream.edges.count <= CandidateIndex.maxLeafCount {
-                // A small stream: one leaf in edge order, always visited, so no ball (each member's
-                // own bound decides); position-less members have a zero vector (bound W/2 ≥ their 0).
-                let start = at
-                var anyGeo = false
-                for k in 0..<stream.edges.count {
+            if count <= CandidateIndex.flatMaxCount {
+                // Edge order, four per block; position-less members have a zero vector (their
+                // bound, W/2, is above their geo term of 0).
+                for k in 0..<count {
                     let i = stream.edges[k]
                     let h = hot[Int(i)]
                     if h.tenant >= 0 { tenantRestricted[si] = true }
-                    anyGeo = anyGeo || h.geoValid
-                    entries[at] = h.geoValid ? Entry(x: Float(h.ux), y: Float(h.uy), z: Float(h.uz), edge: stream.inputs[k] == 0 ? ~i : i)
-                        : Entry(x: 0, y: 0, z: 0, edge: stream.inputs[k] == 0 ? ~i : i)
-                    at += 1
+                    if k % 4 == 0 {
+                        blocks[blockAt + k / 4] = FlatBlock(x: .zero, y: .zero, z: .zero, edge: SIMD4(repeating: FlatBlock.padding))
+                    }
+                    let lane = k % 4
+                    if h.geoValid {
+                        blocks[blockAt + k / 4].x[lane] = Float(h.ux)
+                        blocks[blockAt + k / 4].y[lane] = Float(h.uy)
+                        blocks[blockAt + k / 4].z[lane] = Float(h.uz)
+                    }
+                    blocks[blockAt + k / 4].edge[lane] = stream.inputs[k] == 0 ? ~i : i
                 }
-                built[nodeCount] = Node(cx: 1, cy: 0, cz: 0, radius: anyGeo ? Double.pi : -1, start: Int32(start),
-                                        count: Int32(stream.edges.count), left: -1, right: -1)
-                roots[si] = Int32(nodeCount)
-                nodeCount += 1
+                blockAt += (count + 3) / 4
                 continue
             }
             items.removeAll(keepingCapacity: true)
@@ -156,8 +189,11 @@ public final class CandidateIndex: @unchecked Sendable {
             built.deallocate()
             built = exact
         }
+        flatStart[streams.count] = Int32(blockAt)
         self.edgeCount = edgeCount
         self.entries = entries
+        self.blocks = blocks
+        self.flatStart = flatStart
         self.roots = roots
         self.tenantRestricted = tenantRestricted
         nodes = UnsafeMutableBufferPointer(rebasing: built[0..<nodeCount])
@@ -282,6 +318,8 @@ public final class CandidateIndex: @unchecked Sendable {
 
     deinit {
         entries.deallocate()
+        blocks.deallocate()
+        flatStart.deallocate()
         storage.deallocate()
         roots.deallocate()
         tenantRestricted.deallocate()
@@ -417,12 +455,20 @@ final class IndexBounds: @unchecked Sendable {
         for s in 0..<streamCount {
             tallyStart[s] = Int32(tally.count)
             let root = index.roots[s]
-            guard root >= 0 else { continue }
+            let flat = index.isFlat(stream: s)
+            guard root >= 0 || flat else { continue }
             var counts = InlineArray<16, UInt32>(repeating: 0)
             var any = false
-            let r = nodes[Int(root)]
-            for m in Int(r.start)..<Int(r.start + r.count) {
-                let e = entries[m].edge
+            let members: Range<Int>
+            if flat {
+                members = Int(index.flatStart[s]) * 4..<Int(index.flatStart[s + 1]) * 4
+            } else {
+                let r = nodes[Int(root)]
+                members = Int(r.start)..<Int(r.start + r.count)
+            }
+            for m in members {
+                let e = flat ? index.blocks[m / 4].edge[m % 4] : entries[m].edge
+                if e == CandidateIndex.FlatBlock.padding { continue }
                 let i = Int(CandidateIndex.edge(e))
                 guard edgeBound[i] == IndexBounds.excluded || e < 0 else { continue }
                 let h = hot[i]

@@ -135,10 +135,13 @@ public enum Scorer {
         _ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>? = nil,
         pendingMayExclude: Bool = true
     ) -> TopCandidates {
-        if s.index.roots[request.stream] < 0 || s.index.tenantRestricted[request.stream] || (localPending != nil && pendingMayExclude) {
+        let index = s.index
+        if (index.roots[request.stream] < 0 && !index.isFlat(stream: request.stream)) || index.tenantRestricted[request.stream]
+            || (localPending != nil && pendingMayExclude) {
             return linearTop(s, request, localPending: localPending)
         }
-        var top = indexedTop(s, request, localPending: localPending)
+        var top = index.isFlat(stream: request.stream)
+            ? flatTop(s, request, localPending: localPending) : indexedTop(s, request, localPending: localPending)
         if request.stickyBand > 0 && !top.isEmpty { applySticky(s, request, &top, localPending: localPending) }
         return top
     }
@@ -166,6 +169,17 @@ public enum Scorer {
         return top
     }
 
+    /// The viewer-independent exclusions of `stream`, counted from the snapshot's tally.
+    @inline(__always) static func countTally(_ bounds: IndexBounds, stream: Int, into top: inout TopCandidates) {
+        var t = Int(bounds.tallyStart[stream])
+        let tallyEnd = Int(bounds.tallyStart[stream + 1])
+        while t < tallyEnd {
+            let item = bounds.tally[t]
+            top.excluded[Int(item >> 24)] &+= item & 0xFF_FFFF
+            t += 1
+        }
+    }
+
     /// Best-first walk of the stream's ``CandidateIndex``: a node is skipped when
     /// `max non-geo part of its members + tag bonus + geo bound of the node` is below the 5th
     /// best so far; a member when its own bound is. Survivors are scored exactly by
@@ -174,13 +188,7 @@ public enum Scorer {
         var top = TopCandidates()
         let bounds = s.bounds
         let stream = request.stream
-        var t = Int(bounds.tallyStart[stream])
-        let tallyEnd = Int(bounds.tallyStart[stream + 1])
-        while t < tallyEnd {
-            let item = bounds.tally[t]
-            top.excluded[Int(item >> 24)] &+= item & 0xFF_FFFF
-            t += 1
-        }
+        countTally(bounds, stream: stream, into: &top)
         let index = s.index
         let root = index.roots[stream]
         guard root >= 0 else { return top }

@@ -1,0 +1,140 @@
+extension Scorer {
+    /// Angle (radians) subtracted from the SIMD lanes' `acos` approximation so their geo bound
+    /// stays above the exact term: the polynomial's error (7e-5), the Float unit vectors'
+    /// rounding (``CandidateIndex/floatAngleError``) and the Float dot product's (≤ 4e-7 in the
+    /// dot: ≤ 6.4e-4 rad next to ±1, where acos is steepest), with room to spare.
+    static let flatAngleMargin: Float = Float(7e-5 + CandidateIndex.floatAngleError + 1e-3)
+
+    /// Top 5 of a stream stored as ``CandidateIndex/FlatBlock``s
+    /// (``CandidateIndex/linearMaxCount`` < candidates ≤ ``CandidateIndex/flatMaxCount``).
+    ///
+    /// 1. Every member's bound — its edge's best non-geo part (``IndexBounds``) + the tag bonus +
+    ///    the geo term at the nearest its Float vector can be — four lanes at a time, and the 5th
+    ///    best bound.
+    /// 2. Exact scores (``score(_:_:edge:inputs:localPending:pruneBelow:maxExtra:)``) for the
+    ///    members bounded at or above that 5th best bound: at least five when there are.
+    /// 3. Exact scores for any other member whose bound still reaches the 5th best *score*
+    ///    (a tie at it loses to the lower edge index, as everywhere).
+    ///
+    /// Worked example (weights 500/500/1000/1000/50): bounds 2,950, 2,900, 2,880, 2,870,
+    /// 2,860, 2,800, 2,700, …: the five bounded ≥ 2,860 are scored exactly, say the 5th best
+    /// is then 2,790; of the rest only the member bounded 2,800 can still enter and is scored;
+    /// 2,700 and below are not. Same winners and scores as ``linearTop(_:_:localPending:)``.
+    static func flatTop(_ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>?) -> TopCandidates {
+        var top = TopCandidates()
+        let stream = request.stream
+        countTally(s.bounds, stream: stream, into: &top)
+        top.nodesVisited = 1
+        let index = s.index
+        let blocks = UnsafePointer(index.blocks.baseAddress.unsafelyUnwrapped) + Int(index.flatStart[stream])
+        let blockCount = Int(index.flatStart[stream + 1] - index.flatStart[stream])
+        let edgeBound = UnsafePointer(s.bounds.edgeBound.baseAddress.unsafelyUnwrapped)
+        let extras = max(request.tags.maxPositive, 0)
+        // Bounds without `extras` (the same for every member): Int32 is wide enough, every
+        // weight being at most ScoringWeights.maxWeight.
+        let skip = Int32.min
+        var bound = InlineArray<256, Int32>(repeating: skip)
+        var best = InlineArray<5, Int32>(repeating: skip)
+
+        // The geo bound per lane: W when within the margin of the viewer, else
+        // W − (angle − margin)·W/π, + 3 (the exact term's floor, this one's rounding) + W·1e-6
+        // (Float rounding of values up to W ≤ ScoringWeights.maxWeight < 2^23).
+        let hasViewer = request.viewer != nil
+        let vx = SIMD4<Float>(repeating: Float(request.viewer?.x ?? 0))
+        let vy = SIMD4<Float>(repeating: Float(request.viewer?.y ?? 0))
+        let vz = SIMD4<Float>(repeating: Float(request.viewer?.z ?? 0))
+        let wF = Float(s.weights.geo)
+        let full = SIMD4<Float>(repeating: wF)
+        let wOverPi = SIMD4<Float>(repeating: wF / Float.pi)
+        let slack = SIMD4<Float>(repeating: 3 + wF * 1e-6)
+        let magic = SIMD4<Float>(repeating: 8_388_608)  // 2^23
+        let magicBits = unsafeBitCast(magic, to: SIMD4<Int32>.self)
+        let margin = SIMD4<Float>(repeating: flatAngleMargin)
+        let one = SIMD4<Float>(repeating: 1)
+        let zero = SIMD4<Float>(repeating: 0)
+        let excluded = SIMD4<Int32>(repeating: IndexBounds.excluded)
+        let none = SIMD4<Int32>(repeating: skip)
+        withUnsafeMutablePointer(to: &bound) { boundPointer in
+        let boundOut = UnsafeMutableRawPointer(boundPointer).assumingMemoryBound(to: SIMD4<Int32>.self)
+        for b in 0..<blockCount {
+            let block = blocks + b
+            // (The generic SIMD helpers — pointwiseMax, clamped, vector conversions — are not
+            // specialized here and cost more than the scalar loop; arithmetic, masks and bit
+            // operations are.)
+            var geo = SIMD4<Int32>(repeating: 0)
+            if hasViewer {
+                let dot = vx * block.pointee.x + vy * block.pointee.y + vz * block.pointee.z
+                let negative = dot .< zero
+                var a = unsafeBitCast(unsafeBitCast(dot, to: SIMD4<UInt32>.self) & 0x7FFF_FFFF, to: SIMD4<Float>.self)
+                a.replace(with: one, where: a .> one)
+                // GeoTerm.approximateAngle, four lanes.
+                let poly = ((SIMD4<Float>(repeating: -0.0187293) * a + 0.0742610) * a - 0.2121144) * a + 1.5707288
+                var angle = (one - a).squareRoot() * poly
+                angle.replace(with: Float.pi - angle, where: negative)
+                let beyond = angle - margin
+                var g = full - beyond * wOverPi + slack
+                g.replace(with: full, where: beyond .<= zero)
+                // To Int32 without per-lane conversions: for 0 ≤ g < 2^23, g + 2^23 keeps the
+                // exponent of 2^23 and its mantissa is g rounded to nearest (≥ g − 0.5: the
+                // slack has room for that).
+                geo = unsafeBitCast(g + magic, to: SIMD4<Int32>.self) &- magicBits
+            }
+            let edges = block.pointee.edge
+            // Lanes without inputs (counted in the tally) or padding are negative: read edge 0.
+            let valid = edges .>= SIMD4<Int32>(repeating: 0)
+            let at = edges.replacing(with: 0, where: .!valid)
+            let base = SIMD4(edgeBound[Int(at[0])], edgeBound[Int(at[1])], edgeBound[Int(at[2])], edgeBound[Int(at[3])])
+            let value = (base &+ geo).replacing(with: none, where: .!valid .| (base .== excluded))
+            boundOut[b] = value
+            if any(value .> SIMD4(repeating: best[4])) {
+                for lane in 0..<4 where value[lane] > best[4] {
+                    let v = value[lane]
+                    var k = 4
+                    while k > 0 && best[k - 1] < v { best[k] = best[k - 1]; k -= 1 }
+                    best[k] = v
+                }
+            }
+        }
+        }
+        let fifth = best[4]
+        guard fifth != skip || best[0] != skip else { return top }
+        @inline(__always) func boundBlock(_ b: Int) -> SIMD4<Int32> {
+            withUnsafePointer(to: &bound) { UnsafeRawPointer($0).load(fromByteOffset: b &* 16, as: SIMD4<Int32>.self) }
+        }
+        @inline(__always) func exact(_ m: Int, _ top: inout TopCandidates) {
+            let e = blocks[m >> 2].edge[m & 3]
+            top.scored &+= 1
+            switch score(s, request, edge: Int(e), inputs: 1, localPending: localPending, pruneBelow: nil, maxExtra: 0) {
+            case .scored(let value): top.insert(edge: e, score: value)
+            case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
+            case .pruned: break
+            }
+        }
+        // Blocks with no lane at the threshold are skipped with one vector compare.
+        let fifthLanes = SIMD4<Int32>(repeating: fifth)
+        for b in 0..<blockCount {
+            let value = boundBlock(b)
+            guard any(value .>= fifthLanes) else { continue }
+            for lane in 0..<4 where value[lane] != skip && value[lane] >= fifth { exact(b &* 4 &+ lane, &top) }
+        }
+        guard fifth != skip else { return top }
+        for b in 0..<blockCount {
+            let value = boundBlock(b)
+            // Members still able to enter: bound + extras ≥ the 5th best score (ties: below).
+            let floor = top.isFull ? Int64(top.worstScore) &- extras : Int64(skip) &+ 1
+            let floorLanes = SIMD4<Int32>(repeating: Int32(clamping: floor))
+            guard any((value .>= floorLanes) .& (value .< fifthLanes)) else { continue }
+            for lane in 0..<4 {
+                let v = value[lane]
+                if v == skip || v >= fifth { continue }
+                if top.isFull {
+                    let floor = Int64(top.worstScore)
+                    let full = Int64(v) &+ extras
+                    if full < floor || (full == floor && blocks[b].edge[lane] > top.worstEdge) { continue }
+                }
+                exact(b &* 4 &+ lane, &top)
+            }
+        }
+        return top
+    }
+}
