@@ -74,6 +74,23 @@ import Testing
         #expect(scored * 4 < members, "exactly scored \(scored) of \(members) members")
     }
 
+    /// The vector square root the bounds use: within 6e-6 (relative) of the exact root over
+    /// [0, 1], exactly 0 at 0 (the margin in `flatAngleMargin` assumes ≤ 5e-6 plus rounding).
+    @Test func approximateSquareRootStaysWithinItsErrorBound() {
+        var worst: Float = 0
+        var x: Float = 0
+        while x <= 1 {
+            let r = SIMD4<Float>.approximateSquareRoot(SIMD4(x, x / 3, x / 7, 1 - x))
+            for (lane, v) in [x, x / 3, x / 7, 1 - x].enumerated() where v > 0 {
+                worst = max(worst, abs(r[lane] - v.squareRoot()) / v.squareRoot())
+            }
+            x += 1.0 / 4096
+        }
+        #expect(worst <= 6e-6, "worst relative error \(worst)")
+        #expect(SIMD4<Float>.approximateSquareRoot(.zero) == .zero)
+        #expect(abs(SIMD4<Float>.approximateSquareRoot(SIMD4(repeating: 0x1p-24))[0] - 0x1p-12) <= 0x1p-12 * 6e-6)
+    }
+
     /// The size classes: ≤ 16 linear (no index), 17…256 flat, above that a tree — each equal to
     /// the linear path.
     @Test func sizeClassesPickTheirPath() {
