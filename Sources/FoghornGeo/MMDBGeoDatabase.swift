@@ -68,8 +68,15 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
             }
         }
         guard error == MMDB_SUCCESS, result.found_entry else { return nil }
-        guard let lat = double(&result.entry, MMDBGeoDatabase.latitudePath),
-              let lon = double(&result.entry, MMDBGeoDatabase.longitudePath),
+        // The record's "location" map once (the walk to it skips every earlier key's value —
+        // city and country names in a dozen languages — the costly part), then its two keys.
+        var location = MMDB_entry_data_s()
+        guard MMDB_aget_value(&result.entry, &location, MMDBGeoDatabase.locationPath) == MMDB_SUCCESS,
+              location.has_data, Int32(location.type) == MMDB_DATA_TYPE_MAP
+        else { return nil }
+        var map = MMDB_entry_s(mmdb: result.entry.mmdb, offset: location.offset)
+        guard let lat = double(&map, MMDBGeoDatabase.latitudeKey),
+              let lon = double(&map, MMDBGeoDatabase.longitudeKey),
               GeoPoint.isValid(lat: lat, lon: lon)
         else { return nil }
         return GeoPoint(lat: lat, lon: lon)
@@ -86,8 +93,9 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
     }
 
     // NULL-terminated key paths, built once.
-    nonisolated(unsafe) static let latitudePath = makePath(["location", "latitude"])
-    nonisolated(unsafe) static let longitudePath = makePath(["location", "longitude"])
+    nonisolated(unsafe) static let locationPath = makePath(["location"])
+    nonisolated(unsafe) static let latitudeKey = makePath(["latitude"])
+    nonisolated(unsafe) static let longitudeKey = makePath(["longitude"])
 
     private static func makePath(_ keys: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
         let array = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: keys.count + 1)
