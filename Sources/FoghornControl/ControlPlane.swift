@@ -23,6 +23,12 @@ public final class ControlPlane: @unchecked Sendable {
     }
     /// Node IDs in ascending order (what snapshots index by), kept in step with `edges`.
     private var sortedIds: [String] = []
+    /// For each edge in `edges`' iteration order, its index in the last full snapshot (-1: not
+    /// in it), so pending-only refreshes and sweeps walk the table without hashing a node ID
+    /// per edge (10,000 edges: ≈ 1 ms per refresh, 20 refreshes a second under load). Valid
+    /// while `structuralDirty` is false: only inserting or removing a key reorders a
+    /// dictionary, and both are structural changes, rebuilt (and re-mapped) in full.
+    private var slotByOrder: [Int32] = []
     public private(set) var playback = PlaybackStore()
     public private(set) var weights: ScoringWeights
     public var tokens: EnrollmentTokens
@@ -351,10 +357,7 @@ public final class ControlPlane: @unchecked Sendable {
             }
             if complete {
                 loadChanged.removeAll(keepingCapacity: true)
-                let pending = previous.nodeIds.map { id -> UInt64 in
-                    if let i = edges.index(forKey: id) { return edges.values[i].pendingBytesPerSec }  // borrowed, not copied
-                    return peers?.pendingOf(id) ?? 0
-                }
+                let pending = pendingBySlot(previous)
                 publisher.publish(RoutingSnapshot(
                     refreshing: previous, pending: pending, changedEdges: changed, generation: generation, nowMs: ControlPlane.monotonicMs(),
                     appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs))
@@ -371,7 +374,33 @@ public final class ControlPlane: @unchecked Sendable {
             geo: geo, clock: ControlPlane.monotonicNs))
         publisher.publish(snapshot)
         rebuilds += 1
+        slotByOrder.removeAll(keepingCapacity: true)
+        for id in edges.keys { slotByOrder.append(Int32(snapshot.edgeIndex(nodeId: id) ?? -1)) }
         runAfterPublish()
+    }
+
+    /// Each edge's pending bandwidth by `previous`'s edge index (local edges through
+    /// `slotByOrder`, remote ones from the peers).
+    private func pendingBySlot(_ previous: RoutingSnapshot) -> [UInt64] {
+        guard !structuralDirty, slotByOrder.count == edges.count else {
+            return previous.nodeIds.map { id -> UInt64 in
+                if let i = edges.index(forKey: id) { return edges.values[i].pendingBytesPerSec }  // borrowed, not copied
+                return peers?.pendingOf(id) ?? 0
+            }
+        }
+        var pending = [UInt64](repeating: 0, count: previous.nodeIds.count)
+        var i = edges.startIndex
+        var k = 0
+        while i != edges.endIndex {
+            let slot = Int(slotByOrder[k])
+            if slot >= 0 && slot < pending.count { pending[slot] = edges.values[i].pendingBytesPerSec }
+            edges.formIndex(after: &i)
+            k += 1
+        }
+        if let peers {
+            for j in previous.localEdgeCount..<previous.nodeIds.count { pending[j] = peers.pendingOf(previous.nodeIds[j]) ?? 0 }
+        }
+        return pending
     }
 
     private func runAfterPublish() {
@@ -390,14 +419,17 @@ public final class ControlPlane: @unchecked Sendable {
         var pendingAged = false
         var evict: [String] = []
         // By index: ages pending in place (iterating `edges` while mutating it would copy the dictionary).
+        let mapped = !structuralDirty && slotByOrder.count == edges.count
         var i = edges.startIndex
+        var k = 0
         while i != edges.endIndex {
+            defer { k += 1 }
             let health = staleness.health(of: edges.values[i], nowMs: now)
-            let id = edges.keys[i]
             if health == .evict {
-                evict.append(id)
+                evict.append(edges.keys[i])
             } else {
-                let wasStale = current.edgeIndex(nodeId: id).map { current.exclusion(edge: $0) == .stale } ?? true
+                let slot = mapped ? (slotByOrder[k] >= 0 ? Int(slotByOrder[k]) : nil) : current.edgeIndex(nodeId: edges.keys[i])
+                let wasStale = slot.map { current.exclusion(edge: $0) == .stale } ?? true
                 if (health == .stale) != wasStale { changed = true }
                 if edges.values[i].pendingBytesPerSec > 0, edges.values[i].agePending() { pendingAged = true }
             }

@@ -1,0 +1,72 @@
+import Logging
+import Testing
+import FoghornConfig
+import FoghornControl
+import FoghornHTTP
+import FoghornModel
+
+/// Pending-only refreshes find each edge's slot in the published snapshot through a map kept
+/// from the last full build (no node-ID hashing per edge): every edge's pending must land on
+/// its own slot, through refreshes, a structural change and the next full build.
+@Suite struct ControlPlanePendingTests {
+    static func edge(_ id: String) -> EdgeState {
+        var e = EdgeState(nodeId: id)
+        e.cpuPermille = 100
+        e.ramMaxBytes = 1 << 30
+        e.bwLimitBytesPerSec = 1 << 40
+        e.lastReportMs = ControlPlane.monotonicMs()
+        e.streams = ["live+s": EdgeStreamStats(inputs: 1)]
+        return e
+    }
+
+    /// The published snapshot's pending by node ID.
+    static func pendingByNode(_ plane: ControlPlane) -> [String: UInt64] {
+        let s = plane.publisher.snapshot
+        var out: [String: UInt64] = [:]
+        for i in 0..<s.localEdgeCount { out[s.nodeIds[i]] = s.pending[i] }
+        return out
+    }
+
+    @Test func pendingRefreshesPutEachEdgesPendingOnItsOwnSlot() throws {
+        let loop = EventLoop(name: "control-test")
+        let plane = try ControlPlane(config: FoghornConfiguration(), loop: loop, logger: Logger(label: "test"), dataLoops: 1, geo: nil)
+        // Names whose sorted order (snapshot slots) differs from the dictionary's order.
+        var rng = SystemRandomNumberGenerator()
+        let ids = (0..<300).map { "edge-\(($0 * 7919) % 1000)-\(UInt32.random(in: 0...UInt32.max, using: &rng))" }
+        for id in ids { plane.upsertEdge(Self.edge(id)) }
+        plane.rebuildNow()
+        #expect(plane.rebuilds == 1)
+        var expected = [String: UInt64](uniqueKeysWithValues: ids.map { ($0, 0) })
+
+        for round in 1...3 {
+            let shipped = ids.enumerated().filter { ($0.offset + round) % 3 == 0 }.map { (nodeId: $0.element, bytesPerSec: UInt64($0.offset * 10 + round)) }
+            plane.receiveShipment(loop: 0, sequence: UInt64(round), amounts: shipped)
+            for s in shipped { expected[s.nodeId, default: 0] += s.bytesPerSec }
+            plane.rebuildNow()
+            #expect(plane.pendingRefreshes == UInt64(round), "round \(round) was a pending-only refresh")
+            #expect(Self.pendingByNode(plane) == expected, "round \(round)")
+        }
+
+        // A new edge (structural: full build, map rebuilt), then pending again.
+        plane.upsertEdge(Self.edge("edge-0000-new"))
+        expected["edge-0000-new"] = 0
+        plane.rebuildNow()
+        #expect(plane.rebuilds == 2)
+        #expect(Self.pendingByNode(plane) == expected)
+        let more = [(nodeId: "edge-0000-new", bytesPerSec: UInt64(5)), (nodeId: ids[7], bytesPerSec: UInt64(9))]
+        plane.receiveShipment(loop: 0, sequence: 4, amounts: more)
+        for s in more { expected[s.nodeId, default: 0] += s.bytesPerSec }
+        plane.rebuildNow()
+        #expect(plane.pendingRefreshes == 4)
+        #expect(Self.pendingByNode(plane) == expected)
+
+        // Removing an edge (structural) between shipments.
+        #expect(plane.removeEdge(ids[0]))
+        expected.removeValue(forKey: ids[0])
+        plane.receiveShipment(loop: 0, sequence: 5, amounts: [(nodeId: ids[1], bytesPerSec: 3)])
+        expected[ids[1], default: 0] += 3
+        plane.rebuildNow()
+        #expect(plane.rebuilds == 3)
+        #expect(Self.pendingByNode(plane) == expected)
+    }
+}
