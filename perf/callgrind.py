@@ -14,6 +14,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--requests", type=int, default=20000)
 ap.add_argument("--fixture", default="perf/.cache/f100.json")
 ap.add_argument("--streams", type=int, default=1000, help="playback IDs p0…p<N-1> exist in the fixture")
+ap.add_argument("--json", action="store_true", help="request /play/<id> (the JSON answer) instead of the HLS redirect")
 ap.add_argument("--binary", default="", help="profile this foghorn binary instead of building one (A/B comparisons)")
 a = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,15 +42,19 @@ rng = random.Random(1)
 requests = []
 for _ in range(a.requests):
     ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-    requests.append(f"GET /play/p{rng.randrange(a.streams)}/hls/index.m3u8 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {ip}\r\n\r\n".encode())
+    path = f"/play/p{rng.randrange(a.streams)}" + ("" if a.json else "/hls/index.m3u8")
+    requests.append(f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {ip}\r\n\r\n".encode())
 s = socket.create_connection(("127.0.0.1", 18708))
 s.sendall(requests[0]); s.recv(65536)  # warm the connection
 subprocess.run(["callgrind_control", "--zero", str(proc.pid)], capture_output=True)
+statuses = {}
 for r in requests:
     s.sendall(r)
     data = b""
     while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(re.search(rb"Content-Length: (\d+)", data).group(1)):
         data += s.recv(65536)
+    status = data[9:12].decode()
+    statuses[status] = statuses.get(status, 0) + 1
 subprocess.run(["callgrind_control", "--dump", str(proc.pid)], capture_output=True)
 time.sleep(1)
 s.close()
@@ -67,8 +72,8 @@ summary = max(per_thread.values()) if per_thread else 0
 everything = sum(per_thread.values())
 commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
-print(f"commit {commit}{' + uncommitted changes' if dirty else ''}: {a.requests} /play requests "
+print(f"commit {commit}{' + uncommitted changes' if dirty else ''}: {a.requests} /play {'JSON' if a.json else 'HLS'} requests "
       f"({os.path.basename(a.fixture)}, varied IDs and IPs, one keep-alive connection): "
       f"busiest thread (the data loop) {summary / a.requests:,.0f} Ir/request; all threads {everything / a.requests:,.0f} Ir/request "
-      f"(user space; kernel not counted)")
+      f"(user space; kernel not counted); answers by status: {dict(sorted(statuses.items()))}")
 print(f"per-thread dumps for callgrind_annotate: {', '.join(sorted(per_thread))}")

@@ -121,30 +121,11 @@ public struct JSONWriter: Sendable {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Appends bytes escaped for the inside of a JSON string: runs that need no escaping
-    /// (the usual case: URLs, IDs) are copied in one append each.
+    /// Appends bytes escaped for the inside of a JSON string (``JSONEscaping``): runs that need
+    /// no escaping (the usual case: URLs, IDs) are copied in one append each.
     public static func appendEscaped(_ raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        var runStart = 0
-        var i = 0
-        let n = raw.count
-        while i < n {
-            let b = raw[i]
-            if b >= 0x20 && b != 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") { i += 1; continue }
-            if i > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[runStart..<i])) }
-            switch b {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(0x5C); out.append(b)
-            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-            default:
-                let hex = (b >> 4) < 10 ? 0x30 + (b >> 4) : 0x57 + (b >> 4)
-                let low = (b & 0xF) < 10 ? 0x30 + (b & 0xF) : 0x57 + (b & 0xF)
-                out.append(0x5C); out.append(UInt8(ascii: "u")); out.append(0x30); out.append(0x30); out.append(hex); out.append(low)
-            }
-            i += 1
-            runStart = i
-        }
-        if n > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[runStart..<n])) }
+        if !JSONEscaping.needsEscaping(raw) { out.append(contentsOf: raw); return }
+        JSONEscaping.escape(raw) { out.append(contentsOf: $0) }
     }
 }
 

@@ -40,7 +40,7 @@ public struct URLTemplateTable: Sendable, Equatable {
             withUnsafeBytes(of: UInt32(offset).littleEndian) { out.append(contentsOf: $0) }
             withUnsafeBytes(of: t.prefixCount.littleEndian) { out.append(contentsOf: $0) }
             withUnsafeBytes(of: t.suffixCount.littleEndian) { out.append(contentsOf: $0) }
-            out.append((t.hasStreamPlaceholder ? 1 : 0) | (t.endsWithManifest ? 2 : 0))
+            out.append((t.hasStreamPlaceholder ? 1 : 0) | (t.endsWithManifest ? 2 : 0) | (t.needsJSONEscaping ? 4 : 0))
             out.append(contentsOf: [0, 0, 0])
             offset += Int(t.prefixCount) + Int(t.suffixCount)
         }
@@ -65,7 +65,7 @@ public struct URLTemplateTable: Sendable, Equatable {
             let suffixCount = UInt16(littleEndian: b.loadUnaligned(fromByteOffset: e + 6, as: UInt16.self))
             let flags = b[e + 8]
             return URLTemplate(bytes: storage, start: start, prefixCount: prefixCount, suffixCount: suffixCount,
-                               hasStreamPlaceholder: flags & 1 != 0, endsWithManifest: flags & 2 != 0)
+                               hasStreamPlaceholder: flags & 1 != 0, endsWithManifest: flags & 2 != 0, needsJSONEscaping: flags & 4 != 0)
         }
     }
 }

@@ -207,81 +207,93 @@ public enum PlayHandler {
         }
     }
 
-    /// Writes the URL of `edge` for `proto` as a JSON string field, straight from the template bytes.
-    static func urlField(_ j: inout JSONWriter, _ key: String, _ t: URLTemplate, name: UnsafeRawBufferPointer, internalName: String) {
-        j.key(key)
+    /// Writes the URL of `t` as a JSON string, straight from the template bytes (`name` already
+    /// checked for escaping: `nameClean`).
+    @inline(__always)
+    static func urlString(_ j: JSONBodyWriter, _ t: URLTemplate, name: UnsafeRawBufferPointer, nameClean: Bool) {
+        j.out.append(UInt8(ascii: "\""))
         t.withParts { prefix, suffix in
-            if !t.hasStreamPlaceholder {
-                j.stringParts(prefix)
-            } else if name.count > 0 {
-                j.stringParts(prefix, name, suffix)
-            } else {
-                var n = internalName
-                n.withUTF8 { j.stringParts(prefix, UnsafeRawBufferPointer($0), suffix) }
+            if t.needsJSONEscaping { j.escaped(prefix) } else { j.out.append(prefix) }
+            if t.hasStreamPlaceholder {
+                if nameClean { j.out.append(name) } else { j.escaped(name) }
+                if t.needsJSONEscaping { j.escaped(suffix) } else { j.out.append(suffix) }
             }
         }
+        j.out.append(UInt8(ascii: "\""))
     }
 
-    static let jsonProtocols: [(ViewerProtocol, String)] = [
-        (.hls, "HLS"), (.dash, "DASH"), (.cmaf, "CMAF"), (.webrtc, "WEBRTC"), (.mp4, "MP4"), (.webm, "WEBM"), (.ts, "TS"),
-        (.srt, "SRT"), (.rtmp, "RTMP"), (.rtsp, "RTSP"),
+    /// The `outputs` entries: the label's opening run (`"HLS":{"protocol":"HLS","url":`) is one literal.
+    static let jsonProtocols: [(ViewerProtocol, StaticString)] = [
+        (.hls, #""HLS":{"protocol":"HLS","url":"#), (.dash, #""DASH":{"protocol":"DASH","url":"#),
+        (.cmaf, #""CMAF":{"protocol":"CMAF","url":"#), (.webrtc, #""WEBRTC":{"protocol":"WEBRTC","url":"#),
+        (.mp4, #""MP4":{"protocol":"MP4","url":"#), (.webm, #""WEBM":{"protocol":"WEBM","url":"#),
+        (.ts, #""TS":{"protocol":"TS","url":"#), (.srt, #""SRT":{"protocol":"SRT","url":"#),
+        (.rtmp, #""RTMP":{"protocol":"RTMP","url":"#), (.rtsp, #""RTSP":{"protocol":"RTSP","url":"#),
     ]
 
-    /// `{primary, fallbacks, metadata}` in Foghorn's camelCase shape.
+    /// `{primary, fallbacks, metadata}` in Foghorn's camelCase shape, written into the loop's
+    /// reusable JSON buffer (no allocation per answer).
     static func writeJSON(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, _ s: RoutingSnapshot, _ top: TopCandidates,
                           record: PlaybackRecord, streamEntry: StreamEntry, viewer: GeoPoint?, idBytes: UnsafeRawBufferPointer) {
-        var j = JSONWriter(capacity: 4096)
-        let name = loop.settings.useInternalStreamName ? UnsafeRawBufferPointer(start: nil, count: 0) : idBytes
-        func endpoint(_ k: Int) {
-            let (edge, score) = top[k]
-            j.objectStart()
-            j.field("nodeId", s.nodeIds[edge])
-            j.field("baseUrl", s.edges[edge].baseURL)
-            let primaryProto: ViewerProtocol = s.url(edge: edge, proto: .webrtc) != nil ? .webrtc : .hls
-            j.field("protocol", primaryProto.name)
-            if let t = s.url(edge: edge, proto: primaryProto) {
-                urlField(&j, "url", t, name: name, internalName: record.stream)
-            } else {
-                j.field("url", "")
+        let j = JSONBodyWriter(loop.jsonScratch)
+        var internalName = record.stream
+        internalName.withUTF8 { internalBytes in
+            let name = loop.settings.useInternalStreamName || idBytes.count == 0 ? UnsafeRawBufferPointer(internalBytes) : idBytes
+            let nameClean = !JSONEscaping.needsEscaping(name)
+            func endpoint(_ k: Int) {
+                let (edge, score) = top[k]
+                j.raw(#"{"nodeId":"#)
+                j.quoted(s.nodeIds[edge])
+                j.raw(#","baseUrl":"#)
+                j.quoted(s.edges[edge].baseURL)
+                let webrtc = s.url(edge: edge, proto: .webrtc)
+                j.raw(webrtc != nil ? #","protocol":"webrtc","url":"# : #","protocol":"hls","url":"#)
+                if let t = webrtc ?? s.url(edge: edge, proto: .hls) {
+                    urlString(j, t, name: name, nameClean: nameClean)
+                } else {
+                    j.raw(#""""#)
+                }
+                j.raw(#","geoDistance":"#)
+                if let v = viewer, let e = s.geoPoint(edge: edge) { j.oneDecimal(v.kilometres(to: e)) } else { j.raw("0") }
+                j.raw(#","loadScore":"#)
+                j.decimal(score)
+                j.raw(#","outputs":{"#)
+                var first = true
+                for (proto, opening) in jsonProtocols {
+                    guard let t = s.url(edge: edge, proto: proto) else { continue }
+                    if !first { j.out.append(UInt8(ascii: ",")) }
+                    first = false
+                    j.raw(opening)
+                    urlString(j, t, name: name, nameClean: nameClean)
+                    j.out.append(UInt8(ascii: "}"))
+                }
+                j.raw("}}")
             }
-            j.key("geoDistance")
-            if let v = viewer, let e = s.geoPoint(edge: edge) { j.oneDecimal(v.kilometres(to: e)) } else { j.int(0) }
-            j.field("loadScore", Double(score))
-            j.key("outputs")
-            j.objectStart()
-            for (proto, label) in jsonProtocols {
-                guard let t = s.url(edge: edge, proto: proto) else { continue }
-                j.key(label)
-                j.objectStart()
-                j.field("protocol", label)
-                urlField(&j, "url", t, name: name, internalName: record.stream)
-                j.objectEnd()
+            j.raw(#"{"primary":"#)
+            endpoint(0)
+            j.raw(#","fallbacks":["#)
+            for k in 1..<top.count {
+                if k > 1 { j.out.append(UInt8(ascii: ",")) }
+                endpoint(k)
             }
-            j.objectEnd()
-            j.objectEnd()
+            j.raw(#"],"metadata":{"status":"live","isLive":true,"viewers":"#)
+            j.decimal(streamEntry.totalViewers)
+            j.raw(#","contentId":"#)
+            j.quoted(record.playbackId)
+            j.raw(#","contentType":"live""#)
+            if !record.tenant.isEmpty {
+                j.raw(#","tenantId":"#)
+                j.quoted(record.tenant)
+            }
+            j.raw(#","streamId":"#)
+            j.out.append(UInt8(ascii: "\""))
+            j.escaped(UnsafeRawBufferPointer(internalBytes))
+            j.raw("\"}}")
         }
-        j.objectStart()
-        j.key("primary")
-        endpoint(0)
-        j.key("fallbacks")
-        j.arrayStart()
-        for k in 1..<top.count { endpoint(k) }
-        j.arrayEnd()
-        j.key("metadata")
-        j.objectStart()
-        j.field("status", "live")
-        j.field("isLive", true)
-        j.field("viewers", streamEntry.totalViewers)
-        j.field("contentId", record.playbackId)
-        j.field("contentType", "live")
-        if !record.tenant.isEmpty { j.field("tenantId", record.tenant) }
-        j.field("streamId", record.stream)
-        j.objectEnd()
-        j.objectEnd()
         w.head(.ok)
         loop.writeCORS(req, &w)
         loop.writeRequestID(req, &w)
-        w.body(j.bytes, contentType: "application/json")
+        w.body(loop.jsonScratch.readable, contentType: "application/json")
         loop.count(.json)
     }
 }

@@ -63,6 +63,9 @@ public enum RoutingOutcome: Int, CaseIterable, Sendable {
 public final class ViewerLoop: @unchecked Sendable {
     public let index: Int
     public let settings: ViewerSettings
+    /// Where JSON answers are written before they are copied into the response (reused: no
+    /// allocation per answer once it has grown to their size).
+    let jsonScratch = ByteBuffer(capacity: 8192)
     /// `settings.allowsAnyOrigin`, decided once (it scans the allow-list's strings).
     let allowsAnyOrigin: Bool
     let reader: SnapshotReader

@@ -83,6 +83,34 @@ import FoghornTesting
     /// Waits (bounded) until the published snapshot reflects a change.
     static func settle() { usleep(60_000) }
 
+    /// JSON answers are written straight into a buffer with their strings escaped only where
+    /// needed: a template and an internal stream name with a quote, a backslash and a tab must
+    /// come back intact through a JSON parser, clean ones byte for byte.
+    @Test func jsonAnswerEscapesTemplatesAndNames() throws {
+        let server = try Self.start { $0.urlStreamName = "internal" }
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (a, tokenA) = try Self.enroll(ip)
+        let stream = "live+q\"u\\o\tte"  // a quote, a backslash, a tab
+        let report = try Self.call(ip, "POST", "/v1/edges/\(a)/report", body: """
+            {"cpu_permille": 100, "ram_used_bytes": 1000, "ram_max_bytes": 8000, "up_bytes_per_sec": 0,
+             "bw_limit_bytes_per_sec": 125000000, "lat": 52.37, "lon": 4.9, "base_url": "https://\(a).edges.example/",
+             "outputs": {"HLS": "https://HOST/hls/$/index.m3u8?label=\\"x\\"&v=1", "MP4": "https://HOST/$.mp4"},
+             "streams": {\(JSONValue.string(stream).jsonText): {"inputs": 1, "viewers": 3, "up_bytes_per_sec": 600000}}}
+            """, token: tokenA)
+        #expect(report.status == 204, "\(report.bodyText)")
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pq", body: #"{"stream": \#(JSONValue.string(stream).jsonText)}"#).status == 201)
+        Self.settle()
+        let json = try Self.call(vp, "GET", "/play/pq", token: nil)
+        #expect(json.status == 200, "\(json.bodyText)")
+        let j = try JSONParser.parse(json.body)
+        #expect(j["primary"]?["outputs"]?["HLS"]?["url"] == .string("https://\(a).edges.example/hls/\(stream)/index.m3u8?label=\"x\"&v=1"))
+        #expect(j["primary"]?["outputs"]?["MP4"]?["url"] == .string("https://\(a).edges.example/\(stream).mp4"))
+        #expect(j["metadata"]?["streamId"] == .string(stream))
+        #expect(j["metadata"]?["contentId"] == .string("pq"))
+        #expect(json.bodyText.contains(#""MP4":{"protocol":"MP4","url":"https://\#(a).edges.example/live+q\"u\\o\tte.mp4"}"#))
+    }
+
     @Test func enrollReportAndPlay() throws {
         let server = try Self.start()
         defer { server.stopNow() }
