@@ -32,17 +32,9 @@ import Darwin
 /// The structure depends only on which edges carry which stream and where they are; it is
 /// built with a full snapshot and shared by its pending-only refreshes.
 public final class CandidateIndex: @unchecked Sendable {
-    /// One candidate: its unit vector (Float: 16 bytes per entry; bounds add the rounding
-    /// error) and edge index, complemented (`~edge`, negative) when it reports no inputs.
-    struct Entry {
-        var x: Float
-        var y: Float
-        var z: Float
-        var edge: Int32
-    }
-
-    /// A ball of candidates: members `start..<start+count` of ``entries``; `left`/`right`
-    /// are child node indices (-1 for a leaf). `radius < 0`: no member has a position.
+    /// A ball of `count` candidates; a leaf's are in ``blocks`` from block `start` (⌈count/4⌉
+    /// blocks, the last padded). `left`/`right` are child node indices (-1 for a leaf).
+    /// `radius < 0`: no member has a position.
     struct Node {
         var cx: Double
         var cy: Double
@@ -54,10 +46,12 @@ public final class CandidateIndex: @unchecked Sendable {
         var right: Int32
     }
 
-    /// Candidates per leaf: a leaf costs one bound, a member a few multiply-adds. 16 rather than
-    /// 32: callgrind at 100 candidates 23,412 → 22,331 Ir/request (8: 22,140, 12: 22,097 — no better,
-    /// and smaller leaves need more nodes).
-    public static let leafSize = 16
+    /// Candidates per leaf (trees only: streams of more than ``flatMaxCount``). A leaf's members
+    /// are bounded four at a time (``FlatBlock``s, as the flat scan), so a leaf of 32 costs eight
+    /// block bounds; the node above it a heap step and a ball bound. Callgrind at 10,000 candidates
+    /// for one stream (f10k): 16 → 34,859, 32 → 34,038–34,266, 64 → 34,502 Ir/request. (With the
+    /// scalar member bounds before, 16 beat 32 at 100 candidates: 23,412 → 22,331.)
+    public static let leafSize = 32
     /// A stream with at most this many candidates is not indexed (scored linearly).
     public static let linearMaxCount = 16
     /// A stream with more than ``linearMaxCount`` and at most this many candidates has no
@@ -67,8 +61,10 @@ public final class CandidateIndex: @unchecked Sendable {
     /// which at a hundred candidates costs more than the bounds it saves.
     public static let flatMaxCount = 256
 
-    /// Four candidates of a flat stream, one cache line: unit vectors (Float, as ``Entry``)
-    /// and edge indices (`~edge` without inputs, ``FlatBlock/padding`` in unused lanes).
+    /// Four candidates, one cache line: unit vectors (Float: bounds add the rounding error,
+    /// ``floatAngleError``) and edge indices (`~edge` without inputs, ``FlatBlock/padding`` in
+    /// unused lanes). A flat stream is a run of blocks; a tree's leaves are too, so both are
+    /// bounded four lanes at a time.
     struct FlatBlock {
         var x: SIMD4<Float>
         var y: SIMD4<Float>
@@ -76,21 +72,22 @@ public final class CandidateIndex: @unchecked Sendable {
         var edge: SIMD4<Int32>
         /// An unused lane (never an edge index, nor the complement of one).
         static let padding = Int32.min
+        static let empty = FlatBlock(x: .zero, y: .zero, z: .zero, edge: SIMD4(repeating: padding))
     }
 
-    let entries: UnsafeMutableBufferPointer<Entry>
     let nodes: UnsafeMutableBufferPointer<Node>
     /// Root node per stream (-1: no tree — a linear or a flat stream).
     let roots: UnsafeMutableBufferPointer<Int32>
-    /// Per stream: `flatStart[s]..<flatStart[s+1]` in ``blocks`` (empty unless flat).
-    let flatStart: UnsafeMutableBufferPointer<Int32>
+    /// Per stream: `blockStart[s]..<blockStart[s+1]` in ``blocks`` (a flat stream's candidates,
+    /// or a tree's leaves one after another; empty for a linear stream).
+    let blockStart: UnsafeMutableBufferPointer<Int32>
     let blocks: UnsafeMutableBufferPointer<FlatBlock>
     /// Streams carried by an edge reserved for a tenant: scored by the linear path.
     let tenantRestricted: UnsafeMutableBufferPointer<Bool>
     public var nodeCount: Int { nodes.count }
 
     /// Whether `stream` is stored as ``FlatBlock``s.
-    @inline(__always) func isFlat(stream: Int) -> Bool { flatStart[stream + 1] > flatStart[stream] }
+    @inline(__always) func isFlat(stream: Int) -> Bool { roots[stream] < 0 && blockStart[stream + 1] > blockStart[stream] }
     /// Edges of the snapshot the index was built for.
     let edgeCount: Int
 
@@ -109,13 +106,9 @@ public final class CandidateIndex: @unchecked Sendable {
     /// (the bounds stay exact when loads change later; only how much they prune depends on it).
     init(streams: [StreamEntry], columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
         @inline(__always) func isTree(_ count: Int32) -> Bool { count > CandidateIndex.flatMaxCount }
-        @inline(__always) func isFlat(_ count: Int32) -> Bool { count > CandidateIndex.linearMaxCount && count <= CandidateIndex.flatMaxCount }
-        let total = streams.reduce(0) { $0 + (isTree($1.candidateCount) ? Int($1.candidateCount) : 0) }
-        let blockTotal = streams.reduce(0) { $0 + (isFlat($1.candidateCount) ? (Int($1.candidateCount) + 3) / 4 : 0) }
-        let entries = UnsafeMutableBufferPointer<Entry>.allocate(capacity: max(total, 1))
-        let blocks = UnsafeMutableBufferPointer<FlatBlock>.allocate(capacity: max(blockTotal, 1))
-        let flatStart = UnsafeMutableBufferPointer<Int32>.allocate(capacity: streams.count + 1)
-        var blockAt = 0
+        // Blocks are collected here and copied once into an exact allocation at the end.
+        var blockList: [FlatBlock] = []
+        let blockStart = UnsafeMutableBufferPointer<Int32>.allocate(capacity: streams.count + 1)
         let roots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(streams.count, 1))
         let tenantRestricted = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(streams.count, 1))
         // Splits happen only above leafSize and leave at least a quarter on each side, so a leaf has
@@ -127,7 +120,6 @@ public final class CandidateIndex: @unchecked Sendable {
         for s in streams where isTree(s.candidateCount) { nodeCapacity += 2 * (Int(s.candidateCount) / minLeaf + 2) + 1 }
         var built = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
         var nodeCount = 0
-        var at = 0
         // Score points per unit of a unit-vector coordinate: a spread of 2 (−1…1) is ≈ π radians ≈ W points.
         let pointsPerUnit = Double(weights.geo) / 2
         var items: [Item] = []
@@ -135,7 +127,7 @@ public final class CandidateIndex: @unchecked Sendable {
 
         for si in 0..<streams.count {
             tenantRestricted[si] = false
-            flatStart[si] = Int32(blockAt)
+            blockStart[si] = Int32(blockList.count)
             roots[si] = -1
             let start = Int(streams[si].candidateStart), count = Int(streams[si].candidateCount)
             guard count > CandidateIndex.linearMaxCount else { continue }
@@ -147,18 +139,15 @@ public final class CandidateIndex: @unchecked Sendable {
                     let i = stream.edges[k]
                     let h = hot[Int(i)]
                     if h.tenant >= 0 { tenantRestricted[si] = true }
-                    if k % 4 == 0 {
-                        blocks[blockAt + k / 4] = FlatBlock(x: .zero, y: .zero, z: .zero, edge: SIMD4(repeating: FlatBlock.padding))
-                    }
+                    if k % 4 == 0 { blockList.append(FlatBlock.empty) }
                     let lane = k % 4
                     if h.geoValid {
-                        blocks[blockAt + k / 4].x[lane] = Float(h.ux)
-                        blocks[blockAt + k / 4].y[lane] = Float(h.uy)
-                        blocks[blockAt + k / 4].z[lane] = Float(h.uz)
+                        blockList[blockList.count - 1].x[lane] = Float(h.ux)
+                        blockList[blockList.count - 1].y[lane] = Float(h.uy)
+                        blockList[blockList.count - 1].z[lane] = Float(h.uz)
                     }
-                    blocks[blockAt + k / 4].edge[lane] = stream.inputs[k] == 0 ? ~i : i
+                    blockList[blockList.count - 1].edge[lane] = stream.inputs[k] == 0 ? ~i : i
                 }
-                blockAt += (count + 3) / 4
                 continue
             }
             items.removeAll(keepingCapacity: true)
@@ -170,7 +159,8 @@ public final class CandidateIndex: @unchecked Sendable {
                 let item = Item(c: SIMD4(h.ux, h.uy, h.uz, Double(baseScore(i))), k: Int32(k))
                 if h.geoValid { items.append(item) } else { noGeo.append(item) }
             }
-            var b = Builder(entries: entries, nodes: built, at: at, nodeCount: nodeCount, pointsPerUnit: pointsPerUnit)
+            var b = Builder(blocks: blockList, nodes: built, nodeCount: nodeCount, pointsPerUnit: pointsPerUnit)
+            blockList = []  // the builder appends to it (no copy)
             var root: Int32 = -1
             let edges = stream.edges, inputs = stream.inputs
             if !items.isEmpty { root = items.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: true, edges: edges, inputs: inputs) } }
@@ -178,7 +168,7 @@ public final class CandidateIndex: @unchecked Sendable {
                 let other = noGeo.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: false, edges: edges, inputs: inputs) }
                 root = root < 0 ? other : CandidateIndex.parent(&b.nodes, &b.nodeCount, root, other)
             }
-            at = b.at
+            blockList = b.blocks
             nodeCount = b.nodeCount
             roots[si] = root
         }
@@ -189,11 +179,12 @@ public final class CandidateIndex: @unchecked Sendable {
             built.deallocate()
             built = exact
         }
-        flatStart[streams.count] = Int32(blockAt)
+        blockStart[streams.count] = Int32(blockList.count)
+        let blocks = UnsafeMutableBufferPointer<FlatBlock>.allocate(capacity: max(blockList.count, 1))
+        if !blockList.isEmpty { _ = blocks.initialize(fromContentsOf: blockList) }
         self.edgeCount = edgeCount
-        self.entries = entries
         self.blocks = blocks
-        self.flatStart = flatStart
+        self.blockStart = blockStart
         self.roots = roots
         self.tenantRestricted = tenantRestricted
         nodes = UnsafeMutableBufferPointer(rebasing: built[0..<nodeCount])
@@ -202,9 +193,8 @@ public final class CandidateIndex: @unchecked Sendable {
 
     /// The recursive top-down build of one stream's tree.
     private struct Builder {
-        let entries: UnsafeMutableBufferPointer<Entry>
+        var blocks: [FlatBlock]
         var nodes: UnsafeMutableBufferPointer<Node>
-        var at: Int
         var nodeCount: Int
         let pointsPerUnit: Double
 
@@ -238,13 +228,20 @@ public final class CandidateIndex: @unchecked Sendable {
 
         mutating func leaf(_ list: UnsafeMutableBufferPointer<Item>, _ lo: Int, _ hi: Int, geo: Bool,
                            edges: UnsafeBufferPointer<Int32>, inputs: UnsafeBufferPointer<UInt32>) -> Int32 {
-            let start = at
+            let start = blocks.count
             var sx = 0.0, sy = 0.0, sz = 0.0
             for m in lo..<hi {
                 let it = list[m]
                 let i = edges[Int(it.k)]
-                entries[at] = Entry(x: Float(it.x), y: Float(it.y), z: Float(it.z), edge: inputs[Int(it.k)] == 0 ? ~i : i)
-                at += 1
+                let lane = (m - lo) % 4
+                if lane == 0 { blocks.append(FlatBlock.empty) }
+                // Position-less members (their own subtree) keep the zero vector: bound W/2 ≥ 0.
+                if geo {
+                    blocks[blocks.count - 1].x[lane] = Float(it.x)
+                    blocks[blocks.count - 1].y[lane] = Float(it.y)
+                    blocks[blocks.count - 1].z[lane] = Float(it.z)
+                }
+                blocks[blocks.count - 1].edge[lane] = inputs[Int(it.k)] == 0 ? ~i : i
                 sx += it.x; sy += it.y; sz += it.z
             }
             var node = Node(cx: 0, cy: 0, cz: 0, radius: -1, start: Int32(start), count: Int32(hi - lo), left: -1, right: -1)
@@ -317,9 +314,8 @@ public final class CandidateIndex: @unchecked Sendable {
     private let storage: UnsafeMutableBufferPointer<Node>
 
     deinit {
-        entries.deallocate()
         blocks.deallocate()
-        flatStart.deallocate()
+        blockStart.deallocate()
         storage.deallocate()
         roots.deallocate()
         tenantRestricted.deallocate()
@@ -404,16 +400,18 @@ final class IndexBounds: @unchecked Sendable {
             row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
             optimistic[i] = IndexBounds.bound(row, w)
         }
-        let nodes = index.nodes, entries = index.entries
+        let nodes = index.nodes, blocks = index.blocks
         let nodeMax = NodeMax(count: nodes.count)
         // Children precede parents, so one forward pass fills every node.
         for n in 0..<nodes.count {
             let node = nodes[n]
             if node.left < 0 {
                 var best = IndexBounds.excluded
-                for m in Int(node.start)..<Int(node.start + node.count) {
-                    let e = entries[m].edge
-                    if e >= 0 { best = max(best, optimistic[Int(e)]) }
+                for b in Int(node.start)..<(Int(node.start) + (Int(node.count) + 3) / 4) {
+                    for lane in 0..<4 {
+                        let e = blocks[b].edge[lane]  // padding and no-input lanes are negative
+                        if e >= 0 { best = max(best, optimistic[Int(e)]) }
+                    }
                 }
                 nodeMax.values[n] = best
             } else {
@@ -451,23 +449,14 @@ final class IndexBounds: @unchecked Sendable {
                               edgeBound: UnsafeMutableBufferPointer<Int32>) -> ([Int32], [UInt32]) {
         var tallyStart = [Int32](repeating: 0, count: streamCount + 1)
         var tally: [UInt32] = []
-        let entries = index.entries, nodes = index.nodes
         for s in 0..<streamCount {
             tallyStart[s] = Int32(tally.count)
-            let root = index.roots[s]
-            let flat = index.isFlat(stream: s)
-            guard root >= 0 || flat else { continue }
+            let members = Int(index.blockStart[s]) * 4..<Int(index.blockStart[s + 1]) * 4
+            guard !members.isEmpty else { continue }
             var counts = InlineArray<16, UInt32>(repeating: 0)
             var any = false
-            let members: Range<Int>
-            if flat {
-                members = Int(index.flatStart[s]) * 4..<Int(index.flatStart[s + 1]) * 4
-            } else {
-                let r = nodes[Int(root)]
-                members = Int(r.start)..<Int(r.start + r.count)
-            }
             for m in members {
-                let e = flat ? index.blocks[m / 4].edge[m % 4] : entries[m].edge
+                let e = index.blocks[m / 4].edge[m % 4]
                 if e == CandidateIndex.FlatBlock.padding { continue }
                 let i = Int(CandidateIndex.edge(e))
                 guard edgeBound[i] == IndexBounds.excluded || e < 0 else { continue }

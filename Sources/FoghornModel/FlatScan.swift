@@ -27,66 +27,17 @@ extension Scorer {
         countTally(s.bounds, stream: stream, into: &top)
         top.nodesVisited = 1
         let index = s.index
-        let blocks = UnsafePointer(index.blocks.baseAddress.unsafelyUnwrapped) + Int(index.flatStart[stream])
-        let blockCount = Int(index.flatStart[stream + 1] - index.flatStart[stream])
-        let edgeBound = UnsafePointer(s.bounds.edgeBound.baseAddress.unsafelyUnwrapped)
+        let blocks = UnsafePointer(index.blocks.baseAddress.unsafelyUnwrapped) + Int(index.blockStart[stream])
+        let blockCount = Int(index.blockStart[stream + 1] - index.blockStart[stream])
         let extras = max(request.tags.maxPositive, 0)
-        // Bounds without `extras` (the same for every member): Int32 is wide enough, every
-        // weight being at most ScoringWeights.maxWeight.
         let skip = Int32.min
-        var bound = InlineArray<256, Int32>(repeating: skip)
+        // 256 candidates = 64 blocks (flatMaxCount).
+        var bound = InlineArray<64, SIMD4<Int32>>(repeating: SIMD4(repeating: skip))
         var best = InlineArray<5, Int32>(repeating: skip)
-
-        // The geo bound per lane: W when within the margin of the viewer, else
-        // W − (angle − margin)·W/π, + 3 (the exact term's floor, this one's rounding) + W·1e-6
-        // (Float rounding of values up to W ≤ ScoringWeights.maxWeight < 2^23).
-        let hasViewer = request.viewer != nil
-        let vx = SIMD4<Float>(repeating: Float(request.viewer?.x ?? 0))
-        let vy = SIMD4<Float>(repeating: Float(request.viewer?.y ?? 0))
-        let vz = SIMD4<Float>(repeating: Float(request.viewer?.z ?? 0))
-        let wF = Float(s.weights.geo)
-        let full = SIMD4<Float>(repeating: wF)
-        let wOverPi = SIMD4<Float>(repeating: wF / Float.pi)
-        let slack = SIMD4<Float>(repeating: 3 + wF * 1e-6)
-        let magic = SIMD4<Float>(repeating: 8_388_608)  // 2^23
-        let magicBits = unsafeBitCast(magic, to: SIMD4<Int32>.self)
-        let margin = SIMD4<Float>(repeating: flatAngleMargin)
-        let one = SIMD4<Float>(repeating: 1)
-        let zero = SIMD4<Float>(repeating: 0)
-        let excluded = SIMD4<Int32>(repeating: IndexBounds.excluded)
-        let none = SIMD4<Int32>(repeating: skip)
-        withUnsafeMutablePointer(to: &bound) { boundPointer in
-        let boundOut = UnsafeMutableRawPointer(boundPointer).assumingMemoryBound(to: SIMD4<Int32>.self)
+        let bounder = BlockBounder(s, request)
         for b in 0..<blockCount {
-            let block = blocks + b
-            // (The generic SIMD helpers — pointwiseMax, clamped, vector conversions — are not
-            // specialized here and cost more than the scalar loop; arithmetic, masks and bit
-            // operations are.)
-            var geo = SIMD4<Int32>(repeating: 0)
-            if hasViewer {
-                let dot = vx * block.pointee.x + vy * block.pointee.y + vz * block.pointee.z
-                let negative = dot .< zero
-                var a = unsafeBitCast(unsafeBitCast(dot, to: SIMD4<UInt32>.self) & 0x7FFF_FFFF, to: SIMD4<Float>.self)
-                a.replace(with: one, where: a .> one)
-                // GeoTerm.approximateAngle, four lanes.
-                let poly = ((SIMD4<Float>(repeating: -0.0187293) * a + 0.0742610) * a - 0.2121144) * a + 1.5707288
-                var angle = SIMD4<Float>.approximateSquareRoot(one - a) * poly
-                angle.replace(with: Float.pi - angle, where: negative)
-                let beyond = angle - margin
-                var g = full - beyond * wOverPi + slack
-                g.replace(with: full, where: beyond .<= zero)
-                // To Int32 without per-lane conversions: for 0 ≤ g < 2^23, g + 2^23 keeps the
-                // exponent of 2^23 and its mantissa is g rounded to nearest (≥ g − 0.5: the
-                // slack has room for that).
-                geo = unsafeBitCast(g + magic, to: SIMD4<Int32>.self) &- magicBits
-            }
-            let edges = block.pointee.edge
-            // Lanes without inputs (counted in the tally) or padding are negative: read edge 0.
-            let valid = edges .>= SIMD4<Int32>(repeating: 0)
-            let at = edges.replacing(with: 0, where: .!valid)
-            let base = SIMD4(edgeBound[Int(at[0])], edgeBound[Int(at[1])], edgeBound[Int(at[2])], edgeBound[Int(at[3])])
-            let value = (base &+ geo).replacing(with: none, where: .!valid .| (base .== excluded))
-            boundOut[b] = value
+            let value = bounder.bounds(blocks + b)
+            bound[b] = value
             if any(value .> SIMD4(repeating: best[4])) {
                 for lane in 0..<4 where value[lane] > best[4] {
                     let v = value[lane]
@@ -96,12 +47,8 @@ extension Scorer {
                 }
             }
         }
-        }
         let fifth = best[4]
         guard fifth != skip || best[0] != skip else { return top }
-        @inline(__always) func boundBlock(_ b: Int) -> SIMD4<Int32> {
-            withUnsafePointer(to: &bound) { UnsafeRawPointer($0).load(fromByteOffset: b &* 16, as: SIMD4<Int32>.self) }
-        }
         @inline(__always) func exact(_ m: Int, _ top: inout TopCandidates) {
             let e = blocks[m >> 2].edge[m & 3]
             top.scored &+= 1
@@ -114,13 +61,13 @@ extension Scorer {
         // Blocks with no lane at the threshold are skipped with one vector compare.
         let fifthLanes = SIMD4<Int32>(repeating: fifth)
         for b in 0..<blockCount {
-            let value = boundBlock(b)
+            let value = bound[b]
             guard any(value .>= fifthLanes) else { continue }
             for lane in 0..<4 where value[lane] != skip && value[lane] >= fifth { exact(b &* 4 &+ lane, &top) }
         }
         guard fifth != skip else { return top }
         for b in 0..<blockCount {
-            let value = boundBlock(b)
+            let value = bound[b]
             // Members still able to enter: bound + extras ≥ the 5th best score (ties: below).
             let floor = top.isFull ? Int64(top.worstScore) &- extras : Int64(skip) &+ 1
             let floorLanes = SIMD4<Int32>(repeating: Int32(clamping: floor))
@@ -137,6 +84,63 @@ extension Scorer {
             }
         }
         return top
+    }
+}
+
+/// Bounds of four candidates at once (a ``CandidateIndex/FlatBlock``) for one request: each
+/// lane's edge's best non-geo part (``IndexBounds``) plus the geo term at the nearest its Float
+/// vector can be — W when within the margin of the viewer, else W − (angle − margin)·W/π, + 3
+/// (the exact term's floor, this bound's rounding) + W·1e-6 (Float rounding of values up to
+/// W ≤ ScoringWeights.maxWeight < 2^23). The request's tag bonus is not included (the same for
+/// every lane). Lanes that cannot be scored (padding, no inputs, excluded edges) are `Int32.min`.
+///
+/// (The generic SIMD helpers — pointwiseMax, clamped, vector conversions, `squareRoot()` — are
+/// not specialized here and cost more than scalar code; arithmetic, masks and bit operations are.)
+struct BlockBounder {
+    let edgeBound: UnsafePointer<Int32>
+    let hasViewer: Bool
+    let vx: SIMD4<Float>, vy: SIMD4<Float>, vz: SIMD4<Float>
+    let full: SIMD4<Float>, wOverPi: SIMD4<Float>, slack: SIMD4<Float>, margin: SIMD4<Float>
+
+    init(_ s: RoutingSnapshot, _ request: ScoringRequest) {
+        edgeBound = UnsafePointer(s.bounds.edgeBound.baseAddress.unsafelyUnwrapped)
+        hasViewer = request.viewer != nil
+        vx = SIMD4(repeating: Float(request.viewer?.x ?? 0))
+        vy = SIMD4(repeating: Float(request.viewer?.y ?? 0))
+        vz = SIMD4(repeating: Float(request.viewer?.z ?? 0))
+        let wF = Float(s.weights.geo)
+        full = SIMD4(repeating: wF)
+        wOverPi = SIMD4(repeating: wF / Float.pi)
+        slack = SIMD4(repeating: 3 + wF * 1e-6)
+        margin = SIMD4(repeating: Scorer.flatAngleMargin)
+    }
+
+    @_transparent func bounds(_ block: UnsafePointer<CandidateIndex.FlatBlock>) -> SIMD4<Int32> {
+        let one = SIMD4<Float>(repeating: 1), zero = SIMD4<Float>(repeating: 0)
+        var geo = SIMD4<Int32>(repeating: 0)
+        if hasViewer {
+            let dot = vx * block.pointee.x + vy * block.pointee.y + vz * block.pointee.z
+            let negative = dot .< zero
+            var a = unsafeBitCast(unsafeBitCast(dot, to: SIMD4<UInt32>.self) & 0x7FFF_FFFF, to: SIMD4<Float>.self)
+            a.replace(with: one, where: a .> one)
+            // GeoTerm.approximateAngle, four lanes.
+            let poly = ((SIMD4<Float>(repeating: -0.0187293) * a + 0.0742610) * a - 0.2121144) * a + 1.5707288
+            var angle = SIMD4<Float>.approximateSquareRoot(one - a) * poly
+            angle.replace(with: Float.pi - angle, where: negative)
+            let beyond = angle - margin
+            var g = full - beyond * wOverPi + slack
+            g.replace(with: full, where: beyond .<= zero)
+            // To Int32 without per-lane conversions: for 0 ≤ g < 2^23, g + 2^23 keeps the exponent
+            // of 2^23 and its mantissa is g rounded to nearest (≥ g − 0.5: the slack has room).
+            let magic = SIMD4<Float>(repeating: 8_388_608)
+            geo = unsafeBitCast(g + magic, to: SIMD4<Int32>.self) &- unsafeBitCast(magic, to: SIMD4<Int32>.self)
+        }
+        let edges = block.pointee.edge
+        // Lanes without inputs (counted in the tally) or padding are negative: read edge 0.
+        let valid = edges .>= SIMD4<Int32>(repeating: 0)
+        let at = edges.replacing(with: 0, where: .!valid)
+        let base = SIMD4(edgeBound[Int(at[0])], edgeBound[Int(at[1])], edgeBound[Int(at[2])], edgeBound[Int(at[3])])
+        return (base &+ geo).replacing(with: Int32.min, where: .!valid .| (base .== SIMD4(repeating: IndexBounds.excluded)))
     }
 }
 

@@ -193,14 +193,13 @@ public enum Scorer {
         let root = index.roots[stream]
         guard root >= 0 else { return top }
         let nodes = UnsafePointer(index.nodes.baseAddress.unsafelyUnwrapped)
-        let entries = UnsafePointer(index.entries.baseAddress.unsafelyUnwrapped)
+        let blocks = UnsafePointer(index.blocks.baseAddress.unsafelyUnwrapped)
         let nodeMax = UnsafePointer(bounds.nodeMax.values.baseAddress.unsafelyUnwrapped)
-        let edgeBound = UnsafePointer(bounds.edgeBound.baseAddress.unsafelyUnwrapped)
         let extras = max(request.tags.maxPositive, 0)
         let viewer = request.viewer
         let vx = viewer?.x ?? 0, vy = viewer?.y ?? 0, vz = viewer?.z ?? 0
         let hasViewer = viewer != nil
-        let geoWeight = Int64(s.weights.geo), w = Double(s.weights.geo), wOverPi = w * (1 / Double.pi)
+        let bounder = BlockBounder(s, request)
 
         /// The geo term of any member of `node` is at most this (0 without positions).
         @inline(__always) func nodeGeo(_ node: UnsafePointer<CandidateIndex.Node>) -> Int64 {
@@ -213,36 +212,31 @@ public enum Scorer {
             top.isFull && bound < Int64(top.worstScore)
         }
 
-        /// Scores the members of a leaf that can still enter the top 5.
+        /// Scores the members of a leaf that can still enter the top 5: their bounds four at a
+        /// time (``BlockBounder``, as the flat scan), a block skipped with one compare when no
+        /// lane reaches the 5th best.
         @inline(__always) func scanLeaf(_ node: UnsafePointer<CandidateIndex.Node>, _ top: inout TopCandidates) {
-            let leafGeo = nodeGeo(node)
-            let memberGeo = hasViewer && node.pointee.radius >= 0
-            let end = Int(node.pointee.start + node.pointee.count)
-            for m in Int(node.pointee.start)..<end {
-                let entry = entries + m
-                let e = entry.pointee.edge
-                if e < 0 { continue }  // no inputs: counted in the tally
-                let b = edgeBound[Int(e)]
-                if b == IndexBounds.excluded { continue }
+            let first = Int(node.pointee.start)
+            for b in first..<(first &+ (Int(node.pointee.count) &+ 3) >> 2) {
+                let value = bounder.bounds(blocks + b)
                 if top.isFull {
-                    let floor = Int64(top.worstScore)
-                    let base = Int64(b) &+ extras
-                    var bound = base &+ leafGeo
-                    if bound < floor || (bound == floor && e > top.worstEdge) { continue }
-                    if memberGeo {
-                        // Its Float vector is the centre of a ball of radius floatAngleError.
-                        let dot = vx * Double(entry.pointee.x) + vy * Double(entry.pointee.y) + vz * Double(entry.pointee.z)
-                        // CandidateIndex.geoBound with radius floatAngleError, its weight terms hoisted.
-                        let beyond = GeoTerm.approximateAngle(min(1, max(-1, dot))) - (7e-5 + CandidateIndex.floatAngleError)
-                        bound = base &+ (beyond <= 0 ? geoWeight : Int64(w - beyond * wOverPi) &+ 2)
+                    let floor = Int64(top.worstScore) &- extras
+                    if !any(value .>= SIMD4(repeating: Int32(clamping: floor))) { continue }
+                }
+                for lane in 0..<4 {
+                    let v = value[lane]
+                    if v == Int32.min { continue }  // padding, no inputs (tallied) or excluded
+                    let e = blocks[b].edge[lane]
+                    if top.isFull {
+                        let floor = Int64(top.worstScore), bound = Int64(v) &+ extras
                         if bound < floor || (bound == floor && e > top.worstEdge) { continue }
                     }
-                }
-                top.scored &+= 1
-                switch score(s, request, edge: Int(e), inputs: 1, localPending: localPending, pruneBelow: nil, maxExtra: 0) {
-                case .scored(let value): top.insert(edge: e, score: value)
-                case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
-                case .pruned: break
+                    top.scored &+= 1
+                    switch score(s, request, edge: Int(e), inputs: 1, localPending: localPending, pruneBelow: nil, maxExtra: 0) {
+                    case .scored(let value): top.insert(edge: e, score: value)
+                    case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
+                    case .pruned: break
+                    }
                 }
             }
         }
