@@ -29,6 +29,9 @@ import FoghornModel
 
     @Test func pendingRefreshesPutEachEdgesPendingOnItsOwnSlot() throws {
         let loop = EventLoop(name: "control-test")
+        // The plane is driven from this thread (no timers are started); the loop only has to
+        // close its own handles at the end.
+        defer { loop.start(); loop.stop(); loop.join() }
         let plane = try ControlPlane(config: FoghornConfiguration(), loop: loop, logger: Logger(label: "test"), dataLoops: 1, geo: nil)
         // Names whose sorted order (snapshot slots) differs from the dictionary's order.
         var rng = SystemRandomNumberGenerator()
