@@ -13,6 +13,8 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
     public let path: String
     public let buildEpoch: UInt64
     public let databaseType: String
+    /// Reads coordinates straight from the data section (nil: no data section to read).
+    let reader: MMDBLocationReader?
 
     public struct OpenError: Error, CustomStringConvertible {
         public let path: String
@@ -28,6 +30,8 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
             throw OpenError(path: path, reason: String(cString: MMDB_strerror(status)))
         }
         self.path = path
+        let sectionSize = Int(db.pointee.data_section_size)
+        reader = db.pointee.data_section.map { MMDBLocationReader(data: $0, size: sectionSize) }
         buildEpoch = db.pointee.metadata.build_epoch
         databaseType = db.pointee.metadata.database_type.map { String(cString: $0) } ?? "unknown"
         // A database without location data is useless for routing: refuse it early.
@@ -68,13 +72,40 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
             }
         }
         guard error == MMDB_SUCCESS, result.found_entry else { return nil }
+        if let reader, let (lat, lon) = reader.location(ofRecordAt: Int(result.entry.offset)) {
+            return GeoPoint.isValid(lat: lat, lon: lon) ? GeoPoint(lat: lat, lon: lon) : nil
+        }
+        return libraryPosition(&result.entry)
+    }
+
+    /// Both readers' answers for `ip` (tests compare them): the direct reader's (nil when it
+    /// declines the record) and libmaxminddb's.
+    func positionsByBothReaders(of ip: IPAddress) -> (direct: GeoPoint?, declined: Bool, library: GeoPoint?)? {
+        var error: Int32 = 0
+        var sin6 = sockaddr_in6()
+        sin6.sin6_family = sa_family_t(AF_INET6)
+        withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in
+            raw.storeBytes(of: ip.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: ip.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+        }
+        var result = withUnsafePointer(to: &sin6) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { MMDB_lookup_sockaddr(db, $0, &error) }
+        }
+        guard error == MMDB_SUCCESS, result.found_entry else { return nil }
+        let direct = reader?.location(ofRecordAt: Int(result.entry.offset))
+        return (direct.flatMap { GeoPoint.isValid(lat: $0.lat, lon: $0.lon) ? GeoPoint(lat: $0.lat, lon: $0.lon) : nil }, direct == nil,
+                libraryPosition(&result.entry))
+    }
+
+    /// The same through libmaxminddb (for records the direct reader does not take).
+    func libraryPosition(_ entry: inout MMDB_entry_s) -> GeoPoint? {
         // The record's "location" map once (the walk to it skips every earlier key's value —
         // city and country names in a dozen languages — the costly part), then its two keys.
         var location = MMDB_entry_data_s()
-        guard MMDB_aget_value(&result.entry, &location, MMDBGeoDatabase.locationPath) == MMDB_SUCCESS,
+        guard MMDB_aget_value(&entry, &location, MMDBGeoDatabase.locationPath) == MMDB_SUCCESS,
               location.has_data, Int32(location.type) == MMDB_DATA_TYPE_MAP
         else { return nil }
-        var map = MMDB_entry_s(mmdb: result.entry.mmdb, offset: location.offset)
+        var map = MMDB_entry_s(mmdb: entry.mmdb, offset: location.offset)
         guard let lat = double(&map, MMDBGeoDatabase.latitudeKey),
               let lon = double(&map, MMDBGeoDatabase.longitudeKey),
               GeoPoint.isValid(lat: lat, lon: lon)

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import FoghornGeo
+@testable import FoghornGeo
 import FoghornModel
 
 @Suite struct MMDBGeoDatabaseTests {
@@ -76,5 +76,62 @@ import FoghornModel
         // Past the capacity it starts over but keeps answering correctly.
         for n in 0..<20000 { _ = cache.position(of: IPAddress(v4: UInt32(0x0900_0000 + n)), in: lookup) }
         #expect(cache.position(of: IPAddress(v4: 0x0900_0001), in: lookup) != nil || 0x0900_0001 % 3 == 0)
+    }
+}
+
+/// The direct reader of `location` against libmaxminddb, on every test database: the same
+/// coordinates for every address it takes, and it takes the well-formed records.
+@Suite struct MMDBLocationReaderTests {
+    static func addresses() -> [IPAddress] {
+        var out: [IPAddress] = []
+        // Four addresses in every IPv4 /16, every address of the /24s MaxMind's test database
+        // fills, and IPv6 prefixes the test databases use.
+        for a in 0..<256 { for b in 0..<256 { for c in [0, 69, 160, 224] { out.append(IPAddress.parse("\(a).\(b).\(c).\((a * 7 + b) % 256)")!) } } }
+        for net in ["81.2.69", "89.160.20", "67.43.156", "175.16.199", "202.196.224", "216.160.83", "2.125.160", "198.51.100", "203.0.113"] {
+            for d in 0..<256 { out.append(IPAddress.parse("\(net).\(d)")!) }
+        }
+        for p in ["2001:db8:1::99", "2001:218::1", "2001:220::1", "2001:230::1", "2001:480::1", "2a02:cf40::1", "2a02:d280::1", "2c0f:ff40::1", "::81.2.69.142"] {
+            out.append(IPAddress.parse(p)!)
+        }
+        return out
+    }
+
+    @Test(arguments: ["foghorn-test-city.mmdb", "maxmind/GeoIP2-City-Test.mmdb", "maxmind/GeoIP2-City-Test-Broken-Double-Format.mmdb"])
+    func directReaderMatchesTheLibrary(_ name: String) throws {
+        let db = try MMDBGeoDatabase(path: MMDBGeoDatabaseTests.geoDir.appendingPathComponent(name).path)
+        var found = 0, taken = 0
+        for ip in Self.addresses() {
+            guard let answer = db.positionsByBothReaders(of: ip) else { continue }
+            found += 1
+            if !answer.declined {
+                taken += 1
+                #expect(answer.direct == answer.library, "\(name) \(ip)")
+            }
+        }
+        #expect(found > 0, "\(name): no record found")
+        if !name.contains("Broken") { #expect(taken * 10 >= found * 9, "\(name): direct reader took \(taken) of \(found)") }
+    }
+}
+
+extension MMDBLocationReaderTests {
+    /// With the real GeoLite2-City that `perf/run.py` downloads (perf/.cache; absent in a clean
+    /// clone, then this checks nothing): 200,000 random IPv4 and 20,000 IPv6 addresses, the same
+    /// coordinates from both readers, and the direct reader takes every record with a location.
+    @Test func directReaderMatchesTheLibraryOnGeoLite2WhenPresent() throws {
+        let path = MMDBGeoDatabaseTests.geoDir.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("perf/.cache/GeoLite2-City.mmdb").path
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let db = try MMDBGeoDatabase(path: path)
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state }
+        var found = 0, declined = 0
+        for k in 0..<220_000 {
+            let ip = k < 200_000 ? IPAddress(high: 0, low: 0xFFFF_0000_0000 | (next() >> 32)) : IPAddress(high: 0x2000_0000_0000_0000 | (next() >> 4), low: next())
+            guard let answer = db.positionsByBothReaders(of: ip) else { continue }
+            found += 1
+            if answer.declined { declined += 1; #expect(answer.library == nil, "declined \(ip) with a location"); continue }
+            #expect(answer.direct == answer.library, "\(ip)")
+        }
+        #expect(found > 100_000)
     }
 }
