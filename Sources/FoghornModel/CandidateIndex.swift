@@ -82,6 +82,8 @@ public final class CandidateIndex: @unchecked Sendable {
     /// or a tree's leaves one after another; empty for a linear stream).
     let blockStart: UnsafeMutableBufferPointer<Int32>
     let blocks: UnsafeMutableBufferPointer<FlatBlock>
+    /// Blocks in use (``blocks`` has at least one slot, even when there are none).
+    let blockCount: Int
     /// Streams carried by an edge reserved for a tenant: scored by the linear path.
     let tenantRestricted: UnsafeMutableBufferPointer<Bool>
     public var nodeCount: Int { nodes.count }
@@ -183,6 +185,7 @@ public final class CandidateIndex: @unchecked Sendable {
         let blocks = UnsafeMutableBufferPointer<FlatBlock>.allocate(capacity: max(blockList.count, 1))
         if !blockList.isEmpty { _ = blocks.initialize(fromContentsOf: blockList) }
         self.edgeCount = edgeCount
+        self.blockCount = blockList.count
         self.blocks = blocks
         self.blockStart = blockStart
         self.roots = roots
@@ -367,6 +370,25 @@ final class IndexBounds: @unchecked Sendable {
 
     static let excluded = Int32.min
 
+    /// Per block of ``CandidateIndex/blocks``: each lane's `edgeBound`, ``excluded`` for padding,
+    /// a candidate without inputs or an excluded edge — so the scans read one vector per block
+    /// instead of gathering four edges' bounds. Shared while `edgeBound` is unchanged.
+    final class BlockBase: @unchecked Sendable {
+        let values: UnsafeMutableBufferPointer<SIMD4<Int32>>
+        init(index: CandidateIndex, edgeBound: UnsafeMutableBufferPointer<Int32>) {
+            values = .allocate(capacity: max(index.blockCount, 1))
+            values.initialize(repeating: SIMD4(repeating: IndexBounds.excluded))
+            for b in 0..<index.blockCount {
+                let edges = index.blocks[b].edge
+                var lanes = SIMD4<Int32>(repeating: IndexBounds.excluded)
+                for lane in 0..<4 where edges[lane] >= 0 { lanes[lane] = edgeBound[Int(edges[lane])] }
+                values[b] = lanes
+            }
+        }
+        deinit { values.deallocate() }
+    }
+    let blockBase: BlockBase
+
     final class NodeMax: @unchecked Sendable {
         let values: UnsafeMutableBufferPointer<Int32>
         init(count: Int) { values = .allocate(capacity: max(count, 1)) }
@@ -386,6 +408,7 @@ final class IndexBounds: @unchecked Sendable {
         let edgeBound = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
         for i in 0..<baseUsed.count { edgeBound[i] = IndexBounds.bound(hot[i], w) }  // `hot` has one spare row when there are no edges
         self.edgeBound = edgeBound
+        blockBase = BlockBase(index: index, edgeBound: edgeBound)
         (tallyStart, tally) = IndexBounds.tally(index: index, streamCount: streamCount, hot: hot, edgeBound: edgeBound)
         nodeMax = IndexBounds.nodeMax(index: index, hot: hot, baseUsed: baseUsed, weights: w)
     }
@@ -429,12 +452,15 @@ final class IndexBounds: @unchecked Sendable {
          loadChangedBaseUsed: [UInt64]? = nil, reasonsChanged: Bool = false) {
         let edgeBound = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
         var changed = reasonsChanged
+        var anyBound = false
         for i in 0..<index.edgeCount {
             let b = IndexBounds.bound(hot[i], w)
             edgeBound[i] = b
+            anyBound = anyBound || b != previous.edgeBound[i]
             changed = changed || ((b == IndexBounds.excluded) != (previous.edgeBound[i] == IndexBounds.excluded))
         }
         self.edgeBound = edgeBound
+        blockBase = anyBound ? BlockBase(index: index, edgeBound: edgeBound) : previous.blockBase
         if changed {
             (tallyStart, tally) = IndexBounds.tally(index: index, streamCount: streamCount, hot: hot, edgeBound: edgeBound)
         } else {

@@ -27,7 +27,8 @@ extension Scorer {
         countTally(s.bounds, stream: stream, into: &top)
         top.nodesVisited = 1
         let index = s.index
-        let blocks = UnsafePointer(index.blocks.baseAddress.unsafelyUnwrapped) + Int(index.blockStart[stream])
+        let first = Int(index.blockStart[stream])
+        let blocks = UnsafePointer(index.blocks.baseAddress.unsafelyUnwrapped) + first
         let blockCount = Int(index.blockStart[stream + 1] - index.blockStart[stream])
         let extras = max(request.tags.maxPositive, 0)
         let skip = Int32.min
@@ -36,7 +37,7 @@ extension Scorer {
         var best = InlineArray<5, Int32>(repeating: skip)
         let bounder = BlockBounder(s, request)
         for b in 0..<blockCount {
-            let value = bounder.bounds(blocks + b)
+            let value = bounder.bounds(first &+ b)
             bound[b] = value
             if any(value .> SIMD4(repeating: best[4])) {
                 for lane in 0..<4 where value[lane] > best[4] {
@@ -88,7 +89,7 @@ extension Scorer {
 }
 
 /// Bounds of four candidates at once (a ``CandidateIndex/FlatBlock``) for one request: each
-/// lane's edge's best non-geo part (``IndexBounds``) plus the geo term at the nearest its Float
+/// lane's edge's best non-geo part (``IndexBounds/BlockBase``, precomputed per snapshot) plus the geo term at the nearest its Float
 /// vector can be — W when within the margin of the viewer, else W − (angle − margin)·W/π, + 3
 /// (the exact term's floor, this bound's rounding) + W·1e-6 (Float rounding of values up to
 /// W ≤ ScoringWeights.maxWeight < 2^23). The request's tag bonus is not included (the same for
@@ -97,13 +98,16 @@ extension Scorer {
 /// (The generic SIMD helpers — pointwiseMax, clamped, vector conversions, `squareRoot()` — are
 /// not specialized here and cost more than scalar code; arithmetic, masks and bit operations are.)
 struct BlockBounder {
-    let edgeBound: UnsafePointer<Int32>
+    let blocks: UnsafePointer<CandidateIndex.FlatBlock>
+    /// Each block's lanes' best non-geo part (``IndexBounds/BlockBase``).
+    let blockBase: UnsafePointer<SIMD4<Int32>>
     let hasViewer: Bool
     let vx: SIMD4<Float>, vy: SIMD4<Float>, vz: SIMD4<Float>
     let full: SIMD4<Float>, wOverPi: SIMD4<Float>, slack: SIMD4<Float>, margin: SIMD4<Float>
 
     init(_ s: RoutingSnapshot, _ request: ScoringRequest) {
-        edgeBound = UnsafePointer(s.bounds.edgeBound.baseAddress.unsafelyUnwrapped)
+        blocks = UnsafePointer(s.index.blocks.baseAddress.unsafelyUnwrapped)
+        blockBase = UnsafePointer(s.bounds.blockBase.values.baseAddress.unsafelyUnwrapped)
         hasViewer = request.viewer != nil
         vx = SIMD4(repeating: Float(request.viewer?.x ?? 0))
         vy = SIMD4(repeating: Float(request.viewer?.y ?? 0))
@@ -115,7 +119,9 @@ struct BlockBounder {
         margin = SIMD4(repeating: Scorer.flatAngleMargin)
     }
 
-    @_transparent func bounds(_ block: UnsafePointer<CandidateIndex.FlatBlock>) -> SIMD4<Int32> {
+    /// Block `b` of the index's blocks.
+    @_transparent func bounds(_ b: Int) -> SIMD4<Int32> {
+        let block = blocks + b
         let one = SIMD4<Float>(repeating: 1), zero = SIMD4<Float>(repeating: 0)
         var geo = SIMD4<Int32>(repeating: 0)
         if hasViewer {
@@ -135,12 +141,9 @@ struct BlockBounder {
             let magic = SIMD4<Float>(repeating: 8_388_608)
             geo = unsafeBitCast(g + magic, to: SIMD4<Int32>.self) &- unsafeBitCast(magic, to: SIMD4<Int32>.self)
         }
-        let edges = block.pointee.edge
-        // Lanes without inputs (counted in the tally) or padding are negative: read edge 0.
-        let valid = edges .>= SIMD4<Int32>(repeating: 0)
-        let at = edges.replacing(with: 0, where: .!valid)
-        let base = SIMD4(edgeBound[Int(at[0])], edgeBound[Int(at[1])], edgeBound[Int(at[2])], edgeBound[Int(at[3])])
-        return (base &+ geo).replacing(with: Int32.min, where: .!valid .| (base .== SIMD4(repeating: IndexBounds.excluded)))
+        // Padding, no inputs (tallied) and excluded edges: `excluded` (Int32.min) in the base.
+        let base = blockBase[b]
+        return (base &+ geo).replacing(with: Int32.min, where: base .== SIMD4(repeating: IndexBounds.excluded))
     }
 }
 

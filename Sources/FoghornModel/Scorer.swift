@@ -218,7 +218,7 @@ public enum Scorer {
         @inline(__always) func scanLeaf(_ node: UnsafePointer<CandidateIndex.Node>, _ top: inout TopCandidates) {
             let first = Int(node.pointee.start)
             for b in first..<(first &+ (Int(node.pointee.count) &+ 3) >> 2) {
-                let value = bounder.bounds(blocks + b)
+                let value = bounder.bounds(b)
                 if top.isFull {
                     let floor = Int64(top.worstScore) &- extras
                     if !any(value .>= SIMD4(repeating: Int32(clamping: floor))) { continue }
