@@ -89,8 +89,9 @@ extension Scorer {
 }
 
 /// Bounds of four candidates at once (a ``CandidateIndex/FlatBlock``) for one request: each
-/// lane's edge's best non-geo part (``IndexBounds/BlockBase``, precomputed per snapshot) plus the geo term at the nearest its Float
-/// vector can be — W when within the margin of the viewer, else W − (angle − margin)·W/π, + 3
+/// lane's edge's best non-geo part (``IndexBounds/BlockBase``, precomputed per snapshot) plus
+/// the geo term at the nearest its Float vector can be — W when within the margin of the
+/// viewer, else W − (angle − margin)·W/π, + 3
 /// (the exact term's floor, this bound's rounding) + W·1e-6 (Float rounding of values up to
 /// W ≤ ScoringWeights.maxWeight < 2^23). The request's tag bonus is not included (the same for
 /// every lane). Lanes that cannot be scored (padding, no inputs, excluded edges) are `Int32.min`.
