@@ -10,17 +10,17 @@ extension Scorer {
     /// (``CandidateIndex/linearMaxCount`` < candidates ≤ ``CandidateIndex/flatMaxCount``).
     ///
     /// 1. Every member's bound — its edge's best non-geo part (``IndexBounds``) + the tag bonus +
-    ///    the geo term at the nearest its Float vector can be — four lanes at a time, and the 5th
-    ///    best bound.
+    ///    the geo term at the nearest its Float vector can be — four lanes at a time, and a
+    ///    threshold at most the 5th best bound (the 5th best of each lane's two best).
     /// 2. Exact scores (``score(_:_:edge:inputs:localPending:pruneBelow:maxExtra:)``) for the
-    ///    members bounded at or above that 5th best bound: at least five when there are.
+    ///    members bounded at or above that threshold: at least five when there are.
     /// 3. Exact scores for any other member whose bound still reaches the 5th best *score*
     ///    (a tie at it loses to the lower edge index, as everywhere).
     ///
     /// Worked example (weights 500/500/1000/1000/50): bounds 2,950, 2,900, 2,880, 2,870,
-    /// 2,860, 2,800, 2,700, …: the five bounded ≥ 2,860 are scored exactly, say the 5th best
-    /// is then 2,790; of the rest only the member bounded 2,800 can still enter and is scored;
-    /// 2,700 and below are not. Same winners and scores as ``linearTop(_:_:localPending:)``.
+    /// 2,860, 2,800, 2,700, …, threshold 2,860: the five bounded ≥ 2,860 are scored exactly,
+    /// say the 5th best is then 2,790; of the rest only the member bounded 2,800 can still
+    /// enter and is scored; 2,700 and below are not. Same winners and scores as ``linearTop(_:_:localPending:)``.
     static func flatTop(_ s: RoutingSnapshot, _ request: ScoringRequest, localPending: UnsafePointer<UInt64>?) -> TopCandidates {
         var top = TopCandidates()
         let stream = request.stream
@@ -34,22 +34,31 @@ extension Scorer {
         let skip = Int32.min
         // 256 candidates = 64 blocks (flatMaxCount).
         var bound = InlineArray<64, SIMD4<Int32>>(repeating: SIMD4(repeating: skip))
-        var best = InlineArray<5, Int32>(repeating: skip)
+        // Per lane, the best and second best bound (branch-free): eight distinct members' bounds,
+        // whose 5th best is at most the stream's 5th best bound — a threshold that still has at
+        // least five members at or above it. (Any threshold is exact: pass 3 scores whatever
+        // below it can still enter; a lower one only scores a few more members in pass 2.)
+        var bestPerLane = SIMD4<Int32>(repeating: skip), secondPerLane = SIMD4<Int32>(repeating: skip)
         let bounder = BlockBounder(s, request)
         for b in 0..<blockCount {
             let value = bounder.bounds(first &+ b)
             bound[b] = value
-            if any(value .> SIMD4(repeating: best[4])) {
-                for lane in 0..<4 where value[lane] > best[4] {
-                    let v = value[lane]
-                    var k = 4
-                    while k > 0 && best[k - 1] < v { best[k] = best[k - 1]; k -= 1 }
-                    best[k] = v
-                }
-            }
+            let higher = value .> bestPerLane
+            secondPerLane.replace(with: value, where: .!higher .& (value .> secondPerLane))
+            secondPerLane.replace(with: bestPerLane, where: higher)
+            bestPerLane.replace(with: value, where: higher)
         }
-        let fifth = best[4]
-        guard fifth != skip || best[0] != skip else { return top }
+        var eight = InlineArray<8, Int32>(repeating: skip)
+        for lane in 0..<4 { eight[lane] = bestPerLane[lane]; eight[4 &+ lane] = secondPerLane[lane] }
+        // Insertion sort, descending (eight values).
+        for i in 1..<8 {
+            let v = eight[i]
+            var k = i
+            while k > 0 && eight[k - 1] < v { eight[k] = eight[k - 1]; k -= 1 }
+            eight[k] = v
+        }
+        let fifth = eight[4]
+        guard fifth != skip || eight[0] != skip else { return top }
         @inline(__always) func exact(_ m: Int, _ top: inout TopCandidates) {
             let e = blocks[m >> 2].edge[m & 3]
             top.scored &+= 1
