@@ -15,6 +15,8 @@ ap.add_argument("--requests", type=int, default=20000)
 ap.add_argument("--fixture", default="perf/.cache/f100.json")
 ap.add_argument("--streams", type=int, default=1000, help="playback IDs p0…p<N-1> exist in the fixture")
 ap.add_argument("--json", action="store_true", help="request /play/<id> (the JSON answer) instead of the HLS redirect")
+ap.add_argument("--check", action="store_true",
+                help="compare the data loop's Ir/request with the budget in perf/baselines/callgrind-play.txt; exit 1 above +5 %%")
 ap.add_argument("--binary", default="", help="profile this foghorn binary instead of building one (A/B comparisons)")
 a = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,3 +79,12 @@ print(f"commit {commit}{' + uncommitted changes' if dirty else ''}: {a.requests}
       f"busiest thread (the data loop) {summary / a.requests:,.0f} Ir/request; all threads {everything / a.requests:,.0f} Ir/request "
       f"(user space; kernel not counted); answers by status: {dict(sorted(statuses.items()))}")
 print(f"per-thread dumps for callgrind_annotate: {', '.join(sorted(per_thread))}")
+if a.check:
+    kind = "json" if a.json else "hls"
+    baseline = os.path.join(root, "perf/baselines/callgrind-play.txt")
+    budget = next((int(line.split(":")[1]) for line in open(baseline) if line.startswith(f"budget {kind}:")), None)
+    if budget is None: raise SystemExit(f"no 'budget {kind}:' line in {baseline}")
+    measured = summary / a.requests
+    verdict = "within" if measured <= budget * 1.05 else "OVER"
+    print(f"budget {kind}: {budget:,} Ir/request; measured {measured:,.0f} ({(measured / budget - 1) * 100:+.1f} %): {verdict} the +5 % allowance")
+    if verdict == "OVER": raise SystemExit(1)
