@@ -29,6 +29,7 @@ public final class ControlPlane: @unchecked Sendable {
     /// while `structuralDirty` is false: only inserting or removing a key reorders a
     /// dictionary, and both are structural changes, rebuilt (and re-mapped) in full.
     private var slotByOrder: [Int32] = []
+    private var slotsValid: Bool { !structuralDirty && slotByOrder.count == edges.count }
     public private(set) var playback = PlaybackStore()
     public private(set) var weights: ScoringWeights
     public var tokens: EnrollmentTokens
@@ -382,7 +383,7 @@ public final class ControlPlane: @unchecked Sendable {
     /// Each edge's pending bandwidth by `previous`'s edge index (local edges through
     /// `slotByOrder`, remote ones from the peers).
     private func pendingBySlot(_ previous: RoutingSnapshot) -> [UInt64] {
-        guard !structuralDirty, slotByOrder.count == edges.count else {
+        guard slotsValid else {
             return previous.nodeIds.map { id -> UInt64 in
                 if let i = edges.index(forKey: id) { return edges.values[i].pendingBytesPerSec }  // borrowed, not copied
                 return peers?.pendingOf(id) ?? 0
@@ -419,7 +420,7 @@ public final class ControlPlane: @unchecked Sendable {
         var pendingAged = false
         var evict: [String] = []
         // By index: ages pending in place (iterating `edges` while mutating it would copy the dictionary).
-        let mapped = !structuralDirty && slotByOrder.count == edges.count
+        let mapped = slotsValid
         var i = edges.startIndex
         var k = 0
         while i != edges.endIndex {

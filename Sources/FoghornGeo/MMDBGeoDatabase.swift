@@ -51,6 +51,13 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
 
     public func position(of ip: IPAddress) -> GeoPoint? {
         if ip.isPrivateOrLocal { return nil }
+        guard var entry = record(of: ip) else { return nil }
+        if let reader, let (lat, lon) = reader.location(ofRecordAt: Int(entry.offset)) { return MMDBGeoDatabase.point(lat, lon) }
+        return libraryPosition(&entry)
+    }
+
+    /// The record for `ip`, if the database has one.
+    private func record(of ip: IPAddress) -> MMDB_entry_s? {
         var error: Int32 = 0
         var result: MMDB_lookup_result_s
         if ip.isV4 {
@@ -72,29 +79,20 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
             }
         }
         guard error == MMDB_SUCCESS, result.found_entry else { return nil }
-        if let reader, let (lat, lon) = reader.location(ofRecordAt: Int(result.entry.offset)) {
-            return GeoPoint.isValid(lat: lat, lon: lon) ? GeoPoint(lat: lat, lon: lon) : nil
-        }
-        return libraryPosition(&result.entry)
+        return result.entry
     }
 
-    /// Both readers' answers for `ip` (tests compare them): the direct reader's (nil when it
-    /// declines the record) and libmaxminddb's.
+    /// A position from a record's coordinates (nil when they are out of range).
+    private static func point(_ lat: Double, _ lon: Double) -> GeoPoint? {
+        GeoPoint.isValid(lat: lat, lon: lon) ? GeoPoint(lat: lat, lon: lon) : nil
+    }
+
+    /// Both readers' answers for `ip` (tests compare them): the direct reader's (`declined`
+    /// when it does not take the record) and libmaxminddb's; nil without a record.
     func positionsByBothReaders(of ip: IPAddress) -> (direct: GeoPoint?, declined: Bool, library: GeoPoint?)? {
-        var error: Int32 = 0
-        var sin6 = sockaddr_in6()
-        sin6.sin6_family = sa_family_t(AF_INET6)
-        withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in
-            raw.storeBytes(of: ip.high.bigEndian, toByteOffset: 0, as: UInt64.self)
-            raw.storeBytes(of: ip.low.bigEndian, toByteOffset: 8, as: UInt64.self)
-        }
-        var result = withUnsafePointer(to: &sin6) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { MMDB_lookup_sockaddr(db, $0, &error) }
-        }
-        guard error == MMDB_SUCCESS, result.found_entry else { return nil }
-        let direct = reader?.location(ofRecordAt: Int(result.entry.offset))
-        return (direct.flatMap { GeoPoint.isValid(lat: $0.lat, lon: $0.lon) ? GeoPoint(lat: $0.lat, lon: $0.lon) : nil }, direct == nil,
-                libraryPosition(&result.entry))
+        guard var entry = record(of: ip) else { return nil }
+        let direct = reader?.location(ofRecordAt: Int(entry.offset))
+        return (direct.flatMap { MMDBGeoDatabase.point($0.lat, $0.lon) }, direct == nil, libraryPosition(&entry))
     }
 
     /// The same through libmaxminddb (for records the direct reader does not take).
@@ -106,11 +104,8 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
               location.has_data, Int32(location.type) == MMDB_DATA_TYPE_MAP
         else { return nil }
         var map = MMDB_entry_s(mmdb: entry.mmdb, offset: location.offset)
-        guard let lat = double(&map, MMDBGeoDatabase.latitudeKey),
-              let lon = double(&map, MMDBGeoDatabase.longitudeKey),
-              GeoPoint.isValid(lat: lat, lon: lon)
-        else { return nil }
-        return GeoPoint(lat: lat, lon: lon)
+        guard let lat = double(&map, MMDBGeoDatabase.latitudeKey), let lon = double(&map, MMDBGeoDatabase.longitudeKey) else { return nil }
+        return MMDBGeoDatabase.point(lat, lon)
     }
 
     private func double(_ entry: inout MMDB_entry_s, _ path: UnsafePointer<UnsafePointer<CChar>?>) -> Double? {

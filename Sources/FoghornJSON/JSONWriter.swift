@@ -66,15 +66,34 @@ public struct JSONWriter: Sendable {
     /// A value rounded to one decimal (e.g. a distance in km), written as the shortest form
     /// `double` would write for it: `340.7`, `50` — without building a String.
     public mutating func oneDecimal(_ d: Double) {
+        let written = JSONWriter.withOneDecimalText(d) { text in
+            separator()
+            bytes.append(contentsOf: text)
+        }
+        if written == nil { double(d) }
+    }
+
+    /// `d` rounded to one decimal as JSON number text — `340.7`, `50`, `-0.5` (a zero tenth is
+    /// dropped, as `double` prints it) — handed to `body` from a stack buffer; nil, without
+    /// calling `body`, when `d` is not finite or ≥ 1e14 in magnitude.
+    @inlinable public static func withOneDecimalText<R>(_ d: Double, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
         let tenths = (d * 10).rounded()
-        guard tenths.isFinite, abs(tenths) < 1e15 else { double(d); return }
+        guard tenths.isFinite, abs(tenths) < 1e15 else { return nil }
         let t = Int64(tenths)
-        separator()
-        if t % 10 == 0 { JSONWriter.appendDecimal(t / 10, to: &bytes); return }
-        if t < 0 && t > -10 { bytes.append(UInt8(ascii: "-")) }
-        JSONWriter.appendDecimal(t / 10, to: &bytes)
-        bytes.append(UInt8(ascii: "."))
-        bytes.append(UInt8(ascii: "0") &+ UInt8((t % 10).magnitude))
+        var m = t.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes ≥ sign, 15 digits, point, tenth
+        return withUnsafeMutableBytes(of: &digits) { out in
+            var k = 24
+            let tenth = m % 10
+            m /= 10
+            if tenth != 0 {
+                k -= 1; out[k] = UInt8(ascii: "0") &+ UInt8(tenth)
+                k -= 1; out[k] = UInt8(ascii: ".")
+            }
+            repeat { k -= 1; out[k] = UInt8(ascii: "0") &+ UInt8(m % 10); m /= 10 } while m > 0
+            if t < 0 { k -= 1; out[k] = UInt8(ascii: "-") }
+            return body(UnsafeRawBufferPointer(rebasing: out[k..<24]))
+        }
     }
     public mutating func bool(_ b: Bool) { separator(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
     public mutating func null() { separator(); bytes.append(contentsOf: "null".utf8) }

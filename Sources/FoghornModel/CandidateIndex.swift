@@ -11,7 +11,7 @@ import Darwin
 ///   rows linearly — as few cache lines as entries would be, and at 100,000 such streams the
 ///   entries alone took 16 MB);
 /// - up to ``flatMaxCount``: ``FlatBlock``s, four candidates per cache line, bounded four at a
-///   time (``Scorer``'s flat scan, FlatScan.swift);
+///   time (``Scorer``'s flat scan, FlatScan.swift, with ``BlockBounder``);
 /// - more: a bounding-ball tree. The candidates are split top-down at the middle of their
 ///   widest dimension — x, y or z of the unit vector, or the score without geo, all measured in
 ///   score points — (at the median when the middle would leave less than a quarter on one
@@ -73,6 +73,21 @@ public final class CandidateIndex: @unchecked Sendable {
         /// An unused lane (never an edge index, nor the complement of one).
         static let padding = Int32.min
         static let empty = FlatBlock(x: .zero, y: .zero, z: .zero, edge: SIMD4(repeating: padding))
+
+        /// Appends candidate `k` of a run (`k % 4` is its lane; a new block at lane 0) to `list`:
+        /// `edge`, complemented when it has no inputs; its position when it has one (else the zero
+        /// vector, whose bound W/2 is above a position-less candidate's geo term of 0).
+        static func append(_ k: Int, edge: Int32, hasInputs: Bool, position: (Double, Double, Double)?, to list: inout [FlatBlock]) {
+            let lane = k % 4
+            if lane == 0 { list.append(.empty) }
+            let last = list.count - 1
+            if let (x, y, z) = position {
+                list[last].x[lane] = Float(x)
+                list[last].y[lane] = Float(y)
+                list[last].z[lane] = Float(z)
+            }
+            list[last].edge[lane] = hasInputs ? edge : ~edge
+        }
     }
 
     let nodes: UnsafeMutableBufferPointer<Node>
@@ -135,20 +150,12 @@ public final class CandidateIndex: @unchecked Sendable {
             guard count > CandidateIndex.linearMaxCount else { continue }
             let stream = columns.candidates(start: start, count: count)
             if count <= CandidateIndex.flatMaxCount {
-                // Edge order, four per block; position-less members have a zero vector (their
-                // bound, W/2, is above their geo term of 0).
+                // Edge order, four per block.
                 for k in 0..<count {
                     let i = stream.edges[k]
                     let h = hot[Int(i)]
                     if h.tenant >= 0 { tenantRestricted[si] = true }
-                    if k % 4 == 0 { blockList.append(FlatBlock.empty) }
-                    let lane = k % 4
-                    if h.geoValid {
-                        blockList[blockList.count - 1].x[lane] = Float(h.ux)
-                        blockList[blockList.count - 1].y[lane] = Float(h.uy)
-                        blockList[blockList.count - 1].z[lane] = Float(h.uz)
-                    }
-                    blockList[blockList.count - 1].edge[lane] = stream.inputs[k] == 0 ? ~i : i
+                    FlatBlock.append(k, edge: i, hasInputs: stream.inputs[k] != 0, position: h.geoValid ? (h.ux, h.uy, h.uz) : nil, to: &blockList)
                 }
                 continue
             }
@@ -235,16 +242,8 @@ public final class CandidateIndex: @unchecked Sendable {
             var sx = 0.0, sy = 0.0, sz = 0.0
             for m in lo..<hi {
                 let it = list[m]
-                let i = edges[Int(it.k)]
-                let lane = (m - lo) % 4
-                if lane == 0 { blocks.append(FlatBlock.empty) }
-                // Position-less members (their own subtree) keep the zero vector: bound W/2 ≥ 0.
-                if geo {
-                    blocks[blocks.count - 1].x[lane] = Float(it.x)
-                    blocks[blocks.count - 1].y[lane] = Float(it.y)
-                    blocks[blocks.count - 1].z[lane] = Float(it.z)
-                }
-                blocks[blocks.count - 1].edge[lane] = inputs[Int(it.k)] == 0 ? ~i : i
+                // Position-less members are a subtree of their own (`geo` false).
+                FlatBlock.append(m - lo, edge: edges[Int(it.k)], hasInputs: inputs[Int(it.k)] != 0, position: geo ? (it.x, it.y, it.z) : nil, to: &blocks)
                 sx += it.x; sy += it.y; sz += it.z
             }
             var node = Node(cx: 0, cy: 0, cz: 0, radius: -1, start: Int32(start), count: Int32(hi - lo), left: -1, right: -1)
@@ -326,16 +325,16 @@ public final class CandidateIndex: @unchecked Sendable {
 
     @inline(__always) static func edge(_ e: Int32) -> Int32 { e < 0 ? ~e : e }
 
+    /// Extra angle (radians) for a member's own bound: its unit vector is stored as Float, so
+    /// the dot product is off by ≤ 2e-7 and the angle by ≤ 6.4e-4 near 0.
+    static let floatAngleError = 6.8e-4
+
     /// The most geo term any member of a ball of radius `r` can earn from a viewer whose
     /// angle to the ball's centre is `theta` by the polynomial `acos` (within 7e-5 rad):
     /// `W · (1 − max(0, θ − r − 7e-5)/π) + 2` (+2: truncation), W when the viewer may be inside.
     ///
     /// Worked example: W = 1000, θ = 60° (1.0472 rad), r = 10° (0.1745 rad):
     /// `1000 · (1 − 0.87259/π) = 722.25` → **724**.
-    /// Extra angle (radians) for a member's own bound: its unit vector is stored as Float, so
-    /// the dot product is off by ≤ 2e-7 and the angle by ≤ 6.4e-4 near 0.
-    static let floatAngleError = 6.8e-4
-
     @inline(__always) public static func geoBound(weight: UInt64, approximateAngle theta: Double, radius r: Double) -> Int64 {
         let beyond = theta - 7e-5 - r
         if beyond <= 0 { return Int64(weight) }
@@ -377,7 +376,6 @@ final class IndexBounds: @unchecked Sendable {
         let values: UnsafeMutableBufferPointer<SIMD4<Int32>>
         init(index: CandidateIndex, edgeBound: UnsafeMutableBufferPointer<Int32>) {
             values = .allocate(capacity: max(index.blockCount, 1))
-            values.initialize(repeating: SIMD4(repeating: IndexBounds.excluded))
             for b in 0..<index.blockCount {
                 let edges = index.blocks[b].edge
                 var lanes = SIMD4<Int32>(repeating: IndexBounds.excluded)

@@ -231,12 +231,7 @@ public enum Scorer {
                         let floor = Int64(top.worstScore), bound = Int64(v) &+ extras
                         if bound < floor || (bound == floor && e > top.worstEdge) { continue }
                     }
-                    top.scored &+= 1
-                    switch score(s, request, edge: Int(e), inputs: 1, localPending: localPending, pruneBelow: nil, maxExtra: 0) {
-                    case .scored(let value): top.insert(edge: e, score: value)
-                    case .excluded(let reason): top.excluded[Int(reason.rawValue)] &+= 1
-                    case .pruned: break
-                    }
+                    scoreExactly(s, request, edge: e, localPending: localPending, into: &top)
                 }
             }
         }

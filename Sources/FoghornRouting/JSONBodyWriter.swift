@@ -1,5 +1,6 @@
 import FoghornHTTPCore
 import FoghornJSON
+import FoghornModel
 
 /// Writes a JSON answer straight into a loop's reusable ``ByteBuffer``: punctuation and keys as
 /// static byte runs (one copy each: `{"nodeId":"` is one literal), strings escaped run-wise
@@ -38,22 +39,30 @@ struct JSONBodyWriter {
     func decimal(_ v: UInt64) { out.appendDecimal(Int(clamping: v)) }
 
     /// One decimal, as the shortest form a double would print (`340.7`, `50`): the same text as
-    /// ``JSONWriter/oneDecimal(_:)``.
+    /// ``JSONWriter/oneDecimal(_:)`` (``JSONWriter/withOneDecimalText(_:_:)``).
     func oneDecimal(_ d: Double) {
-        let tenths = (d * 10).rounded()
-        guard tenths.isFinite, abs(tenths) < 1e15 else {
-            var w = JSONWriter(capacity: 32)
-            w.double(d)
-            w.bytes.withUnsafeBytes { out.append($0) }
-            return
+        if JSONWriter.withOneDecimalText(d, { out.append($0) }) != nil { return }
+        var w = JSONWriter(capacity: 32)
+        w.double(d)
+        w.bytes.withUnsafeBytes { out.append($0) }
+    }
+
+    /// Bytes that are JSON-clean already (`clean`) copied, others escaped.
+    @inline(__always) func escaped(_ bytes: UnsafeRawBufferPointer, clean: Bool) {
+        if clean { out.append(bytes) } else { JSONEscaping.escape(bytes) { out.append($0) } }
+    }
+
+    /// The URL of `t` for the stream `name` as a JSON string, straight from the template bytes
+    /// (their escaping decided once per template, the name's once per answer: `nameClean`).
+    @inline(__always) func url(_ t: URLTemplate, name: UnsafeRawBufferPointer, nameClean: Bool) {
+        out.append(UInt8(ascii: "\""))
+        t.withParts { prefix, suffix in
+            escaped(prefix, clean: !t.needsJSONEscaping)
+            if t.hasStreamPlaceholder {
+                escaped(name, clean: nameClean)
+                escaped(suffix, clean: !t.needsJSONEscaping)
+            }
         }
-        let t = Int64(tenths)
-        if t < 0 { out.append(UInt8(ascii: "-")) }
-        let m = t.magnitude
-        out.appendDecimal(Int(m / 10))
-        if m % 10 != 0 {
-            out.append(UInt8(ascii: "."))
-            out.append(UInt8(ascii: "0") &+ UInt8(m % 10))
-        }
+        out.append(UInt8(ascii: "\""))
     }
 }

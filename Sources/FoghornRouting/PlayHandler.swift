@@ -207,21 +207,6 @@ public enum PlayHandler {
         }
     }
 
-    /// Writes the URL of `t` as a JSON string, straight from the template bytes (`name` already
-    /// checked for escaping: `nameClean`).
-    @inline(__always)
-    static func urlString(_ j: JSONBodyWriter, _ t: URLTemplate, name: UnsafeRawBufferPointer, nameClean: Bool) {
-        j.out.append(UInt8(ascii: "\""))
-        t.withParts { prefix, suffix in
-            if t.needsJSONEscaping { j.escaped(prefix) } else { j.out.append(prefix) }
-            if t.hasStreamPlaceholder {
-                if nameClean { j.out.append(name) } else { j.escaped(name) }
-                if t.needsJSONEscaping { j.escaped(suffix) } else { j.out.append(suffix) }
-            }
-        }
-        j.out.append(UInt8(ascii: "\""))
-    }
-
     /// The `outputs` entries: the label's opening run (`"HLS":{"protocol":"HLS","url":`) is one literal.
     static let jsonProtocols: [(ViewerProtocol, StaticString)] = [
         (.hls, #""HLS":{"protocol":"HLS","url":"#), (.dash, #""DASH":{"protocol":"DASH","url":"#),
@@ -249,7 +234,7 @@ public enum PlayHandler {
                 let webrtc = s.url(edge: edge, proto: .webrtc)
                 j.raw(webrtc != nil ? #","protocol":"webrtc","url":"# : #","protocol":"hls","url":"#)
                 if let t = webrtc ?? s.url(edge: edge, proto: .hls) {
-                    urlString(j, t, name: name, nameClean: nameClean)
+                    j.url(t, name: name, nameClean: nameClean)
                 } else {
                     j.raw(#""""#)
                 }
@@ -264,7 +249,7 @@ public enum PlayHandler {
                     if !first { j.out.append(UInt8(ascii: ",")) }
                     first = false
                     j.raw(opening)
-                    urlString(j, t, name: name, nameClean: nameClean)
+                    j.url(t, name: name, nameClean: nameClean)
                     j.out.append(UInt8(ascii: "}"))
                 }
                 j.raw("}}")

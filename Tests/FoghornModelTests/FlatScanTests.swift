@@ -75,7 +75,7 @@ import Testing
     }
 
     /// The vector square root the bounds use: within 6e-6 (relative) of the exact root over
-    /// [0, 1], exactly 0 at 0 (the margin in `flatAngleMargin` assumes ≤ 5e-6 plus rounding).
+    /// [0, 1], exactly 0 at 0 (the margin in `BlockBounder.angleMargin` assumes ≤ 5e-6 plus rounding).
     @Test func approximateSquareRootStaysWithinItsErrorBound() {
         var worst: Float = 0
         var x: Float = 0
