@@ -89,8 +89,7 @@ import FoghornJSON
     }
 
     @Test func checkConfigExitCodes() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("foghorn-check-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = URL(fileURLWithPath: try ScratchDirectory.make("foghorn-check"))
         let good = dir.appendingPathComponent("good.yaml")
         try "loops: 2\nidle_timeout_ms: 1000\n".write(to: good, atomically: true, encoding: .utf8)
         let bad = dir.appendingPathComponent("bad.json")
@@ -136,8 +135,7 @@ import FoghornJSON
     }
 
     @Test func sighupTakesOverAValidConfigAndRefusesAnInvalidOne() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("foghorn-reload-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = URL(fileURLWithPath: try ScratchDirectory.make("foghorn-reload"))
         let file = dir.appendingPathComponent("foghorn.yaml")
         try Self.config(playback: ["a"]).write(to: file, atomically: true, encoding: .utf8)
         let foghorn = try FoghornProcess(arguments: [

@@ -131,9 +131,7 @@ public enum TestCertificates {
     }
 
     public static func tempDir() throws -> String {
-        let dir = NSTemporaryDirectory() + "foghorn-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
+        try ScratchDirectory.make("foghorn-tls")
     }
 
     static func run(_ args: [String]) throws {
