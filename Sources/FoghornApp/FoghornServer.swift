@@ -3,7 +3,7 @@ import CFoghornShims
 public import FoghornConfig
 public import FoghornControl
 import FoghornGeo
-public import FoghornModel
+import FoghornModel
 public import FoghornRouting
 public import FoghornHTTP
 import FoghornHTTPCore
@@ -11,7 +11,7 @@ public import FoghornOps
 public import Logging
 import Synchronization
 import FoghornSync
-public import FoghornTLS
+import FoghornTLS
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
 public import FoghornConfig
-public import FoghornHTTP
+import FoghornHTTP
 public import FoghornTLS
 public import Logging
 #if canImport(Glibc)

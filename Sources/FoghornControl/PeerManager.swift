@@ -1,7 +1,7 @@
-public import FoghornConfig
+import FoghornConfig
 import FoghornHTTP
 import FoghornJSON
-public import FoghornModel
+import FoghornModel
 import FoghornPeering
 import FoghornTLS
 import Logging

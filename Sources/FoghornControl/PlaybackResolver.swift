@@ -1,6 +1,6 @@
 import FoghornHTTP
 import FoghornJSON
-public import FoghornModel
+import FoghornModel
 
 /// What a playback lookup found.
 public enum ResolveOutcome: Sendable, Equatable {

@@ -1,4 +1,4 @@
-public import FoghornTLS
+import FoghornTLS
 
 /// Non-blocking HTTP/1.1 GETs over pooled keep-alive connections, plain or TLS
 /// (the upstream playback resolver). One pool per event loop; every call and

@@ -20,7 +20,14 @@ public final class HTTPRouter: @unchecked Sendable {
     }
 
     public private(set) var routes: [Route] = []
+    // What `match` reads, kept flat so that matching copies no `Route` (a copy retains and
+    // releases its name, methods, path, handler and Allow text: 10 refcount operations per
+    // route tried, callgrind).
+    private var patterns: [UInt8] = []
+    private var patternStart: [Int] = []  // route i's path is patterns[patternStart[i]..<patternStart[i + 1]]
+    private var prefixFlags: [Bool] = []
     private var methodMasks: [UInt16] = []
+    private var handlers: [HTTPHandler] = []
 
     public static let notFoundRoute = 0
     public static let methodNotAllowedRoute = 1
@@ -36,7 +43,12 @@ public final class HTTPRouter: @unchecked Sendable {
         if isPrefix { bytes.removeLast() }
         let allow = HTTPMethod.allCases.filter { methods.contains($0) }.map(\.name).joined(separator: ", ")
         routes.append(Route(name: name, methods: methods, path: bytes, isPrefix: isPrefix, handler: handler, allowHeader: allow))
+        if patternStart.isEmpty { patternStart.append(0) }
+        patterns += bytes
+        patternStart.append(patterns.count)
+        prefixFlags.append(isPrefix)
         methodMasks.append(methods.reduce(0) { $0 | (1 << $1.rawValue) })
+        handlers.append(handler)
     }
 
     public enum Match {
@@ -47,22 +59,24 @@ public final class HTTPRouter: @unchecked Sendable {
     }
 
     public func match(method: HTTPMethod, path: UnsafeRawBufferPointer) -> Match {
-        var pathMatchedAllow: String?
-        for index in routes.indices {
-            let route = routes[index]
-            let matched = route.path.withUnsafeBytes { pattern -> Bool in
-                if route.isPrefix {
-                    guard path.count >= pattern.count else { return false }
+        var pathMatched = -1
+        let bit = UInt16(1) << method.rawValue
+        let found = patterns.withUnsafeBytes { patternBytes -> Int in
+            for index in 0..<prefixFlags.count {
+                let start = patternStart[index], count = patternStart[index + 1] &- start
+                if prefixFlags[index] {
+                    guard path.count >= count else { continue }
                 } else {
-                    guard path.count == pattern.count else { return false }
+                    guard path.count == count else { continue }
                 }
-                return memcmpEqual(path.baseAddress, pattern.baseAddress, pattern.count)
+                guard memcmpEqual(path.baseAddress, patternBytes.baseAddress.map { $0 + start }, count) else { continue }
+                if methodMasks[index] & bit != 0 { return index }
+                if pathMatched < 0 { pathMatched = index }
             }
-            guard matched else { continue }
-            if methodMasks[index] & (1 << method.rawValue) != 0 { return .route(index + 2, route.handler) }
-            if pathMatchedAllow == nil { pathMatchedAllow = route.allowHeader }
+            return -1
         }
-        if let allow = pathMatchedAllow { return .methodNotAllowed(allow: allow) }
+        if found >= 0 { return .route(found + 2, handlers[found]) }
+        if pathMatched >= 0 { return .methodNotAllowed(allow: routes[pathMatched].allowHeader) }
         return .notFound
     }
 }

@@ -66,7 +66,7 @@ public struct JSONWriter: Sendable {
     /// A value rounded to one decimal (e.g. a distance in km), written as the shortest form
     /// `double` would write for it: `340.7`, `50` — without building a String.
     public mutating func oneDecimal(_ d: Double) {
-        let written = JSONWriter.withOneDecimalText(d) { text in
+        let written: Void? = JSONWriter.withOneDecimalText(d) { text in
             separator()
             bytes.append(contentsOf: text)
         }

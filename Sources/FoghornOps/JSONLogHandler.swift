@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// swift-log handler writing one JSON object per line through a ``LogSink``:
-/// `{"ts":"2026-11-29T08:00:00.123Z","level":"info","label":"foghorn","msg":"…",<metadata>}`.
+/// `{"ts":"2026-11-29T08:00:00.123Z","level":"info","label":"foghorn","msg":"…",["error":"…",]<metadata>}`
+/// (metadata sorted by key; an `error` given with the event wins over an `error` metadata key).
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -23,16 +24,18 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         var w = JSONWriter(capacity: 256)
         w.objectStart()
         w.field("ts", JSONLogHandler.timestamp())
-        w.field("level", level.rawValue)
+        w.field("level", event.level.rawValue)
         w.field("label", label)
-        w.field("msg", message.description)
-        let merged = metadata.merging(explicit ?? [:]) { _, new in new }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) { w.field(key, "\(value)") }
+        w.field("msg", event.message.description)
+        if let error = event.error { w.field("error", String(describing: error)) }
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !(key == "error" && event.error != nil) {
+            w.field(key, "\(value)")
+        }
         w.objectEnd()
         queue.push(w.bytes)
     }

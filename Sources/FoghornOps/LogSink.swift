@@ -1,4 +1,4 @@
-public import FoghornSync
+import FoghornSync
 import FoghornHTTP
 import DequeModule
 import Synchronization

@@ -107,7 +107,7 @@ public final class ViewerLoop: @unchecked Sendable {
     public func resolved(_ id: String, _ outcome: ResolveOutcomeLite) {
         let handles = waiting.removeValue(forKey: id) ?? []
         parkedCount -= handles.count
-        _ = refresh()
+        refresh()
         outcomes[id] = outcome
         for h in handles { h.resume() }
         outcomes.removeValue(forKey: id)
@@ -159,7 +159,7 @@ public final class ViewerLoop: @unchecked Sendable {
             if peerNegative.count >= ViewerLoop.maxPeerNegative { peerNegative.removeAll() }
             peerNegative[stream] = ViewerLoop.monotonicMs() + peerNegativeTtlMs
         }
-        _ = refresh()
+        refresh()
         peerOutcomes[stream] = found
         for h in handles { h.resume() }
         peerOutcomes.removeValue(forKey: stream)
