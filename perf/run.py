@@ -131,6 +131,7 @@ def main():
         rows.append(("nginx static 307 (64 conns, same requests)", r))
         nginx_cpu = r["cpu_us"]
         if not a.quick:
+            rows.append(("nginx static 307 (64 conns, /x)", measure(worker, "http://127.0.0.1:18580/x", a.seconds, 64)))
             rows.append(("nginx static 307 (1,024 conns)", measure(worker, "http://127.0.0.1:18580/x", a.seconds, 1024)))
     finally:
         nginx.send_signal(signal.SIGQUIT); nginx.wait(timeout=10)
@@ -145,6 +146,10 @@ def main():
             ("Foghorn /play HLS, pipelined x16", "fpipe", 64),
             ("Foghorn /play HLS over HTTPS keep-alive, 100 candidates", "f100", -64),
         ]
+    if not a.quick:
+        # The floor of Foghorn's own HTTP stack on the data loop: parse, route table, a fixed JSON
+        # 404, no resolve/geo/scoring. The gap to the /play row is what the routing decision costs.
+        scenarios.insert(1, ("Foghorn fixed 404, no routing (64 conns, /x)", "f100", 64))
     ratio = None
     for title, fixture, conns in scenarios:
         https = conns < 0  # negative: the same row over TLS (ECDSA P-256, TLS 1.3, keep-alive)
@@ -156,9 +161,10 @@ def main():
         proc = start_foghorn(os.path.join(CACHE, fixture + ".json"), extra)
         try:
             url = "https://127.0.0.1:18543" if https else "http://127.0.0.1:18508"
-            r = measure(proc.pid, url, a.seconds, conns, os.path.join(CACHE, fixture + ".lua"))
+            fixed = "/x" in title
+            r = measure(proc.pid, url + ("/x" if fixed else ""), a.seconds, conns, None if fixed else os.path.join(CACHE, fixture + ".lua"))
             rows.append((title, r))
-            if fixture == "f100" and conns == 64 and not https: ratio = r["cpu_us"] / nginx_cpu
+            if fixture == "f100" and conns == 64 and not https and not fixed: ratio = r["cpu_us"] / nginx_cpu
         finally:
             proc.send_signal(signal.SIGTERM); proc.wait(timeout=30)
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
