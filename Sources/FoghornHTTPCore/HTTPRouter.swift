@@ -23,11 +23,16 @@ public final class HTTPRouter: @unchecked Sendable {
     // What `match` reads, kept flat so that matching copies no `Route` (a copy retains and
     // releases its name, methods, path, handler and Allow text: 10 refcount operations per
     // route tried, callgrind).
-    private var patterns: [UInt8] = []
+    /// Every route's path bytes, one after the other (copied anew on each `add`; matching
+    /// reads it without a closure: a closure here made Swift box its context on the heap).
+    private var patterns = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     private var patternStart: [Int] = []  // route i's path is patterns[patternStart[i]..<patternStart[i + 1]]
     private var prefixFlags: [Bool] = []
     private var methodMasks: [UInt16] = []
-    private var handlers: [HTTPHandler] = []
+    /// Handlers inside a struct: an array of bare closures stores them at the generic
+    /// abstraction, and reading one back allocates a reabstraction thunk per request.
+    private struct Handler { let call: HTTPHandler }
+    private var handlers: [Handler] = []
 
     public static let notFoundRoute = 0
     public static let methodNotAllowedRoute = 1
@@ -44,11 +49,15 @@ public final class HTTPRouter: @unchecked Sendable {
         let allow = HTTPMethod.allCases.filter { methods.contains($0) }.map(\.name).joined(separator: ", ")
         routes.append(Route(name: name, methods: methods, path: bytes, isPrefix: isPrefix, handler: handler, allowHeader: allow))
         if patternStart.isEmpty { patternStart.append(0) }
-        patterns += bytes
+        let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: patterns.count + bytes.count, alignment: 1)
+        if patterns.count > 0 { grown.copyMemory(from: UnsafeRawBufferPointer(patterns)) }
+        if !bytes.isEmpty { UnsafeMutableRawBufferPointer(rebasing: grown[patterns.count...]).copyBytes(from: bytes) }
+        patterns.deallocate()
+        patterns = grown
         patternStart.append(patterns.count)
         prefixFlags.append(isPrefix)
         methodMasks.append(methods.reduce(0) { $0 | (1 << $1.rawValue) })
-        handlers.append(handler)
+        handlers.append(Handler(call: handler))
     }
 
     public enum Match {
@@ -59,26 +68,24 @@ public final class HTTPRouter: @unchecked Sendable {
     }
 
     public func match(method: HTTPMethod, path: UnsafeRawBufferPointer) -> Match {
-        var pathMatched = -1
         let bit = UInt16(1) << method.rawValue
-        let found = patterns.withUnsafeBytes { patternBytes -> Int in
-            for index in 0..<prefixFlags.count {
-                let start = patternStart[index], count = patternStart[index + 1] &- start
-                if prefixFlags[index] {
-                    guard path.count >= count else { continue }
-                } else {
-                    guard path.count == count else { continue }
-                }
-                guard memcmpEqual(path.baseAddress, patternBytes.baseAddress.map { $0 + start }, count) else { continue }
-                if methodMasks[index] & bit != 0 { return index }
-                if pathMatched < 0 { pathMatched = index }
+        var pathMatched = -1
+        for index in 0..<prefixFlags.count {
+            let start = patternStart[index], count = patternStart[index + 1] &- start
+            if prefixFlags[index] {
+                guard path.count >= count else { continue }
+            } else {
+                guard path.count == count else { continue }
             }
-            return -1
+            guard memcmpEqual(path.baseAddress, patterns.baseAddress.map { UnsafeRawPointer($0 + start) }, count) else { continue }
+            if methodMasks[index] & bit != 0 { return .route(index + 2, handlers[index].call) }
+            if pathMatched < 0 { pathMatched = index }
         }
-        if found >= 0 { return .route(found + 2, handlers[found]) }
         if pathMatched >= 0 { return .methodNotAllowed(allow: routes[pathMatched].allowHeader) }
         return .notFound
     }
+
+    deinit { patterns.deallocate() }
 }
 
 @inline(__always)

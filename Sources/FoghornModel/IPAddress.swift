@@ -205,10 +205,14 @@ public struct CIDRBlock: Sendable, Equatable, CustomStringConvertible {
 
     public func contains(_ ip: IPAddress) -> Bool {
         if address.isV4 != ip.isV4 { return false }
-        let hp = min(prefix, 64), lp = max(prefix - 64, 0)
-        let hm: UInt64 = hp == 0 ? 0 : ~UInt64(0) << UInt64(64 - hp)
-        let lm: UInt64 = lp == 0 ? 0 : ~UInt64(0) << UInt64(64 - lp)
+        let (hm, lm) = masks
         return (ip.high & hm) == (address.high & hm) && (ip.low & lm) == (address.low & lm)
+    }
+
+    /// The prefix as masks over the high and low 64 bits.
+    var masks: (high: UInt64, low: UInt64) {
+        let hp = min(prefix, 64), lp = max(prefix - 64, 0)
+        return (hp == 0 ? 0 : ~UInt64(0) << UInt64(64 - hp), lp == 0 ? 0 : ~UInt64(0) << UInt64(64 - lp))
     }
 
     public var description: String { text }
@@ -218,36 +222,77 @@ public struct CIDRBlock: Sendable, Equatable, CustomStringConvertible {
 /// `CF-Connecting-IP`, else the right-most untrusted hop of `X-Forwarded-For`,
 /// else `X-Real-IP`. Headers from untrusted peers are ignored entirely.
 public struct ClientAddressResolver: Sendable {
-    public var trustedProxies: [CIDRBlock]
+    public var trustedProxies: [CIDRBlock] {
+        didSet { masks = trustedProxies.map(TrustMask.init) }
+    }
+    /// `trustedProxies` as plain masks: a trust check per hop reads no `String` and
+    /// retains nothing (the blocks carry their text for configs and logs).
+    private var masks: [TrustMask]
 
-    public init(trustedProxies: [CIDRBlock]) { self.trustedProxies = trustedProxies }
+    private struct TrustMask {
+        let high: UInt64, low: UInt64, maskHigh: UInt64, maskLow: UInt64, isV4: Bool
+        init(_ block: CIDRBlock) {
+            isV4 = block.address.isV4
+            (maskHigh, maskLow) = block.masks
+            high = block.address.high & maskHigh
+            low = block.address.low & maskLow
+        }
+    }
 
+    public init(trustedProxies: [CIDRBlock]) {
+        self.trustedProxies = trustedProxies
+        masks = trustedProxies.map(TrustMask.init)
+    }
+
+    /// `ip` is inside one of ``trustedProxies`` (as ``CIDRBlock/contains(_:)``: IPv4 blocks hold
+    /// IPv4 addresses only, IPv6 blocks — even `::/0` — IPv6 addresses only).
     public func isTrusted(_ ip: IPAddress) -> Bool {
-        for block in trustedProxies where block.contains(ip) { return true }
-        return false
+        let v4 = ip.isV4
+        return masks.withUnsafeBufferPointer { list in
+            for m in list where m.isV4 == v4 && (ip.high & m.maskHigh) == m.high && (ip.low & m.maskLow) == m.low { return true }
+            return false
+        }
     }
 
     public func resolve(
         peer: IPAddress, cfConnectingIP: UnsafeRawBufferPointer?, forwardedFor: UnsafeRawBufferPointer?,
         realIP: UnsafeRawBufferPointer?
     ) -> IPAddress {
-        guard !trustedProxies.isEmpty, isTrusted(peer) else { return peer }
-        if let cf = cfConnectingIP, let ip = IPAddress.parse(trim(cf)) { return ip }
-        if let xff = forwardedFor, let ip = rightmostUntrusted(xff) { return ip }
-        if let real = realIP, let ip = IPAddress.parse(trim(real)) { return ip }
+        resolve(peer: peer) { name in
+            switch name {
+            case .cfConnectingIP: cfConnectingIP
+            case .forwardedFor: forwardedFor
+            case .realIP: realIP
+            }
+        }
+    }
+
+    /// The headers ``resolve(peer:header:)`` may read, in the order it reads them.
+    public enum ForwardingHeader {
+        case cfConnectingIP, forwardedFor, realIP
+    }
+
+    /// Same as ``resolve(peer:cfConnectingIP:forwardedFor:realIP:)``, asking for each header
+    /// only when it is needed: none for an untrusted peer, none after the first usable one.
+    @inlinable
+    public func resolve(peer: IPAddress, header: (ForwardingHeader) -> UnsafeRawBufferPointer?) -> IPAddress {
+        guard isTrusted(peer) else { return peer }
+        if let cf = header(.cfConnectingIP), let ip = IPAddress.parse(Self.trim(cf)) { return ip }
+        if let xff = header(.forwardedFor), let ip = rightmostUntrusted(xff) { return ip }
+        if let real = header(.realIP), let ip = IPAddress.parse(Self.trim(real)) { return ip }
         return peer
     }
 
     /// Walks `X-Forwarded-For` from the right, skipping trusted proxies; the
     /// first untrusted hop is the client. All trusted → the left-most. Any
     /// malformed hop stops the walk (nil: fall back).
-    func rightmostUntrusted(_ xff: UnsafeRawBufferPointer) -> IPAddress? {
+    @usableFromInline func rightmostUntrusted(_ xff: UnsafeRawBufferPointer) -> IPAddress? {
         var end = xff.count
         var leftmost: IPAddress?
         while end > 0 {
             var start = end
             while start > 0 && xff[start - 1] != UInt8(ascii: ",") { start -= 1 }
-            let hop = trim(UnsafeRawBufferPointer(rebasing: xff[start..<end]))
+            let hop = Self.trim(UnsafeRawBufferPointer(rebasing: xff[start..<end]))
             guard let ip = IPAddress.parse(hop) else { return nil }
             if !isTrusted(ip) { return ip }
             leftmost = ip
@@ -256,7 +301,7 @@ public struct ClientAddressResolver: Sendable {
         return leftmost
     }
 
-    private func trim(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    @usableFromInline static func trim(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         var s = 0, e = b.count
         while s < e && (b[s] == 0x20 || b[s] == 0x09) { s += 1 }
         while e > s && (b[e - 1] == 0x20 || b[e - 1] == 0x09) { e -= 1 }

@@ -372,19 +372,19 @@ public final class ViewerLoop: @unchecked Sendable {
     /// The viewer's address: the peer, or what a trusted proxy says.
     public func clientAddress(_ req: HTTPRequest) -> IPAddress? {
         guard let peer = peerIP(req) else { return nil }
-        let r = settings.resolver
-        if r.trustedProxies.isEmpty { return peer }
-        return r.resolve(
-            peer: peer,
-            cfConnectingIP: req.header("cf-connecting-ip").map { req.bytes($0) },
-            forwardedFor: req.header("x-forwarded-for").map { req.bytes($0) },
-            realIP: req.header("x-real-ip").map { req.bytes($0) })
+        return settings.resolver.resolve(peer: peer) { name in
+            let range: ByteRange? = switch name {
+            case .cfConnectingIP: req.header("cf-connecting-ip")
+            case .forwardedFor: req.header("x-forwarded-for")
+            case .realIP: req.header("x-real-ip")
+            }
+            return range.map { req.bytes($0) }
+        }
     }
 
     /// `https` when a trusted proxy says `X-Forwarded-Proto: https`.
     func forwardedProtoIsHTTPS(_ req: HTTPRequest) -> Bool {
-        guard !settings.resolver.trustedProxies.isEmpty, let v = req.header("x-forwarded-proto"),
-              let peer = peerIP(req), settings.resolver.isTrusted(peer) else { return false }
+        guard let peer = peerIP(req), settings.resolver.isTrusted(peer), let v = req.header("x-forwarded-proto") else { return false }
         let b = req.bytes(v)
         return b.count == 5 && b[0] | 0x20 == 0x68 && b[4] | 0x20 == 0x73
     }

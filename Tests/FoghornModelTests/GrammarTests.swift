@@ -116,6 +116,14 @@ func parsePath(_ s: String) -> (String, String?, String?)? {
         #expect(resolve("127.0.0.1", cf: "3.3.3.3", xff: "1.1.1.1") == "3.3.3.3")
         #expect(resolve("127.0.0.1", real: "2.2.2.2") == "2.2.2.2")
         #expect(resolve("127.0.0.1", xff: "garbage") == "127.0.0.1")
+        // IPv6 blocks, even ::/0, hold IPv6 addresses only; IPv4 blocks IPv4 only.
+        var v6 = ClientAddressResolver(trustedProxies: [CIDRBlock.parse("::/0")!])
+        #expect(v6.isTrusted(IPAddress.parse("2001:db8::1")!) && !v6.isTrusted(IPAddress.parse("127.0.0.1")!))
+        #expect(resolver.isTrusted(IPAddress.parse("::ffff:7f00:1")!))  // the mapped form is IPv4
+        #expect(!resolver.isTrusted(IPAddress.parse("::1")!) && !resolver.isTrusted(IPAddress.parse("126.255.255.255")!))
+        // Changing the list takes effect (the masks follow it).
+        v6.trustedProxies = [CIDRBlock.parse("192.0.2.0/24")!]
+        #expect(v6.isTrusted(IPAddress.parse("192.0.2.200")!) && !v6.isTrusted(IPAddress.parse("2001:db8::1")!))
     }
 
     @Test func edgeReportValidationNamesTheField() throws {
