@@ -13,24 +13,26 @@ public struct ByteKeyTable: Sendable {
 
     /// Keys `keys[i]` → `Int32(i)`; a repeated key maps to its last index.
     public init(keys: [String]) {
-        self.init(count: keys.count) { i, body in
+        self.init(count: keys.count) { i, add in
             var k = keys[i]
-            k.withUTF8 { body(UnsafeRawBufferPointer($0), Int32(i)) }
+            k.withUTF8 { add(UnsafeRawBufferPointer($0), Int32(i), nil) }
         }
     }
 
     public init(_ entries: [(key: [UInt8], value: Int32)]) {
-        self.init(count: entries.count) { i, body in
-            entries[i].key.withUnsafeBytes { body($0, entries[i].value) }
+        self.init(count: entries.count) { i, add in
+            entries[i].key.withUnsafeBytes { add($0, entries[i].value, nil) }
         }
     }
 
-    /// `count` entries, the `i`th handed over by `entry(i, add)` calling `add(keyBytes, value)`.
-    private init(count: Int, entry: (Int, (UnsafeRawBufferPointer, Int32) -> Void) -> Void) {
+    /// `count` entries, the `i`th handed over by `entry(i, add)` calling `add(keyBytes, value,
+    /// hash)` — `hash` is ``hash(_:)`` of the key when the caller has it already, else nil.
+    init(count: Int, entry: (Int, (UnsafeRawBufferPointer, Int32, UInt64?) -> Void) -> Void) {
         var capacity = 8
         while capacity < count * 2 { capacity *= 2 }
         var slots = [Int32](repeating: -1, count: capacity)
         var keyBytes: [UInt8] = []
+        keyBytes.reserveCapacity(count * 16)
         var starts: [UInt32] = [0]
         var hashes: [UInt64] = []
         var values: [Int32] = []
@@ -38,8 +40,8 @@ public struct ByteKeyTable: Sendable {
         hashes.reserveCapacity(count)
         values.reserveCapacity(count)
         for i in 0..<count {
-            entry(i) { key, value in
-                let h = ByteKeyTable.hash(key)
+            entry(i) { key, value, known in
+                let h = known ?? ByteKeyTable.hash(key)
                 var s = Int(truncatingIfNeeded: h) & (capacity - 1)
                 while slots[s] >= 0 {
                     let existing = Int(slots[s])

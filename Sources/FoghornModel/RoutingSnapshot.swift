@@ -195,14 +195,20 @@ public final class RoutingSnapshot: @unchecked Sendable {
         let table = StreamNameTable.shared
         var idCapacity = max(table.count, 1)
         var pairCount = 0
-        for e in sorted { pairCount &+= e.streamIds.count; for id in e.streamIds where Int(id) >= idCapacity { idCapacity = Int(id) + 1 } }
-        let idSlot = UnsafeMutableBufferPointer<Int32>.allocate(capacity: idCapacity)
-        idSlot.initialize(repeating: -1)
-        let idCount = UnsafeMutableBufferPointer<Int32>.allocate(capacity: idCapacity)
-        let idUp = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: idCapacity)
-        let idViewers = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: idCapacity)
+        sorted.withUnsafeBufferPointer { edges in
+            for e in 0..<edges.count {
+                let ids = edges.baseAddress.unsafelyUnwrapped + e  // in place: no EdgeState copy (a dozen retains)
+                pairCount &+= ids.pointee.streamIds.count
+                for id in ids.pointee.streamIds where Int(id) >= idCapacity { idCapacity = Int(id) + 1 }
+            }
+        }
+        /// Per interned ID: its slot (-1: not seen yet), candidate count and totals — one record,
+        /// so the first pass's random access per pair touches one cache line, not four arrays.
+        struct Accumulator { var slot: Int32; var count: Int32; var up: UInt64; var viewers: UInt64 }
+        let acc = UnsafeMutableBufferPointer<Accumulator>.allocate(capacity: idCapacity)
+        acc.initialize(repeating: Accumulator(slot: -1, count: 0, up: 0, viewers: 0))
         let pairSlots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(pairCount, 1))
-        defer { idSlot.deallocate(); idCount.deallocate(); idUp.deallocate(); idViewers.deallocate(); pairSlots.deallocate() }
+        defer { acc.deallocate(); pairSlots.deallocate() }
         var slotIds: [Int32] = []
         var pair = 0
         // Ensure templates exist for edges built without a report (tests, old state).
@@ -236,32 +242,34 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 ep.pointee.streamIds.withUnsafeBufferPointer { ids in
                     ep.pointee.streamStats.withUnsafeBufferPointer { stats in
                         for k in 0..<ids.count {
-                            let id = Int(ids[k])
-                            var slot = idSlot[id]
-                            if slot < 0 {
-                                slot = Int32(slotIds.count)
-                                slotIds.append(Int32(id))
-                                idSlot[id] = slot
-                                idCount[id] = 0; idUp[id] = 0; idViewers[id] = 0
+                            let a = acc.baseAddress.unsafelyUnwrapped + Int(ids[k])
+                            if a.pointee.slot < 0 {
+                                a.pointee.slot = Int32(slotIds.count)
+                                slotIds.append(ids[k])
                             }
-                            pairSlots[pair] = slot
+                            pairSlots[pair] = a.pointee.slot
                             pair &+= 1
-                            idCount[id] &+= 1
-                            idUp[id] &+= stats[k].upBytesPerSec
-                            idViewers[id] &+= UInt64(stats[k].viewers)
+                            a.pointee.count &+= 1
+                            a.pointee.up &+= stats[k].upBytesPerSec
+                            a.pointee.viewers &+= UInt64(stats[k].viewers)
                         }
                     }
                 }
             }
         }
-        let names = slotIds.map { table.name($0) }
-        let sCount = slotIds.map { idCount[Int($0)] }, sUp = slotIds.map { idUp[Int($0)] }, sTotalViewers = slotIds.map { idViewers[Int($0)] }
-        // Second pass: each stream's candidates in ascending edge index.
-        var cursor = [Int32](repeating: 0, count: names.count)
+        let slotCount = slotIds.count
+        // Second pass: each stream's candidates in ascending edge index (a counting sort). Each
+        // pair is scattered once, packed (edge index, inputs, has-viewers) into one word, then
+        // unpacked into the columns in order: one random write per pair instead of three.
+        let cursor = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(slotCount + 1, 1))
+        defer { cursor.deallocate() }
         var total: Int32 = 0
-        for slot in 0..<names.count { cursor[slot] = total; total &+= sCount[slot] }
-        let starts = cursor
+        for slot in 0..<slotCount { cursor[slot] = total; total &+= acc[Int(slotIds[slot])].count }
+        cursor[slotCount] = total
+        let starts = Array(cursor[0..<slotCount])
         let columns = StreamColumns(count: Int(total))
+        let packed = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(Int(total), 1))
+        defer { packed.deallocate() }
         sorted.withUnsafeBufferPointer { sortedEdges in
             pair = 0
             for index in 0..<n {
@@ -272,12 +280,17 @@ public final class RoutingSnapshot: @unchecked Sendable {
                         pair &+= 1
                         let at = Int(cursor[slot])
                         cursor[slot] = Int32(at + 1)
-                        columns.edges[at] = Int32(index)
-                        columns.inputs[at] = stats[k].inputs
-                        if stats[k].viewers > 0 { columns.setHasViewers(at) }
+                        // inputs ≤ 2³¹ − 1 (EdgeStreamStats): bit 31 of the low word is free for the viewer flag.
+                        packed[at] = UInt64(UInt32(index)) << 32 | UInt64(stats[k].inputs) | (stats[k].viewers > 0 ? 0x8000_0000 : 0)
                     }
                 }
             }
+        }
+        for at in 0..<Int(total) {
+            let word = packed[at]
+            columns.edges[at] = Int32(truncatingIfNeeded: word >> 32)
+            columns.inputs[at] = UInt32(truncatingIfNeeded: word) & 0x7FFF_FFFF
+            if word & 0x8000_0000 != 0 { columns.setHasViewers(at) }
         }
         self.columns = columns
         self.hot = hot
@@ -287,22 +300,26 @@ public final class RoutingSnapshot: @unchecked Sendable {
         urlsByEdge = sorted.map(\.resolvedURLs)
 
         var streams: [StreamEntry] = []
-        streams.reserveCapacity(names.count)
-        for slot in 0..<names.count {
-            let perViewer = RoutingSnapshot.perViewerBytesPerSec(up: sUp[slot], viewers: sTotalViewers[slot])
-            var nameCopy = names[slot]
-            let h = nameCopy.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
+        streams.reserveCapacity(slotCount)
+        for slot in 0..<slotCount {
+            let a = acc[Int(slotIds[slot])]
+            var name = table.name(slotIds[slot])
+            let h = name.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
             streams.append(StreamEntry(
-                name: names[slot], candidateStart: starts[slot], candidateCount: sCount[slot],
-                perViewerBytesPerSec: perViewer, nameHash: h, totalViewers: sTotalViewers[slot]))
+                name: name, candidateStart: starts[slot], candidateCount: a.count,
+                perViewerBytesPerSec: RoutingSnapshot.perViewerBytesPerSec(up: a.up, viewers: a.viewers), nameHash: h, totalViewers: a.viewers))
         }
-        let streamTable = ByteKeyTable(keys: names)
+        // Names → slots, with the hashes just computed (the stream entries keep them for stickiness).
+        let streamTable = ByteKeyTable(count: slotCount) { slot, add in
+            var name = streams[slot].name
+            name.withUTF8 { add(UnsafeRawBufferPointer($0), Int32(slot), streams[slot].nameHash) }
+        }
         var playbackStream: [Int32] = []
         var playbackTenant: [Int32] = []
         playbackStream.reserveCapacity(input.playback.count)
         playbackTenant.reserveCapacity(input.playback.count)
         if let ids = input.playbackStreamIds, ids.count == input.playback.count {
-            for id in ids { playbackStream.append(id >= 0 && Int(id) < idCapacity ? idSlot[Int(id)] : -1) }
+            for id in ids { playbackStream.append(id >= 0 && Int(id) < idCapacity ? acc[Int(id)].slot : -1) }
         } else {
             for record in input.playback { playbackStream.append(streamTable.lookup(record.stream) ?? -1) }
         }
