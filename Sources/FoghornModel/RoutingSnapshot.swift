@@ -194,23 +194,21 @@ public final class RoutingSnapshot: @unchecked Sendable {
         // per pair, 11 % of a 10,000 × 100 build): its slot, candidate count and totals.
         let table = StreamNameTable.shared
         var idCapacity = max(table.count, 1)
-        var pairCount = 0
         sorted.withUnsafeBufferPointer { edges in
             for e in 0..<edges.count {
                 let ids = edges.baseAddress.unsafelyUnwrapped + e  // in place: no EdgeState copy (a dozen retains)
-                pairCount &+= ids.pointee.streamIds.count
                 for id in ids.pointee.streamIds where Int(id) >= idCapacity { idCapacity = Int(id) + 1 }
             }
         }
-        /// Per interned ID: its slot (-1: not seen yet), candidate count and totals — one record,
-        /// so the first pass's random access per pair touches one cache line, not four arrays.
+        /// Per interned ID: its slot (-1: not seen yet), candidate count (then, in the second pass,
+        /// its next column position) and totals — one record, so each pass's random access per
+        /// pair touches one cache line. No per-pair scratch: every buffer above 1 MiB is mapped
+        /// fresh (ProcessMemory), so each one costs page faults on every build.
         struct Accumulator { var slot: Int32; var count: Int32; var up: UInt64; var viewers: UInt64 }
         let acc = UnsafeMutableBufferPointer<Accumulator>.allocate(capacity: idCapacity)
         acc.initialize(repeating: Accumulator(slot: -1, count: 0, up: 0, viewers: 0))
-        let pairSlots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(pairCount, 1))
-        defer { acc.deallocate(); pairSlots.deallocate() }
+        defer { acc.deallocate() }
         var slotIds: [Int32] = []
-        var pair = 0
         // Ensure templates exist for edges built without a report (tests, old state).
         for index in 0..<n where sorted[index].resolvedURLs.isEmpty { sorted[index].resolveURLs() }
         // Read each edge in place: binding `let e = sorted[index]` would copy the struct and
@@ -247,8 +245,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
                                 a.pointee.slot = Int32(slotIds.count)
                                 slotIds.append(ids[k])
                             }
-                            pairSlots[pair] = a.pointee.slot
-                            pair &+= 1
                             a.pointee.count &+= 1
                             a.pointee.up &+= stats[k].upBytesPerSec
                             a.pointee.viewers &+= UInt64(stats[k].viewers)
@@ -258,39 +254,45 @@ public final class RoutingSnapshot: @unchecked Sendable {
             }
         }
         let slotCount = slotIds.count
-        // Second pass: each stream's candidates in ascending edge index (a counting sort). Each
-        // pair is scattered once, packed (edge index, inputs, has-viewers) into one word, then
-        // unpacked into the columns in order: one random write per pair instead of three.
-        let cursor = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(slotCount + 1, 1))
-        defer { cursor.deallocate() }
+        // Streams in slot order; each one's candidates start where the previous one's end.
+        var streams: [StreamEntry] = []
+        streams.reserveCapacity(slotCount)
         var total: Int32 = 0
-        for slot in 0..<slotCount { cursor[slot] = total; total &+= acc[Int(slotIds[slot])].count }
-        cursor[slotCount] = total
-        let starts = Array(cursor[0..<slotCount])
+        for slot in 0..<slotCount {
+            let a = acc.baseAddress.unsafelyUnwrapped + Int(slotIds[slot])
+            var name = table.name(slotIds[slot])
+            let h = name.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
+            streams.append(StreamEntry(
+                name: name, candidateStart: total, candidateCount: a.pointee.count,
+                perViewerBytesPerSec: RoutingSnapshot.perViewerBytesPerSec(up: a.pointee.up, viewers: a.pointee.viewers),
+                nameHash: h, totalViewers: a.pointee.viewers))
+            let count = a.pointee.count
+            a.pointee.count = total  // from here on: the stream's next column position
+            total &+= count
+        }
+        // Second pass: each stream's candidates in ascending edge index (a counting sort). The
+        // viewer flag rides in bit 31 of the input count (≤ 2³¹ − 1, EdgeStreamStats) and moves
+        // to the bit column in one ordered pass afterwards.
         let columns = StreamColumns(count: Int(total))
-        let packed = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(Int(total), 1))
-        defer { packed.deallocate() }
         sorted.withUnsafeBufferPointer { sortedEdges in
-            pair = 0
             for index in 0..<n {
                 let ep = sortedEdges.baseAddress.unsafelyUnwrapped + index
-                ep.pointee.streamStats.withUnsafeBufferPointer { stats in
-                    for k in 0..<stats.count {
-                        let slot = Int(pairSlots[pair])
-                        pair &+= 1
-                        let at = Int(cursor[slot])
-                        cursor[slot] = Int32(at + 1)
-                        // inputs ≤ 2³¹ − 1 (EdgeStreamStats): bit 31 of the low word is free for the viewer flag.
-                        packed[at] = UInt64(UInt32(index)) << 32 | UInt64(stats[k].inputs) | (stats[k].viewers > 0 ? 0x8000_0000 : 0)
+                ep.pointee.streamIds.withUnsafeBufferPointer { ids in
+                    ep.pointee.streamStats.withUnsafeBufferPointer { stats in
+                        for k in 0..<ids.count {
+                            let a = acc.baseAddress.unsafelyUnwrapped + Int(ids[k])
+                            let at = Int(a.pointee.count)
+                            a.pointee.count = Int32(at + 1)
+                            columns.edges[at] = Int32(index)
+                            columns.inputs[at] = stats[k].inputs | (stats[k].viewers > 0 ? 0x8000_0000 : 0)
+                        }
                     }
                 }
             }
         }
-        for at in 0..<Int(total) {
-            let word = packed[at]
-            columns.edges[at] = Int32(truncatingIfNeeded: word >> 32)
-            columns.inputs[at] = UInt32(truncatingIfNeeded: word) & 0x7FFF_FFFF
-            if word & 0x8000_0000 != 0 { columns.setHasViewers(at) }
+        for at in 0..<Int(total) where columns.inputs[at] & 0x8000_0000 != 0 {
+            columns.inputs[at] &= 0x7FFF_FFFF
+            columns.setHasViewers(at)
         }
         self.columns = columns
         self.hot = hot
@@ -299,16 +301,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
         baseUsed = baseUsedList
         urlsByEdge = sorted.map(\.resolvedURLs)
 
-        var streams: [StreamEntry] = []
-        streams.reserveCapacity(slotCount)
-        for slot in 0..<slotCount {
-            let a = acc[Int(slotIds[slot])]
-            var name = table.name(slotIds[slot])
-            let h = name.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
-            streams.append(StreamEntry(
-                name: name, candidateStart: starts[slot], candidateCount: a.count,
-                perViewerBytesPerSec: RoutingSnapshot.perViewerBytesPerSec(up: a.up, viewers: a.viewers), nameHash: h, totalViewers: a.viewers))
-        }
         // Names → slots, with the hashes just computed (the stream entries keep them for stickiness).
         let streamTable = ByteKeyTable(count: slotCount) { slot, add in
             var name = streams[slot].name
@@ -323,7 +315,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
         } else {
             for record in input.playback { playbackStream.append(streamTable.lookup(record.stream) ?? -1) }
         }
-        for record in input.playback { playbackTenant.append(internTenant(record.tenant)) }
+        input.playback.withUnsafeBufferPointer { records in
+            // In place: `for record in` would copy each record (three strings retained and released).
+            for r in 0..<records.count { playbackTenant.append(internTenant((records.baseAddress.unsafelyUnwrapped + r).pointee.tenant)) }
+        }
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
         self.perViewerByStream = streams.map(\.perViewerBytesPerSec)
