@@ -367,6 +367,34 @@ public final class ControlPlane: @unchecked Sendable {
 
     // MARK: Snapshots
 
+    /// Snapshots this loop replaced, kept until no data loop holds them any more: the last
+    /// release of a snapshot frees the whole routing state (≈ 2.5 ms at 10,000 edges × 100
+    /// streams), and it belongs here, not on a data loop in the middle of a viewer's request.
+    private var retired: [RoutingSnapshot] = []
+    /// Replaced snapshots still held by a data loop (or just released by all of them).
+    public var retiredSnapshotCount: Int { retired.count }
+
+    private func publish(_ snapshot: RoutingSnapshot) {
+        retired.append(publisher.snapshot)
+        publisher.publish(snapshot)
+        releaseRetired()
+    }
+
+    /// Releases, on this loop, each replaced snapshot that no data loop holds any more (loops
+    /// only ever let go of old snapshots, so one found unreferenced stays that way). Runs at
+    /// each publish and each sweep.
+    public func releaseRetired() {
+        var i = 0
+        while i < retired.count {
+            if isKnownUniquelyReferenced(&retired[i]) {
+                retired.swapAt(i, retired.count - 1)
+                retired.removeLast()
+            } else {
+                i += 1
+            }
+        }
+    }
+
     /// Builds and publishes a snapshot now (tests and the coalescing timer).
     public func rebuildNow() {
         dirty = false
@@ -385,7 +413,7 @@ public final class ControlPlane: @unchecked Sendable {
             if complete {
                 loadChanged.removeAll(keepingCapacity: true)
                 let pending = pendingBySlot(previous)
-                publisher.publish(RoutingSnapshot(
+                publish(RoutingSnapshot(
                     refreshing: previous, pending: pending, changedEdges: changed, generation: generation, nowMs: ControlPlane.monotonicMs(),
                     appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs))
                 if changed.isEmpty { pendingRefreshes += 1 } else { loadRefreshes += 1 }
@@ -399,7 +427,7 @@ public final class ControlPlane: @unchecked Sendable {
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
             edges: sortedIds.map { edges[$0]! }, remoteEdges: peers?.remoteStates ?? [], playback: playback.records, playbackStreamIds: playback.streamIds, previous: publisher.snapshot, appliedShipments: appliedShipments,
             geo: geo, clock: ControlPlane.monotonicNs))
-        publisher.publish(snapshot)
+        publish(snapshot)
         rebuilds += 1
         slotByOrder.removeAll(keepingCapacity: true)
         for id in edges.keys { slotByOrder.append(Int32(snapshot.edgeIndex(nodeId: id) ?? -1)) }
@@ -439,6 +467,7 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Once a second: evict long-silent edges; rebuild when any edge's health changed.
     func sweep() {
+        releaseRetired()
         playbackResolver?.sweep()
         let now = ControlPlane.monotonicMs()
         let current = publisher.snapshot
