@@ -154,6 +154,7 @@ enum DebugAPI {
             j.field("pending_refreshes", plane.pendingRefreshes)
             j.field("load_refreshes", plane.loadRefreshes)
             j.field("evictions", plane.evictions)
+            j.field("retired_snapshots", plane.retiredSnapshotCount)
             j.field("geoip", s.geo?.describe ?? "")
             j.objectEnd()
             w.json(.ok, j)

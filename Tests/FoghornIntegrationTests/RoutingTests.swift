@@ -193,6 +193,9 @@ import FoghornTesting
         Self.settle()
         #expect(try counters().rebuilds == after.rebuilds + 1)
         #expect(try winner() == b)
+        // Every replaced snapshot is counted until no loop holds it; the loop holds only the newest.
+        let retired = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)["retired_snapshots"]?.intValue
+        #expect(retired != nil && retired! >= 0 && retired! <= 3)
     }
 
     @Test func errorAnswersCarryCORSAndSpecificCodes() throws {
