@@ -23,8 +23,8 @@ public final class HTTPRouter: @unchecked Sendable {
     // What `match` reads, kept flat so that matching copies no `Route` (a copy retains and
     // releases its name, methods, path, handler and Allow text: 10 refcount operations per
     // route tried, callgrind).
-    /// Every route's path bytes, one after the other (copied anew on each `add`; matching
-    /// reads it without a closure: a closure here made Swift box its context on the heap).
+    /// Every route's path bytes, one after the other (reallocated on each `add`, read in place
+    /// by `match`).
     private var patterns = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     private var patternStart: [Int] = []  // route i's path is patterns[patternStart[i]..<patternStart[i + 1]]
     private var prefixFlags: [Bool] = []
