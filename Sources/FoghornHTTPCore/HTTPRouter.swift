@@ -10,23 +10,16 @@ public typealias HTTPHandler = (HTTPRequest, inout HTTPResponseWriter) -> Void
 /// the metrics `route` label; index ``notFoundRoute`` and ``methodNotAllowedRoute``
 /// are reserved.
 public final class HTTPRouter: @unchecked Sendable {
-    public struct Route {
-        public let name: String
-        public let methods: Set<HTTPMethod>
-        public let path: [UInt8]
-        public let isPrefix: Bool
-        public let handler: HTTPHandler
-        let allowHeader: String
-    }
-
-    public private(set) var routes: [Route] = []
-    // What `match` reads, kept flat so that matching copies no `Route` (a copy retains and
-    // releases its name, methods, path, handler and Allow text: 10 refcount operations per
-    // route tried, callgrind).
+    // One entry per route, in registration order, in flat columns: matching copies no
+    // per-route struct (a copy of one retained and released its name, methods, path, handler
+    // and Allow text: 10 refcount operations per route tried, callgrind).
+    private var names: [String] = []
+    /// The `Allow` header of a route's 405 answer.
+    private var allowHeaders: [String] = []
     /// Every route's path bytes, one after the other (reallocated on each `add`, read in place
     /// by `match`).
     private var patterns = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    private var patternStart: [Int] = []  // route i's path is patterns[patternStart[i]..<patternStart[i + 1]]
+    private var patternStart: [Int] = [0]  // route i's path is patterns[patternStart[i]..<patternStart[i + 1]]
     private var prefixFlags: [Bool] = []
     private var methodMasks: [UInt16] = []
     /// Handlers inside a struct: an array of bare closures stores them at the generic
@@ -37,7 +30,7 @@ public final class HTTPRouter: @unchecked Sendable {
     public static let notFoundRoute = 0
     public static let methodNotAllowedRoute = 1
     /// Route names in index order: the two reserved ones first.
-    public var routeNames: [String] { ["not_found", "method_not_allowed"] + routes.map(\.name) }
+    public var routeNames: [String] { ["not_found", "method_not_allowed"] + names }
 
     public init() {}
 
@@ -46,9 +39,8 @@ public final class HTTPRouter: @unchecked Sendable {
         var bytes = Array(path.utf8)
         let isPrefix = bytes.last == UInt8(ascii: "*")
         if isPrefix { bytes.removeLast() }
-        let allow = HTTPMethod.allCases.filter { methods.contains($0) }.map(\.name).joined(separator: ", ")
-        routes.append(Route(name: name, methods: methods, path: bytes, isPrefix: isPrefix, handler: handler, allowHeader: allow))
-        if patternStart.isEmpty { patternStart.append(0) }
+        names.append(name)
+        allowHeaders.append(HTTPMethod.allCases.filter { methods.contains($0) }.map(\.name).joined(separator: ", "))
         let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: patterns.count + bytes.count, alignment: 1)
         if patterns.count > 0 { grown.copyMemory(from: UnsafeRawBufferPointer(patterns)) }
         if !bytes.isEmpty { UnsafeMutableRawBufferPointer(rebasing: grown[patterns.count...]).copyBytes(from: bytes) }
@@ -81,7 +73,7 @@ public final class HTTPRouter: @unchecked Sendable {
             if methodMasks[index] & bit != 0 { return .route(index + 2, handlers[index].call) }
             if pathMatched < 0 { pathMatched = index }
         }
-        if pathMatched >= 0 { return .methodNotAllowed(allow: routes[pathMatched].allowHeader) }
+        if pathMatched >= 0 { return .methodNotAllowed(allow: allowHeaders[pathMatched]) }
         return .notFound
     }
 

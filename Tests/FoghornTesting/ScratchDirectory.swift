@@ -14,9 +14,12 @@ import Glibc
 public enum ScratchDirectory {
     private static let made = Mutex<[String]>([])
 
-    /// A new empty directory named `<prefix>-XXXXXX` under the temporary directory.
+    /// A new empty directory under the temporary directory: `prefix`, a dash and six random
+    /// characters.
     public static func make(_ prefix: String) throws -> String {
-        var template = Array((NSTemporaryDirectory() + prefix + "-XXXXXX").utf8CString)
+        // mkdtemp(3) replaces a template's six trailing "X"s with random characters.
+        let randomPart = String(repeating: "X", count: 6)
+        var template = Array((NSTemporaryDirectory() + prefix + "-" + randomPart).utf8CString)
         let made: String? = template.withUnsafeMutableBufferPointer { buffer in
             guard let p = mkdtemp(buffer.baseAddress!) else { return nil }
             return String(cString: p)
