@@ -70,6 +70,12 @@ public final class ControlPlane: @unchecked Sendable {
     public private(set) var loadRefreshes: UInt64 = 0
     /// Edges whose reports changed only their load since the last publish.
     private var loadChanged: Set<String> = []
+    /// Edges whose reports changed their streams (and maybe load) but nothing else that places
+    /// them since the last publish: an incremental build applies them
+    /// (``RoutingSnapshot/restructured(_:pending:changedEdges:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
+    private var streamsChanged: Set<String> = []
+    /// Snapshots built incrementally (a stream started or ended on an edge) instead of in full.
+    public private(set) var incrementalBuilds: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
 
     public init(config: FoghornConfiguration, loop: EventLoop, logger: Logger, dataLoops: Int, geo: (any GeoLookup)?) throws(ConfigError) {
@@ -174,7 +180,7 @@ public final class ControlPlane: @unchecked Sendable {
         dirty = true
         if structural { structuralDirty = true }
         guard let timer = rebuildTimer else { return }
-        let pendingOnly = !structuralDirty && loadChanged.isEmpty
+        let pendingOnly = !structuralDirty && loadChanged.isEmpty && streamsChanged.isEmpty
         if timer.isActive {
             // Part of a running burst: a pending shipment rides along; anything else moves the
             // publish to `rebuildQuietMs` from now, never past the burst's `rebuildDelayMs`.
@@ -206,6 +212,9 @@ public final class ControlPlane: @unchecked Sendable {
     private func markChanged(_ edge: EdgeState, before: EdgeState?) {
         if let before, RoutingSnapshot.isLoadOnlyChange(from: before, to: edge) {
             loadChanged.insert(edge.nodeId)
+            markDirty(structural: false)
+        } else if let before, RoutingSnapshot.changesOnlyLoadAndStreams(from: before, to: edge) {
+            streamsChanged.insert(edge.nodeId)
             markDirty(structural: false)
         } else {
             markDirty()
@@ -410,16 +419,16 @@ public final class ControlPlane: @unchecked Sendable {
         generation += 1
         if !structuralDirty {
             let previous = publisher.snapshot
-            // Load-only changes by index in the published snapshot; an edge it does not have
-            // (cannot happen without a structural change, but cheap to check) means a full build.
+            // Changed edges by index in the published snapshot; an edge it does not have (cannot
+            // happen without a structural change, but cheap to check) means a full build.
             var changed: [(index: Int, edge: EdgeState)] = []
-            changed.reserveCapacity(loadChanged.count)
+            changed.reserveCapacity(loadChanged.count + streamsChanged.count)
             var complete = true
-            for id in loadChanged {
+            for id in loadChanged.union(streamsChanged) {
                 guard let i = previous.edgeIndex(nodeId: id), i < previous.localEdgeCount, let e = edges[id] else { complete = false; break }
                 changed.append((i, e))
             }
-            if complete {
+            if complete && streamsChanged.isEmpty {
                 loadChanged.removeAll(keepingCapacity: true)
                 let pending = pendingBySlot(previous)
                 publish(RoutingSnapshot(
@@ -429,9 +438,20 @@ public final class ControlPlane: @unchecked Sendable {
                 runAfterPublish()
                 return
             }
+            if complete, let snapshot = RoutingSnapshot.restructured(
+                previous, pending: pendingBySlot(previous), changedEdges: changed, playback: playback.records, playbackStreamIds: playback.streamIds,
+                generation: generation, nowMs: ControlPlane.monotonicMs(), appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs) {
+                loadChanged.removeAll(keepingCapacity: true)
+                streamsChanged.removeAll(keepingCapacity: true)
+                publish(snapshot)
+                incrementalBuilds += 1
+                runAfterPublish()
+                return
+            }
         }
         structuralDirty = false
         loadChanged.removeAll(keepingCapacity: true)
+        streamsChanged.removeAll(keepingCapacity: true)
         let positions = Array(edges.indices)  // iteration order; no hashing
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,

@@ -135,7 +135,7 @@ enum MistCompatAPI {
         if let name = q("streamstats") {
             var j = JSONWriter()
             j.objectStart()
-            for (si, entry) in snapshot.streams.enumerated() where name == "*" || entry.name == name || entry.name.hasPrefix(name + "+") {
+            for (si, entry) in snapshot.streams.enumerated() where entry.candidateCount > 0 && (name == "*" || entry.name == name || entry.name.hasPrefix(name + "+")) {
                 var up: UInt64 = 0
                 if let id = StreamNameTable.shared.existingId(for: entry.name) {
                     for e in snapshot.candidates(of: si).edges { up += snapshot.edges[Int(e)].stats(forId: id)?.upBytesPerSec ?? 0 }
@@ -154,7 +154,7 @@ enum MistCompatAPI {
         if q("viewers") != nil {
             var j = JSONWriter()
             j.objectStart()
-            for entry in snapshot.streams { j.field(entry.name, entry.totalViewers) }
+            for entry in snapshot.streams where entry.candidateCount > 0 { j.field(entry.name, entry.totalViewers) }
             j.objectEnd()
             return text(&w, j.string)
         }

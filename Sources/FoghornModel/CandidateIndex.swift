@@ -93,9 +93,13 @@ public final class CandidateIndex: @unchecked Sendable {
     let nodes: UnsafeMutableBufferPointer<Node>
     /// Root node per stream (-1: no tree — a linear or a flat stream).
     let roots: UnsafeMutableBufferPointer<Int32>
-    /// Per stream: `blockStart[s]..<blockStart[s+1]` in ``blocks`` (a flat stream's candidates,
-    /// or a tree's leaves one after another; empty for a linear stream).
-    let blockStart: UnsafeMutableBufferPointer<Int32>
+    /// A stream's run in ``blocks``: a flat stream's candidates, or a tree's leaves one after
+    /// another; empty for a linear stream.
+    struct BlockRange { var start: Int32; var end: Int32 }
+    /// Per stream, its run in ``blocks``. Runs are back to back after a full build; an
+    /// incremental one (``init(updating:streams:rebuilt:columns:hot:edgeCount:weights:baseScore:)``)
+    /// appends the rebuilt streams' runs and leaves their old ones unused.
+    let blockRanges: UnsafeMutableBufferPointer<BlockRange>
     let blocks: UnsafeMutableBufferPointer<FlatBlock>
     /// Blocks in use (``blocks`` has at least one slot, even when there are none).
     let blockCount: Int
@@ -104,9 +108,14 @@ public final class CandidateIndex: @unchecked Sendable {
     public var nodeCount: Int { nodes.count }
 
     /// Whether `stream` is stored as ``FlatBlock``s.
-    @inline(__always) func isFlat(stream: Int) -> Bool { roots[stream] < 0 && blockStart[stream + 1] > blockStart[stream] }
+    @inline(__always) func isFlat(stream: Int) -> Bool {
+        let r = blockRanges[stream]
+        return roots[stream] < 0 && r.end > r.start
+    }
     /// Edges of the snapshot the index was built for.
     let edgeCount: Int
+    /// Streams (slots) it lays out.
+    let streamCount: Int
 
     /// One candidate while building: position, non-geo score at build time, slot in the stream.
     private struct Item {
@@ -118,36 +127,116 @@ public final class CandidateIndex: @unchecked Sendable {
         var z: Double { c.z }
     }
 
+    @inline(__always) static func isTree(_ count: Int32) -> Bool { count > CandidateIndex.flatMaxCount }
+
+    /// Nodes a tree over `count` candidates can take at most. Splits happen only above leafSize
+    /// and leave at least a quarter on each side, so a leaf has ≥ m = ⌊(leafSize + 1) / 4⌋
+    /// members (4): ≤ n/m + 1 leaves per part (positioned, position-less), < 2 nodes per leaf,
+    /// +1 for the mixed root — ≤ 2·(n/m + 2) + 1 nodes, reserved as such (the surplus is given
+    /// back after the build).
+    static func nodeEstimate(_ count: Int32) -> Int {
+        isTree(count) ? 2 * (Int(count) / ((leafSize + 1) / 4) + 2) + 1 : 0
+    }
+
     /// Builds every stream's tree. `baseScore(edge)` is the candidate's score without the geo
     /// term at build time: nodes then group candidates that are close *and* similarly loaded
     /// (the bounds stay exact when loads change later; only how much they prune depends on it).
-    init(streams: [StreamEntry], columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
-        @inline(__always) func isTree(_ count: Int32) -> Bool { count > CandidateIndex.flatMaxCount }
-        // Blocks are collected here and copied once into an exact allocation at the end.
-        var blockList: [FlatBlock] = []
-        let blockStart = UnsafeMutableBufferPointer<Int32>.allocate(capacity: streams.count + 1)
-        let roots = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(streams.count, 1))
-        let tenantRestricted = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(streams.count, 1))
-        // Splits happen only above leafSize and leave at least a quarter on each side, so a leaf has
-        // ≥ m = ⌊(leafSize + 1) / 4⌋ members (4): ≤ n/m + 1 leaves per part (positioned,
-        // position-less), < 2 nodes per leaf, +1 for the mixed root — ≤ 2·(n/m + 2) + 1 nodes,
-        // reserved as such (the surplus is given back below).
-        let minLeaf = (CandidateIndex.leafSize + 1) / 4
+    convenience init(streams: [StreamEntry], columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
         var nodeCapacity = 0
-        for s in streams where isTree(s.candidateCount) { nodeCapacity += 2 * (Int(s.candidateCount) / minLeaf + 2) + 1 }
-        var built = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
-        var nodeCount = 0
-        // Score points per unit of a unit-vector coordinate: a spread of 2 (−1…1) is ≈ π radians ≈ W points.
-        let pointsPerUnit = Double(weights.geo) / 2
+        for s in streams { nodeCapacity += CandidateIndex.nodeEstimate(s.candidateCount) }
+        var layout = Layout(blocks: [], nodes: .allocate(capacity: max(nodeCapacity, 1)), nodeCount: 0, streamCount: streams.count, weights: weights)
+        for si in 0..<streams.count { layout.add(stream: si, streams[si], columns: columns, hot: hot, baseScore: baseScore) }
+        self.init(layout, edgeCount: edgeCount)
+    }
+
+    /// The index of `previous`'s snapshot after the streams `rebuilt` (slots; new slots are
+    /// appended, so `streams.count` may be larger) changed candidates: every other stream's
+    /// blocks and nodes are copied as they were (same positions), the rebuilt ones' are built
+    /// again and appended — their old ones stay, unused, until the next full build. Same
+    /// decisions as a full build over the same candidates (LoadRefreshTests).
+    convenience init(updating previous: CandidateIndex, streams: [StreamEntry], rebuilt: [Int], columns: StreamColumns,
+                     hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
+        var nodeCapacity = previous.nodes.count
+        for si in rebuilt { nodeCapacity += CandidateIndex.nodeEstimate(streams[si].candidateCount) }
+        let nodes = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
+        if previous.nodes.count > 0 { _ = nodes.initialize(fromContentsOf: previous.nodes) }
+        var blocks: [FlatBlock] = []
+        blocks.reserveCapacity(previous.blockCount + rebuilt.count * 4)
+        blocks.append(contentsOf: UnsafeBufferPointer(rebasing: previous.blocks[0..<previous.blockCount]))
+        var layout = Layout(blocks: blocks, nodes: nodes, nodeCount: previous.nodes.count, streamCount: streams.count, weights: weights)
+        let kept = min(previous.streamCount, streams.count)
+        for si in 0..<streams.count {
+            if si < kept {
+                layout.roots[si] = previous.roots[si]
+                layout.blockRanges[si] = previous.blockRanges[si]
+                layout.tenantRestricted[si] = previous.tenantRestricted[si]
+            } else {
+                layout.roots[si] = -1
+                layout.blockRanges[si] = BlockRange(start: 0, end: 0)
+                layout.tenantRestricted[si] = false
+            }
+        }
+        for si in rebuilt { layout.add(stream: si, streams[si], columns: columns, hot: hot, baseScore: baseScore) }
+        self.init(layout, edgeCount: edgeCount)
+    }
+
+    private init(_ layout: Layout, edgeCount: Int) {
+        var built = layout.nodes
+        let nodeCount = layout.nodeCount
+        if nodeCount < built.count {
+            // Give back what the estimate over-reserved.
+            let exact = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCount, 1))
+            if nodeCount > 0 { _ = exact.initialize(fromContentsOf: built[0..<nodeCount]) }
+            built.deallocate()
+            built = exact
+        }
+        let blocks = UnsafeMutableBufferPointer<FlatBlock>.allocate(capacity: max(layout.blocks.count, 1))
+        if !layout.blocks.isEmpty { _ = blocks.initialize(fromContentsOf: layout.blocks) }
+        self.edgeCount = edgeCount
+        self.streamCount = layout.streamCount
+        self.blockCount = layout.blocks.count
+        self.blocks = blocks
+        self.blockRanges = layout.blockRanges
+        self.roots = layout.roots
+        self.tenantRestricted = layout.tenantRestricted
+        nodes = UnsafeMutableBufferPointer(rebasing: built[0..<nodeCount])
+        storage = built
+    }
+
+    /// What a build collects: blocks (copied once into an exact allocation at the end), nodes
+    /// (reserved by estimate) and the per-stream columns.
+    private struct Layout {
+        var blocks: [FlatBlock]
+        var nodes: UnsafeMutableBufferPointer<Node>
+        var nodeCount: Int
+        let roots: UnsafeMutableBufferPointer<Int32>
+        let blockRanges: UnsafeMutableBufferPointer<BlockRange>
+        let tenantRestricted: UnsafeMutableBufferPointer<Bool>
+        let streamCount: Int
+        /// Score points per unit of a unit-vector coordinate: a spread of 2 (−1…1) is ≈ π radians ≈ W points.
+        let pointsPerUnit: Double
         var items: [Item] = []
         var noGeo: [Item] = []
 
-        for si in 0..<streams.count {
+        init(blocks: [FlatBlock], nodes: UnsafeMutableBufferPointer<Node>, nodeCount: Int, streamCount: Int, weights: ScoringWeights) {
+            self.blocks = blocks
+            self.nodes = nodes
+            self.nodeCount = nodeCount
+            self.streamCount = streamCount
+            roots = .allocate(capacity: max(streamCount, 1))
+            blockRanges = .allocate(capacity: max(streamCount, 1))
+            tenantRestricted = .allocate(capacity: max(streamCount, 1))
+            pointsPerUnit = Double(weights.geo) / 2
+        }
+
+        /// Lays out stream `si` (its blocks, and its tree if it is large) at the end.
+        mutating func add(stream si: Int, _ entry: StreamEntry, columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, baseScore: (Int) -> Int64) {
             tenantRestricted[si] = false
-            blockStart[si] = Int32(blockList.count)
             roots[si] = -1
-            let start = Int(streams[si].candidateStart), count = Int(streams[si].candidateCount)
-            guard count > CandidateIndex.linearMaxCount else { continue }
+            let first = Int32(blocks.count)
+            blockRanges[si] = BlockRange(start: first, end: first)
+            let start = Int(entry.candidateStart), count = Int(entry.candidateCount)
+            guard count > CandidateIndex.linearMaxCount else { return }
             let stream = columns.candidates(start: start, count: count)
             if count <= CandidateIndex.flatMaxCount {
                 // Edge order, four per block.
@@ -155,9 +244,10 @@ public final class CandidateIndex: @unchecked Sendable {
                     let i = stream.edges[k]
                     let h = hot[Int(i)]
                     if h.tenant >= 0 { tenantRestricted[si] = true }
-                    FlatBlock.append(k, edge: i, hasInputs: stream.inputs[k] != 0, position: h.geoValid ? (h.ux, h.uy, h.uz) : nil, to: &blockList)
+                    FlatBlock.append(k, edge: i, hasInputs: stream.inputs[k] != 0, position: h.geoValid ? (h.ux, h.uy, h.uz) : nil, to: &blocks)
                 }
-                continue
+                blockRanges[si].end = Int32(blocks.count)
+                return
             }
             items.removeAll(keepingCapacity: true)
             noGeo.removeAll(keepingCapacity: true)
@@ -168,8 +258,8 @@ public final class CandidateIndex: @unchecked Sendable {
                 let item = Item(c: SIMD4(h.ux, h.uy, h.uz, Double(baseScore(i))), k: Int32(k))
                 if h.geoValid { items.append(item) } else { noGeo.append(item) }
             }
-            var b = Builder(blocks: blockList, nodes: built, nodeCount: nodeCount, pointsPerUnit: pointsPerUnit)
-            blockList = []  // the builder appends to it (no copy)
+            var b = Builder(blocks: blocks, nodes: nodes, nodeCount: nodeCount, pointsPerUnit: pointsPerUnit)
+            blocks = []  // the builder appends to it (no copy)
             var root: Int32 = -1
             let edges = stream.edges, inputs = stream.inputs
             if !items.isEmpty { root = items.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: true, edges: edges, inputs: inputs) } }
@@ -177,28 +267,11 @@ public final class CandidateIndex: @unchecked Sendable {
                 let other = noGeo.withUnsafeMutableBufferPointer { b.build($0, 0, $0.count, geo: false, edges: edges, inputs: inputs) }
                 root = root < 0 ? other : CandidateIndex.parent(&b.nodes, &b.nodeCount, root, other)
             }
-            blockList = b.blocks
+            blocks = b.blocks
             nodeCount = b.nodeCount
             roots[si] = root
+            blockRanges[si].end = Int32(blocks.count)
         }
-        if nodeCount < built.count {
-            // Give back what the estimate over-reserved.
-            let exact = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCount, 1))
-            if nodeCount > 0 { _ = exact.initialize(fromContentsOf: built[0..<nodeCount]) }
-            built.deallocate()
-            built = exact
-        }
-        blockStart[streams.count] = Int32(blockList.count)
-        let blocks = UnsafeMutableBufferPointer<FlatBlock>.allocate(capacity: max(blockList.count, 1))
-        if !blockList.isEmpty { _ = blocks.initialize(fromContentsOf: blockList) }
-        self.edgeCount = edgeCount
-        self.blockCount = blockList.count
-        self.blocks = blocks
-        self.blockStart = blockStart
-        self.roots = roots
-        self.tenantRestricted = tenantRestricted
-        nodes = UnsafeMutableBufferPointer(rebasing: built[0..<nodeCount])
-        storage = built
     }
 
     /// The recursive top-down build of one stream's tree.
@@ -317,7 +390,7 @@ public final class CandidateIndex: @unchecked Sendable {
 
     deinit {
         blocks.deallocate()
-        blockStart.deallocate()
+        blockRanges.deallocate()
         storage.deallocate()
         roots.deallocate()
         tenantRestricted.deallocate()
@@ -475,7 +548,8 @@ final class IndexBounds: @unchecked Sendable {
         var tally: [UInt32] = []
         for s in 0..<streamCount {
             tallyStart[s] = Int32(tally.count)
-            let members = Int(index.blockStart[s]) * 4..<Int(index.blockStart[s + 1]) * 4
+            let range = index.blockRanges[s]
+            let members = Int(range.start) * 4..<Int(range.end) * 4
             guard !members.isEmpty else { continue }
             var counts = InlineArray<16, UInt32>(repeating: 0)
             var any = false

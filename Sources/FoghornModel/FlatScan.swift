@@ -21,9 +21,10 @@ extension Scorer {
         countTally(s.bounds, stream: stream, into: &top)
         top.nodesVisited = 1
         let index = s.index
-        let first = Int(index.blockStart[stream])
+        let range = index.blockRanges[stream]
+        let first = Int(range.start)
         let blocks = UnsafePointer(index.blocks.baseAddress.unsafelyUnwrapped) + first
-        let blockCount = Int(index.blockStart[stream + 1] - index.blockStart[stream])
+        let blockCount = Int(range.end &- range.start)
         let extras = max(request.tags.maxPositive, 0)
         let skip = Int32.min
         // 256 candidates = 64 blocks (flatMaxCount).

@@ -11,13 +11,23 @@ public final class StreamColumns: @unchecked Sendable {
     let inputs: UnsafeMutableBufferPointer<UInt32>
     /// Bit `i`: candidate `i` reports viewers of the stream.
     let viewerBits: UnsafeMutableBufferPointer<UInt64>
+    /// Positions written so far; `used ..< capacity` is spare room for incremental builds
+    /// (``claim(_:)``). Read and changed only on the control loop.
+    private(set) var used: Int
+    var capacity: Int { edges.count }
 
-    init(count: Int) {
-        edges = .allocate(capacity: max(count, 1))
-        inputs = .allocate(capacity: max(count, 1))
-        viewerBits = .allocate(capacity: max((count + 63) / 64, 1))
+    /// Columns for `count` candidates and room for `spare` more.
+    init(count: Int, spare: Int = 0) {
+        let capacity = max(count + spare, 1)
+        edges = .allocate(capacity: capacity)
+        inputs = .allocate(capacity: capacity)
+        viewerBits = .allocate(capacity: (capacity + 63) / 64)
         viewerBits.initialize(repeating: 0)
+        used = count
     }
+
+    /// The room a full build leaves for incremental ones: a sixteenth of its candidates, at least 4,096.
+    static func spare(for count: Int) -> Int { max(count / 16, 4096) }
 
     deinit {
         edges.deallocate()
@@ -31,15 +41,25 @@ public final class StreamColumns: @unchecked Sendable {
         if has { setHasViewers(i) } else { viewerBits[i >> 6] &= ~(1 << UInt64(i & 63)) }
     }
 
+    /// `count` never-used positions for an incremental build's new runs, starting on a fresh
+    /// viewer-bit word — so writing them touches nothing a published snapshot reads, and the
+    /// columns can be shared with it — or nil when the spare room is used up (a full build is
+    /// due). On the control loop only.
+    func claim(_ count: Int) -> Int? {
+        let start = (used + 63) & ~63
+        guard start + count <= capacity else { return nil }
+        used = start + count
+        return start
+    }
+
     /// A private copy (a load refresh patches input counts and viewer bits in it).
     func copy() -> StreamColumns {
-        let c = StreamColumns(count: edges.count)
+        let c = StreamColumns(count: used, spare: capacity - used)
         _ = c.edges.initialize(fromContentsOf: edges)
         _ = c.inputs.initialize(fromContentsOf: inputs)
         _ = c.viewerBits.update(fromContentsOf: viewerBits)
         return c
     }
-
     /// Stream `start ..< start + count`'s candidates.
     func candidates(start: Int, count: Int) -> StreamCandidates {
         StreamCandidates(

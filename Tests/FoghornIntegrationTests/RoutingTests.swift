@@ -198,6 +198,50 @@ import FoghornTesting
         #expect(retired != nil && retired! >= 0 && retired! <= 3)
     }
 
+    /// A stream starting or ending on an edge is published by an incremental build (no full
+    /// build): the new stream routes, the one no edge carries any more is offline.
+    @Test func streamsStartingAndEndingTakeIncrementalBuilds() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let ((a, ta), (b, tb)) = try Self.idleAndBusy(ip, playback: "pl")
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pn", body: #"{"stream": "live+new"}"#).status == 201)
+        Self.settle()
+        func state() throws -> (rebuilds: Int64, incremental: Int64, streams: Int64) {
+            let j = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)
+            return (j["rebuilds"]?.intValue ?? -1, j["incremental_builds"]?.intValue ?? -1, j["streams"]?.intValue ?? -1)
+        }
+        func play(_ id: String) throws -> (status: Int, edge: String?, code: String?) {
+            let r = try Self.call(vp, "GET", "/play/\(id)/hls", token: nil)
+            let code = r.status == 307 ? nil : try JSONParser.parse(r.body)["code"]?.stringValue
+            return (r.status, r.header("X-Foghorn-Edge"), code)
+        }
+        #expect(try play("pn") == (404, nil, "STREAM_OFFLINE"))
+        let before = try state()
+        #expect(before.incremental == 0 && before.streams == 1)
+        // b moves to live+new: the new stream routes to it; live+s stays on a.
+        #expect(try Self.report(ip, b, tb, cpu: 900, stream: "live+new").status == 204)
+        Self.settle()
+        #expect(try play("pn") == (307, b, nil))
+        #expect(try play("pl") == (307, a, nil))
+        var now = try state()
+        #expect(now.rebuilds == before.rebuilds && now.incremental >= 1 && now.streams == 2)
+        // a moves too: live+s ends (offline), live+new goes to the idle a.
+        #expect(try Self.report(ip, a, ta, cpu: 100, stream: "live+new").status == 204)
+        Self.settle()
+        #expect(try play("pn") == (307, a, nil))
+        #expect(try play("pl") == (404, nil, "STREAM_OFFLINE"))
+        now = try state()
+        #expect(now.rebuilds == before.rebuilds && now.incremental >= 2 && now.streams == 1)
+        // b goes back: live+s is live again on its old slot.
+        #expect(try Self.report(ip, b, tb, cpu: 900, stream: "live+s").status == 204)
+        Self.settle()
+        #expect(try play("pl") == (307, b, nil))
+        #expect(try play("pn") == (307, a, nil))
+        now = try state()
+        #expect(now.rebuilds == before.rebuilds && now.incremental >= 3 && now.streams == 2)
+    }
+
     @Test func errorAnswersCarryCORSAndSpecificCodes() throws {
         let server = try Self.start()
         defer { server.stopNow() }

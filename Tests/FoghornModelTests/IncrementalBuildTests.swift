@@ -1,0 +1,207 @@
+import Testing
+@testable import FoghornModel
+
+/// Incremental builds (edges starting or stopping streams, and load changes with them) against
+/// a full build of the same edges: same streams, candidates, per-stream figures, playback
+/// resolution, decisions, scores and exclusions — also several builds in a row, and with the
+/// snapshots they derive from still answering as before.
+@Suite struct IncrementalBuildTests {
+    /// Streams every round may use; "inc+big" is carried by most edges (trees at > 256), "inc+mid"
+    /// by about a third (flat blocks), the rest by few (linear).
+    static let pool = ["inc+big", "inc+mid", "inc+a", "inc+b", "inc+c"]
+
+    static func randomStreams(_ rng: inout SplitMix, fresh: [String]) -> [String: EdgeStreamStats] {
+        var streams: [String: EdgeStreamStats] = [:]
+        if rng.next() % 8 != 0 { streams["inc+big"] = LoadRefreshTests.randomStats(&rng, inputs: rng.next() % 6 != 0) }
+        if rng.next() % 3 == 0 { streams["inc+mid"] = LoadRefreshTests.randomStats(&rng, inputs: true) }
+        for name in pool.dropFirst(2) where rng.next() % 19 == 0 { streams[name] = LoadRefreshTests.randomStats(&rng, inputs: rng.next() % 2 == 0) }
+        for name in fresh where rng.next() % 7 == 0 { streams[name] = LoadRefreshTests.randomStats(&rng, inputs: true) }
+        return streams
+    }
+
+    /// Every stream `names` could name resolves alike in `a` (incremental) and `b` (full).
+    static func expectEqual(_ a: RoutingSnapshot, _ b: RoutingSnapshot, names: [String], _ rng: inout SplitMix, _ what: String) {
+        #expect(a.liveStreamCount == b.streams.count, "\(what) stream count")
+        for name in names {
+            let x = a.streamIndex(named: name), y = b.streamIndex(named: name)
+            #expect((x == nil) == (y == nil), "\(what) \(name) present")
+            guard let x, let y else { continue }
+            #expect(a.streams[x].name == name && b.streams[y].name == name)
+            #expect(a.streams[x].totalViewers == b.streams[y].totalViewers, "\(what) \(name) viewers")
+            #expect(a.streams[x].perViewerBytesPerSec == b.streams[y].perViewerBytesPerSec && a.perViewerByStream[x] == b.perViewerByStream[y],
+                    "\(what) \(name) per viewer")
+            #expect(a.streams[x].nameHash == b.streams[y].nameHash)
+            let ca = a.candidates(of: x), cb = b.candidates(of: y)
+            #expect(Array(ca.edges) == Array(cb.edges) && Array(ca.inputs) == Array(cb.inputs), "\(what) \(name) columns")
+            #expect((0..<ca.count).map { ca.hasViewers($0) } == (0..<cb.count).map { cb.hasViewers($0) }, "\(what) \(name) viewer bits")
+            #expect(a.index.isFlat(stream: x) == b.index.isFlat(stream: y) && (a.index.roots[x] < 0) == (b.index.roots[y] < 0), "\(what) \(name) layout")
+            for _ in 0..<4 {
+                let r = ScoringRequest(stream: x, viewer: randomViewer(&rng))
+                let tx = Scorer.top(a, r), ty = Scorer.top(b, ScoringRequest(stream: y, viewer: r.viewer))
+                #expect(tx.count == ty.count, "\(what) \(name)")
+                for k in 0..<min(tx.count, ty.count) {
+                    #expect(tx[k].edge == ty[k].edge && tx[k].score == ty[k].score, "\(what) \(name) rank \(k)")
+                }
+                for reason in CandidateIndexTests.staticReasons {
+                    #expect(tx.excluded[Int(reason.rawValue)] == ty.excluded[Int(reason.rawValue)], "\(what) \(name) \(reason)")
+                }
+            }
+        }
+        #expect(a.playback.count == b.playback.count)
+        for p in 0..<a.playback.count {
+            let x = a.streamOf(playback: p), y = b.streamOf(playback: p)
+            #expect((x == nil) == (y == nil), "\(what) playback \(a.playback[p].playbackId)")
+            if let x, let y { #expect(a.streams[x].name == b.streams[y].name) }
+        }
+    }
+
+    @Test func incrementalBuildsEqualAFullBuild() {
+        var rng = SplitMix(seed: 20261129)
+        let now: UInt64 = 10_000_000
+        var incremental = 0, appeared = 0, emptied = 0
+        for round in 0..<40 {
+            // Streams that do not exist yet and appear in later steps; playback IDs for them already.
+            let fresh = (0..<3).map { "inc+r\(round)x\($0)" }
+            var store = PlaybackStore()
+            for name in Self.pool + fresh { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
+            let n = Int(rng.next() % 400) + 2
+            var edges: [EdgeState] = (0..<n).map { i in
+                let positioned = rng.next() % 8 != 0
+                return edge("e\(String(format: "%04d", i))", cpu: rng.next() % 1000, ramUsed: rng.next() % 1000, ramMax: rng.next() % 15 == 0 ? 0 : 1000,
+                            up: rng.next() % 90_000_000, limit: 100_000_000,
+                            lat: positioned ? Double(rng.next() % 170) - 85 : .nan, lon: positioned ? Double(rng.next() % 360) - 180 : .nan,
+                            streams: Self.randomStreams(&rng, fresh: []), tenant: rng.next() % 60 == 0 ? "t1" : "",
+                            mode: rng.next() % 25 == 0 ? .draining : .normal)
+            }
+            let playback = store.records, ids = store.streamIds
+            var previous = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                                 playback: playback, playbackStreamIds: ids))
+            let first = previous, firstEdges = edges
+            for step in 0..<3 {
+                var changed: [(index: Int, edge: EdgeState)] = []
+                for i in 0..<n where rng.next() % 9 == 0 {
+                    var e = edges[i]
+                    switch rng.next() % 4 {
+                    case 0: e.streams = [:]  // stopped everything
+                    case 1: e.streams = Self.randomStreams(&rng, fresh: fresh)
+                    case 2:  // one stream more or fewer
+                        var s = e.streams
+                        if let k = s.keys.sorted().first, rng.next() % 2 == 0 { s[k] = nil } else { s[fresh[Int(rng.next() % 3)]] = LoadRefreshTests.randomStats(&rng, inputs: true) }
+                        e.streams = s
+                    default:  // load only
+                        e.cpuPermille = rng.next() % 1000
+                        e.upBytesPerSec = rng.next() % 100_000_000
+                    }
+                    #expect(RoutingSnapshot.changesOnlyLoadAndStreams(from: edges[i], to: e))
+                    edges[i] = e
+                    changed.append((i, e))
+                }
+                if step == 2 {
+                    // A stream ends: every edge still carrying it drops it.
+                    for i in 0..<n where edges[i].streams[fresh[0]] != nil {
+                        var e = edges[i]
+                        var s = e.streams
+                        s[fresh[0]] = nil
+                        e.streams = s
+                        edges[i] = e
+                        if let k = changed.firstIndex(where: { $0.index == i }) { changed[k].edge = e } else { changed.append((i, e)) }
+                    }
+                }
+                var pending = [UInt64](repeating: 0, count: n)
+                for i in 0..<n where rng.next() % 5 == 0 { pending[i] = rng.next() % 5_000_000 }
+                guard let next = RoutingSnapshot.restructured(previous, pending: pending, changedEdges: changed, playback: playback,
+                                                              playbackStreamIds: ids, generation: UInt64(2 + step), nowMs: now, appliedShipments: [])
+                else { Issue.record("round \(round) step \(step): no incremental build"); break }
+                incremental += 1
+                var withPending = edges
+                for i in 0..<n { withPending[i].addPending(pending[i]) }
+                let full = RoutingSnapshot(.init(generation: UInt64(2 + step), nowMs: now, weights: .defaults, staleness: StalenessPolicy(),
+                                                 edges: withPending, playback: playback))
+                for name in Self.pool + fresh {
+                    let was = previous.streamIndex(named: name) != nil, now = next.streamIndex(named: name) != nil
+                    if !was && now { appeared += 1 }
+                    if was && !now { emptied += 1 }
+                }
+                Self.expectEqual(next, full, names: Self.pool + fresh, &rng, "round \(round) step \(step)")
+                #expect(next.structureToken == previous.structureToken && next.edgeCount == n)
+                previous = next
+            }
+            // The first snapshot shares its columns with its successors: it still answers as it did.
+            let original = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: firstEdges, playback: playback))
+            Self.expectEqual(first, original, names: Self.pool + fresh, &rng, "round \(round) first snapshot after its successors")
+        }
+        #expect(incremental == 120)
+        #expect(appeared > 20 && emptied > 5, "appeared \(appeared), emptied \(emptied)")
+    }
+
+    /// Incremental builds use the columns' spare room; when it runs out the answer is nil (a full
+    /// build is due), and every build before that was right.
+    @Test func spareRoomRunsOutIntoAFullBuild() {
+        var rng = SplitMix(seed: 7)
+        var store = PlaybackStore()
+        store.set(PlaybackRecord(playbackId: "pb", stream: "wide"))
+        let n = 600
+        var edges = (0..<n).map { i in
+            edge("e\(String(format: "%04d", i))", up: 1000, limit: 100_000_000, lat: Double(i % 170) - 85, lon: Double(i % 360) - 180,
+                 streams: ["wide": EdgeStreamStats(inputs: 1, viewers: 1)])
+        }
+        let playback = store.records
+        var previous = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                             playback: playback, playbackStreamIds: store.streamIds))
+        #expect(previous.columns.capacity - previous.columns.used == StreamColumns.spare(for: n))
+        var builds = 0
+        var ranOut = false
+        for step in 0..<20 {
+            // One edge toggles an extra stream: "wide" (600 candidates) is laid out again each time.
+            var e = edges[step]
+            e.streams = step % 2 == 0 ? ["wide": EdgeStreamStats(inputs: 1, viewers: 1), "extra\(step)": EdgeStreamStats(inputs: 1)] : [:]
+            edges[step] = e
+            guard let next = RoutingSnapshot.restructured(previous, pending: [UInt64](repeating: 0, count: n), changedEdges: [(step, e)],
+                                                          playback: playback, playbackStreamIds: store.streamIds, generation: UInt64(2 + step),
+                                                          nowMs: 0, appliedShipments: [])
+            else { ranOut = true; break }
+            builds += 1
+            #expect(next.columns === previous.columns, "shared columns")
+            #expect(next.columns.used <= next.columns.capacity)
+            let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback))
+            Self.expectEqual(next, full, names: ["wide", "extra\(step)", "extra\(step - 1)"], &rng, "step \(step)")
+            previous = next
+        }
+        // 4,096 spare positions, each build claims ≤ 600 rounded up to a 64-aligned start: 6 fit.
+        #expect(ranOut && builds == 6, "builds \(builds)")
+    }
+
+    /// Anything that places an edge other than its streams needs a full build.
+    @Test func placementChangesAreNotIncremental() {
+        let base = edge("e1", lat: 52, lon: 5, streams: ["s": EdgeStreamStats(inputs: 1, viewers: 3)], tags: ["a"])
+        var moved = base; moved.lat = 40
+        var drained = base; drained.mode = .draining
+        var tagged = base; tagged.tags = ["b"]
+        var tenant = base; tenant.tenant = "t"
+        var failed = base; failed.pollError = "timeout"
+        var relocated = base; relocated.baseURL = "https://elsewhere.example/"; relocated.resolveURLs()
+        for (what, e) in [("position", moved), ("mode", drained), ("tags", tagged), ("tenant", tenant), ("poll error", failed), ("urls", relocated)] {
+            #expect(!RoutingSnapshot.changesOnlyLoadAndStreams(from: base, to: e), "\(what)")
+        }
+        var streams = base
+        streams.streams = ["t": EdgeStreamStats(inputs: 0)]
+        streams.cpuPermille = 700
+        #expect(RoutingSnapshot.changesOnlyLoadAndStreams(from: base, to: streams))
+        #expect(!RoutingSnapshot.isLoadOnlyChange(from: base, to: streams))
+
+        var store = PlaybackStore()
+        store.set(PlaybackRecord(playbackId: "p", stream: "s"))
+        let s0 = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [base],
+                                       playback: store.records, playbackStreamIds: store.streamIds))
+        #expect(RoutingSnapshot.restructured(s0, pending: [0], changedEdges: [(0, moved)], playback: store.records, playbackStreamIds: store.streamIds,
+                                             generation: 2, nowMs: 0, appliedShipments: []) == nil)
+        // A playback array other than the one the snapshot was built from (a record changed).
+        var other = store
+        other.set(PlaybackRecord(playbackId: "q", stream: "s"))
+        #expect(RoutingSnapshot.restructured(s0, pending: [0], changedEdges: [(0, streams)], playback: other.records, playbackStreamIds: other.streamIds,
+                                             generation: 2, nowMs: 0, appliedShipments: []) == nil)
+        let ok = RoutingSnapshot.restructured(s0, pending: [0], changedEdges: [(0, streams)], playback: store.records, playbackStreamIds: store.streamIds,
+                                              generation: 2, nowMs: 0, appliedShipments: [])
+        #expect(ok != nil && ok?.streamIndex(named: "s") == nil && ok?.streamIndex(named: "t") != nil && ok?.streamOf(playback: 0) == nil)
+    }
+}
