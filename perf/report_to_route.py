@@ -5,8 +5,11 @@ Against a running Foghorn (internal token required):
     perf/report_to_route.py --viewer http://127.0.0.1:18008 --internal http://127.0.0.1:18009 --token T [--rounds 50]
 Enrolls two edges, then repeatedly makes the current winner busy (cpu 900‰) and the other idle
 in one report each, and polls /play every millisecond until the winner flips. Prints p50/p99/max.
---structural: each report also changes the edge's stream set (one extra stream, new each round),
-so every round takes a full snapshot build instead of a load refresh.
+--structural: each report also changes the edge's stream set (one extra stream, new each round,
+the previous round's one ended), so every round takes an incremental build (the streams it
+touches laid out again) instead of a load refresh.
+--move: each report also moves the edge a little (a new position), so every round takes a full
+snapshot build.
 """
 import argparse, json, os, statistics, subprocess, sys, time, urllib.request
 
@@ -27,7 +30,8 @@ def main():
     ap.add_argument("--internal", default="http://127.0.0.1:18009")
     ap.add_argument("--token", required=True)
     ap.add_argument("--rounds", type=int, default=50)
-    ap.add_argument("--structural", action="store_true", help="every report also changes the edge's streams (full builds)")
+    ap.add_argument("--structural", action="store_true", help="every report also changes the edge's streams (incremental builds)")
+    ap.add_argument("--move", action="store_true", help="every report also moves the edge (full builds)")
     a = ap.parse_args()
     # A stream and playback ID of this run's own: edges enrolled by an earlier run against the same
     # server (still routable until they go stale) must not win the flips.
@@ -41,11 +45,12 @@ def main():
         e = json.loads(body); edges.append((e["node_id"], e["edge_token"]))
     rounds = [0]
     def report(node, token, cpu):
+        rounds[0] += 1
         streams = {stream: {"inputs": 1, "viewers": 1}}
         if a.structural:
-            rounds[0] += 1
             streams[f"{stream}x{rounds[0]}"] = {"inputs": 1, "viewers": 1}
-        s, _, _ = call(f"{a.internal}/v1/edges/{node}/report", "POST", {
+        position = {"lat": 10 + (rounds[0] % 1000) / 1000, "lon": 20} if a.move else {}
+        s, _, _ = call(f"{a.internal}/v1/edges/{node}/report", "POST", {**position,
             "cpu_permille": cpu, "ram_used_bytes": 1, "ram_max_bytes": 100, "up_bytes_per_sec": 0,
             "bw_limit_bytes_per_sec": 10**12, "base_url": f"https://{node}.example/",
             "streams": streams}, token)
@@ -69,7 +74,9 @@ def main():
         winner = other
     latencies.sort()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    kind = "structural reports (full builds)" if a.structural else "load reports"
+    kind = ("moving reports (full builds)" if a.move else "") + (" + " if a.move and a.structural else "") + \
+        ("stream-set reports (incremental builds)" if a.structural else "")
+    kind = kind or "load reports"
     print(f"commit {commit}: {kind}: report → routing visible over {len(latencies)} rounds (two reports + polling, ms): "
           f"p50 {statistics.median(latencies):.1f}  p99 {latencies[int(len(latencies)*0.99)-1]:.1f}  max {latencies[-1]:.1f}")
 
