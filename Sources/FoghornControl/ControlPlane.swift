@@ -70,11 +70,11 @@ public final class ControlPlane: @unchecked Sendable {
     public private(set) var loadRefreshes: UInt64 = 0
     /// Edges whose reports changed only their load since the last publish.
     private var loadChanged: Set<String> = []
-    /// Edges whose reports changed their streams (and maybe load) but nothing else that places
-    /// them since the last publish: an incremental build applies them
+    /// Edges changed in more than load since the last publish — streams started or ended, moved,
+    /// drained, re-tagged — but still there: an incremental build applies them
     /// (``RoutingSnapshot/restructured(_:pending:changedEdges:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
-    private var streamsChanged: Set<String> = []
-    /// Snapshots built incrementally (a stream started or ended on an edge) instead of in full.
+    private var restructureChanged: Set<String> = []
+    /// Snapshots built incrementally (edges changed, none added or removed) instead of in full.
     public private(set) var incrementalBuilds: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
 
@@ -180,7 +180,7 @@ public final class ControlPlane: @unchecked Sendable {
         dirty = true
         if structural { structuralDirty = true }
         guard let timer = rebuildTimer else { return }
-        let pendingOnly = !structuralDirty && loadChanged.isEmpty && streamsChanged.isEmpty
+        let pendingOnly = !structuralDirty && loadChanged.isEmpty && restructureChanged.isEmpty
         if timer.isActive {
             // Part of a running burst: a pending shipment rides along; anything else moves the
             // publish to `rebuildQuietMs` from now, never past the burst's `rebuildDelayMs`.
@@ -213,8 +213,8 @@ public final class ControlPlane: @unchecked Sendable {
         if let before, RoutingSnapshot.isLoadOnlyChange(from: before, to: edge) {
             loadChanged.insert(edge.nodeId)
             markDirty(structural: false)
-        } else if let before, RoutingSnapshot.changesOnlyLoadAndStreams(from: before, to: edge) {
-            streamsChanged.insert(edge.nodeId)
+        } else if let before, RoutingSnapshot.canRestructure(from: before, to: edge) {
+            restructureChanged.insert(edge.nodeId)
             markDirty(structural: false)
         } else {
             markDirty()
@@ -222,8 +222,9 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     /// Applies a report. One that changes only the edge's load is published by a load refresh
-    /// (O(edges + candidates), a few ms at 10,000 edges × 100 streams) after the usual coalescing
-    /// delay; anything else by a full build.
+    /// (O(edges + candidates), a few ms at 10,000 edges × 100 streams), anything else (streams,
+    /// position, URLs…) by an incremental build (≈ 1 ms there), both after the usual coalescing
+    /// delay; a full build only when the incremental one declines (its spare room used up).
     public func apply(_ report: EdgeReport, to nodeId: String) -> Bool {
         guard let before = edges[nodeId] else { return false }
         var edge = before
@@ -234,9 +235,11 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     public func setMode(_ mode: EdgeMode, of nodeId: String) -> Bool {
-        guard edges[nodeId] != nil else { return false }
-        edges[nodeId]!.mode = mode
-        markDirty()
+        guard let before = edges[nodeId] else { return false }
+        var edge = before
+        edge.mode = mode
+        edges[nodeId] = edge
+        markChanged(edge, before: before)
         return true
     }
 
@@ -422,13 +425,13 @@ public final class ControlPlane: @unchecked Sendable {
             // Changed edges by index in the published snapshot; an edge it does not have (cannot
             // happen without a structural change, but cheap to check) means a full build.
             var changed: [(index: Int, edge: EdgeState)] = []
-            changed.reserveCapacity(loadChanged.count + streamsChanged.count)
+            changed.reserveCapacity(loadChanged.count + restructureChanged.count)
             var complete = true
-            for id in loadChanged.union(streamsChanged) {
+            for id in loadChanged.union(restructureChanged) {
                 guard let i = previous.edgeIndex(nodeId: id), i < previous.localEdgeCount, let e = edges[id] else { complete = false; break }
                 changed.append((i, e))
             }
-            if complete && streamsChanged.isEmpty {
+            if complete && restructureChanged.isEmpty {
                 loadChanged.removeAll(keepingCapacity: true)
                 let pending = pendingBySlot(previous)
                 publish(RoutingSnapshot(
@@ -442,7 +445,7 @@ public final class ControlPlane: @unchecked Sendable {
                 previous, pending: pendingBySlot(previous), changedEdges: changed, playback: playback.records, playbackStreamIds: playback.streamIds,
                 generation: generation, nowMs: ControlPlane.monotonicMs(), appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs) {
                 loadChanged.removeAll(keepingCapacity: true)
-                streamsChanged.removeAll(keepingCapacity: true)
+                restructureChanged.removeAll(keepingCapacity: true)
                 publish(snapshot)
                 incrementalBuilds += 1
                 runAfterPublish()
@@ -451,7 +454,7 @@ public final class ControlPlane: @unchecked Sendable {
         }
         structuralDirty = false
         loadChanged.removeAll(keepingCapacity: true)
-        streamsChanged.removeAll(keepingCapacity: true)
+        restructureChanged.removeAll(keepingCapacity: true)
         let positions = Array(edges.indices)  // iteration order; no hashing
         let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
             generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
@@ -500,7 +503,8 @@ public final class ControlPlane: @unchecked Sendable {
         for a in actions { a() }
     }
 
-    /// Once a second: evict long-silent edges; rebuild when any edge's health changed.
+    /// Once a second: evict long-silent edges (a full build); refresh the edges whose health
+    /// changed (stale, or fresh again: a load refresh).
     func sweep() {
         releaseRetired()
         playbackResolver?.sweep()
@@ -509,6 +513,7 @@ public final class ControlPlane: @unchecked Sendable {
         var changed = false
         var pendingAged = false
         var evict: [String] = []
+        var healthFlipped: [String] = []
         // By index: ages pending in place (iterating `edges` while mutating it would copy the dictionary).
         let mapped = slotsValid
         var i = edges.startIndex
@@ -521,7 +526,10 @@ public final class ControlPlane: @unchecked Sendable {
             } else {
                 let slot = mapped ? (slotByOrder[k] >= 0 ? Int(slotByOrder[k]) : nil) : current.edgeIndex(nodeId: edges.keys[i])
                 let wasStale = slot.map { current.exclusion(edge: $0) == .stale } ?? true
-                if (health == .stale) != wasStale { changed = true }
+                if (health == .stale) != wasStale {
+                    // The same edge, stale now or fresh again: a load refresh recomputes its exclusion.
+                    if slot != nil { healthFlipped.append(edges.keys[i]) } else { changed = true }
+                }
                 if edges.values[i].pendingBytesPerSec > 0, edges.values[i].agePending() { pendingAged = true }
             }
             i = edges.index(after: i)
@@ -533,6 +541,7 @@ public final class ControlPlane: @unchecked Sendable {
             changed = true
         }
         if peers?.agePending() == true { pendingAged = true }
-        if changed { markDirty() } else if pendingAged || dirty { markDirty(structural: structuralDirty) }
+        for id in healthFlipped { loadChanged.insert(id) }
+        if changed { markDirty() } else if pendingAged || dirty || !healthFlipped.isEmpty { markDirty(structural: structuralDirty) }
     }
 }

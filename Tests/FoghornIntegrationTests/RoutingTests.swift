@@ -167,15 +167,16 @@ import FoghornTesting
     }
 
     /// A report that changes only load is published by a load refresh (no full build) and
-    /// changes the decision; one that moves the edge takes a full build.
+    /// changes the decision; one that moves the edge, or draining it, an incremental build; a
+    /// new edge a full build.
     @Test func loadOnlyReportsRefreshWithoutAFullBuild() throws {
         let server = try Self.start()
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
         let ((a, ta), (b, tb)) = try Self.idleAndBusy(ip, playback: "pl")
-        func counters() throws -> (rebuilds: Int64, loads: Int64) {
+        func counters() throws -> (rebuilds: Int64, loads: Int64, incremental: Int64) {
             let j = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)
-            return (j["rebuilds"]?.intValue ?? -1, j["load_refreshes"]?.intValue ?? -1)
+            return (j["rebuilds"]?.intValue ?? -1, j["load_refreshes"]?.intValue ?? -1, j["incremental_builds"]?.intValue ?? -1)
         }
         func winner() throws -> String? { try Self.call(vp, "GET", "/play/pl/hls", token: nil).header("X-Foghorn-Edge") }
         #expect(try winner() == a)
@@ -187,12 +188,22 @@ import FoghornTesting
         #expect(try winner() == b)
         let after = try counters()
         #expect(after.rebuilds == before.rebuilds)
-        #expect(after.loads >= before.loads + 1)
-        // Moving b is structural: a full build.
+        #expect(after.loads >= before.loads + 1 && after.incremental == before.incremental)
+        // Moving b places it elsewhere: an incremental build (no full one).
         #expect(try Self.report(ip, b, tb, cpu: 50, lat: 40.4, lon: -3.7).status == 204)
         Self.settle()
-        #expect(try counters().rebuilds == after.rebuilds + 1)
+        let moved = try counters()
+        #expect(moved.rebuilds == after.rebuilds && moved.incremental == after.incremental + 1)
         #expect(try winner() == b)
+        // Draining b (an admin call) too: a wins again.
+        #expect(try Self.call(ip, "PUT", "/v1/edges/\(b)/mode", body: #"{"mode": "draining"}"#).status == 200)
+        Self.settle()
+        #expect(try winner() == a)
+        #expect(try counters().rebuilds == after.rebuilds && counters().incremental == moved.incremental + 1)
+        // A new edge changes the edge set: a full build.
+        _ = try Self.enroll(ip)
+        Self.settle()
+        #expect(try counters().rebuilds == after.rebuilds + 1)
         // Every replaced snapshot is counted until no loop holds it; the loop holds only the newest.
         let retired = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)["retired_snapshots"]?.intValue
         #expect(retired != nil && retired! >= 0 && retired! <= 3)

@@ -35,17 +35,27 @@ import Testing
             #expect(Array(ca.edges) == Array(cb.edges) && Array(ca.inputs) == Array(cb.inputs), "\(what) \(name) columns")
             #expect((0..<ca.count).map { ca.hasViewers($0) } == (0..<cb.count).map { cb.hasViewers($0) }, "\(what) \(name) viewer bits")
             #expect(a.index.isFlat(stream: x) == b.index.isFlat(stream: y) && (a.index.roots[x] < 0) == (b.index.roots[y] < 0), "\(what) \(name) layout")
-            for _ in 0..<4 {
-                let r = ScoringRequest(stream: x, viewer: randomViewer(&rng))
-                let tx = Scorer.top(a, r), ty = Scorer.top(b, ScoringRequest(stream: y, viewer: r.viewer))
+            for t in 0..<4 {
+                // Half the requests prefer a tag (the incremental build may have added its bit).
+                let adjust = TagAdjustment(rules: t % 2 == 0 ? [] : [TagAdjustment.Rule(tags: ["tag\(t / 2)"], inverted: false, amount: 300)])
+                // A quarter of them for tenant "t1" (whose reserved edges only its viewers get).
+                let tenant = t == 3 ? "t1" : ""
+                let ta = a.tenantIndex[tenant] ?? -1, tb = b.tenantIndex[tenant] ?? -1
+                let r = ScoringRequest(stream: x, tenant: ta, viewer: randomViewer(&rng), tags: a.compile(adjust))
+                let tx = Scorer.top(a, r), ty = Scorer.top(b, ScoringRequest(stream: y, tenant: tb, viewer: r.viewer, tags: b.compile(adjust)))
                 #expect(tx.count == ty.count, "\(what) \(name)")
                 for k in 0..<min(tx.count, ty.count) {
                     #expect(tx[k].edge == ty[k].edge && tx[k].score == ty[k].score, "\(what) \(name) rank \(k)")
                 }
-                for reason in CandidateIndexTests.staticReasons {
+                for reason in CandidateIndexTests.staticReasons + [.tenantMismatch] {
                     #expect(tx.excluded[Int(reason.rawValue)] == ty.excluded[Int(reason.rawValue)], "\(what) \(name) \(reason)")
                 }
             }
+        }
+        #expect(a.edgeCount == b.edgeCount)
+        for i in 0..<min(a.edgeCount, b.edgeCount) {
+            #expect(a.urlsByEdge[i] == b.urlsByEdge[i] && a.exclusion(edge: i) == b.exclusion(edge: i) && a.geoPoint(edge: i) == b.geoPoint(edge: i),
+                    "\(what) edge \(i)")
         }
         #expect(a.playback.count == b.playback.count)
         for p in 0..<a.playback.count {
@@ -77,22 +87,37 @@ import Testing
             var previous = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
                                                  playback: playback, playbackStreamIds: ids))
             let first = previous, firstEdges = edges
-            for step in 0..<3 {
+            for step in 0..<5 {
                 var changed: [(index: Int, edge: EdgeState)] = []
-                for i in 0..<n where rng.next() % 9 == 0 {
+                if step >= 3 {
+                    // One edge alone moves (step 3) or becomes reserved for a tenant or shared again
+                    // (step 4): its streams' candidates stay the same, their index must not.
+                    let i = Int(rng.next() % UInt64(n))
                     var e = edges[i]
-                    switch rng.next() % 4 {
+                    if step == 3 { e.lat = Double(rng.next() % 170) - 85; e.lon = Double(rng.next() % 360) - 180 } else { e.tenant = e.tenant.isEmpty ? "t1" : "" }
+                    edges[i] = e
+                    changed.append((i, e))
+                }
+                for i in 0..<n where step < 3 && rng.next() % 9 == 0 {
+                    var e = edges[i]
+                    switch rng.next() % 9 {
                     case 0: e.streams = [:]  // stopped everything
                     case 1: e.streams = Self.randomStreams(&rng, fresh: fresh)
                     case 2:  // one stream more or fewer
                         var s = e.streams
                         if let k = s.keys.sorted().first, rng.next() % 2 == 0 { s[k] = nil } else { s[fresh[Int(rng.next() % 3)]] = LoadRefreshTests.randomStats(&rng, inputs: true) }
                         e.streams = s
+                    case 3:  // moved, or lost its position
+                        if rng.next() % 4 == 0 { e.lat = .nan; e.lon = .nan } else { e.lat = Double(rng.next() % 170) - 85; e.lon = Double(rng.next() % 360) - 180 }
+                    case 4: e.mode = [.normal, .draining, .maintenance][Int(rng.next() % 3)]
+                    case 5: e.tags = rng.next() % 2 == 0 ? [] : ["tag\(rng.next() % 3)"]
+                    case 6: e.tenant = rng.next() % 2 == 0 ? "" : "t\(rng.next() % 2 + 1)"
+                    case 7: e.baseURL = "https://moved-\(rng.next() % 100).example/"; e.resolveURLs()
                     default:  // load only
                         e.cpuPermille = rng.next() % 1000
                         e.upBytesPerSec = rng.next() % 100_000_000
                     }
-                    #expect(RoutingSnapshot.changesOnlyLoadAndStreams(from: edges[i], to: e))
+                    #expect(RoutingSnapshot.canRestructure(from: edges[i], to: e))
                     edges[i] = e
                     changed.append((i, e))
                 }
@@ -130,7 +155,7 @@ import Testing
             let original = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: firstEdges, playback: playback))
             Self.expectEqual(first, original, names: Self.pool + fresh, &rng, "round \(round) first snapshot after its successors")
         }
-        #expect(incremental == 120)
+        #expect(incremental == 200)
         #expect(appeared > 20 && emptied > 5, "appeared \(appeared), emptied \(emptied)")
     }
 
@@ -152,11 +177,12 @@ import Testing
         var builds = 0
         var ranOut = false
         for step in 0..<20 {
-            // One edge toggles an extra stream: "wide" (600 candidates) is laid out again each time.
-            var e = edges[step]
-            e.streams = step % 2 == 0 ? ["wide": EdgeStreamStats(inputs: 1, viewers: 1), "extra\(step)": EdgeStreamStats(inputs: 1)] : [:]
-            edges[step] = e
-            guard let next = RoutingSnapshot.restructured(previous, pending: [UInt64](repeating: 0, count: n), changedEdges: [(step, e)],
+            // One edge leaves "wide" for another stream and comes back: "wide" (600 or 599
+            // candidates) gets a new run each time.
+            var e = edges[0]
+            e.streams = step % 2 == 0 ? ["extra\(step)": EdgeStreamStats(inputs: 1)] : ["wide": EdgeStreamStats(inputs: 1, viewers: 1)]
+            edges[0] = e
+            guard let next = RoutingSnapshot.restructured(previous, pending: [UInt64](repeating: 0, count: n), changedEdges: [(0, e)],
                                                           playback: playback, playbackStreamIds: store.streamIds, generation: UInt64(2 + step),
                                                           nowMs: 0, appliedShipments: [])
             else { ranOut = true; break }
@@ -171,8 +197,9 @@ import Testing
         #expect(ranOut && builds == 6, "builds \(builds)")
     }
 
-    /// Anything that places an edge other than its streams needs a full build.
-    @Test func placementChangesAreNotIncremental() {
+    /// Any change to an edge the snapshot has is incremental; adding, removing or a peer's edge,
+    /// or a playback change, is not.
+    @Test func whatTakesAFullBuild() {
         let base = edge("e1", lat: 52, lon: 5, streams: ["s": EdgeStreamStats(inputs: 1, viewers: 3)], tags: ["a"])
         var moved = base; moved.lat = 40
         var drained = base; drained.mode = .draining
@@ -180,20 +207,21 @@ import Testing
         var tenant = base; tenant.tenant = "t"
         var failed = base; failed.pollError = "timeout"
         var relocated = base; relocated.baseURL = "https://elsewhere.example/"; relocated.resolveURLs()
-        for (what, e) in [("position", moved), ("mode", drained), ("tags", tagged), ("tenant", tenant), ("poll error", failed), ("urls", relocated)] {
-            #expect(!RoutingSnapshot.changesOnlyLoadAndStreams(from: base, to: e), "\(what)")
+        var streams = base; streams.streams = ["t": EdgeStreamStats(inputs: 0)]
+        for (what, e) in [("position", moved), ("mode", drained), ("tags", tagged), ("tenant", tenant), ("poll error", failed),
+                          ("urls", relocated), ("streams", streams)] {
+            #expect(RoutingSnapshot.canRestructure(from: base, to: e) && !RoutingSnapshot.isLoadOnlyChange(from: base, to: e), "\(what)")
         }
-        var streams = base
-        streams.streams = ["t": EdgeStreamStats(inputs: 0)]
-        streams.cpuPermille = 700
-        #expect(RoutingSnapshot.changesOnlyLoadAndStreams(from: base, to: streams))
-        #expect(!RoutingSnapshot.isLoadOnlyChange(from: base, to: streams))
+        #expect(!RoutingSnapshot.canRestructure(from: base, to: edge("e2")))
+        let peer = PeerEdgeFixture.remote("e1", lat: 1, lon: 2, cpu: 3, available: 4)
+        #expect(!RoutingSnapshot.canRestructure(from: peer, to: peer))
 
         var store = PlaybackStore()
         store.set(PlaybackRecord(playbackId: "p", stream: "s"))
         let s0 = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [base],
                                        playback: store.records, playbackStreamIds: store.streamIds))
-        #expect(RoutingSnapshot.restructured(s0, pending: [0], changedEdges: [(0, moved)], playback: store.records, playbackStreamIds: store.streamIds,
+        // Another edge at index 0 (the snapshot has no "e2").
+        #expect(RoutingSnapshot.restructured(s0, pending: [0], changedEdges: [(0, edge("e2"))], playback: store.records, playbackStreamIds: store.streamIds,
                                              generation: 2, nowMs: 0, appliedShipments: []) == nil)
         // A playback array other than the one the snapshot was built from (a record changed).
         var other = store
@@ -203,5 +231,8 @@ import Testing
         let ok = RoutingSnapshot.restructured(s0, pending: [0], changedEdges: [(0, streams)], playback: store.records, playbackStreamIds: store.streamIds,
                                               generation: 2, nowMs: 0, appliedShipments: [])
         #expect(ok != nil && ok?.streamIndex(named: "s") == nil && ok?.streamIndex(named: "t") != nil && ok?.streamOf(playback: 0) == nil)
+        let drainedSnapshot = RoutingSnapshot.restructured(s0, pending: [0], changedEdges: [(0, drained)], playback: store.records,
+                                                           playbackStreamIds: store.streamIds, generation: 2, nowMs: 0, appliedShipments: [])
+        #expect(drainedSnapshot?.exclusion(edge: 0) == .draining && s0.exclusion(edge: 0) == nil)
     }
 }
