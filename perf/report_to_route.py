@@ -8,8 +8,10 @@ in one report each, and polls /play every millisecond until the winner flips. Pr
 --structural: each report also changes the edge's stream set (one extra stream, new each round,
 the previous round's one ended), so every round takes an incremental build (the streams it
 touches laid out again) instead of a load refresh.
---move: each report also moves the edge a little (a new position), so every round takes a full
-snapshot build.
+--move: each report also moves the edge a little (a new position: an incremental build too, the
+edge's streams' indexes rebuilt).
+--enroll: each round also enrolls a new edge right before the reports (the edge set changes: a
+full snapshot build, which the reports join).
 """
 import argparse, json, os, statistics, subprocess, sys, time, urllib.request
 
@@ -31,18 +33,20 @@ def main():
     ap.add_argument("--token", required=True)
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--structural", action="store_true", help="every report also changes the edge's streams (incremental builds)")
-    ap.add_argument("--move", action="store_true", help="every report also moves the edge (full builds)")
+    ap.add_argument("--move", action="store_true", help="every report also moves the edge (incremental builds)")
+    ap.add_argument("--enroll", action="store_true", help="every round also enrolls an edge (full builds)")
     a = ap.parse_args()
     # A stream and playback ID of this run's own: edges enrolled by an earlier run against the same
     # server (still routable until they go stale) must not win the flips.
     tag = f"{os.getpid()}x{int(time.time())}"
     stream, probe = f"perf+s{tag}", f"perfprobe{tag}"
-    edges = []
-    for _ in range(2):
+    def enroll():
         _, _, body = call(a.internal + "/v1/enrollment-tokens", "POST", {}, a.token)
         tok = json.loads(body)["enrollment_token"]
         _, _, body = call(a.internal + "/v1/edges/enroll", "POST", {"enrollment_token": tok, "public_ip": "203.0.113.1"})
-        e = json.loads(body); edges.append((e["node_id"], e["edge_token"]))
+        e = json.loads(body)
+        return (e["node_id"], e["edge_token"])
+    edges = [enroll(), enroll()]
     rounds = [0]
     def report(node, token, cpu):
         rounds[0] += 1
@@ -63,6 +67,7 @@ def main():
     for _ in range(a.rounds):
         other = 1 - winner
         start = time.perf_counter()
+        if a.enroll: enroll()
         report(edges[winner][0], edges[winner][1], 900)
         report(edges[other][0], edges[other][1], 100)
         while True:
@@ -74,9 +79,10 @@ def main():
         winner = other
     latencies.sort()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    kind = ("moving reports (full builds)" if a.move else "") + (" + " if a.move and a.structural else "") + \
-        ("stream-set reports (incremental builds)" if a.structural else "")
-    kind = kind or "load reports"
+    parts = (["enrolment + reports (full builds)"] if a.enroll else []) + (["moving reports"] if a.move else []) + \
+        (["stream-set reports"] if a.structural else [])
+    kind = " + ".join(parts) if parts else "load reports"
+    if (a.move or a.structural) and not a.enroll: kind += " (incremental builds)"
     print(f"commit {commit}: {kind}: report → routing visible over {len(latencies)} rounds (two reports + polling, ms): "
           f"p50 {statistics.median(latencies):.1f}  p99 {latencies[int(len(latencies)*0.99)-1]:.1f}  max {latencies[-1]:.1f}")
 
