@@ -95,7 +95,8 @@ public final class ControlPlane: @unchecked Sendable {
         var trimmed = config
         trimmed.dropStaticState()
         self.config = trimmed
-        for e in statics.edges {
+        for var e in statics.edges {
+            if e.publicHost.isEmpty { e.resolveURLs() }
             edges[e.nodeId] = e
         }
         playback.reserveCapacity(statics.playback.count)
@@ -205,6 +206,8 @@ public final class ControlPlane: @unchecked Sendable {
     /// a load-only change is published by a load refresh, like a report.
     public func upsertEdge(_ edge: EdgeState) {
         let before = edges[edge.nodeId]
+        var edge = edge
+        if edge.publicHost.isEmpty { edge.resolveURLs() }  // resolved once here, not by every snapshot build
         edges[edge.nodeId] = edge
         markChanged(edge, before: before)
     }
@@ -329,6 +332,7 @@ public final class ControlPlane: @unchecked Sendable {
         }
         for var e in statics.edges {
             if let old = edges[e.nodeId], old.pendingBytesPerSec > 0 { e.addPending(old.pendingBytesPerSec) }
+            if e.publicHost.isEmpty { e.resolveURLs() }
             edges[e.nodeId] = e
         }
         // Static playback records.

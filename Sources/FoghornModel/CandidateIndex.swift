@@ -145,7 +145,13 @@ public final class CandidateIndex: @unchecked Sendable {
         var nodeCapacity = 0
         for s in streams { nodeCapacity += CandidateIndex.nodeEstimate(s.candidateCount) }
         var layout = Layout(blocks: [], nodes: .allocate(capacity: max(nodeCapacity, 1)), nodeCount: 0, streamCount: streams.count, weights: weights)
-        for si in 0..<streams.count { layout.add(stream: si, streams[si], columns: columns, hot: hot, baseScore: baseScore) }
+        streams.withUnsafeBufferPointer { entries in
+            // In place: a StreamEntry copy would retain and release its name (100,000 times at that many streams).
+            for si in 0..<entries.count {
+                let entry = entries.baseAddress.unsafelyUnwrapped + si
+                layout.add(stream: si, start: Int(entry.pointee.candidateStart), count: Int(entry.pointee.candidateCount), columns: columns, hot: hot, baseScore: baseScore)
+            }
+        }
         self.init(layout, edgeCount: edgeCount)
     }
 
@@ -176,7 +182,9 @@ public final class CandidateIndex: @unchecked Sendable {
                 layout.tenantRestricted[si] = false
             }
         }
-        for si in rebuilt { layout.add(stream: si, streams[si], columns: columns, hot: hot, baseScore: baseScore) }
+        for si in rebuilt {
+            layout.add(stream: si, start: Int(streams[si].candidateStart), count: Int(streams[si].candidateCount), columns: columns, hot: hot, baseScore: baseScore)
+        }
         self.init(layout, edgeCount: edgeCount)
     }
 
@@ -230,12 +238,11 @@ public final class CandidateIndex: @unchecked Sendable {
         }
 
         /// Lays out stream `si` (its blocks, and its tree if it is large) at the end.
-        mutating func add(stream si: Int, _ entry: StreamEntry, columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, baseScore: (Int) -> Int64) {
+        mutating func add(stream si: Int, start: Int, count: Int, columns: StreamColumns, hot: UnsafeMutableBufferPointer<EdgeHot>, baseScore: (Int) -> Int64) {
             tenantRestricted[si] = false
             roots[si] = -1
             let first = Int32(blocks.count)
             blockRanges[si] = BlockRange(start: first, end: first)
-            let start = Int(entry.candidateStart), count = Int(entry.candidateCount)
             guard count > CandidateIndex.linearMaxCount else { return }
             let stream = columns.candidates(start: start, count: count)
             if count <= CandidateIndex.flatMaxCount {

@@ -164,7 +164,7 @@ public struct EdgeReport: Sendable {
         if let v = baseURL { edge.baseURL = v }
         if let v = outputs { edge.outputs = v }
         if let v = streams { edge.streams = v }
-        if baseURL != nil || outputs != nil || edge.resolvedURLs.isEmpty { edge.resolveURLs() }
+        if baseURL != nil || outputs != nil || edge.publicHost.isEmpty { edge.resolveURLs() }
         edge.lastReportMs = nowMs
         edge.clearPending()
         edge.reports += 1

@@ -19,9 +19,9 @@ public final class StreamColumns: @unchecked Sendable {
     /// Columns for `count` candidates and room for `spare` more.
     init(count: Int, spare: Int = 0) {
         let capacity = max(count + spare, 1)
-        edges = .allocate(capacity: capacity)
-        inputs = .allocate(capacity: capacity)
-        viewerBits = .allocate(capacity: (capacity + 63) / 64)
+        edges = LargeAllocation.allocate(Int32.self, capacity: capacity)
+        inputs = LargeAllocation.allocate(UInt32.self, capacity: capacity)
+        viewerBits = LargeAllocation.allocate(UInt64.self, capacity: (capacity + 63) / 64)
         viewerBits.initialize(repeating: 0)
         used = count
     }
@@ -30,9 +30,9 @@ public final class StreamColumns: @unchecked Sendable {
     static func spare(for count: Int) -> Int { max(count / 16, 4096) }
 
     deinit {
-        edges.deallocate()
-        inputs.deallocate()
-        viewerBits.deallocate()
+        LargeAllocation.free(edges)
+        LargeAllocation.free(inputs)
+        LargeAllocation.free(viewerBits)
     }
 
     func setHasViewers(_ i: Int) { viewerBits[i >> 6] |= 1 << UInt64(i & 63) }
