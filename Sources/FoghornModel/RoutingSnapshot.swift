@@ -673,9 +673,12 @@ public final class RoutingSnapshot: @unchecked Sendable {
             rebuilt.reserveCapacity(runs.count)
             for r in runs {
                 let perViewer = r.count > 0 ? RoutingSnapshot.perViewerBytesPerSec(up: r.up, viewers: r.viewers) : 131_072
-                streams[r.slot].totalViewers = r.viewers
-                streams[r.slot].perViewerBytesPerSec = perViewer
-                perViewerByStream[r.slot] = perViewer
+                // Written only when changed: the first write copies all the streams (100,000: ≈ 4 ms).
+                if streams[r.slot].totalViewers != r.viewers { streams[r.slot].totalViewers = r.viewers }
+                if streams[r.slot].perViewerBytesPerSec != perViewer {
+                    streams[r.slot].perViewerBytesPerSec = perViewer
+                    perViewerByStream[r.slot] = perViewer
+                }
                 if r.same {
                     if placementMoved && CandidateIndex.linearMaxCount < r.count { rebuilt.append(r.slot) }
                     continue
