@@ -45,6 +45,9 @@ public final class ControlPlane: @unchecked Sendable {
     private var generation: UInt64 = 0
     private var dirty = false
     private var structuralDirty = true
+    /// A change only a full build applies (playback, weights, GeoIP, peers' edges, reload, start)
+    /// since the last publish; edges added or removed alone are renumbered incrementally.
+    private var fullBuildDue = true
     private var rebuildTimer: LoopTimer?
     private var sweepTimer: LoopTimer?
     /// The longest a change waits for the rest of its burst before it is published.
@@ -178,8 +181,15 @@ public final class ControlPlane: @unchecked Sendable {
     /// at most ``rebuildDelayMs`` after the first; a burst with a structural change at
     /// ``rebuildDelayMs`` after its first change.
     public func markDirty(structural: Bool = true) {
+        markDirty(structural: structural, fullBuild: structural)
+    }
+
+    /// `fullBuild: false` for a structural change an incremental build can apply: edges added or
+    /// removed (``RoutingSnapshot/reindexed(_:localEdges:changedNodeIds:pending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
+    private func markDirty(structural: Bool, fullBuild: Bool) {
         dirty = true
         if structural { structuralDirty = true }
+        if fullBuild { fullBuildDue = true }
         guard let timer = rebuildTimer else { return }
         let pendingOnly = !structuralDirty && loadChanged.isEmpty && restructureChanged.isEmpty
         if timer.isActive {
@@ -220,7 +230,7 @@ public final class ControlPlane: @unchecked Sendable {
             restructureChanged.insert(edge.nodeId)
             markDirty(structural: false)
         } else {
-            markDirty()
+            markDirty(structural: true, fullBuild: before != nil || edge.isRemote)  // a new edge: renumbered incrementally
         }
     }
 
@@ -248,7 +258,7 @@ public final class ControlPlane: @unchecked Sendable {
 
     public func removeEdge(_ nodeId: String) -> Bool {
         guard edges.removeValue(forKey: nodeId) != nil else { return false }
-        markDirty()
+        markDirty(structural: true, fullBuild: false)
         return true
     }
 
@@ -456,16 +466,31 @@ public final class ControlPlane: @unchecked Sendable {
                 return
             }
         }
+        let positions = Array(edges.indices)  // iteration order; no hashing
+        let localEdges = sortedPositions.map { edges.values[positions[$0]] }
+        let snapshot: RoutingSnapshot
+        let previous = publisher.snapshot
+        var pending = localEdges.map(\.pendingBytesPerSec)
+        for j in previous.localEdgeCount..<previous.edgeCount { pending.append(peers?.pendingOf(previous.nodeIds[j]) ?? previous.pending[j]) }
+        if !fullBuildDue, let reindexed = RoutingSnapshot.reindexed(
+            previous, localEdges: localEdges, changedNodeIds: loadChanged.union(restructureChanged), pending: pending,
+            playback: playback.records, playbackStreamIds: playback.streamIds, generation: generation, nowMs: ControlPlane.monotonicMs(),
+            appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs) {
+            // Edges added or removed (and others changed): renumbered incrementally.
+            snapshot = reindexed
+            incrementalBuilds += 1
+        } else {
+            snapshot = RoutingSnapshot(RoutingSnapshot.Input(
+                generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
+                edges: localEdges, remoteEdges: peers?.remoteStates ?? [], playback: playback.records, playbackStreamIds: playback.streamIds,
+                previous: previous, appliedShipments: appliedShipments, geo: geo, clock: ControlPlane.monotonicNs))
+            rebuilds += 1
+        }
         structuralDirty = false
+        fullBuildDue = false
         loadChanged.removeAll(keepingCapacity: true)
         restructureChanged.removeAll(keepingCapacity: true)
-        let positions = Array(edges.indices)  // iteration order; no hashing
-        let snapshot = RoutingSnapshot(RoutingSnapshot.Input(
-            generation: generation, nowMs: ControlPlane.monotonicMs(), weights: weights, staleness: staleness,
-            edges: sortedPositions.map { edges.values[positions[$0]] }, remoteEdges: peers?.remoteStates ?? [], playback: playback.records, playbackStreamIds: playback.streamIds, previous: publisher.snapshot, appliedShipments: appliedShipments,
-            geo: geo, clock: ControlPlane.monotonicNs))
         publish(snapshot)
-        rebuilds += 1
         // The snapshot's local edges are the ones handed over, in that (node-ID) order.
         slotByOrder.removeAll(keepingCapacity: true)
         slotByOrder.append(contentsOf: repeatElement(-1, count: positions.count))
@@ -542,10 +567,15 @@ public final class ControlPlane: @unchecked Sendable {
             edges.removeValue(forKey: id)
             evictions += 1
             logger.notice("edge evicted after silence", metadata: ["node_id": "\(id)"])
-            changed = true
         }
         if peers?.agePending() == true { pendingAged = true }
         for id in healthFlipped { loadChanged.insert(id) }
-        if changed { markDirty() } else if pendingAged || dirty || !healthFlipped.isEmpty { markDirty(structural: structuralDirty) }
+        if changed {
+            markDirty()
+        } else if !evict.isEmpty {
+            markDirty(structural: true, fullBuild: false)  // edges removed: renumbered incrementally
+        } else if pendingAged || dirty || !healthFlipped.isEmpty {
+            markDirty(structural: false)
+        }
     }
 }

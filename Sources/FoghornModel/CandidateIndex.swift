@@ -188,6 +188,37 @@ public final class CandidateIndex: @unchecked Sendable {
         self.init(layout, edgeCount: edgeCount)
     }
 
+    /// `previous` with every candidate's edge index `e` replaced by `newOfOld[e]` — a removed
+    /// edge's lane becomes padding (only streams laid out again next, or unused runs, hold one);
+    /// nodes, runs and roots as they were. Edge order is kept, so every bound stays valid.
+    convenience init(renumbering previous: CandidateIndex, newOfOld: [Int32], edgeCount: Int) {
+        let nodes = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(previous.nodes.count, 1))
+        if previous.nodes.count > 0 { _ = nodes.initialize(fromContentsOf: previous.nodes) }
+        var blocks: [FlatBlock] = []
+        blocks.reserveCapacity(previous.blockCount)
+        newOfOld.withUnsafeBufferPointer { map in
+            for b in 0..<previous.blockCount {
+                var block = previous.blocks[b]
+                for lane in 0..<4 {
+                    let e = block.edge[lane]
+                    guard e != FlatBlock.padding else { continue }
+                    let old = Int(CandidateIndex.edge(e))
+                    let mapped = old < map.count ? map[old] : -1
+                    block.edge[lane] = mapped < 0 ? FlatBlock.padding : (e < 0 ? ~mapped : mapped)
+                }
+                blocks.append(block)
+            }
+        }
+        let layout = Layout(blocks: blocks, nodes: nodes, nodeCount: previous.nodes.count, streamCount: previous.streamCount,
+                            pointsPerUnit: 0)
+        for si in 0..<previous.streamCount {
+            layout.roots[si] = previous.roots[si]
+            layout.blockRanges[si] = previous.blockRanges[si]
+            layout.tenantRestricted[si] = previous.tenantRestricted[si]
+        }
+        self.init(layout, edgeCount: edgeCount)
+    }
+
     private init(_ layout: Layout, edgeCount: Int) {
         var built = layout.nodes
         let nodeCount = layout.nodeCount
@@ -227,6 +258,10 @@ public final class CandidateIndex: @unchecked Sendable {
         var noGeo: [Item] = []
 
         init(blocks: [FlatBlock], nodes: UnsafeMutableBufferPointer<Node>, nodeCount: Int, streamCount: Int, weights: ScoringWeights) {
+            self.init(blocks: blocks, nodes: nodes, nodeCount: nodeCount, streamCount: streamCount, pointsPerUnit: Double(weights.geo) / 2)
+        }
+
+        init(blocks: [FlatBlock], nodes: UnsafeMutableBufferPointer<Node>, nodeCount: Int, streamCount: Int, pointsPerUnit: Double) {
             self.blocks = blocks
             self.nodes = nodes
             self.nodeCount = nodeCount
@@ -234,7 +269,7 @@ public final class CandidateIndex: @unchecked Sendable {
             roots = .allocate(capacity: max(streamCount, 1))
             blockRanges = .allocate(capacity: max(streamCount, 1))
             tenantRestricted = .allocate(capacity: max(streamCount, 1))
-            pointsPerUnit = Double(weights.geo) / 2
+            self.pointsPerUnit = pointsPerUnit
         }
 
         /// Lays out stream `si` (its blocks, and its tree if it is large) at the end.

@@ -545,7 +545,16 @@ public final class RoutingSnapshot: @unchecked Sendable {
     public static func restructured(_ previous: RoutingSnapshot, pending: [UInt64], changedEdges: [(index: Int, edge: EdgeState)],
                                     playback: [PlaybackRecord], playbackStreamIds: [Int32], generation: UInt64, nowMs: UInt64,
                                     appliedShipments: [UInt64], clock: () -> UInt64 = { 0 }) -> RoutingSnapshot? {
-        let started = clock()
+        restructured(previous, pending: pending, changedEdges: changedEdges, alsoAffected: [], playback: playback,
+                     playbackStreamIds: playbackStreamIds, generation: generation, nowMs: nowMs, appliedShipments: appliedShipments,
+                     started: clock(), clock: clock)
+    }
+
+    /// `alsoAffected`: stream IDs to lay out again besides the changed edges' (those of removed
+    /// edges, see ``reindexed(_:localEdges:changedNodeIds:pending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
+    static func restructured(_ previous: RoutingSnapshot, pending: [UInt64], changedEdges: [(index: Int, edge: EdgeState)], alsoAffected: [Int32],
+                             playback: [PlaybackRecord], playbackStreamIds: [Int32], generation: UInt64, nowMs: UInt64,
+                             appliedShipments: [UInt64], started: UInt64, clock: () -> UInt64) -> RoutingSnapshot? {
         guard pending.count == previous.edgeCount, sameStorage(previous.playback, playback),
               playbackStreamIds.count == playback.count else { return nil }
         // Templates as a full build resolves them for edges that have none yet (tests, old state).
@@ -554,10 +563,152 @@ public final class RoutingSnapshot: @unchecked Sendable {
         for (i, e) in changedEdges {
             guard i < previous.localEdgeCount, canRestructure(from: previous.edges[i], to: e) else { return nil }
         }
-        guard let plan = RestructurePlan(previous, changedEdges: changedEdges) else { return nil }
+        guard let plan = RestructurePlan(previous, changedEdges: changedEdges, alsoAffected: alsoAffected) else { return nil }
         return RoutingSnapshot(restructuring: previous, plan: plan, pending: pending, changedEdges: changedEdges,
                                playbackStreamIds: playbackStreamIds, generation: generation, nowMs: nowMs,
                                appliedShipments: appliedShipments, started: started, clock: clock)
+    }
+
+    /// The successor after edges were added or removed (and others changed, `changedNodeIds`),
+    /// built incrementally too: `localEdges` is the cluster's whole new edge list in node-ID order;
+    /// each edge keeps its relative order, so every stream's candidates stay ascending once their
+    /// indices are renumbered — one pass over the candidate columns and index blocks
+    /// (``init(remapping:localEdges:oldOfNew:newOfOld:pending:generation:nowMs:appliedShipments:)``)
+    /// — after which the added and changed edges, and the streams the removed ones carried, are
+    /// applied as by ``restructured(_:pending:changedEdges:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``.
+    /// Edge indices change, so the result is a new structure (``structureToken``). `pending` is
+    /// indexed like the result (local edges, then the previous snapshot's peer edges).
+    ///
+    /// nil when a full build is due instead: `localEdges` not strictly ascending by node ID, a
+    /// changed edge not restructurable, playback changed, spare room used up.
+    public static func reindexed(_ previous: RoutingSnapshot, localEdges: [EdgeState], changedNodeIds: Set<String>, pending: [UInt64],
+                                 playback: [PlaybackRecord], playbackStreamIds: [Int32], generation: UInt64, nowMs: UInt64,
+                                 appliedShipments: [UInt64], clock: () -> UInt64 = { 0 }) -> RoutingSnapshot? {
+        let started = clock()
+        let oldLocal = previous.localEdgeCount, newLocal = localEdges.count
+        let remoteCount = previous.edgeCount - oldLocal
+        guard pending.count == newLocal + remoteCount, sameStorage(previous.playback, playback),
+              playbackStreamIds.count == playback.count else { return nil }
+        // Merge the two node-ID orders.
+        var oldOfNew = [Int32](repeating: -1, count: newLocal)
+        var newOfOld = [Int32](repeating: -1, count: previous.edgeCount)
+        var removedStreams: [Int32] = []
+        var ascending = true
+        localEdges.withUnsafeBufferPointer { le in
+            var i = 0, j = 0
+            while i < oldLocal || j < newLocal {
+                if j < newLocal {
+                    let id = (le.baseAddress.unsafelyUnwrapped + j).pointee.nodeId
+                    if j > 0 && !((le.baseAddress.unsafelyUnwrapped + j - 1).pointee.nodeId < id) { ascending = false; return }
+                    if i < oldLocal && previous.nodeIds[i] == id {
+                        oldOfNew[j] = Int32(i); newOfOld[i] = Int32(j); i += 1; j += 1
+                        continue
+                    }
+                    if i >= oldLocal || id < previous.nodeIds[i] { j += 1; continue }  // added
+                }
+                removedStreams.append(contentsOf: previous.edges[i].streamIds)  // removed
+                i += 1
+            }
+        }
+        guard ascending else { return nil }
+        for r in 0..<remoteCount { newOfOld[oldLocal + r] = Int32(newLocal + r) }
+        var changed: [(index: Int, edge: EdgeState)] = []
+        localEdges.withUnsafeBufferPointer { le in
+            for j in 0..<newLocal {
+                let ep = le.baseAddress.unsafelyUnwrapped + j
+                if oldOfNew[j] < 0 || changedNodeIds.contains(ep.pointee.nodeId) { changed.append((j, ep.pointee)) }
+            }
+        }
+        let base = RoutingSnapshot(remapping: previous, localEdges: localEdges, oldOfNew: oldOfNew, newOfOld: newOfOld, pending: pending,
+                                   generation: generation, nowMs: nowMs, appliedShipments: appliedShipments)
+        return restructured(base, pending: pending, changedEdges: changed, alsoAffected: removedStreams, playback: playback,
+                            playbackStreamIds: playbackStreamIds, generation: generation, nowMs: nowMs, appliedShipments: appliedShipments,
+                            started: started, clock: clock)
+    }
+
+    /// `previous` renumbered to `localEdges`' order (then its peer edges): added edges present
+    /// but carrying nothing yet (their streams and rows are applied next), removed edges gone from
+    /// the rows and marked -1 in the columns (their streams are laid out again next). An
+    /// intermediate step of ``reindexed(_:localEdges:changedNodeIds:pending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``,
+    /// never published.
+    private init(remapping previous: RoutingSnapshot, localEdges: [EdgeState], oldOfNew: [Int32], newOfOld: [Int32], pending: [UInt64],
+                 generation: UInt64, nowMs: UInt64, appliedShipments: [UInt64]) {
+        let newLocal = localEdges.count, oldLocal = previous.localEdgeCount
+        let n = newLocal + previous.edgeCount - oldLocal
+        let w = previous.weights
+        self.generation = generation
+        builtAtMs = nowMs
+        weights = w
+        staleness = previous.staleness
+        structureToken = generation
+        localEdgeCount = newLocal
+        remoteIndex = previous.remoteIndex.mapValues { $0 - oldLocal + newLocal }
+        self.pending = pending
+        var edges: [EdgeState] = [], urls: [URLTemplateTable] = [], nodeIds: [String] = [], nodeHash: [UInt64] = [], baseUsed: [UInt64] = []
+        edges.reserveCapacity(n); urls.reserveCapacity(n); nodeIds.reserveCapacity(n); nodeHash.reserveCapacity(n); baseUsed.reserveCapacity(n)
+        var tenants = previous.tenants, tenantIndex = previous.tenantIndex, tagBit = previous.tagBit
+        let rows = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: max(n, 1))
+        previous.edges.withUnsafeBufferPointer { oldEdges in
+            localEdges.withUnsafeBufferPointer { le in
+                for j in 0..<n {
+                    let old = j < newLocal ? Int(oldOfNew[j]) : oldLocal + (j - newLocal)
+                    if old >= 0 {
+                        edges.append((oldEdges.baseAddress.unsafelyUnwrapped + old).pointee)
+                        urls.append(previous.urlsByEdge[old])
+                        nodeIds.append(previous.nodeIds[old])
+                        nodeHash.append(previous.nodeHash[old])
+                        baseUsed.append(previous.baseUsed[old])
+                        var row = previous.hot[old]
+                        row.used = previous.baseUsed[old] &+ pending[j]
+                        row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
+                        rows[j] = row
+                    } else {
+                        // Added: in place, without its streams (the incremental step adds them).
+                        var e = (le.baseAddress.unsafelyUnwrapped + j).pointee
+                        e.streams = [:]
+                        if e.publicHost.isEmpty { e.resolveURLs() }
+                        edges.append(e)
+                        urls.append(e.resolvedURLs)
+                        nodeIds.append(e.nodeId)
+                        nodeHash.append(e.nodeIdHash)
+                        baseUsed.append(RoutingSnapshot.used(e, pending: 0))
+                        var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: false)
+                        withUnsafePointer(to: &e) { ep in
+                            RoutingSnapshot.setPlacement(&row, of: ep, tenant: RoutingSnapshot.intern(tenant: ep.pointee.tenant, &tenants, &tenantIndex), tagBit: &tagBit)
+                            _ = RoutingSnapshot.setLoadTerms(&row, of: ep, pending: pending[j], weights: w, staleness: previous.staleness, nowMs: nowMs)
+                        }
+                        rows[j] = row
+                    }
+                }
+            }
+        }
+        self.edges = edges
+        urlsByEdge = urls
+        self.nodeIds = nodeIds
+        self.nodeHash = nodeHash
+        self.baseUsed = baseUsed
+        hot = rows
+        self.tenants = tenants
+        self.tenantIndex = tenantIndex
+        self.tagBit = tagBit
+        let columns = previous.columns.renumbered(newOfOld)
+        self.columns = columns
+        streams = previous.streams
+        perViewerByStream = previous.perViewerByStream
+        streamTable = previous.streamTable
+        addedStreamSlots = previous.addedStreamSlots
+        slotStreamIds = previous.slotStreamIds
+        liveCandidateCount = previous.liveCandidateCount
+        let index = CandidateIndex(renumbering: previous.index, newOfOld: newOfOld, edgeCount: n)
+        self.index = index
+        bounds = IndexBounds(index: index, streamCount: previous.streams.count, hot: rows, baseUsed: baseUsed, weights: w)
+        playback = previous.playback
+        playbackTable = previous.playbackTable
+        playbackStream = previous.playbackStream
+        playbackTenant = previous.playbackTenant
+        self.appliedShipments = appliedShipments
+        geo = previous.geo
+        buildDurationNs = 0
     }
 
     /// The affected streams of an incremental build and their new candidate runs, already
@@ -574,7 +725,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         var flipped: [(id: Int32, slot: Int32)] = []
         var liveCandidateCount: Int
 
-        init?(_ previous: RoutingSnapshot, changedEdges: [(index: Int, edge: EdgeState)]) {
+        init?(_ previous: RoutingSnapshot, changedEdges: [(index: Int, edge: EdgeState)], alsoAffected: [Int32]) {
             streams = previous.streams
             perViewerByStream = previous.perViewerByStream
             edges = previous.edges
@@ -582,7 +733,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
             slotStreamIds = previous.slotStreamIds
             liveCandidateCount = previous.liveCandidateCount
             var isChanged = [Bool](repeating: false, count: previous.edgeCount)
-            var affected: [Int32] = []
+            var affected = alsoAffected
             // Blocks hold positions and trees group by them; tenant-reserved edges send a stream to
             // the linear path: either change means the edge's large streams are indexed again.
             var placementMoved = false
@@ -624,7 +775,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 var k = 0, c = 0
                 let oldCount = old?.count ?? 0
                 while true {
-                    while k < oldCount, isChanged[Int(old.unsafelyUnwrapped.edges[k])] { k += 1 }
+                    // Skipped: changed edges (merged from their new state) and removed ones (-1 after a reindex).
+                    while k < oldCount, old.unsafelyUnwrapped.edges[k] < 0 || isChanged[Int(old.unsafelyUnwrapped.edges[k])] { k += 1 }
                     let nextOld = k < oldCount ? Int(old.unsafelyUnwrapped.edges[k]) : Int.max
                     var nextChanged = Int.max
                     var stats: EdgeStreamStats?

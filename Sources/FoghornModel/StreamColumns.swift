@@ -60,6 +60,23 @@ public final class StreamColumns: @unchecked Sendable {
         _ = c.viewerBits.update(fromContentsOf: viewerBits)
         return c
     }
+    /// A copy with every edge index `e` replaced by `newOfOld[e]` (-1 for a removed edge, or for
+    /// a value out of range in an unused run); same used count and spare room.
+    func renumbered(_ newOfOld: [Int32]) -> StreamColumns {
+        let c = StreamColumns(count: used, spare: capacity - used)
+        newOfOld.withUnsafeBufferPointer { map in
+            for at in 0..<used {
+                let e = Int(edges[at])
+                c.edges[at] = e >= 0 && e < map.count ? map[e] : -1
+            }
+        }
+        if used > 0 {
+            c.inputs.baseAddress.unsafelyUnwrapped.update(from: inputs.baseAddress.unsafelyUnwrapped, count: used)
+            c.viewerBits.baseAddress.unsafelyUnwrapped.update(from: viewerBits.baseAddress.unsafelyUnwrapped, count: (used + 63) / 64)
+        }
+        return c
+    }
+
     /// Stream `start ..< start + count`'s candidates.
     func candidates(start: Int, count: Int) -> StreamCandidates {
         StreamCandidates(

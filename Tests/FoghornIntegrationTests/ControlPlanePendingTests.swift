@@ -7,7 +7,7 @@ import FoghornModel
 
 /// Pending-only refreshes find each edge's slot in the published snapshot through a map kept
 /// from the last full build (no node-ID hashing per edge): every edge's pending must land on
-/// its own slot, through refreshes, a structural change and the next full build.
+/// its own slot, through refreshes, edges added and removed (renumbered incrementally) and a full build.
 @Suite struct ControlPlanePendingTests {
     static func edge(_ id: String) -> EdgeState {
         var e = EdgeState(nodeId: id)
@@ -50,11 +50,11 @@ import FoghornModel
             #expect(Self.pendingByNode(plane) == expected, "round \(round)")
         }
 
-        // A new edge (structural: full build, map rebuilt), then pending again.
+        // A new edge (edges renumbered by an incremental build, map rebuilt), then pending again.
         plane.upsertEdge(Self.edge("edge-0000-new"))
         expected["edge-0000-new"] = 0
         plane.rebuildNow()
-        #expect(plane.rebuilds == 2)
+        #expect(plane.rebuilds == 1 && plane.incrementalBuilds == 1)
         #expect(Self.pendingByNode(plane) == expected)
         let more = [(nodeId: "edge-0000-new", bytesPerSec: UInt64(5)), (nodeId: ids[7], bytesPerSec: UInt64(9))]
         plane.receiveShipment(loop: 0, sequence: 4, amounts: more)
@@ -69,7 +69,19 @@ import FoghornModel
         plane.receiveShipment(loop: 0, sequence: 5, amounts: [(nodeId: ids[1], bytesPerSec: 3)])
         expected[ids[1], default: 0] += 3
         plane.rebuildNow()
-        #expect(plane.rebuilds == 3)
+        #expect(plane.rebuilds == 1 && plane.incrementalBuilds == 2)
+        #expect(Self.pendingByNode(plane) == expected)
+
+        // Weights changed: a full build, the map rebuilt from it.
+        plane.setWeights(ScoringWeights(cpu: 400, ram: 500, bandwidth: 1000, geo: 1000, streamBonus: 50))
+        plane.receiveShipment(loop: 0, sequence: 6, amounts: [(nodeId: ids[2], bytesPerSec: 4)])
+        expected[ids[2], default: 0] += 4
+        plane.rebuildNow()
+        #expect(plane.rebuilds == 2)
+        #expect(Self.pendingByNode(plane) == expected)
+        plane.receiveShipment(loop: 0, sequence: 7, amounts: [(nodeId: ids[3], bytesPerSec: 6)])
+        expected[ids[3], default: 0] += 6
+        plane.rebuildNow()
         #expect(Self.pendingByNode(plane) == expected)
     }
 

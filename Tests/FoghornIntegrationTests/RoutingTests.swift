@@ -167,8 +167,8 @@ import FoghornTesting
     }
 
     /// A report that changes only load is published by a load refresh (no full build) and
-    /// changes the decision; one that moves the edge, or draining it, an incremental build; a
-    /// new edge a full build.
+    /// changes the decision; one that moves the edge, draining it, or a new edge, an incremental
+    /// build; a playback record a full build.
     @Test func loadOnlyReportsRefreshWithoutAFullBuild() throws {
         let server = try Self.start()
         defer { server.stopNow() }
@@ -200,10 +200,16 @@ import FoghornTesting
         Self.settle()
         #expect(try winner() == a)
         #expect(try counters().rebuilds == after.rebuilds && counters().incremental == moved.incremental + 1)
-        // A new edge changes the edge set: a full build.
+        // A new edge changes the edge set: renumbered by an incremental build too.
         _ = try Self.enroll(ip)
         Self.settle()
+        #expect(try counters().rebuilds == after.rebuilds && counters().incremental == moved.incremental + 2)
+        #expect(try winner() == a)
+        // A playback record: a full build.
+        #expect(try Self.call(ip, "PUT", "/v1/playback/other", body: #"{"stream": "live+s"}"#).status == 201)
+        Self.settle()
         #expect(try counters().rebuilds == after.rebuilds + 1)
+        #expect(try winner() == a)
         // Every replaced snapshot is counted until no loop holds it; the loop holds only the newest.
         let retired = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)["retired_snapshots"]?.intValue
         #expect(retired != nil && retired! >= 0 && retired! <= 3)

@@ -159,6 +159,77 @@ import Testing
         #expect(appeared > 20 && emptied > 5, "appeared \(appeared), emptied \(emptied)")
     }
 
+    /// Edges added and removed (with others changed) renumber the edges incrementally
+    /// (`reindexed`): the result equals a full build over the new edge list, several times in a
+    /// row, mixed with same-index incremental builds, and the snapshots before still answer as before.
+    @Test func addingAndRemovingEdgesEqualsAFullBuild() {
+        var rng = SplitMix(seed: 424242)
+        let now: UInt64 = 10_000_000
+        var reindexed = 0
+        for round in 0..<30 {
+            let fresh = (0..<3).map { "inc+q\(round)x\($0)" }
+            var store = PlaybackStore()
+            for name in Self.pool + fresh { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
+            func randomEdge(_ id: String) -> EdgeState {
+                let positioned = rng.next() % 8 != 0
+                return edge(id, cpu: rng.next() % 1000, ramUsed: rng.next() % 1000, ramMax: rng.next() % 15 == 0 ? 0 : 1000,
+                            up: rng.next() % 90_000_000, limit: 100_000_000,
+                            lat: positioned ? Double(rng.next() % 170) - 85 : .nan, lon: positioned ? Double(rng.next() % 360) - 180 : .nan,
+                            streams: Self.randomStreams(&rng, fresh: fresh), tenant: rng.next() % 60 == 0 ? "t1" : "",
+                            mode: rng.next() % 25 == 0 ? .draining : .normal)
+            }
+            var edges = (0..<(Int(rng.next() % 350) + 2)).map { randomEdge("e\(String(format: "%05d", $0 * 10))") }
+            let remote = randomRemoteEdges(&rng, below: 4)
+            let playback = store.records, ids = store.streamIds
+            func full(_ edges: [EdgeState], pending: [UInt64]) -> RoutingSnapshot {
+                var withPending = edges
+                for i in 0..<edges.count { withPending[i].addPending(pending[i]) }
+                var remoteWithPending = remote
+                for r in 0..<remote.count { remoteWithPending[r].addPending(pending[edges.count + r]) }
+                return RoutingSnapshot(.init(generation: 9, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: withPending,
+                                             remoteEdges: remoteWithPending, playback: playback))
+            }
+            var previous = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                                 remoteEdges: remote, playback: playback, playbackStreamIds: ids))
+            let first = previous, firstEdges = edges
+            for step in 0..<4 {
+                var changedIds = Set<String>()
+                // Remove some, add some between existing node IDs (and at both ends), change some.
+                edges = edges.filter { _ in rng.next() % 12 != 0 }
+                for _ in 0..<Int(rng.next() % 6) {
+                    let k = Int(rng.next() % 100_000)
+                    let id = "e\(String(format: "%05d", k))\(step)\(round)"
+                    if !edges.contains(where: { $0.nodeId == id }) { edges.append(randomEdge(id)) }
+                }
+                if step == 2 { edges.append(randomEdge("a-first")); edges.append(randomEdge("z-last")) }
+                edges.sort { $0.nodeId < $1.nodeId }
+                for i in edges.indices where rng.next() % 10 == 0 {
+                    edges[i].streams = Self.randomStreams(&rng, fresh: fresh)
+                    if rng.next() % 3 == 0 { edges[i].lat = Double(rng.next() % 170) - 85; edges[i].lon = 7 }
+                    changedIds.insert(edges[i].nodeId)
+                }
+                var pending = [UInt64](repeating: 0, count: edges.count + remote.count)
+                for i in pending.indices where rng.next() % 5 == 0 { pending[i] = rng.next() % 5_000_000 }
+                guard let next = RoutingSnapshot.reindexed(previous, localEdges: edges, changedNodeIds: changedIds, pending: pending,
+                                                           playback: playback, playbackStreamIds: ids, generation: UInt64(2 + step),
+                                                           nowMs: now, appliedShipments: [])
+                else { Issue.record("round \(round) step \(step): no incremental build"); break }
+                reindexed += 1
+                #expect(next.structureToken != previous.structureToken && next.localEdgeCount == edges.count)
+                #expect(Array(next.nodeIds) == edges.map(\.nodeId) + remote.map(\.nodeId), "round \(round) step \(step) order")
+                #expect(next.nodeIds.indices.allSatisfy { next.edgeIndex(nodeId: next.nodeIds[$0]) == $0 }, "round \(round) step \(step) lookup")
+                Self.expectEqual(next, full(edges, pending: pending), names: Self.pool + fresh, &rng, "round \(round) step \(step)")
+                previous = next
+            }
+            Self.expectEqual(first, full(firstEdges, pending: [UInt64](repeating: 0, count: firstEdges.count + remote.count)),
+                             names: Self.pool + fresh, &rng, "round \(round) first snapshot after its successors")
+            // Not ascending: a full build is due.
+            #expect(RoutingSnapshot.reindexed(previous, localEdges: edges.reversed(), changedNodeIds: [], pending: [UInt64](repeating: 0, count: edges.count + remote.count),
+                                              playback: playback, playbackStreamIds: ids, generation: 99, nowMs: now, appliedShipments: []) == nil || edges.count < 2)
+        }
+        #expect(reindexed == 120)
+    }
+
     /// Incremental builds use the columns' spare room; when it runs out the answer is nil (a full
     /// build is due), and every build before that was right.
     @Test func spareRoomRunsOutIntoAFullBuild() {
