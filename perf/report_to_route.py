@@ -10,8 +10,8 @@ the previous round's one ended), so every round takes an incremental build (the 
 touches laid out again) instead of a load refresh.
 --move: each report also moves the edge a little (a new position: an incremental build too, the
 edge's streams' indexes rebuilt).
---enroll: each round also enrolls a new edge right before the reports (the edge set changes: a
-full snapshot build, which the reports join).
+--enroll: each round also enrolls a new edge right before the reports (the edge set changes:
+edges renumbered by an incremental build, which the reports join or follow).
 """
 import argparse, json, os, statistics, subprocess, sys, time, urllib.request
 
@@ -34,7 +34,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--structural", action="store_true", help="every report also changes the edge's streams (incremental builds)")
     ap.add_argument("--move", action="store_true", help="every report also moves the edge (incremental builds)")
-    ap.add_argument("--enroll", action="store_true", help="every round also enrolls an edge (full builds)")
+    ap.add_argument("--enroll", action="store_true", help="every round also enrolls an edge (renumbering builds)")
     a = ap.parse_args()
     # A stream and playback ID of this run's own: edges enrolled by an earlier run against the same
     # server (still routable until they go stale) must not win the flips.
@@ -79,10 +79,11 @@ def main():
         winner = other
     latencies.sort()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    parts = (["enrolment + reports (full builds)"] if a.enroll else []) + (["moving reports"] if a.move else []) + \
+    parts = (["enrolment + reports"] if a.enroll else []) + (["moving reports"] if a.move else []) + \
         (["stream-set reports"] if a.structural else [])
     kind = " + ".join(parts) if parts else "load reports"
-    if (a.move or a.structural) and not a.enroll: kind += " (incremental builds)"
+    if a.enroll: kind += " (renumbering builds)"
+    elif a.move or a.structural: kind += " (incremental builds)"
     print(f"commit {commit}: {kind}: report → routing visible over {len(latencies)} rounds (two reports + polling, ms): "
           f"p50 {statistics.median(latencies):.1f}  p99 {latencies[int(len(latencies)*0.99)-1]:.1f}  max {latencies[-1]:.1f}")
 

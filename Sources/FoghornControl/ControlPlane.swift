@@ -52,13 +52,15 @@ public final class ControlPlane: @unchecked Sendable {
     private var sweepTimer: LoopTimer?
     /// The longest a change waits for the rest of its burst before it is published.
     public static let rebuildDelayMs: UInt64 = 10
-    /// A burst of load-only changes ends once this long passes without another change, and is
-    /// published then (a load refresh: well under a millisecond even at 10,000 edges), not
-    /// `rebuildDelayMs` after its first change; a steady stream of reports still folds into one
-    /// publish per `rebuildDelayMs`. A burst with a structural change always waits the full
-    /// `rebuildDelayMs`: a full build at that size costs tens of ms, so splitting a burst in two
-    /// builds costs more than the wait (perf/report_to_route.py --structural: p99 61 → 98 ms
-    /// with the quiet period applied to them too).
+    /// A burst of changes an incremental build or a refresh applies (reports, modes, edges
+    /// added or removed) ends once this long passes without another change, and is published then,
+    /// not `rebuildDelayMs` after its first change; a steady stream of reports still folds into one
+    /// publish per `rebuildDelayMs`. A burst with a change only a full build applies (playback,
+    /// weights, GeoIP, peers) waits the full `rebuildDelayMs`: a full build at 10,000 edges × 100
+    /// streams costs ≈ 25 ms, so splitting a burst in two costs more than the wait (with the quiet
+    /// period applied to those too, perf/report_to_route.py's full-build rounds went p99 61 → 98 ms).
+    /// Enrolment + reports at that size (renumbering builds, ≈ 11 ms): p50 33.3 → 24.5 ms with the
+    /// quiet period.
     public static let rebuildQuietMs: UInt64 = 2
     /// When the current burst's first change came (valid while the rebuild timer runs).
     private var burstStartMs: UInt64 = 0
@@ -177,8 +179,8 @@ public final class ControlPlane: @unchecked Sendable {
     // MARK: Mutations (each marks dirty)
 
     /// `structural: false` when only pending bandwidth changed (a cheap refresh suffices).
-    /// Changes are published in bursts: load-only ones ``rebuildQuietMs`` after the last change,
-    /// at most ``rebuildDelayMs`` after the first; a burst with a structural change at
+    /// Changes are published in bursts: ``rebuildQuietMs`` after the last change, at most
+    /// ``rebuildDelayMs`` after the first; a burst with a change only a full build applies at
     /// ``rebuildDelayMs`` after its first change.
     public func markDirty(structural: Bool = true) {
         markDirty(structural: structural, fullBuild: structural)
@@ -198,7 +200,7 @@ public final class ControlPlane: @unchecked Sendable {
             if pendingOnly { return }
             let now = ControlPlane.monotonicMs()
             let end = burstStartMs + ControlPlane.rebuildDelayMs
-            let due = structuralDirty ? end : min(end, now + ControlPlane.rebuildQuietMs)
+            let due = fullBuildDue ? end : min(end, now + ControlPlane.rebuildQuietMs)
             timer.start(afterMs: due > now ? due - now : 0)
             return
         }
@@ -209,7 +211,7 @@ public final class ControlPlane: @unchecked Sendable {
             return
         }
         burstStartMs = ControlPlane.monotonicMs()
-        timer.start(afterMs: structuralDirty ? ControlPlane.rebuildDelayMs : ControlPlane.rebuildQuietMs)
+        timer.start(afterMs: fullBuildDue ? ControlPlane.rebuildDelayMs : ControlPlane.rebuildQuietMs)
     }
 
     /// Adds or replaces an edge (enrollment, a polled MistServer node's sample). Replacing one with
