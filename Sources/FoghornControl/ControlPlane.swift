@@ -79,7 +79,9 @@ public final class ControlPlane: @unchecked Sendable {
     /// drained, re-tagged — but still there: an incremental build applies them
     /// (``RoutingSnapshot/restructured(_:pending:changedEdges:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
     private var restructureChanged: Set<String> = []
-    /// Snapshots built incrementally (edges changed, none added or removed) instead of in full.
+    /// Playback IDs set or removed since the last publish (the snapshot's table is patched).
+    private var playbackChanged: Set<String> = []
+    /// Snapshots built incrementally (edges or playback records changed) instead of in full.
     public private(set) var incrementalBuilds: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
 
@@ -117,9 +119,11 @@ public final class ControlPlane: @unchecked Sendable {
     private var afterPublish: [() -> Void] = []
 
     /// Runs `action` right after the next snapshot is published (so data loops see the change).
-    public func afterNextPublish(_ action: @escaping () -> Void) {
+    /// `fullBuild: false` when the change waited for is applied incrementally anyway (a playback
+    /// record the resolver set); peers' edges need the full build.
+    public func afterNextPublish(fullBuild: Bool = true, _ action: @escaping () -> Void) {
         afterPublish.append(action)
-        markDirty()
+        markDirty(structural: fullBuild)
     }
 
     public func isStaticPlayback(_ id: String) -> Bool { playback.isStatic(id) }
@@ -193,7 +197,7 @@ public final class ControlPlane: @unchecked Sendable {
         if structural { structuralDirty = true }
         if fullBuild { fullBuildDue = true }
         guard let timer = rebuildTimer else { return }
-        let pendingOnly = !structuralDirty && loadChanged.isEmpty && restructureChanged.isEmpty
+        let pendingOnly = !structuralDirty && loadChanged.isEmpty && restructureChanged.isEmpty && playbackChanged.isEmpty
         if timer.isActive {
             // Part of a running burst: a pending shipment rides along; anything else moves the
             // publish to `rebuildQuietMs` from now, never past the burst's `rebuildDelayMs`.
@@ -264,14 +268,18 @@ public final class ControlPlane: @unchecked Sendable {
         return true
     }
 
+    /// Adds or replaces a playback record; published by patching the snapshot's playback
+    /// table (``RoutingSnapshot/updatingPlayback(_:playback:playbackStreamIds:positions:generation:nowMs:appliedShipments:clock:)``).
     public func setPlayback(_ record: PlaybackRecord) {
         playback.set(record)
-        markDirty()
+        playbackChanged.insert(record.playbackId)
+        markDirty(structural: false)
     }
 
     public func removePlayback(_ id: String) -> Bool {
         guard playback.remove(id) else { return false }
-        markDirty()
+        playbackChanged.insert(id)
+        markDirty(structural: false)
         return true
     }
 
@@ -436,8 +444,26 @@ public final class ControlPlane: @unchecked Sendable {
     public func rebuildNow() {
         dirty = false
         generation += 1
+        var previous = publisher.snapshot
+        if !playbackChanged.isEmpty && !fullBuildDue {
+            // Records set or removed: the playback table patched first, everything else on top.
+            var positions = Set<Int>()
+            for id in playbackChanged {
+                if let p = previous.playbackIndex(id) { positions.insert(p) }
+                if let p = playback.index(of: id) { positions.insert(p) }
+            }
+            if let patched = RoutingSnapshot.updatingPlayback(
+                previous, playback: playback.records, playbackStreamIds: playback.streamIds, positions: positions, generation: generation,
+                nowMs: ControlPlane.monotonicMs(), appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs) {
+                previous = patched
+                incrementalBuilds += 1
+            } else {
+                fullBuildDue = true
+                structuralDirty = true
+            }
+        }
+        playbackChanged.removeAll(keepingCapacity: true)
         if !structuralDirty {
-            let previous = publisher.snapshot
             // Changed edges by index in the published snapshot; an edge it does not have (cannot
             // happen without a structural change, but cheap to check) means a full build.
             var changed: [(index: Int, edge: EdgeState)] = []
@@ -471,7 +497,6 @@ public final class ControlPlane: @unchecked Sendable {
         let positions = Array(edges.indices)  // iteration order; no hashing
         let localEdges = sortedPositions.map { edges.values[positions[$0]] }
         let snapshot: RoutingSnapshot
-        let previous = publisher.snapshot
         var pending = localEdges.map(\.pendingBytesPerSec)
         for j in previous.localEdgeCount..<previous.edgeCount { pending.append(peers?.pendingOf(previous.nodeIds[j]) ?? previous.pending[j]) }
         if !fullBuildDue, let reindexed = RoutingSnapshot.reindexed(

@@ -10,6 +10,8 @@ public struct ByteKeyTable: Sendable {
     private let hashes: [UInt64]
     private let values: [Int32]
     private let mask: Int
+    /// Keys the slots hold (entries minus those removed by ``updated(removing:inserting:)``).
+    private let live: Int
 
     /// Keys `keys[i]` → `Int32(i)`; a repeated key maps to its last index.
     public init(keys: [String]) {
@@ -66,6 +68,7 @@ public struct ByteKeyTable: Sendable {
         self.hashes = hashes
         self.values = values
         mask = capacity - 1
+        live = hashes.count
     }
 
     @inline(__always)
@@ -74,7 +77,78 @@ public struct ByteKeyTable: Sendable {
         return n == key.count && (n == 0 || memcmpBytes(all.baseAddress.unsafelyUnwrapped + start, key.baseAddress.unsafelyUnwrapped, n))
     }
 
+    /// Entries stored, including ones ``updated(removing:inserting:)`` took out of the slots.
     public var count: Int { hashes.count }
+
+    /// A copy with `removing`'s keys gone and `inserting`'s keys mapped to their values (added,
+    /// or updated where present) — O(table size) copying and a probe per key instead of hashing
+    /// every key again (a playback record set or removed among 100,000). Removed keys leave their
+    /// bytes behind; nil when the result would be more than half full or carry more unused
+    /// entries than live ones (build a fresh table then).
+    public func updated(removing: [String], inserting: [(key: String, value: Int32)]) -> ByteKeyTable? {
+        var slots = self.slots
+        var keyBytes = self.keyBytes, starts = self.starts, hashes = self.hashes, values = self.values
+        var live = self.live
+        let mask = self.mask
+        func find(_ key: UnsafeRawBufferPointer, _ h: UInt64) -> Int? {
+            var s = Int(truncatingIfNeeded: h) & mask
+            while slots[s] >= 0 {
+                let e = Int(slots[s])
+                if hashes[e] == h && keyBytes.withUnsafeBytes({ ByteKeyTable.equal($0, Int(starts[e]), Int(starts[e + 1]), key) }) { return s }
+                s = (s + 1) & mask
+            }
+            return nil
+        }
+        for var key in removing {
+            key.withUTF8 { bytes in
+                let key = UnsafeRawBufferPointer(bytes)
+                guard var hole = find(key, ByteKeyTable.hash(key)) else { return }
+                // Backward-shift deletion: later entries of the probe run move up into the hole
+                // unless their home slot lies cyclically after it.
+                slots[hole] = -1
+                live -= 1
+                var j = hole
+                while true {
+                    j = (j + 1) & mask
+                    guard slots[j] >= 0 else { break }
+                    let home = Int(truncatingIfNeeded: hashes[Int(slots[j])]) & mask
+                    let stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j)
+                    if stays { continue }
+                    slots[hole] = slots[j]
+                    slots[j] = -1
+                    hole = j
+                }
+            }
+        }
+        for (k, value) in inserting {
+            var key = k
+            key.withUTF8 { bytes in
+                let key = UnsafeRawBufferPointer(bytes)
+                let h = ByteKeyTable.hash(key)
+                if let s = find(key, h) { values[Int(slots[s])] = value; return }
+                var s = Int(truncatingIfNeeded: h) & mask
+                while slots[s] >= 0 { s = (s + 1) & mask }
+                slots[s] = Int32(hashes.count)
+                keyBytes.append(contentsOf: key)
+                starts.append(UInt32(keyBytes.count))
+                hashes.append(h)
+                values.append(value)
+                live += 1
+            }
+        }
+        guard live * 2 <= mask + 1, hashes.count - live <= live else { return nil }
+        return ByteKeyTable(slots: slots, keyBytes: keyBytes, starts: starts, hashes: hashes, values: values, mask: mask, live: live)
+    }
+
+    private init(slots: [Int32], keyBytes: [UInt8], starts: [UInt32], hashes: [UInt64], values: [Int32], mask: Int, live: Int) {
+        self.slots = slots
+        self.keyBytes = keyBytes
+        self.starts = starts
+        self.hashes = hashes
+        self.values = values
+        self.mask = mask
+        self.live = live
+    }
 
     @inline(__always) public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -32,6 +32,9 @@ public struct PlaybackStore: Sendable {
         index.find(id, hash: DenseKeyIndex.hash(id)) { records[$0].playbackId }
     }
 
+    /// Where the record for `id` sits in ``records`` (and ``streamIds``).
+    public func index(of id: String) -> Int? { position(id) }
+
     public subscript(_ id: String) -> PlaybackRecord? {
         position(id).map { records[$0] }
     }

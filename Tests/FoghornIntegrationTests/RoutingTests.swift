@@ -167,8 +167,8 @@ import FoghornTesting
     }
 
     /// A report that changes only load is published by a load refresh (no full build) and
-    /// changes the decision; one that moves the edge, draining it, or a new edge, an incremental
-    /// build; a playback record a full build.
+    /// changes the decision; one that moves the edge, draining it, a new edge or a playback
+    /// record, an incremental build; new weights a full build.
     @Test func loadOnlyReportsRefreshWithoutAFullBuild() throws {
         let server = try Self.start()
         defer { server.stopNow() }
@@ -205,8 +205,18 @@ import FoghornTesting
         Self.settle()
         #expect(try counters().rebuilds == after.rebuilds && counters().incremental == moved.incremental + 2)
         #expect(try winner() == a)
-        // A playback record: a full build.
+        // A playback record: the snapshot's playback table patched (no full build); it routes.
         #expect(try Self.call(ip, "PUT", "/v1/playback/other", body: #"{"stream": "live+s"}"#).status == 201)
+        Self.settle()
+        #expect(try counters().rebuilds == after.rebuilds && counters().incremental == moved.incremental + 3)
+        #expect(try Self.call(vp, "GET", "/play/other/hls", token: nil).header("X-Foghorn-Edge") == a)
+        // Removed again: unknown.
+        #expect(try Self.call(ip, "DELETE", "/v1/playback/other").status == 204)
+        Self.settle()
+        #expect(try Self.call(vp, "GET", "/play/other/hls", token: nil).status == 404)
+        #expect(try winner() == a)
+        // New weights: a full build.
+        #expect(try Self.call(ip, "PUT", "/v1/weights", body: #"{"cpu": 600}"#).status == 200)
         Self.settle()
         #expect(try counters().rebuilds == after.rebuilds + 1)
         #expect(try winner() == a)

@@ -230,6 +230,65 @@ import Testing
         #expect(reindexed == 120)
     }
 
+    /// Playback records set (new, replaced with another stream or tenant) and removed (the store
+    /// moves its last record into the hole) patch the snapshot's playback table: every record
+    /// resolves as in a full build, removed IDs are unknown, over many rounds in a row.
+    @Test func playbackChangesEqualAFullBuild() {
+        var rng = SplitMix(seed: 8080)
+        let now: UInt64 = 10_000_000
+        var edges: [EdgeState] = []
+        for i in 0..<120 {
+            let lat = Double(i % 170) - 85, lon = Double(i % 360) - 180
+            let tenant = i % 40 == 0 ? "t\(i % 3)" : ""
+            edges.append(edge("e\(String(format: "%04d", i))", cpu: rng.next() % 1000, limit: 100_000_000, lat: lat, lon: lon,
+                              streams: Self.randomStreams(&rng, fresh: []), tenant: tenant))
+        }
+        let names = Self.pool + ["inc+nobody", "inc+nowhere"]  // the last two: no edge carries them
+        var store = PlaybackStore()
+        for k in 0..<200 { store.set(PlaybackRecord(playbackId: "p\(k)", stream: names[k % names.count])) }
+        var previous = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                             playback: store.records, playbackStreamIds: store.streamIds))
+        var gone: Set<String> = []
+        var patched = 0
+        for round in 0..<60 {
+            var changed = Set<String>()
+            for _ in 0..<Int(rng.next() % 12) {
+                let id = "p\(rng.next() % 260)"
+                if rng.next() % 3 == 0 {
+                    if store.remove(id) { changed.insert(id); gone.insert(id) }
+                } else {
+                    store.set(PlaybackRecord(playbackId: id, stream: names[Int(rng.next() % UInt64(names.count))],
+                                             tenant: rng.next() % 5 == 0 ? "t\(rng.next() % 4)" : ""))
+                    changed.insert(id)
+                    gone.remove(id)
+                }
+            }
+            var positions = Set<Int>()
+            for id in changed {
+                if let p = previous.playbackIndex(id) { positions.insert(p) }
+                if let p = store.index(of: id) { positions.insert(p) }
+            }
+            guard let next = RoutingSnapshot.updatingPlayback(previous, playback: store.records, playbackStreamIds: store.streamIds,
+                                                              positions: positions, generation: UInt64(2 + round), nowMs: now, appliedShipments: [])
+            else { previous = RoutingSnapshot(.init(generation: UInt64(2 + round), nowMs: now, weights: .defaults, staleness: StalenessPolicy(),
+                                                    edges: edges, playback: store.records, playbackStreamIds: store.streamIds)); continue }
+            patched += 1
+            let full = RoutingSnapshot(.init(generation: 9, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: store.records))
+            for (p, r) in store.records.enumerated() {
+                #expect(next.playbackIndex(r.playbackId) == p && full.playbackIndex(r.playbackId) == p, "round \(round) \(r.playbackId)")
+                let a = next.streamOf(playback: p), b = full.streamOf(playback: p)
+                #expect((a == nil) == (b == nil) && a.map { next.streams[$0].name } == b.map { full.streams[$0].name }, "round \(round) \(r.playbackId) stream")
+                let ta = next.tenantOf(playback: p), tb = full.tenantOf(playback: p)
+                #expect((ta < 0 ? "" : next.tenants[Int(ta)]) == (tb < 0 ? "" : full.tenants[Int(tb)]), "round \(round) \(r.playbackId) tenant")
+            }
+            for id in gone { #expect(next.playbackIndex(id) == nil, "round \(round) \(id) removed") }
+            // The edges' side is untouched: same decisions.
+            Self.expectEqual(next, full, names: Self.pool, &rng, "round \(round)")
+            previous = next
+        }
+        #expect(patched > 50)
+    }
+
     /// Incremental builds use the columns' spare room; when it runs out the answer is nil (a full
     /// build is due), and every build before that was right.
     @Test func spareRoomRunsOutIntoAFullBuild() {
