@@ -265,10 +265,14 @@ public final class RoutingSnapshot: @unchecked Sendable {
         // the L2 cache, where a pass in edge order wrote to a random record (2.4 MB at 100,000 IDs)
         // and column position (8 MB) per pair.
         let columns = StreamColumns(count: Int(total), spare: StreamColumns.spare(for: Int(total)))
+        // Blocks pay off when each visit of an edge finds a run of pairs in the block; with few
+        // streams per edge (10,000 × 10) the visits would outnumber the pairs: one block then.
+        let blockCount = (idCapacity + RoutingSnapshot.idBlock - 1) / RoutingSnapshot.idBlock
+        let block = Int(total) >= 4 * n * blockCount ? RoutingSnapshot.idBlock : idCapacity
         withExtendedLifetime(sorted) {
             var blockStart = 0
             while blockStart < idCapacity {
-                let blockEnd = Int32(truncatingIfNeeded: min(blockStart + RoutingSnapshot.idBlock, idCapacity))
+                let blockEnd = Int32(truncatingIfNeeded: min(blockStart + block, idCapacity))
                 for e in 0..<n {
                     let run = runs.baseAddress.unsafelyUnwrapped + e
                     var k = Int(run.pointee.cursor)
@@ -288,7 +292,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
                     } while k < count && ids[k] < blockEnd
                     run.pointee.cursor = Int32(truncatingIfNeeded: k)
                 }
-                blockStart += RoutingSnapshot.idBlock
+                blockStart += block
             }
         }
         // Streams in slot order (each record's count is now its end: start = end − count), written
