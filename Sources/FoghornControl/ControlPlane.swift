@@ -79,6 +79,8 @@ public final class ControlPlane: @unchecked Sendable {
     /// drained, re-tagged — but still there: an incremental build applies them
     /// (``RoutingSnapshot/restructured(_:pending:changedEdges:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
     private var restructureChanged: Set<String> = []
+    /// Peer clusters' edges changed since the last publish (``remoteEdgesChanged()``).
+    private var remoteChanged = false
     /// Playback IDs set or removed since the last publish (the snapshot's table is patched).
     private var playbackChanged: Set<String> = []
     /// Snapshots built incrementally (edges or playback records changed) instead of in full.
@@ -216,6 +218,13 @@ public final class ControlPlane: @unchecked Sendable {
         }
         burstStartMs = ControlPlane.monotonicMs()
         timer.start(afterMs: fullBuildDue ? ControlPlane.rebuildDelayMs : ControlPlane.rebuildQuietMs)
+    }
+
+    /// The peers' edges (``PeerManager``'s remote states) changed: the next publish renumbers
+    /// them in incrementally, like edges added or removed, instead of a full build.
+    public func remoteEdgesChanged() {
+        remoteChanged = true
+        markDirty(structural: true, fullBuild: false)
     }
 
     /// Adds or replaces an edge (enrollment, a polled MistServer node's sample). Replacing one with
@@ -497,13 +506,12 @@ public final class ControlPlane: @unchecked Sendable {
         let positions = Array(edges.indices)  // iteration order; no hashing
         let localEdges = sortedPositions.map { edges.values[positions[$0]] }
         let snapshot: RoutingSnapshot
-        var pending = localEdges.map(\.pendingBytesPerSec)
-        for j in previous.localEdgeCount..<previous.edgeCount { pending.append(peers?.pendingOf(previous.nodeIds[j]) ?? previous.pending[j]) }
         if !fullBuildDue, let reindexed = RoutingSnapshot.reindexed(
-            previous, localEdges: localEdges, changedNodeIds: loadChanged.union(restructureChanged), pending: pending,
-            playback: playback.records, playbackStreamIds: playback.streamIds, generation: generation, nowMs: ControlPlane.monotonicMs(),
-            appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs) {
-            // Edges added or removed (and others changed): renumbered incrementally.
+            previous, localEdges: localEdges, remoteEdges: remoteChanged ? peers?.remoteStates ?? [] : nil,
+            changedNodeIds: loadChanged.union(restructureChanged), localPending: localEdges.map(\.pendingBytesPerSec),
+            remotePending: { [peers] in peers?.pendingOf($0) }, playback: playback.records, playbackStreamIds: playback.streamIds,
+            generation: generation, nowMs: ControlPlane.monotonicMs(), appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs) {
+            // Edges added or removed, peers' edges changed (and others changed): renumbered incrementally.
             snapshot = reindexed
             incrementalBuilds += 1
         } else {
@@ -515,6 +523,7 @@ public final class ControlPlane: @unchecked Sendable {
         }
         structuralDirty = false
         fullBuildDue = false
+        remoteChanged = false
         loadChanged.removeAll(keepingCapacity: true)
         restructureChanged.removeAll(keepingCapacity: true)
         publish(snapshot)

@@ -365,7 +365,7 @@ public final class PeerManager: @unchecked Sendable {
         if remoteDirty {
             remoteDirty = false
             rebuildRemoteStates()
-            plane.markDirty()
+            plane.remoteEdgesChanged()
         }
     }
 
@@ -642,8 +642,9 @@ public final class PeerManager: @unchecked Sendable {
         if q.found {
             rebuildRemoteStates()
             remoteDirty = false
+            plane.remoteEdgesChanged()
             // Viewers arriving until the snapshot is out join this query (no second query).
-            plane.afterNextPublish { [unowned self] in
+            plane.afterNextPublish(fullBuild: false) { [unowned self] in
                 if queries[q.stream] === q { queries.removeValue(forKey: q.stream) }
                 for w in q.waiters { w(true) }
                 q.waiters = []

@@ -555,7 +555,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     }
 
     /// `alsoAffected`: stream IDs to lay out again besides the changed edges' (those of removed
-    /// edges, see ``reindexed(_:localEdges:changedNodeIds:pending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
+    /// edges, see ``reindexed(_:localEdges:remoteEdges:changedNodeIds:localPending:remotePending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
     static func restructured(_ previous: RoutingSnapshot, pending: [UInt64], changedEdges: [(index: Int, edge: EdgeState)], alsoAffected: [Int32],
                              playback: [PlaybackRecord], playbackStreamIds: [Int32], generation: UInt64, nowMs: UInt64,
                              appliedShipments: [UInt64], started: UInt64, clock: () -> UInt64) -> RoutingSnapshot? {
@@ -565,7 +565,12 @@ public final class RoutingSnapshot: @unchecked Sendable {
         var changedEdges = changedEdges
         for k in changedEdges.indices where changedEdges[k].edge.publicHost.isEmpty { changedEdges[k].edge.resolveURLs() }
         for (i, e) in changedEdges {
-            guard i < previous.localEdgeCount, canRestructure(from: previous.edges[i], to: e) else { return nil }
+            guard i < previous.edgeCount, previous.nodeIds[i] == e.nodeId else { return nil }
+            if i < previous.localEdgeCount {
+                guard canRestructure(from: previous.edges[i], to: e) else { return nil }
+            } else {
+                guard e.isRemote && previous.edges[i].isRemote else { return nil }  // a peer's edge, renumbered by `reindexed`
+            }
         }
         guard let plan = RestructurePlan(previous, changedEdges: changedEdges, alsoAffected: alsoAffected) else { return nil }
         return RoutingSnapshot(restructuring: previous, plan: plan, pending: pending, changedEdges: changedEdges,
@@ -577,68 +582,85 @@ public final class RoutingSnapshot: @unchecked Sendable {
     /// built incrementally too: `localEdges` is the cluster's whole new edge list in node-ID order;
     /// each edge keeps its relative order, so every stream's candidates stay ascending once their
     /// indices are renumbered — one pass over the candidate columns and index blocks
-    /// (``init(remapping:localEdges:oldOfNew:newOfOld:pending:generation:nowMs:appliedShipments:)``)
+    /// (``init(remapping:edges:oldOfNew:newOfOld:localEdgeCount:pending:generation:nowMs:appliedShipments:)``)
     /// — after which the added and changed edges, and the streams the removed ones carried, are
     /// applied as by ``restructured(_:pending:changedEdges:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``.
-    /// Edge indices change, so the result is a new structure (``structureToken``). `pending` is
-    /// indexed like the result (local edges, then the previous snapshot's peer edges).
+    /// `remoteEdges`: peer clusters' edges when they changed (all of them, as a full build takes
+    /// them; each is applied as changed), nil when they did not. Edge indices change, so the result
+    /// is a new structure (``structureToken``). `localPending`: each local edge's pending
+    /// bandwidth, like `localEdges`; a peer edge's is its state's (`remoteEdges`) or
+    /// `remotePending(nodeId)`, else what `previous` had.
     ///
     /// nil when a full build is due instead: `localEdges` not strictly ascending by node ID, a
     /// changed edge not restructurable, playback changed, spare room used up.
-    public static func reindexed(_ previous: RoutingSnapshot, localEdges: [EdgeState], changedNodeIds: Set<String>, pending: [UInt64],
-                                 playback: [PlaybackRecord], playbackStreamIds: [Int32], generation: UInt64, nowMs: UInt64,
-                                 appliedShipments: [UInt64], clock: () -> UInt64 = { 0 }) -> RoutingSnapshot? {
+    public static func reindexed(_ previous: RoutingSnapshot, localEdges: [EdgeState], remoteEdges: [EdgeState]? = nil, changedNodeIds: Set<String>,
+                                 localPending: [UInt64], remotePending: (String) -> UInt64? = { _ in nil }, playback: [PlaybackRecord],
+                                 playbackStreamIds: [Int32], generation: UInt64, nowMs: UInt64, appliedShipments: [UInt64],
+                                 clock: () -> UInt64 = { 0 }) -> RoutingSnapshot? {
         let started = clock()
         let oldLocal = previous.localEdgeCount, newLocal = localEdges.count
-        let remoteCount = previous.edgeCount - oldLocal
-        guard pending.count == newLocal + remoteCount, sameStorage(previous.playback, playback),
-              playbackStreamIds.count == playback.count else { return nil }
-        // Merge the two node-ID orders.
-        var oldOfNew = [Int32](repeating: -1, count: newLocal)
+        // Peer edges as a full build orders them: by node ID, the first of a repeated one.
+        var remote: [EdgeState]
+        if let remoteEdges {
+            remote = []
+            var seen = Set<String>()
+            for r in remoteEdges.sorted(by: { $0.nodeId < $1.nodeId }) where r.isRemote && seen.insert(r.nodeId).inserted { remote.append(r) }
+        } else {
+            remote = Array(previous.edges[oldLocal...])
+        }
+        let all = localEdges + remote
+        guard localPending.count == newLocal, sameStorage(previous.playback, playback), playbackStreamIds.count == playback.count else { return nil }
+        var pending = localPending
+        pending.reserveCapacity(all.count)
+        for (r, e) in remote.enumerated() {
+            pending.append(remoteEdges != nil ? e.pendingBytesPerSec : remotePending(e.nodeId) ?? previous.pending[oldLocal + r])
+        }
+        // Merge the node-ID orders, local part and peer part each.
+        var oldOfNew = [Int32](repeating: -1, count: all.count)
         var newOfOld = [Int32](repeating: -1, count: previous.edgeCount)
         var removedStreams: [Int32] = []
         var ascending = true
-        localEdges.withUnsafeBufferPointer { le in
-            var i = 0, j = 0
-            while i < oldLocal || j < newLocal {
-                if j < newLocal {
-                    let id = (le.baseAddress.unsafelyUnwrapped + j).pointee.nodeId
-                    if j > 0 && !((le.baseAddress.unsafelyUnwrapped + j - 1).pointee.nodeId < id) { ascending = false; return }
-                    if i < oldLocal && previous.nodeIds[i] == id {
-                        oldOfNew[j] = Int32(i); newOfOld[i] = Int32(j); i += 1; j += 1
-                        continue
+        all.withUnsafeBufferPointer { le in
+            for (oldRange, newRange) in [(0..<oldLocal, 0..<newLocal), (oldLocal..<previous.edgeCount, newLocal..<all.count)] {
+                var i = oldRange.lowerBound, j = newRange.lowerBound
+                while i < oldRange.upperBound || j < newRange.upperBound {
+                    if j < newRange.upperBound {
+                        let id = (le.baseAddress.unsafelyUnwrapped + j).pointee.nodeId
+                        if j > newRange.lowerBound && !((le.baseAddress.unsafelyUnwrapped + j - 1).pointee.nodeId < id) { ascending = false; return }
+                        if i < oldRange.upperBound && previous.nodeIds[i] == id {
+                            oldOfNew[j] = Int32(i); newOfOld[i] = Int32(j); i += 1; j += 1
+                            continue
+                        }
+                        if i >= oldRange.upperBound || id < previous.nodeIds[i] { j += 1; continue }  // added
                     }
-                    if i >= oldLocal || id < previous.nodeIds[i] { j += 1; continue }  // added
+                    removedStreams.append(contentsOf: previous.edges[i].streamIds)  // removed
+                    i += 1
                 }
-                removedStreams.append(contentsOf: previous.edges[i].streamIds)  // removed
-                i += 1
             }
         }
         guard ascending else { return nil }
-        for r in 0..<remoteCount { newOfOld[oldLocal + r] = Int32(newLocal + r) }
         var changed: [(index: Int, edge: EdgeState)] = []
-        localEdges.withUnsafeBufferPointer { le in
-            for j in 0..<newLocal {
+        all.withUnsafeBufferPointer { le in
+            for j in 0..<all.count {
                 let ep = le.baseAddress.unsafelyUnwrapped + j
-                if oldOfNew[j] < 0 || changedNodeIds.contains(ep.pointee.nodeId) { changed.append((j, ep.pointee)) }
+                if oldOfNew[j] < 0 || (j >= newLocal && remoteEdges != nil) || changedNodeIds.contains(ep.pointee.nodeId) { changed.append((j, ep.pointee)) }
             }
         }
-        let base = RoutingSnapshot(remapping: previous, localEdges: localEdges, oldOfNew: oldOfNew, newOfOld: newOfOld, pending: pending,
-                                   generation: generation, nowMs: nowMs, appliedShipments: appliedShipments)
+        let base = RoutingSnapshot(remapping: previous, edges: all, oldOfNew: oldOfNew, newOfOld: newOfOld, localEdgeCount: newLocal,
+                                   pending: pending, generation: generation, nowMs: nowMs, appliedShipments: appliedShipments)
         return restructured(base, pending: pending, changedEdges: changed, alsoAffected: removedStreams, playback: playback,
                             playbackStreamIds: playbackStreamIds, generation: generation, nowMs: nowMs, appliedShipments: appliedShipments,
                             started: started, clock: clock)
     }
 
-    /// `previous` renumbered to `localEdges`' order (then its peer edges): added edges present
+    /// `previous` renumbered to `edges`' order (local edges, then peer edges): added edges present
     /// but carrying nothing yet (their streams and rows are applied next), removed edges gone from
     /// the rows and marked -1 in the columns (their streams are laid out again next). An
-    /// intermediate step of ``reindexed(_:localEdges:changedNodeIds:pending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``,
+    /// intermediate step of ``reindexed(_:localEdges:remoteEdges:changedNodeIds:localPending:remotePending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``,
     /// never published.
-    private init(remapping previous: RoutingSnapshot, localEdges: [EdgeState], oldOfNew: [Int32], newOfOld: [Int32], pending: [UInt64],
-                 generation: UInt64, nowMs: UInt64, appliedShipments: [UInt64]) {
-        let newLocal = localEdges.count, oldLocal = previous.localEdgeCount
-        let n = newLocal + previous.edgeCount - oldLocal
+    private init(remapping previous: RoutingSnapshot, edges localEdges: [EdgeState], oldOfNew: [Int32], newOfOld: [Int32], localEdgeCount newLocal: Int,
+                 pending: [UInt64], generation: UInt64, nowMs: UInt64, appliedShipments: [UInt64]) {
+        let n = localEdges.count
         let w = previous.weights
         self.generation = generation
         builtAtMs = nowMs
@@ -646,7 +668,9 @@ public final class RoutingSnapshot: @unchecked Sendable {
         staleness = previous.staleness
         structureToken = generation
         localEdgeCount = newLocal
-        remoteIndex = previous.remoteIndex.mapValues { $0 - oldLocal + newLocal }
+        var remoteIndex: [String: Int] = [:]
+        for j in newLocal..<n { remoteIndex[localEdges[j].nodeId] = j }
+        self.remoteIndex = remoteIndex
         self.pending = pending
         var edges: [EdgeState] = [], urls: [URLTemplateTable] = [], nodeIds: [String] = [], nodeHash: [UInt64] = [], baseUsed: [UInt64] = []
         edges.reserveCapacity(n); urls.reserveCapacity(n); nodeIds.reserveCapacity(n); nodeHash.reserveCapacity(n); baseUsed.reserveCapacity(n)
@@ -655,7 +679,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         previous.edges.withUnsafeBufferPointer { oldEdges in
             localEdges.withUnsafeBufferPointer { le in
                 for j in 0..<n {
-                    let old = j < newLocal ? Int(oldOfNew[j]) : oldLocal + (j - newLocal)
+                    let old = Int(oldOfNew[j])
                     if old >= 0 {
                         edges.append((oldEdges.baseAddress.unsafelyUnwrapped + old).pointee)
                         urls.append(previous.urlsByEdge[old])

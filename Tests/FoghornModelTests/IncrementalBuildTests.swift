@@ -179,19 +179,17 @@ import Testing
                             mode: rng.next() % 25 == 0 ? .draining : .normal)
             }
             var edges = (0..<(Int(rng.next() % 350) + 2)).map { randomEdge("e\(String(format: "%05d", $0 * 10))") }
-            let remote = randomRemoteEdges(&rng, below: 4)
+            var remote = randomRemoteEdges(&rng, below: 4)
             let playback = store.records, ids = store.streamIds
-            func full(_ edges: [EdgeState], pending: [UInt64]) -> RoutingSnapshot {
+            func full(_ edges: [EdgeState], _ remote: [EdgeState], pending: [UInt64]) -> RoutingSnapshot {
                 var withPending = edges
                 for i in 0..<edges.count { withPending[i].addPending(pending[i]) }
-                var remoteWithPending = remote
-                for r in 0..<remote.count { remoteWithPending[r].addPending(pending[edges.count + r]) }
                 return RoutingSnapshot(.init(generation: 9, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: withPending,
-                                             remoteEdges: remoteWithPending, playback: playback))
+                                             remoteEdges: remote, playback: playback))
             }
             var previous = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
                                                  remoteEdges: remote, playback: playback, playbackStreamIds: ids))
-            let first = previous, firstEdges = edges
+            let first = previous, firstEdges = edges, firstRemote = remote
             for step in 0..<4 {
                 var changedIds = Set<String>()
                 // Remove some, add some between existing node IDs (and at both ends), change some.
@@ -208,23 +206,36 @@ import Testing
                     if rng.next() % 3 == 0 { edges[i].lat = Double(rng.next() % 170) - 85; edges[i].lon = 7 }
                     changedIds.insert(edges[i].nodeId)
                 }
-                var pending = [UInt64](repeating: 0, count: edges.count + remote.count)
+                var pending = [UInt64](repeating: 0, count: edges.count)
                 for i in pending.indices where rng.next() % 5 == 0 { pending[i] = rng.next() % 5_000_000 }
-                guard let next = RoutingSnapshot.reindexed(previous, localEdges: edges, changedNodeIds: changedIds, pending: pending,
-                                                           playback: playback, playbackStreamIds: ids, generation: UInt64(2 + step),
-                                                           nowMs: now, appliedShipments: [])
+                // Half the steps the peers' edges change too: some go, some come, loads move.
+                var newRemote: [EdgeState]?
+                if rng.next() % 2 == 0 {
+                    var r = remote.filter { _ in rng.next() % 3 != 0 }
+                    for k in r.indices { r[k].cpuPermille = rng.next() % 1000; r[k].addPending(rng.next() % 2 == 0 ? 0 : rng.next() % 1_000_000) }
+                    r += randomRemoteEdges(&rng, below: 3).map { var e = $0; e.nodeId = "s\(step)" + e.nodeId; e.streams = Self.randomStreams(&rng, fresh: fresh); return e }
+                    newRemote = r
+                    remote = r
+                }
+                guard let next = RoutingSnapshot.reindexed(previous, localEdges: edges, remoteEdges: newRemote, changedNodeIds: changedIds,
+                                                           localPending: pending, playback: playback, playbackStreamIds: ids,
+                                                           generation: UInt64(2 + step), nowMs: now, appliedShipments: [])
                 else { Issue.record("round \(round) step \(step): no incremental build"); break }
+                // The peers' edges keep the pending the previous snapshot had when they did not change.
+                let remotePending = newRemote == nil ? Array(previous.pending[previous.localEdgeCount...]) : remote.map(\.pendingBytesPerSec)
+                var remoteAsBuilt = remote.sorted { $0.nodeId < $1.nodeId }
+                if newRemote == nil { for k in remoteAsBuilt.indices { remoteAsBuilt[k].clearPending(); remoteAsBuilt[k].addPending(remotePending[k]) } }
                 reindexed += 1
                 #expect(next.structureToken != previous.structureToken && next.localEdgeCount == edges.count)
-                #expect(Array(next.nodeIds) == edges.map(\.nodeId) + remote.map(\.nodeId), "round \(round) step \(step) order")
+                #expect(Array(next.nodeIds) == edges.map(\.nodeId) + remoteAsBuilt.map(\.nodeId), "round \(round) step \(step) order")
                 #expect(next.nodeIds.indices.allSatisfy { next.edgeIndex(nodeId: next.nodeIds[$0]) == $0 }, "round \(round) step \(step) lookup")
-                Self.expectEqual(next, full(edges, pending: pending), names: Self.pool + fresh, &rng, "round \(round) step \(step)")
+                Self.expectEqual(next, full(edges, remoteAsBuilt, pending: pending), names: Self.pool + fresh, &rng, "round \(round) step \(step)")
                 previous = next
             }
-            Self.expectEqual(first, full(firstEdges, pending: [UInt64](repeating: 0, count: firstEdges.count + remote.count)),
+            Self.expectEqual(first, full(firstEdges, firstRemote, pending: [UInt64](repeating: 0, count: firstEdges.count)),
                              names: Self.pool + fresh, &rng, "round \(round) first snapshot after its successors")
             // Not ascending: a full build is due.
-            #expect(RoutingSnapshot.reindexed(previous, localEdges: edges.reversed(), changedNodeIds: [], pending: [UInt64](repeating: 0, count: edges.count + remote.count),
+            #expect(RoutingSnapshot.reindexed(previous, localEdges: edges.reversed(), changedNodeIds: [], localPending: [UInt64](repeating: 0, count: edges.count),
                                               playback: playback, playbackStreamIds: ids, generation: 99, nowMs: now, appliedShipments: []) == nil || edges.count < 2)
         }
         #expect(reindexed == 120)
