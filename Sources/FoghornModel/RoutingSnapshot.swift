@@ -299,7 +299,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
         // in place (appending checked uniqueness and capacity per stream: 3.4 ms at 100,000).
         let previousStreams = sameStreams?.streams ?? []
         var perViewerByStream = [UInt64](repeating: 0, count: slotCount)
-        let streams = previousStreams.withUnsafeBufferPointer { prev in
+        // No streams: `[]` itself. `Array(unsafeUninitializedCapacity: 0)` writes its count into
+        // the runtime's shared empty-array storage, a data race (ThreadSanitizer) with another
+        // thread building an empty snapshot.
+        let streams = slotCount == 0 ? [] : previousStreams.withUnsafeBufferPointer { prev in
             perViewerByStream.withUnsafeMutableBufferPointer { perViewer in
                 slotIds.withUnsafeBufferPointer { ids in
                     [StreamEntry](unsafeUninitializedCapacity: slotCount) { out, initialized in
