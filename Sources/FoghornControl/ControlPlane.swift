@@ -45,18 +45,19 @@ public final class ControlPlane: @unchecked Sendable {
     private var generation: UInt64 = 0
     private var dirty = false
     private var structuralDirty = true
-    /// A change only a full build applies (playback, weights, GeoIP, peers' edges, reload, start)
-    /// since the last publish; edges added or removed alone are renumbered incrementally.
+    /// A change only a full build applies (weights, GeoIP, reload, start, a peer's late answer)
+    /// since the last publish; edges added or removed, peers' summaries and playback records are
+    /// applied incrementally.
     private var fullBuildDue = true
     private var rebuildTimer: LoopTimer?
     private var sweepTimer: LoopTimer?
     /// The longest a change waits for the rest of its burst before it is published.
     public static let rebuildDelayMs: UInt64 = 10
     /// A burst of changes an incremental build or a refresh applies (reports, modes, edges
-    /// added or removed) ends once this long passes without another change, and is published then,
-    /// not `rebuildDelayMs` after its first change; a steady stream of reports still folds into one
-    /// publish per `rebuildDelayMs`. A burst with a change only a full build applies (playback,
-    /// weights, GeoIP, peers) waits the full `rebuildDelayMs`: a full build at 10,000 edges × 100
+    /// added or removed, peers' summaries, playback records) ends once this long passes without
+    /// another change, and is published then, not `rebuildDelayMs` after its first change; a
+    /// steady stream of reports still folds into one publish per `rebuildDelayMs`. A burst with a
+    /// change only a full build applies (weights, GeoIP, reload) waits the full `rebuildDelayMs`: a full build at 10,000 edges × 100
     /// streams costs ≈ 25 ms, so splitting a burst in two costs more than the wait (with the quiet
     /// period applied to those too, perf/report_to_route.py's full-build rounds went p99 61 → 98 ms).
     /// Enrolment + reports at that size (renumbering builds, ≈ 11 ms): p50 33.3 → 24.5 ms with the
@@ -193,7 +194,7 @@ public final class ControlPlane: @unchecked Sendable {
     }
 
     /// `fullBuild: false` for a structural change an incremental build can apply: edges added or
-    /// removed (``RoutingSnapshot/reindexed(_:localEdges:changedNodeIds:pending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
+    /// removed, peers' edges (``RoutingSnapshot/reindexed(_:localEdges:remoteEdges:changedNodeIds:localPending:remotePending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
     private func markDirty(structural: Bool, fullBuild: Bool) {
         dirty = true
         if structural { structuralDirty = true }
