@@ -45,8 +45,8 @@ public final class ControlPlane: @unchecked Sendable {
     private var generation: UInt64 = 0
     private var dirty = false
     private var structuralDirty = true
-    /// A change only a full build applies (weights, GeoIP, reload, start, a peer's late answer)
-    /// since the last publish; edges added or removed, peers' summaries and playback records are
+    /// A change only a full build applies (reload, start, a peer's late answer) since the last
+    /// publish; edges added or removed, peers' summaries, playback records, weights and GeoIP are
     /// applied incrementally.
     private var fullBuildDue = true
     private var rebuildTimer: LoopTimer?
@@ -54,10 +54,10 @@ public final class ControlPlane: @unchecked Sendable {
     /// The longest a change waits for the rest of its burst before it is published.
     public static let rebuildDelayMs: UInt64 = 10
     /// A burst of changes an incremental build or a refresh applies (reports, modes, edges
-    /// added or removed, peers' summaries, playback records) ends once this long passes without
-    /// another change, and is published then, not `rebuildDelayMs` after its first change; a
-    /// steady stream of reports still folds into one publish per `rebuildDelayMs`. A burst with a
-    /// change only a full build applies (weights, GeoIP, reload) waits the full `rebuildDelayMs`: a full build at 10,000 edges × 100
+    /// added or removed, peers' summaries, playback records, weights, GeoIP) ends once this long
+    /// passes without another change, and is published then, not `rebuildDelayMs` after its first
+    /// change; a steady stream of reports still folds into one publish per `rebuildDelayMs`. A
+    /// burst with a change only a full build applies (a reload) waits the full `rebuildDelayMs`: a full build at 10,000 edges × 100
     /// streams costs ≈ 25 ms, so splitting a burst in two costs more than the wait (with the quiet
     /// period applied to those too, perf/report_to_route.py's full-build rounds went p99 61 → 98 ms).
     /// Enrolment + reports at that size (renumbering builds, ≈ 11 ms): p50 33.3 → 24.5 ms with the
@@ -82,6 +82,8 @@ public final class ControlPlane: @unchecked Sendable {
     private var restructureChanged: Set<String> = []
     /// Peer clusters' edges changed since the last publish (``remoteEdgesChanged()``).
     private var remoteChanged = false
+    /// Weights or the GeoIP lookup changed since the last publish (rows and bounds recomputed).
+    private var settingsChanged = false
     /// Playback IDs set or removed since the last publish (the snapshot's table is patched).
     private var playbackChanged: Set<String> = []
     /// Snapshots built incrementally (edges or playback records changed) instead of in full.
@@ -200,7 +202,7 @@ public final class ControlPlane: @unchecked Sendable {
         if structural { structuralDirty = true }
         if fullBuild { fullBuildDue = true }
         guard let timer = rebuildTimer else { return }
-        let pendingOnly = !structuralDirty && loadChanged.isEmpty && restructureChanged.isEmpty && playbackChanged.isEmpty
+        let pendingOnly = !structuralDirty && loadChanged.isEmpty && restructureChanged.isEmpty && playbackChanged.isEmpty && !settingsChanged
         if timer.isActive {
             // Part of a running burst: a pending shipment rides along; anything else moves the
             // publish to `rebuildQuietMs` from now, never past the burst's `rebuildDelayMs`.
@@ -293,14 +295,19 @@ public final class ControlPlane: @unchecked Sendable {
         return true
     }
 
+    /// New scoring weights: published by recomputing every scoring row and the index bounds
+    /// (``RoutingSnapshot/init(reconfiguring:weights:geo:pending:generation:nowMs:appliedShipments:clock:)``), not a full build.
     public func setWeights(_ w: ScoringWeights) {
         weights = w
-        markDirty()
+        settingsChanged = true
+        markDirty(structural: false)
     }
 
+    /// A new GeoIP lookup (database reloaded): published like new weights.
     public func setGeo(_ lookup: (any GeoLookup)?) {
         geo = lookup
-        markDirty()
+        settingsChanged = true
+        markDirty(structural: false)
     }
 
     /// Folds a data loop's redirects since its last shipment into the edges' pending bandwidth.
@@ -455,6 +462,13 @@ public final class ControlPlane: @unchecked Sendable {
         dirty = false
         generation += 1
         var previous = publisher.snapshot
+        if settingsChanged && !fullBuildDue {
+            // New weights or GeoIP: every row and the bounds again, everything else on top.
+            previous = RoutingSnapshot(reconfiguring: previous, weights: weights, geo: geo, pending: pendingBySlot(previous), generation: generation,
+                                       nowMs: ControlPlane.monotonicMs(), appliedShipments: appliedShipments, clock: ControlPlane.monotonicNs)
+            incrementalBuilds += 1
+        }
+        settingsChanged = false
         if !playbackChanged.isEmpty && !fullBuildDue {
             // Records set or removed: the playback table patched first, everything else on top.
             var positions = Set<Int>()

@@ -1043,6 +1043,59 @@ public final class RoutingSnapshot: @unchecked Sendable {
         buildDurationNs = finished >= started ? finished - started : 0
     }
 
+    /// `previous` under new scoring weights and GeoIP lookup (`PUT /v1/weights`, a new GeoIP
+    /// database): every edge's scoring row and the index bounds computed again — O(edges +
+    /// index), no stream or playback work — instead of a full build. The index's structure does
+    /// not depend on the weights (they only steered where its trees split), so it is shared.
+    public init(reconfiguring previous: RoutingSnapshot, weights w: ScoringWeights, geo: (any GeoLookup)?, pending: [UInt64], generation: UInt64,
+                nowMs: UInt64, appliedShipments: [UInt64], clock: () -> UInt64 = { 0 }) {
+        let started = clock()
+        precondition(pending.count == previous.edgeCount, "pending must be indexed like the previous snapshot")
+        self.generation = generation
+        builtAtMs = nowMs
+        weights = w
+        self.geo = geo
+        staleness = previous.staleness
+        edges = previous.edges
+        self.pending = pending
+        baseUsed = previous.baseUsed
+        urlsByEdge = previous.urlsByEdge
+        perViewerByStream = previous.perViewerByStream
+        nodeIds = previous.nodeIds
+        nodeHash = previous.nodeHash
+        let n = previous.edgeCount
+        let rows = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: previous.hot.count)
+        _ = rows.initialize(fromContentsOf: previous.hot)
+        previous.edges.withUnsafeBufferPointer { all in
+            for i in 0..<n {
+                _ = RoutingSnapshot.setLoadTerms(&rows[i], of: all.baseAddress.unsafelyUnwrapped + i, pending: pending[i], weights: w,
+                                                 staleness: previous.staleness, nowMs: nowMs)
+            }
+        }
+        hot = rows
+        index = previous.index
+        bounds = IndexBounds(index: previous.index, streamCount: previous.streams.count, hot: rows, baseUsed: previous.baseUsed, weights: w)
+        streams = previous.streams
+        columns = previous.columns
+        streamTable = previous.streamTable
+        addedStreamSlots = previous.addedStreamSlots
+        slotStreamIds = previous.slotStreamIds
+        liveCandidateCount = previous.liveCandidateCount
+        structureToken = previous.structureToken
+        localEdgeCount = previous.localEdgeCount
+        remoteIndex = previous.remoteIndex
+        tagBit = previous.tagBit
+        tenants = previous.tenants
+        tenantIndex = previous.tenantIndex
+        playback = previous.playback
+        playbackTable = previous.playbackTable
+        playbackStream = previous.playbackStream
+        playbackTenant = previous.playbackTenant
+        self.appliedShipments = appliedShipments
+        let finished = clock()
+        buildDurationNs = finished >= started ? finished - started : 0
+    }
+
     /// The empty snapshot a process starts with.
     public static func empty(weights: ScoringWeights = .defaults) -> RoutingSnapshot {
         RoutingSnapshot(Input(generation: 0, nowMs: 0, weights: weights, staleness: StalenessPolicy(), edges: [], playback: []))

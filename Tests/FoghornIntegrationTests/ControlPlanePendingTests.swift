@@ -72,8 +72,8 @@ import FoghornModel
         #expect(plane.rebuilds == 1 && plane.incrementalBuilds == 2)
         #expect(Self.pendingByNode(plane) == expected)
 
-        // Weights changed: a full build, the map rebuilt from it.
-        plane.setWeights(ScoringWeights(cpu: 400, ram: 500, bandwidth: 1000, geo: 1000, streamBonus: 50))
+        // A full build (what a reload takes), the map rebuilt from it.
+        plane.markDirty()
         plane.receiveShipment(loop: 0, sequence: 6, amounts: [(nodeId: ids[2], bytesPerSec: 4)])
         expected[ids[2], default: 0] += 4
         plane.rebuildNow()

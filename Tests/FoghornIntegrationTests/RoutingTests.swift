@@ -167,8 +167,8 @@ import FoghornTesting
     }
 
     /// A report that changes only load is published by a load refresh (no full build) and
-    /// changes the decision; one that moves the edge, draining it, a new edge or a playback
-    /// record, an incremental build; new weights a full build.
+    /// changes the decision; one that moves the edge, draining it, a new edge, a playback record
+    /// or new weights, an incremental build — no full build at all.
     @Test func loadOnlyReportsRefreshWithoutAFullBuild() throws {
         let server = try Self.start()
         defer { server.stopNow() }
@@ -215,10 +215,12 @@ import FoghornTesting
         Self.settle()
         #expect(try Self.call(vp, "GET", "/play/other/hls", token: nil).status == 404)
         #expect(try winner() == a)
-        // New weights: a full build.
+        // New weights: rows and bounds recomputed, no full build; the scores use them.
         #expect(try Self.call(ip, "PUT", "/v1/weights", body: #"{"cpu": 600}"#).status == 200)
         Self.settle()
-        #expect(try counters().rebuilds == after.rebuilds + 1)
+        #expect(try counters().rebuilds == after.rebuilds)
+        let scored = try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pl").body)
+        #expect(scored["candidates"]?.arrayValue?.first { $0["node_id"] == .string(a) }?["cpu"] == .int(30))  // 600 × (1 − 950/1000); 25 under the old 500
         #expect(try winner() == a)
         // Every replaced snapshot is counted until no loop holds it; the loop holds only the newest.
         let retired = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)["retired_snapshots"]?.intValue

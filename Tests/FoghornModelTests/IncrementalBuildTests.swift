@@ -300,6 +300,41 @@ import Testing
         #expect(patched > 50)
     }
 
+    /// New weights (and GeoIP) recompute the rows and bounds of the same structure: the same
+    /// decisions, scores and exclusions as a full build under those weights — trees built under the
+    /// old weights still bound exactly.
+    @Test func newWeightsEqualAFullBuild() {
+        var rng = SplitMix(seed: 777)
+        let now: UInt64 = 10_000_000
+        for round in 0..<25 {
+            var store = PlaybackStore()
+            for name in Self.pool { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
+            var edges: [EdgeState] = []
+            for i in 0..<(Int(rng.next() % 400) + 2) {
+                let positioned = rng.next() % 8 != 0
+                let lat = positioned ? Double(rng.next() % 170) - 85 : .nan, lon = positioned ? Double(rng.next() % 360) - 180 : .nan
+                edges.append(edge("e\(String(format: "%04d", i))", cpu: rng.next() % 1000, ramUsed: rng.next() % 1000, ramMax: 1000,
+                                  up: rng.next() % 90_000_000, limit: 100_000_000, lat: lat, lon: lon, streams: Self.randomStreams(&rng, fresh: [])))
+            }
+            let remote = randomRemoteEdges(&rng, below: 4)
+            let s0 = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                           remoteEdges: remote, playback: store.records, playbackStreamIds: store.streamIds))
+            func w() -> UInt64 { rng.next() % 4 == 0 ? 0 : rng.next() % 3000 }
+            let weights = ScoringWeights(cpu: w(), ram: w(), bandwidth: w(), geo: w(), streamBonus: rng.next() % 300)
+            var pending = [UInt64](repeating: 0, count: s0.edgeCount)
+            for i in pending.indices where rng.next() % 4 == 0 { pending[i] = rng.next() % 5_000_000 }
+            let next = RoutingSnapshot(reconfiguring: s0, weights: weights, geo: nil, pending: pending, generation: 2, nowMs: now, appliedShipments: [])
+            var withPending = edges
+            for i in edges.indices { withPending[i].addPending(pending[i]) }
+            var remoteWithPending = remote.sorted { $0.nodeId < $1.nodeId }
+            for r in remoteWithPending.indices { remoteWithPending[r].addPending(pending[edges.count + r]) }
+            let full = RoutingSnapshot(.init(generation: 2, nowMs: now, weights: weights, staleness: StalenessPolicy(), edges: withPending,
+                                             remoteEdges: remoteWithPending, playback: store.records))
+            #expect(next.weights == weights)
+            Self.expectEqual(next, full, names: Self.pool, &rng, "round \(round)")
+        }
+    }
+
     /// Incremental builds use the columns' spare room; when it runs out the answer is nil (a full
     /// build is due), and every build before that was right.
     @Test func spareRoomRunsOutIntoAFullBuild() {
