@@ -50,7 +50,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     public let staleness: StalenessPolicy
 
     // Edges, by index.
-    public let edges: [EdgeState]
+    public let edges: SnapshotEdges
     /// Pending (anti-herd) bytes/s per edge as the control loop last folded them.
     public let pending: [UInt64]
     /// Each row's `used` without pending (pending-only refreshes add to this; they never read `edges`).
@@ -206,8 +206,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 nodeIds.append(ep.pointee.nodeId)
                 nodeHash.append(ep.pointee.nodeIdHash)
                 var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: false)
-                RoutingSnapshot.setPlacement(&row, of: ep, tenant: internTenant(ep.pointee.tenant), tagBit: &tagBit)
-                let base = RoutingSnapshot.setLoadTerms(&row, of: ep, pending: ep.pointee.pendingBytesPerSec, weights: w,
+                RoutingSnapshot.setPlacement(&row, of: ep.pointee, tenant: internTenant(ep.pointee.tenant), tagBit: &tagBit)
+                let base = RoutingSnapshot.setLoadTerms(&row, of: ep.pointee, pending: ep.pointee.pendingBytesPerSec, weights: w,
                                                         staleness: input.staleness, nowMs: input.nowMs)
                 baseUsedList.append(base)
                 pendingList.append(ep.pointee.pendingBytesPerSec)
@@ -333,7 +333,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         self.columns = columns
         self.hot = hot
-        edges = sorted
+        edges = SnapshotEdges(sorted)
         pending = pendingList
         baseUsed = baseUsedList
         urlsByEdge = sorted.map(\.resolvedURLs)
@@ -450,7 +450,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         if !changedEdges.isEmpty {
             for (i, e) in changedEdges {
                 precondition(i < previous.localEdgeCount && previous.nodeIds[i] == e.nodeId, "a changed edge must keep its index")
-                edges[i] = e
+                edges.replace(i, with: e)
                 baseUsed[i] = RoutingSnapshot.used(e, pending: 0)
             }
             // Per stream: the changed edges' input counts and viewer bits, then the totals.
@@ -501,9 +501,9 @@ public final class RoutingSnapshot: @unchecked Sendable {
             row.bwBase = RoutingSnapshot.bandwidthTerm(previous.weights, row)
             rows[i] = row
         }
-        edges.withUnsafeBufferPointer { all in
+        do {
             for (i, _) in changedEdges {
-                _ = RoutingSnapshot.setLoadTerms(&rows[i], of: all.baseAddress.unsafelyUnwrapped + i, pending: pending[i], weights: previous.weights,
+                _ = RoutingSnapshot.setLoadTerms(&rows[i], of: edges[i], pending: pending[i], weights: previous.weights,
                                                  staleness: previous.staleness, nowMs: nowMs)
             }
         }
@@ -657,7 +657,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
         var changed: [(index: Int, edge: EdgeState)] = [], oldStates: [EdgeState] = []
         var isChanged = [Bool](repeating: false, count: total)
         do {
-            previous.edges.withUnsafeBufferPointer { oldEdges in
+            do {
                 for j in 0..<total {
                     guard oldOfNew[j] < 0 || (j >= newLocal && remoteEdges != nil) || withEdge(j, { changedNodeIds.contains($0.pointee.nodeId) }) else { continue }
                     var e = withEdge(j) { $0.pointee }
@@ -665,7 +665,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
                     changed.append((j, e))
                     isChanged[j] = true
                     if oldOfNew[j] >= 0 {
-                        oldStates.append((oldEdges.baseAddress.unsafelyUnwrapped + Int(oldOfNew[j])).pointee)
+                        oldStates.append(previous.edges[Int(oldOfNew[j])])
                     } else {
                         var placeholder = e
                         placeholder.streams = [:]
@@ -703,18 +703,18 @@ public final class RoutingSnapshot: @unchecked Sendable {
         for j in newLocal..<n { remoteIndex[isChanged[j] ? changedState(j).nodeId : previous.nodeIds[Int(oldOfNew[j])]] = j }
         self.remoteIndex = remoteIndex
         self.pending = pending
-        var edges: [EdgeState] = [], urls: [URLTemplateTable] = [], nodeIds: [String] = [], nodeHash: [UInt64] = [], baseUsed: [UInt64] = []
+        var edges: [SnapshotEdges.Box] = [], urls: [URLTemplateTable] = [], nodeIds: [String] = [], nodeHash: [UInt64] = [], baseUsed: [UInt64] = []
         edges.reserveCapacity(n); urls.reserveCapacity(n); nodeIds.reserveCapacity(n); nodeHash.reserveCapacity(n); baseUsed.reserveCapacity(n)
         var tenants = previous.tenants, tenantIndex = previous.tenantIndex, tagBit = previous.tagBit
         let rows = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: max(n, 1))
-        previous.edges.withUnsafeBufferPointer { oldEdges in
+        do {
             do {
                 for j in 0..<n {
                     let old = Int(oldOfNew[j])
                     if old >= 0 {
                         // A changed edge's new state goes in now (its row, URLs and streams follow in
                         // the incremental step, which then need not copy the edges again).
-                        edges.append(isChanged[j] ? changedState(j) : (oldEdges.baseAddress.unsafelyUnwrapped + old).pointee)
+                        edges.append(isChanged[j] ? SnapshotEdges.Box(changedState(j)) : previous.edges.box(old))
                         urls.append(previous.urlsByEdge[old])
                         nodeIds.append(previous.nodeIds[old])
                         nodeHash.append(previous.nodeHash[old])
@@ -726,23 +726,21 @@ public final class RoutingSnapshot: @unchecked Sendable {
                     } else {
                         // Added: its row from its state without streams (the incremental step lays them out).
                         var e = changedState(j)
-                        edges.append(e)
+                        edges.append(SnapshotEdges.Box(e))
                         e.streams = [:]
                         urls.append(e.resolvedURLs)
                         nodeIds.append(e.nodeId)
                         nodeHash.append(e.nodeIdHash)
                         baseUsed.append(RoutingSnapshot.used(e, pending: 0))
                         var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: false)
-                        withUnsafePointer(to: &e) { ep in
-                            RoutingSnapshot.setPlacement(&row, of: ep, tenant: RoutingSnapshot.intern(tenant: ep.pointee.tenant, &tenants, &tenantIndex), tagBit: &tagBit)
-                            _ = RoutingSnapshot.setLoadTerms(&row, of: ep, pending: pending[j], weights: w, staleness: previous.staleness, nowMs: nowMs)
-                        }
+                        RoutingSnapshot.setPlacement(&row, of: e, tenant: RoutingSnapshot.intern(tenant: e.tenant, &tenants, &tenantIndex), tagBit: &tagBit)
+                        _ = RoutingSnapshot.setLoadTerms(&row, of: e, pending: pending[j], weights: w, staleness: previous.staleness, nowMs: nowMs)
                         rows[j] = row
                     }
                 }
             }
         }
-        self.edges = edges
+        self.edges = SnapshotEdges(boxes: edges)
         urlsByEdge = urls
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
@@ -776,7 +774,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     struct RestructurePlan {
         var streams: [StreamEntry]
         var perViewerByStream: [UInt64]
-        var edges: [EdgeState]
+        var edges: SnapshotEdges
         var addedStreamSlots: [String: Int32]
         var slotStreamIds: [Int32]
         /// Slots whose index is laid out again.
@@ -805,7 +803,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 affected.append(contentsOf: old.streamIds)
                 affected.append(contentsOf: e.streamIds)
                 placementMoved = placementMoved || old.position != e.position || old.tenant.isEmpty != e.tenant.isEmpty
-                if oldStates == nil { edges[i] = e }
+                if oldStates == nil { edges.replace(i, with: e) }
                 isChanged[i] = true
             }
             affected.sort()
@@ -935,12 +933,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
         }
         // The changed edges' rows afresh (a new tenant or tag is added to the snapshot's tables).
         var tenants = previous.tenants, tenantIndex = previous.tenantIndex, tagBit = previous.tagBit
-        plan.edges.withUnsafeBufferPointer { all in
-            for (i, _) in changedEdges {
-                let ep = all.baseAddress.unsafelyUnwrapped + i
-                RoutingSnapshot.setPlacement(&rows[i], of: ep, tenant: RoutingSnapshot.intern(tenant: ep.pointee.tenant, &tenants, &tenantIndex), tagBit: &tagBit)
-                _ = RoutingSnapshot.setLoadTerms(&rows[i], of: ep, pending: pending[i], weights: w, staleness: previous.staleness, nowMs: nowMs)
-            }
+        for (i, _) in changedEdges {
+            RoutingSnapshot.setPlacement(&rows[i], of: plan.edges[i], tenant: RoutingSnapshot.intern(tenant: plan.edges[i].tenant, &tenants, &tenantIndex),
+                                         tagBit: &tagBit)
+            _ = RoutingSnapshot.setLoadTerms(&rows[i], of: plan.edges[i], pending: pending[i], weights: w, staleness: previous.staleness, nowMs: nowMs)
         }
         self.tenants = tenants
         self.tenantIndex = tenantIndex
@@ -1098,11 +1094,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
         let n = previous.edgeCount
         let rows = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: previous.hot.count)
         _ = rows.initialize(fromContentsOf: previous.hot)
-        previous.edges.withUnsafeBufferPointer { all in
-            for i in 0..<n {
-                _ = RoutingSnapshot.setLoadTerms(&rows[i], of: all.baseAddress.unsafelyUnwrapped + i, pending: pending[i], weights: w,
-                                                 staleness: previous.staleness, nowMs: nowMs)
-            }
+        for i in 0..<n {
+            _ = RoutingSnapshot.setLoadTerms(&rows[i], of: previous.edges[i], pending: pending[i], weights: w, staleness: previous.staleness, nowMs: nowMs)
         }
         hot = rows
         index = previous.index
@@ -1184,16 +1177,16 @@ public final class RoutingSnapshot: @unchecked Sendable {
     /// without a position), peer flag, tenant index and tag bits (a tag not in `tagBit` takes
     /// the next bit while there are fewer than 64; later ones never match). The one definition
     /// full and incremental builds share.
-    static func setPlacement(_ row: inout EdgeHot, of e: UnsafePointer<EdgeState>, tenant: Int32, tagBit: inout [String: Int]) {
-        row.remote = e.pointee.isRemote
-        if let p = e.pointee.position {
+    static func setPlacement(_ row: inout EdgeHot, of e: borrowing EdgeState, tenant: Int32, tagBit: inout [String: Int]) {
+        row.remote = e.isRemote
+        if let p = e.position {
             row.ux = p.x; row.uy = p.y; row.uz = p.z; row.geoValid = true
         } else {
             row.ux = 0; row.uy = 0; row.uz = 0; row.geoValid = false
         }
         row.tenant = tenant
         row.tagBits = 0
-        for tag in e.pointee.tags {
+        for tag in e.tags {
             if let b = tagBit[tag] {
                 row.tagBits |= 1 << UInt64(b)
             } else if tagBit.count < 64 {
@@ -1217,22 +1210,22 @@ public final class RoutingSnapshot: @unchecked Sendable {
     /// Sets the load-dependent parts of edge `e`'s scoring row (cpu + ram term, usage with
     /// `pending`, limit, bandwidth term, viewer-independent exclusion); returns its usage without
     /// pending. The one definition full builds and load refreshes share.
-    static func setLoadTerms(_ row: inout EdgeHot, of e: UnsafePointer<EdgeState>, pending: UInt64, weights w: ScoringWeights,
+    static func setLoadTerms(_ row: inout EdgeHot, of e: borrowing EdgeState, pending: UInt64, weights w: ScoringWeights,
                              staleness: StalenessPolicy, nowMs: UInt64) -> UInt64 {
-        row.cpuRamScore = UInt32(truncatingIfNeeded: w.cpuScore(permille: e.pointee.cpuPermille) &+ w.ramScore(used: e.pointee.ramUsedBytes, max: e.pointee.ramMaxBytes))
-        let base = RoutingSnapshot.used(e.pointee, pending: 0)
+        row.cpuRamScore = UInt32(truncatingIfNeeded: w.cpuScore(permille: e.cpuPermille) &+ w.ramScore(used: e.ramUsedBytes, max: e.ramMaxBytes))
+        let base = RoutingSnapshot.used(e, pending: 0)
         row.used = base &+ pending
-        row.limit = e.pointee.isRemote ? ScoringWeights.remoteReferenceBytesPerSec : e.pointee.bwLimitBytesPerSec
+        row.limit = e.isRemote ? ScoringWeights.remoteReferenceBytesPerSec : e.bwLimitBytesPerSec
         row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
         var ex: Exclusion?
-        switch staleness.health(of: e.pointee, nowMs: nowMs) {
+        switch staleness.health(of: e, nowMs: nowMs) {
         case .stale, .evict: ex = .stale
         case .fresh: break
         }
-        if e.pointee.mode == .maintenance { ex = .maintenance } else if e.pointee.mode == .draining, ex == nil { ex = .draining }
-        if ex == nil && (e.pointee.ramMaxBytes == 0 || (e.pointee.bwLimitBytesPerSec == 0 && !e.pointee.isRemote)) { ex = .noMetrics }
-        if ex == nil && !e.pointee.capabilities.contains(.edge) { ex = .capability }
-        if !e.pointee.pollError.isEmpty { ex = .pollFailed }
+        if e.mode == .maintenance { ex = .maintenance } else if e.mode == .draining, ex == nil { ex = .draining }
+        if ex == nil && (e.ramMaxBytes == 0 || (e.bwLimitBytesPerSec == 0 && !e.isRemote)) { ex = .noMetrics }
+        if ex == nil && !e.capabilities.contains(.edge) { ex = .capability }
+        if !e.pollError.isEmpty { ex = .pollFailed }
         row.exclusion = ex?.rawValue ?? 0
         return base
     }
