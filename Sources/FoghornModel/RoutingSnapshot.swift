@@ -425,7 +425,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     /// structure — edge indices, candidate columns' order, the index — is shared; the scoring
     /// rows, the changed edges' per-stream figures and the index bounds are recomputed, O(edges +
     /// candidates) and no hashing of names, instead of a full build (at 10,000 edges × 100
-    /// streams a full build takes 24.7 ms, this ≈ 0.1–1).
+    /// streams a full build takes 25–50 ms, this ≈ 0.4).
     public init(refreshing previous: RoutingSnapshot, pending: [UInt64], changedEdges: [(index: Int, edge: EdgeState)],
                 generation: UInt64, nowMs: UInt64, appliedShipments: [UInt64], clock: () -> UInt64 = { 0 }) {
         let started = clock()
@@ -542,7 +542,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     /// its slot, empty), and its index is rebuilt, as is any large stream of an edge that moved
     /// or changed tenant. Every other stream keeps its run, index and slot (O(edges + streams)
     /// copying and no name hashing but the affected streams', instead of a full build: at 10,000
-    /// edges × 100 streams 0.2–5.6 ms instead of 24.7). Decisions, scores and per-stream figures
+    /// edges × 100 streams 1.4–3.6 ms instead of 25–50). Decisions, scores and per-stream figures
     /// equal a full build's (IncrementalBuildTests).
     ///
     /// nil when a full build is due instead: an edge is not in `previous` (added or removed edges
