@@ -2,7 +2,11 @@
 /// edge index, so ties break by node ID) sit in the snapshot's ``StreamColumns`` — read them
 /// with ``RoutingSnapshot/candidates(of:)`` — and totals over them.
 public struct StreamEntry: Sendable {
-    public var name: String
+    /// The stream's interned ID (``StreamNameTable``): the entry holds no reference, so copying
+    /// 100,000 of them (a successor whose stream totals changed) is a plain memory copy.
+    public var streamId: Int32
+    /// The stream's name (from the process-wide name table; no lock).
+    public var name: String { StreamNameTable.shared.name(streamId) }
     public var candidateStart: Int32
     public var candidateCount: Int32
     /// Expected bandwidth of one more viewer: Σ up / Σ viewers over edges,
@@ -296,7 +300,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
             }
         }
         // Streams in slot order (each record's count is now its end: start = end − count), written
-        // in place (appending checked uniqueness and capacity per stream: 3.4 ms at 100,000).
+        // in place (appending checked uniqueness and capacity per stream: 3.4 ms at 100,000); name
+        // hashes from the previous full build when the streams are the same.
         let previousStreams = sameStreams?.streams ?? []
         var perViewerByStream = [UInt64](repeating: 0, count: slotCount)
         // No streams: `[]` itself. `Array(unsafeUninitializedCapacity: 0)` writes its count into
@@ -309,19 +314,16 @@ public final class RoutingSnapshot: @unchecked Sendable {
                         var start: Int32 = 0
                         for slot in 0..<slotCount {
                             let a = acc.baseAddress.unsafelyUnwrapped + Int(ids[slot])
-                            var name: String
                             let h: UInt64
                             if slot < prev.count {
-                                let p = prev.baseAddress.unsafelyUnwrapped + slot
-                                name = p.pointee.name
-                                h = p.pointee.nameHash
+                                h = (prev.baseAddress.unsafelyUnwrapped + slot).pointee.nameHash
                             } else {
-                                name = table.name(ids[slot])
+                                var name = table.name(ids[slot])
                                 h = name.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
                             }
                             let bytesPerViewer = RoutingSnapshot.perViewerBytesPerSec(up: a.pointee.up, viewers: a.pointee.viewers)
                             (out.baseAddress.unsafelyUnwrapped + slot).initialize(to: StreamEntry(
-                                name: name, candidateStart: start, candidateCount: a.pointee.count &- start,
+                                streamId: ids[slot], candidateStart: start, candidateCount: a.pointee.count &- start,
                                 perViewerBytesPerSec: bytesPerViewer, nameHash: h, totalViewers: a.pointee.viewers))
                             perViewer[slot] = bytesPerViewer
                             start = a.pointee.count
@@ -340,7 +342,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
         // Names → slots, with the hashes just computed (the stream entries keep them for stickiness).
         let streamTable = sameStreams?.streamTable ?? ByteKeyTable(count: slotCount) { slot, add in
-            var name = streams[slot].name
+            var name = table.name(slotIds[slot])
             name.withUTF8 { add(UnsafeRawBufferPointer($0), Int32(slot), streams[slot].nameHash) }
         }
         slotStreamIds = slotIds
@@ -823,7 +825,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
                     // A stream no edge carried before: a new slot after the others.
                     slot = streams.count
                     let hash = name.withUTF8 { ByteKeyTable.hash(UnsafeRawBufferPointer($0)) }
-                    streams.append(StreamEntry(name: name, candidateStart: 0, candidateCount: 0, perViewerBytesPerSec: 131_072,
+                    streams.append(StreamEntry(streamId: id, candidateStart: 0, candidateCount: 0, perViewerBytesPerSec: 131_072,
                                                nameHash: hash, totalViewers: 0))
                     perViewerByStream.append(131_072)
                     addedStreamSlots[name] = Int32(slot)
