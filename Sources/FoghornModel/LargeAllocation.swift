@@ -9,7 +9,7 @@ import Darwin
 /// maps them in 2 MiB pages — a handful of faults instead of one per 4 KiB page (with glibc's
 /// mmap threshold at 1 MiB, ProcessMemory, every such buffer is mapped fresh by each build:
 /// ≈ 2,100 faults, ≈ 3.8 ms, for the 8.5 MB of columns at 10,000 edges × 100 streams). Below
-/// 2 MiB, or where huge pages are off, they are ordinary allocations. Free with ``free(_:)``.
+/// 2 MiB, or where huge pages are off, they are ordinary allocations. Free with ``deallocate(_:)``.
 enum LargeAllocation {
     static let hugePageBytes = 2 << 20
 
@@ -26,7 +26,7 @@ enum LargeAllocation {
     }
 
     /// Frees a buffer from ``allocate(_:capacity:)`` (both kinds come from malloc).
-    static func free<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
-        Glibc.free(buffer.baseAddress)
+    static func deallocate<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
+        free(buffer.baseAddress)
     }
 }

@@ -252,8 +252,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
             slotIds.append(Int32(id))
         }
         let slotCount = slotIds.count
-        // The same streams in the same slots as the previous full build (an edge enrolled or moved,
-        // weights changed…): its names, hashes and name table are reused.
+        // The same streams in the same slots as the previous full build (a reload that kept them):
+        // its name hashes and name table are reused.
         let sameStreams = input.previous.flatMap { p in p.addedStreamSlots.isEmpty && p.slotStreamIds == slotIds ? p : nil }
         // Each stream's candidates start where the previous one's end.
         var total: Int32 = 0
@@ -416,8 +416,8 @@ public final class RoutingSnapshot: @unchecked Sendable {
 
     /// Whether an incremental build (``restructured(_:pending:changedEdges:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``)
     /// can apply a change from `old` to `new`: the same edge of this cluster, whatever changed
-    /// (streams, position, mode, tenant, tags, capabilities, URLs, load). Adding or removing an
-    /// edge, and peers' edges, take a full build.
+    /// (streams, position, mode, tenant, tags, capabilities, URLs, load). Edges added or removed,
+    /// and peers' edges, are renumbered instead (``reindexed(_:localEdges:remoteEdges:changedNodeIds:localPending:remotePending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``).
     public static func canRestructure(from old: EdgeState, to new: EdgeState) -> Bool {
         old.nodeId == new.nodeId && !old.isRemote && !new.isRemote
     }
@@ -503,11 +503,9 @@ public final class RoutingSnapshot: @unchecked Sendable {
             row.bwBase = RoutingSnapshot.bandwidthTerm(previous.weights, row)
             rows[i] = row
         }
-        do {
-            for (i, _) in changedEdges {
-                _ = RoutingSnapshot.setLoadTerms(&rows[i], of: edges[i], pending: pending[i], weights: previous.weights,
-                                                 staleness: previous.staleness, nowMs: nowMs)
-            }
+        for (i, _) in changedEdges {
+            _ = RoutingSnapshot.setLoadTerms(&rows[i], of: edges[i], pending: pending[i], weights: previous.weights,
+                                             staleness: previous.staleness, nowMs: nowMs)
         }
         hot = rows
         self.streams = streams
@@ -592,7 +590,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     /// built incrementally too: `localEdges` is the cluster's whole new edge list in node-ID order;
     /// each edge keeps its relative order, so every stream's candidates stay ascending once their
     /// indices are renumbered — one pass over the candidate columns and index blocks
-    /// (``init(remapping:edges:oldOfNew:newOfOld:localEdgeCount:pending:generation:nowMs:appliedShipments:)``)
+    /// (``init(remapping:edgeCount:changed:oldOfNew:newOfOld:localEdgeCount:pending:generation:nowMs:appliedShipments:)``)
     /// — after which the added and changed edges, and the streams the removed ones carried, are
     /// applied as by ``restructured(_:pending:changedEdges:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``.
     /// `remoteEdges`: peer clusters' edges when they changed (all of them, as a full build takes
@@ -635,60 +633,52 @@ public final class RoutingSnapshot: @unchecked Sendable {
         var oldOfNew = [Int32](repeating: -1, count: total)
         var newOfOld = [Int32](repeating: -1, count: previous.edgeCount)
         var removedStreams: [Int32] = []
-        var ascending = true
-        do {
-            for (oldRange, newRange) in [(0..<oldLocal, 0..<newLocal), (oldLocal..<previous.edgeCount, newLocal..<total)] {
-                var i = oldRange.lowerBound, j = newRange.lowerBound
-                while i < oldRange.upperBound || j < newRange.upperBound {
-                    if j < newRange.upperBound {
-                        let id = withEdge(j) { $0.pointee.nodeId }
-                        if j > newRange.lowerBound && !(withEdge(j - 1) { $0.pointee.nodeId } < id) { ascending = false; break }
-                        if i < oldRange.upperBound && previous.nodeIds[i] == id {
-                            oldOfNew[j] = Int32(i); newOfOld[i] = Int32(j); i += 1; j += 1
-                            continue
-                        }
-                        if i >= oldRange.upperBound || id < previous.nodeIds[i] { j += 1; continue }  // added
+        for (oldRange, newRange) in [(0..<oldLocal, 0..<newLocal), (oldLocal..<previous.edgeCount, newLocal..<total)] {
+            var i = oldRange.lowerBound, j = newRange.lowerBound
+            while i < oldRange.upperBound || j < newRange.upperBound {
+                if j < newRange.upperBound {
+                    let id = withEdge(j) { $0.pointee.nodeId }
+                    if j > newRange.lowerBound && !(withEdge(j - 1) { $0.pointee.nodeId } < id) { return nil }  // not ascending
+                    if i < oldRange.upperBound && previous.nodeIds[i] == id {
+                        oldOfNew[j] = Int32(i); newOfOld[i] = Int32(j); i += 1; j += 1
+                        continue
                     }
-                    removedStreams.append(contentsOf: previous.edges[i].streamIds)  // removed
-                    i += 1
+                    if i >= oldRange.upperBound || id < previous.nodeIds[i] { j += 1; continue }  // added
                 }
+                removedStreams.append(contentsOf: previous.edges[i].streamIds)  // removed
+                i += 1
             }
         }
-        guard ascending else { return nil }
         // The added and changed edges, with what they were (an added one: itself carrying nothing).
         var changed: [(index: Int, edge: EdgeState)] = [], oldStates: [EdgeState] = []
-        var isChanged = [Bool](repeating: false, count: total)
-        do {
-            do {
-                for j in 0..<total {
-                    guard oldOfNew[j] < 0 || (j >= newLocal && remoteEdges != nil) || withEdge(j, { changedNodeIds.contains($0.pointee.nodeId) }) else { continue }
-                    var e = withEdge(j) { $0.pointee }
-                    if e.publicHost.isEmpty { e.resolveURLs() }
-                    changed.append((j, e))
-                    isChanged[j] = true
-                    if oldOfNew[j] >= 0 {
-                        oldStates.append(previous.edges[Int(oldOfNew[j])])
-                    } else {
-                        var placeholder = e
-                        placeholder.streams = [:]
-                        oldStates.append(placeholder)
-                    }
-                }
+        for j in 0..<total {
+            guard oldOfNew[j] < 0 || (j >= newLocal && remoteEdges != nil) || withEdge(j, { changedNodeIds.contains($0.pointee.nodeId) }) else { continue }
+            var e = withEdge(j) { $0.pointee }
+            if e.publicHost.isEmpty { e.resolveURLs() }
+            changed.append((j, e))
+            if oldOfNew[j] >= 0 {
+                oldStates.append(previous.edges[Int(oldOfNew[j])])
+            } else {
+                var placeholder = e
+                placeholder.streams = [:]
+                oldStates.append(placeholder)
             }
         }
-        let base = RoutingSnapshot(remapping: previous, edgeCount: total, changed: changed, isChanged: isChanged, oldOfNew: oldOfNew, newOfOld: newOfOld,
+        let base = RoutingSnapshot(remapping: previous, edgeCount: total, changed: changed, oldOfNew: oldOfNew, newOfOld: newOfOld,
                                    localEdgeCount: newLocal, pending: pending, generation: generation, nowMs: nowMs, appliedShipments: appliedShipments)
         return restructured(base, pending: pending, changedEdges: changed, alsoAffected: removedStreams, oldStates: oldStates, playback: playback,
                             playbackStreamIds: playbackStreamIds, generation: generation, nowMs: nowMs, appliedShipments: appliedShipments,
                             started: started, clock: clock)
     }
 
-    /// `previous` renumbered to `edges`' order (local edges, then peer edges): added edges present
-    /// but carrying nothing yet (their streams and rows are applied next), removed edges gone from
-    /// the rows and marked -1 in the columns (their streams are laid out again next). An
-    /// intermediate step of ``reindexed(_:localEdges:remoteEdges:changedNodeIds:localPending:remotePending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``,
-    /// never published.
-    private init(remapping previous: RoutingSnapshot, edgeCount n: Int, changed: [(index: Int, edge: EdgeState)], isChanged: [Bool],
+    /// `previous` renumbered (local edges, then peer edges): the `changed` edges (ascending index)
+    /// in their new state, removed edges gone from the rows and marked -1 in the columns (their
+    /// streams are laid out again next). An intermediate step of
+    /// ``reindexed(_:localEdges:remoteEdges:changedNodeIds:localPending:remotePending:playback:playbackStreamIds:generation:nowMs:appliedShipments:clock:)``,
+    /// never published: the incremental step computes the changed edges' rows, URLs and usage
+    /// and all bounds afresh, so here they are left as they were (an added edge's row blank) and
+    /// the bounds are `previous`'s, unread.
+    private init(remapping previous: RoutingSnapshot, edgeCount n: Int, changed: [(index: Int, edge: EdgeState)],
                  oldOfNew: [Int32], newOfOld: [Int32], localEdgeCount newLocal: Int, pending: [UInt64], generation: UInt64, nowMs: UInt64,
                  appliedShipments: [UInt64]) {
         let w = previous.weights
@@ -698,70 +688,57 @@ public final class RoutingSnapshot: @unchecked Sendable {
         staleness = previous.staleness
         structureToken = generation
         localEdgeCount = newLocal
-        var changedAt = [Int: Int]()
-        for (k, c) in changed.enumerated() { changedAt[c.index] = k }
-        func changedState(_ j: Int) -> EdgeState { changed[changedAt[j].unsafelyUnwrapped].edge }
-        var remoteIndex: [String: Int] = [:]
-        for j in newLocal..<n { remoteIndex[isChanged[j] ? changedState(j).nodeId : previous.nodeIds[Int(oldOfNew[j])]] = j }
-        self.remoteIndex = remoteIndex
         self.pending = pending
         var edges: [SnapshotEdges.Box] = [], urls: [URLTemplateTable] = [], nodeIds: [String] = [], nodeHash: [UInt64] = [], baseUsed: [UInt64] = []
         edges.reserveCapacity(n); urls.reserveCapacity(n); nodeIds.reserveCapacity(n); nodeHash.reserveCapacity(n); baseUsed.reserveCapacity(n)
-        var tenants = previous.tenants, tenantIndex = previous.tenantIndex, tagBit = previous.tagBit
         let rows = UnsafeMutableBufferPointer<EdgeHot>.allocate(capacity: max(n, 1))
-        do {
-            do {
-                for j in 0..<n {
-                    let old = Int(oldOfNew[j])
-                    if old >= 0 {
-                        // A changed edge's new state goes in now (its row, URLs and streams follow in
-                        // the incremental step, which then need not copy the edges again).
-                        edges.append(isChanged[j] ? SnapshotEdges.Box(changedState(j)) : previous.edges.box(old))
-                        urls.append(previous.urlsByEdge[old])
-                        nodeIds.append(previous.nodeIds[old])
-                        nodeHash.append(previous.nodeHash[old])
-                        baseUsed.append(previous.baseUsed[old])
-                        var row = previous.hot[old]
-                        row.used = previous.baseUsed[old] &+ pending[j]
-                        row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
-                        rows[j] = row
-                    } else {
-                        // Added: its row from its state without streams (the incremental step lays them out).
-                        var e = changedState(j)
-                        edges.append(SnapshotEdges.Box(e))
-                        e.streams = [:]
-                        urls.append(e.resolvedURLs)
-                        nodeIds.append(e.nodeId)
-                        nodeHash.append(e.nodeIdHash)
-                        baseUsed.append(RoutingSnapshot.used(e, pending: 0))
-                        var row = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: false)
-                        RoutingSnapshot.setPlacement(&row, of: e, tenant: RoutingSnapshot.intern(tenant: e.tenant, &tenants, &tenantIndex), tagBit: &tagBit)
-                        _ = RoutingSnapshot.setLoadTerms(&row, of: e, pending: pending[j], weights: w, staleness: previous.staleness, nowMs: nowMs)
-                        rows[j] = row
-                    }
-                }
+        var c = 0  // next of `changed`
+        for j in 0..<n {
+            let old = Int(oldOfNew[j])
+            if c < changed.count && changed[c].index == j {
+                // Changed or added: the new state now (so the incremental step need not copy the edges again).
+                let e = changed[c].edge
+                c += 1
+                edges.append(SnapshotEdges.Box(e))
+                urls.append(old >= 0 ? previous.urlsByEdge[old] : e.resolvedURLs)
+                nodeIds.append(e.nodeId)
+                nodeHash.append(e.nodeIdHash)
+                baseUsed.append(old >= 0 ? previous.baseUsed[old] : 0)
+                rows[j] = old >= 0 ? previous.hot[old]
+                    : EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0, geoValid: false, remote: false)
+                continue
             }
+            edges.append(previous.edges.box(old))
+            urls.append(previous.urlsByEdge[old])
+            nodeIds.append(previous.nodeIds[old])
+            nodeHash.append(previous.nodeHash[old])
+            baseUsed.append(previous.baseUsed[old])
+            var row = previous.hot[old]
+            row.used = previous.baseUsed[old] &+ pending[j]
+            row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
+            rows[j] = row
         }
+        var remoteIndex: [String: Int] = [:]
+        for j in newLocal..<n { remoteIndex[nodeIds[j]] = j }
+        self.remoteIndex = remoteIndex
         self.edges = SnapshotEdges(boxes: edges)
         urlsByEdge = urls
         self.nodeIds = nodeIds
         self.nodeHash = nodeHash
         self.baseUsed = baseUsed
         hot = rows
-        self.tenants = tenants
-        self.tenantIndex = tenantIndex
-        self.tagBit = tagBit
-        let columns = previous.columns.renumbered(newOfOld)
-        self.columns = columns
+        tenants = previous.tenants
+        tenantIndex = previous.tenantIndex
+        tagBit = previous.tagBit
+        columns = previous.columns.renumbered(newOfOld)
         streams = previous.streams
         perViewerByStream = previous.perViewerByStream
         streamTable = previous.streamTable
         addedStreamSlots = previous.addedStreamSlots
         slotStreamIds = previous.slotStreamIds
         liveCandidateCount = previous.liveCandidateCount
-        let index = CandidateIndex(renumbering: previous.index, newOfOld: newOfOld, edgeCount: n)
-        self.index = index
-        bounds = IndexBounds(index: index, streamCount: previous.streams.count, hot: rows, baseUsed: baseUsed, weights: w)
+        index = CandidateIndex(renumbering: previous.index, newOfOld: newOfOld, edgeCount: n)
+        bounds = previous.bounds
         playback = previous.playback
         playbackTable = previous.playbackTable
         playbackStream = previous.playbackStream
@@ -888,7 +865,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
             rebuilt.reserveCapacity(runs.count)
             for r in runs {
                 let perViewer = r.count > 0 ? RoutingSnapshot.perViewerBytesPerSec(up: r.up, viewers: r.viewers) : 131_072
-                // Written only when changed: the first write copies all the streams (100,000: ≈ 4 ms).
+                // Written only when changed: the first write copies all the stream entries (100,000: 4.8 MB).
                 if streams[r.slot].totalViewers != r.viewers { streams[r.slot].totalViewers = r.viewers }
                 if streams[r.slot].perViewerBytesPerSec != perViewer {
                     streams[r.slot].perViewerBytesPerSec = perViewer

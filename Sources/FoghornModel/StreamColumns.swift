@@ -30,9 +30,9 @@ public final class StreamColumns: @unchecked Sendable {
     static func spare(for count: Int) -> Int { max(count / 16, 4096) }
 
     deinit {
-        LargeAllocation.free(edges)
-        LargeAllocation.free(inputs)
-        LargeAllocation.free(viewerBits)
+        LargeAllocation.deallocate(edges)
+        LargeAllocation.deallocate(inputs)
+        LargeAllocation.deallocate(viewerBits)
     }
 
     func setHasViewers(_ i: Int) { viewerBits[i >> 6] |= 1 << UInt64(i & 63) }
@@ -53,22 +53,21 @@ public final class StreamColumns: @unchecked Sendable {
     }
 
     /// A private copy (a load refresh patches input counts and viewer bits in it).
-    func copy() -> StreamColumns {
+    func copy() -> StreamColumns { renumbered(nil) }
+    /// A copy of the used positions with every edge index `e` replaced by `newOfOld[e]` (-1 for a
+    /// removed edge, or for a value out of range in an unused run; nil: as they are); same used
+    /// count and spare room.
+    func renumbered(_ newOfOld: [Int32]?) -> StreamColumns {
         let c = StreamColumns(count: used, spare: capacity - used)
-        _ = c.edges.initialize(fromContentsOf: edges)
-        _ = c.inputs.initialize(fromContentsOf: inputs)
-        _ = c.viewerBits.update(fromContentsOf: viewerBits)
-        return c
-    }
-    /// A copy with every edge index `e` replaced by `newOfOld[e]` (-1 for a removed edge, or for
-    /// a value out of range in an unused run); same used count and spare room.
-    func renumbered(_ newOfOld: [Int32]) -> StreamColumns {
-        let c = StreamColumns(count: used, spare: capacity - used)
-        newOfOld.withUnsafeBufferPointer { map in
-            for at in 0..<used {
-                let e = Int(edges[at])
-                c.edges[at] = e >= 0 && e < map.count ? map[e] : -1
+        if let newOfOld {
+            newOfOld.withUnsafeBufferPointer { map in
+                for at in 0..<used {
+                    let e = Int(edges[at])
+                    c.edges[at] = e >= 0 && e < map.count ? map[e] : -1
+                }
             }
+        } else if used > 0 {
+            c.edges.baseAddress.unsafelyUnwrapped.update(from: edges.baseAddress.unsafelyUnwrapped, count: used)
         }
         if used > 0 {
             c.inputs.baseAddress.unsafelyUnwrapped.update(from: inputs.baseAddress.unsafelyUnwrapped, count: used)
