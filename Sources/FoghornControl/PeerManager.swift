@@ -626,7 +626,12 @@ public final class PeerManager: @unchecked Sendable {
     private func peerAnswered(_ peer: String, stream: String, found: Bool, outcome: String) {
         queryOutcomes[outcome, default: 0] += 1
         guard let q = queries[stream], !q.completed else {
-            if found { plane.markDirty() }  // a late positive answer still adds the edges
+            if found {
+                // A late positive answer still adds the edges (renumbered in, like any peer change).
+                rebuildRemoteStates()
+                remoteDirty = false
+                plane.remoteEdgesChanged()
+            }
             return
         }
         q.outstanding.remove(peer)

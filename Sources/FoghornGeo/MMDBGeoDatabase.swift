@@ -13,6 +13,8 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
     public let path: String
     public let buildEpoch: UInt64
     public let databaseType: String
+    /// The file's size in bytes (with ``buildEpoch``, tells a replaced file from the same one).
+    public let fileSize: Int
     /// Reads coordinates straight from the data section (nil: no data section to read).
     let reader: MMDBLocationReader?
 
@@ -33,6 +35,7 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
         let sectionSize = Int(db.pointee.data_section_size)
         reader = db.pointee.data_section.map { MMDBLocationReader(data: $0, size: sectionSize) }
         buildEpoch = db.pointee.metadata.build_epoch
+        fileSize = Int(db.pointee.file_size)
         databaseType = db.pointee.metadata.database_type.map { String(cString: $0) } ?? "unknown"
         // A database without location data is useless for routing: refuse it early.
         guard databaseType.lowercased().contains("city") || databaseType.lowercased().contains("location") else {
@@ -45,6 +48,12 @@ public final class MMDBGeoDatabase: GeoLookup, @unchecked Sendable {
     deinit {
         MMDB_close(db)
         db.deallocate()
+    }
+
+    /// Whether `other` was opened from the same path and the same database build (epoch, type,
+    /// size): a reload that reopens an unchanged file then keeps the scoring rows as they are.
+    public func isSameDatabase(as other: MMDBGeoDatabase) -> Bool {
+        path == other.path && buildEpoch == other.buildEpoch && databaseType == other.databaseType && fileSize == other.fileSize
     }
 
     public var describe: String { "\(path) (\(databaseType), built \(buildEpoch))" }

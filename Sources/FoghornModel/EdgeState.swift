@@ -1,6 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Per-stream figures an edge reports. 16 bytes (a million of them at 10,000 edges × 100
 /// streams): the replicated flag shares a word with the input count.
-public struct EdgeStreamStats: Sendable, Equatable {
+public struct EdgeStreamStats: Sendable, Equatable, BitwiseCopyable {
     public var upBytesPerSec: UInt64
     public var viewers: UInt32
     /// Inputs in the low 31 bits, `replicated` in the top bit.
@@ -204,14 +210,28 @@ public struct EdgeState: Sendable, Equatable {
     }
 
     public static func == (a: EdgeState, b: EdgeState) -> Bool {
-        a.nodeId == b.nodeId && a.tenant == b.tenant && a.baseURL == b.baseURL && a.cpuPermille == b.cpuPermille
-            && a.ramUsedBytes == b.ramUsedBytes && a.ramMaxBytes == b.ramMaxBytes && a.upBytesPerSec == b.upBytesPerSec
-            && a.bwLimitBytesPerSec == b.bwLimitBytesPerSec && a.tags == b.tags && a.capabilities == b.capabilities
-            && a.outputs.map(\.name) == b.outputs.map(\.name) && a.outputs.map(\.template) == b.outputs.map(\.template)
-            && a.streamIds == b.streamIds && a.streamStats == b.streamStats && a.mode == b.mode && a.lastReportMs == b.lastReportMs
-            && (a.lat == b.lat || (a.lat.isNaN && b.lat.isNaN)) && (a.lon == b.lon || (a.lon.isNaN && b.lon.isNaN))
-            && a.location == b.location && a.pendingBytesPerSec == b.pendingBytesPerSec
-            && a.remoteCluster == b.remoteCluster && a.remoteBwAvailableBytesPerSec == b.remoteBwAvailableBytesPerSec
+        a.hasSameDefinition(as: b) && a.pendingBytesPerSec == b.pendingBytesPerSec
+    }
+
+    /// Everything `==` compares but the pending bandwidth (the control plane's own estimate,
+    /// not something a report or the config file states): a reload keeps a static edge whose
+    /// file entry has the same definition as the running one. A config file's edge fields not
+    /// compared here (public IP, domain, down bandwidth…) the reload compares itself.
+    public func hasSameDefinition(as b: borrowing EdgeState) -> Bool {
+        nodeId == b.nodeId && tenant == b.tenant && baseURL == b.baseURL && cpuPermille == b.cpuPermille
+            && ramUsedBytes == b.ramUsedBytes && ramMaxBytes == b.ramMaxBytes && upBytesPerSec == b.upBytesPerSec
+            && bwLimitBytesPerSec == b.bwLimitBytesPerSec && tags == b.tags && capabilities == b.capabilities
+            && outputs.elementsEqual(b.outputs, by: { $0.name == $1.name && $0.template == $1.template })
+            && EdgeState.sameBytes(streamIds, b.streamIds) && EdgeState.sameBytes(streamStats, b.streamStats) && mode == b.mode
+            && lastReportMs == b.lastReportMs
+            && (lat == b.lat || (lat.isNaN && b.lat.isNaN)) && (lon == b.lon || (lon.isNaN && b.lon.isNaN))
+            && location == b.location && remoteCluster == b.remoteCluster && remoteBwAvailableBytesPerSec == b.remoteBwAvailableBytesPerSec
+    }
+
+    /// Arrays of padding-free plain values compared as memory (`EdgeStreamStats` is 8 + 4 + 4
+    /// bytes): a reload compares 10,000 edges × 100 streams, element-wise ≈ 4 ms, this ≈ 1.
+    @inline(__always) static func sameBytes<T: BitwiseCopyable>(_ a: [T], _ b: [T]) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
     }
 
     public var hasValidGeo: Bool { GeoPoint.isValid(lat: lat, lon: lon) }

@@ -90,4 +90,43 @@ public struct PlaybackStore: Sendable {
         staticFlags.removeLast()
         return true
     }
+
+    /// Makes `records` the config-declared set (a reload): records the file no longer declares
+    /// are removed, new or different ones set (and marked static), identical ones left alone.
+    /// Returns the IDs whose record changed, for a snapshot patch. One hash lookup per record,
+    /// no set of all IDs: at 100,000 records an unchanged file costs a few ms.
+    ///
+    /// ```swift
+    /// var store = PlaybackStore()
+    /// store.set(PlaybackRecord(playbackId: "pa", stream: "live+a"), isStatic: true)
+    /// store.set(PlaybackRecord(playbackId: "pb", stream: "live+b"), isStatic: true)
+    /// store.set(PlaybackRecord(playbackId: "px", stream: "live+x"))          // runtime, not static
+    /// store.replaceStatic(with: [PlaybackRecord(playbackId: "pa", stream: "live+a"),
+    ///                            PlaybackRecord(playbackId: "pc", stream: "live+c")])  // ["pc", "pb"]
+    /// ```
+    public mutating func replaceStatic(with declared: [PlaybackRecord]) -> [String] {
+        var changed: [String] = []
+        // Positions the file declares (as they are before anything is removed).
+        var declaredAt = [Bool](repeating: false, count: records.count)
+        for record in declared {
+            let h = DenseKeyIndex.hash(record.playbackId)
+            if let i = index.find(record.playbackId, hash: h, keyAt: { records[$0].playbackId }) {
+                if i < declaredAt.count { declaredAt[i] = true }
+                if staticFlags[i] && records[i] == record { continue }
+                records[i] = record
+                streamIds[i] = StreamNameTable.shared.id(for: record.stream)
+                staticFlags[i] = true
+            } else {
+                index.append(hash: h)
+                records.append(record)
+                streamIds.append(StreamNameTable.shared.id(for: record.stream))
+                staticFlags.append(true)
+            }
+            changed.append(record.playbackId)
+        }
+        var gone: [String] = []
+        for i in declaredAt.indices where staticFlags[i] && !declaredAt[i] { gone.append(records[i].playbackId) }
+        for id in gone { remove(id) }
+        return changed + gone
+    }
 }

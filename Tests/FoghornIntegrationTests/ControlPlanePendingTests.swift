@@ -72,7 +72,7 @@ import FoghornModel
         #expect(plane.rebuilds == 1 && plane.incrementalBuilds == 2)
         #expect(Self.pendingByNode(plane) == expected)
 
-        // A full build (what a reload takes), the map rebuilt from it.
+        // A full build (what the first snapshot takes), the map rebuilt from it.
         plane.markDirty()
         plane.receiveShipment(loop: 0, sequence: 6, amounts: [(nodeId: ids[2], bytesPerSec: 4)])
         expected[ids[2], default: 0] += 4

@@ -74,4 +74,28 @@ import Testing
         let dup = ByteKeyTable([(Array("a".utf8), 1), (Array("b".utf8), 2), (Array("a".utf8), 3)])
         #expect(dup.count == 2 && dup.lookup("a") == 3 && dup.lookup("b") == 2)
     }
+
+    /// A reload's records: the file's set replaces the static ones only, changed IDs reported
+    /// exactly, runtime records untouched (a runtime record the file now declares becomes static).
+    @Test func replaceStaticAppliesOnlyTheDifference() {
+        var store = PlaybackStore()
+        for i in 0..<60 { store.set(PlaybackRecord(playbackId: "p\(i)", stream: "live+s\(i % 7)"), isStatic: i % 3 != 0) }
+        // The file: static p1…p39 kept except p5 (gone) and p10 (re-pointed); p3 (runtime) now declared; q0…q2 new.
+        var declared = (1..<40).filter { $0 % 3 != 0 && $0 != 5 }.map { PlaybackRecord(playbackId: "p\($0)", stream: "live+s\($0 % 7)") }
+        declared[declared.firstIndex { $0.playbackId == "p10" }!].stream = "live+moved"
+        declared.append(PlaybackRecord(playbackId: "p3", stream: "live+s3"))
+        declared += (0..<3).map { PlaybackRecord(playbackId: "q\($0)", stream: "live+q") }
+        let staticGone = (40..<60).filter { $0 % 3 != 0 }.map { "p\($0)" } + ["p5"]
+        let changed = store.replaceStatic(with: declared)
+        #expect(Set(changed) == Set(["p10", "p3", "q0", "q1", "q2"] + staticGone))
+        #expect(changed.count == 5 + staticGone.count)
+        #expect(Set(store.staticIds) == Set(declared.map(\.playbackId)))
+        for r in declared { #expect(store[r.playbackId] == r) }
+        for i in stride(from: 0, to: 60, by: 3) where i != 3 { #expect(store["p\(i)"]?.stream == "live+s\(i % 7)" && !store.isStatic("p\(i)")) }
+        for id in staticGone { #expect(store[id] == nil) }
+        for (k, r) in store.records.enumerated() { #expect(StreamNameTable.shared.name(store.streamIds[k]) == r.stream) }
+        // The same file again changes nothing.
+        #expect(store.replaceStatic(with: declared).isEmpty)
+        #expect(store.replaceStatic(with: []).count == declared.count && store.staticIds.isEmpty)
+    }
 }
