@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import FoghornTesting
 import FoghornJSON
+import FoghornConfig
+import FoghornSync
 
 /// The real binary: start-up, SIGTERM drain, check-config.
 @Suite(.serialized) struct LifecycleTests {
@@ -204,5 +206,62 @@ import FoghornJSON
         #expect(access.contains { $0["status"] == .int(404) && $0["request_id"]?.stringValue?.count == 32 })
         let lifecycle = lines.compactMap { try? JSONParser.parse(String($0)) }.filter { $0["msg"] == .string("foghorn listening") }
         #expect(lifecycle.first?["level"] == .string("info"))
+    }
+}
+
+/// A reload's file is read and parsed off the control loop (an 83 MB file takes seconds): the
+/// control loop keeps serving the internal API and applying reports meanwhile, and a second
+/// request during the read reads the file again afterwards.
+@Suite struct ReloadOffLoopTests {
+    static func config(playback: [String]) -> FoghornConfiguration {
+        var c = FoghornConfiguration()
+        c.internalToken = "tok"
+        c.edges = try! JSONParser.parse("""
+            [{"node_id": "e1", "base_url": "https://e1.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000,
+              "streams": {"live+s": {"inputs": 1}}}]
+            """).arrayValue!
+        c.playback = playback.map { .object([("id", .string($0)), ("stream", .string("live+s"))]) }
+        return c
+    }
+
+    @Test func theControlLoopKeepsWorkingWhileAReloadIsRead() throws {
+        let server = try TestServer.start { c in
+            c = { var n = Self.config(playback: ["a"]); n.httpListen = c.httpListen; n.internalListen = c.internalListen; n.loops = 1; return n }()
+        }
+        defer { server.stopNow() }
+        let vp = server.httpPort, ip = server.internalPort
+        let gate = DispatchSemaphore(value: 0)
+        let reads = Locked(0)
+        server.reloadSource = {
+            let n = reads.withLock { $0 += 1; return $0 }
+            if n == 1 { _ = gate.wait(timeout: .now() + 10) }  // the first read takes as long as the test wants (bounded)
+            return Self.config(playback: n == 1 ? ["b"] : ["c"])
+        }
+        server.requestReload()
+        while reads.withLock({ $0 }) == 0 { usleep(1000) }
+        // The read is in progress; the control loop answers and takes a mode change.
+        #expect(try TestClient.get(port: ip, "/readyz").status == 200)
+        let put = try RoutingTests.call(ip, "PUT", "/v1/edges/e1/mode", body: #"{"mode":"draining"}"#, token: "tok")
+        #expect(put.status == 200)
+        var drained = false
+        for _ in 0..<100 where !drained {
+            drained = try TestClient.get(port: vp, "/play/a/hls").status == 503
+            if !drained { usleep(10_000) }
+        }
+        #expect(drained, "the mode change was published while the reload was being read")
+        server.requestReload()  // a second request while the first read runs: read again afterwards
+        usleep(50_000)
+        #expect(reads.withLock { $0 } == 1)
+        gate.signal()
+        var last = ""
+        for _ in 0..<200 {
+            let b = try TestClient.get(port: vp, "/play/b/hls").status, c = try TestClient.get(port: vp, "/play/c/hls").status
+            last = "b \(b), c \(c)"
+            if b == 404 && c == 307 { break }
+            usleep(10_000)
+        }
+        // The second read replaced the first's records; the file declares e1 in normal mode again.
+        #expect(last == "b 404, c 307")
+        #expect(reads.withLock { $0 } == 2)
     }
 }
