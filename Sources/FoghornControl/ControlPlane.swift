@@ -89,6 +89,9 @@ public final class ControlPlane: @unchecked Sendable {
     private var playbackChanged: Set<String> = []
     /// Snapshots built incrementally (edges or playback records changed) instead of in full.
     public private(set) var incrementalBuilds: UInt64 = 0
+    /// Incremental builds that compacted the candidate columns (spare room used up) instead of
+    /// falling back to a full build.
+    public private(set) var columnCompactions: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
 
     public init(config: FoghornConfiguration, loop: EventLoop, logger: Logger, dataLoops: Int, geo: (any GeoLookup)?) throws(ConfigError) {
@@ -468,6 +471,8 @@ public final class ControlPlane: @unchecked Sendable {
     public var retiredSnapshotCount: Int { retired.count }
 
     private func publish(_ snapshot: RoutingSnapshot) {
+        let before = publisher.snapshot.columnCompactions
+        if snapshot.columnCompactions > before { columnCompactions += UInt64(snapshot.columnCompactions - before) }
         retired.append(publisher.snapshot)
         publisher.publish(snapshot)
         releaseRetired()

@@ -154,6 +154,7 @@ enum DebugAPI {
             j.field("pending_refreshes", plane.pendingRefreshes)
             j.field("load_refreshes", plane.loadRefreshes)
             j.field("incremental_builds", plane.incrementalBuilds)
+            j.field("column_compactions", plane.columnCompactions)
             j.field("evictions", plane.evictions)
             j.field("retired_snapshots", plane.retiredSnapshotCount)
             j.field("geoip", s.geo?.describe ?? "")

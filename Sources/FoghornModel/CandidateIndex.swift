@@ -158,34 +158,84 @@ public final class CandidateIndex: @unchecked Sendable {
     /// The index of `previous`'s snapshot after the streams `rebuilt` (slots; new slots are
     /// appended, so `streams.count` may be larger) changed candidates: every other stream's
     /// blocks and nodes are copied as they were (same positions), the rebuilt ones' are built
-    /// again and appended — their old ones stay, unused, until the next full build. Same
-    /// decisions as a full build over the same candidates (LoadRefreshTests).
+    /// again and appended — their old ones stay, unused. When the unused blocks outgrow a
+    /// quarter of the used ones (and ``compactionSlackBlocks``), the copy keeps only the used
+    /// ones instead (each tree's nodes moved with their blocks), so an index updated forever —
+    /// edges moving, streams changing hands — stays the size of a full build's. Same decisions
+    /// as a full build over the same candidates (LoadRefreshTests, IncrementalBuildTests).
     convenience init(updating previous: CandidateIndex, streams: [StreamEntry], rebuilt: [Int], columns: StreamColumns,
                      hot: UnsafeMutableBufferPointer<EdgeHot>, edgeCount: Int, weights: ScoringWeights, baseScore: (Int) -> Int64) {
+        let kept = min(previous.streamCount, streams.count)
+        var isRebuilt = [Bool](repeating: false, count: streams.count)
+        for si in rebuilt { isRebuilt[si] = true }
+        var liveBlocks = 0
+        for si in 0..<kept where !isRebuilt[si] { liveBlocks += Int(previous.blockRanges[si].end - previous.blockRanges[si].start) }
+        let compact = previous.blockCount - liveBlocks > max(liveBlocks / 4, CandidateIndex.compactionSlackBlocks)
         var nodeCapacity = previous.nodes.count
         for si in rebuilt { nodeCapacity += CandidateIndex.nodeEstimate(streams[si].candidateCount) }
         let nodes = UnsafeMutableBufferPointer<Node>.allocate(capacity: max(nodeCapacity, 1))
-        if previous.nodes.count > 0 { _ = nodes.initialize(fromContentsOf: previous.nodes) }
         var blocks: [FlatBlock] = []
-        blocks.reserveCapacity(previous.blockCount + rebuilt.count * 4)
-        blocks.append(contentsOf: UnsafeBufferPointer(rebasing: previous.blocks[0..<previous.blockCount]))
-        var layout = Layout(blocks: blocks, nodes: nodes, nodeCount: previous.nodes.count, streamCount: streams.count, weights: weights)
-        let kept = min(previous.streamCount, streams.count)
+        blocks.reserveCapacity((compact ? liveBlocks : previous.blockCount) + rebuilt.count * 4)
+        if !compact {
+            if previous.nodes.count > 0 { _ = nodes.initialize(fromContentsOf: previous.nodes) }
+            blocks.append(contentsOf: UnsafeBufferPointer(rebasing: previous.blocks[0..<previous.blockCount]))
+        }
+        var layout = Layout(blocks: blocks, nodes: nodes, nodeCount: compact ? 0 : previous.nodes.count, streamCount: streams.count, weights: weights)
         for si in 0..<streams.count {
-            if si < kept {
-                layout.roots[si] = previous.roots[si]
-                layout.blockRanges[si] = previous.blockRanges[si]
-                layout.tenantRestricted[si] = previous.tenantRestricted[si]
-            } else {
+            guard si < kept else {
                 layout.roots[si] = -1
                 layout.blockRanges[si] = BlockRange(start: 0, end: 0)
                 layout.tenantRestricted[si] = false
+                continue
             }
+            layout.tenantRestricted[si] = previous.tenantRestricted[si]
+            guard compact else {
+                layout.roots[si] = previous.roots[si]
+                layout.blockRanges[si] = previous.blockRanges[si]
+                continue
+            }
+            guard !isRebuilt[si] else { continue }  // laid out below
+            // The stream's blocks, then its tree's nodes (a tree's nodes are contiguous, its root
+            // the last: children are built before their parent), shifted to their new places.
+            let r = previous.blockRanges[si]
+            let newStart = Int32(layout.blocks.count)
+            layout.blocks.append(contentsOf: UnsafeBufferPointer(rebasing: previous.blocks[Int(r.start)..<Int(r.end)]))
+            layout.blockRanges[si] = BlockRange(start: newStart, end: newStart + (r.end - r.start))
+            let root = previous.roots[si]
+            layout.roots[si] = -1
+            guard root >= 0 else { continue }
+            let first = Int(root) - previous.treeSize(root) + 1
+            let nodeShift = Int32(layout.nodeCount - first), blockShift = newStart - r.start
+            for k in first...Int(root) {
+                var node = previous.nodes[k]
+                node.start += blockShift
+                if node.left >= 0 { node.left += nodeShift; node.right += nodeShift }
+                layout.nodes[layout.nodeCount] = node
+                layout.nodeCount += 1
+            }
+            layout.roots[si] = root + nodeShift
         }
         for si in rebuilt {
             layout.add(stream: si, start: Int(streams[si].candidateStart), count: Int(streams[si].candidateCount), columns: columns, hot: hot, baseScore: baseScore)
         }
         self.init(layout, edgeCount: edgeCount)
+    }
+
+    /// Unused blocks an updated index keeps before it compacts, however few the used ones (64 bytes each: 64 KiB).
+    static let compactionSlackBlocks = 1024
+
+    /// Nodes in the tree under `root` (an explicit stack: no recursion).
+    func treeSize(_ root: Int32) -> Int {
+        var stack: [Int32] = [root]
+        var size = 0, lowest = root
+        while let n = stack.popLast() {
+            size += 1
+            lowest = min(lowest, n)
+            let node = nodes[Int(n)]
+            if node.left >= 0 { stack.append(node.left); stack.append(node.right) }
+        }
+        assert(Int(lowest) == Int(root) - size + 1, "a tree's nodes are contiguous and its root is the last")
+        return size
     }
 
     /// `previous` with every candidate's edge index `e` replaced by `newOfOld[e]` — a removed

@@ -761,6 +761,9 @@ public final class RoutingSnapshot: @unchecked Sendable {
         /// Interned IDs whose stream went from no candidates to some or back (playback records follow).
         var flipped: [(id: Int32, slot: Int32)] = []
         var liveCandidateCount: Int
+        /// The columns the new runs went into: `previous`'s (its spare room), or compacted ones
+        /// when that was used up.
+        var columns: StreamColumns
 
         /// `oldStates` (parallel to `changedEdges`): the changed edges' states before the change
         /// when `previous` already holds the new ones (a renumbering build placed them, so its
@@ -772,6 +775,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
             addedStreamSlots = previous.addedStreamSlots
             slotStreamIds = previous.slotStreamIds
             liveCandidateCount = previous.liveCandidateCount
+            columns = previous.columns
             var isChanged = [Bool](repeating: false, count: previous.edgeCount)
             var affected = alsoAffected
             // Blocks hold positions and trees group by them; tenant-reserved edges send a stream to
@@ -850,12 +854,18 @@ public final class RoutingSnapshot: @unchecked Sendable {
                 runs.append((slot, id, start, same ? oldCount : runEdges.count - start, same, up, viewers))
                 if !same { liveCandidateCount += (runEdges.count - start) - oldCount }
             }
-            // Into the columns' spare room (shared with `previous`: nothing it reads is written).
-            let columns = previous.columns
+            // Into the columns' spare room (shared with `previous`: nothing it reads is written);
+            // when that is used up, into compacted columns of this snapshot's own (the runs laid
+            // out again here are copied too, then re-pointed below).
             var base = 0
             if !runEdges.isEmpty {
-                guard let claimed = columns.claim(runEdges.count) else { return nil }
-                base = claimed
+                if let claimed = columns.claim(runEdges.count) {
+                    base = claimed
+                } else {
+                    columns = columns.compacted(&streams, extra: runEdges.count)
+                    guard let claimed = columns.claim(runEdges.count) else { return nil }
+                    base = claimed
+                }
             }
             for j in 0..<runEdges.count {
                 columns.edges[base + j] = runEdges[j]
@@ -925,11 +935,11 @@ public final class RoutingSnapshot: @unchecked Sendable {
         self.baseUsed = baseUsed
         streams = plan.streams
         perViewerByStream = plan.perViewerByStream
-        columns = previous.columns
+        columns = plan.columns
         addedStreamSlots = plan.addedStreamSlots
         slotStreamIds = plan.slotStreamIds
         liveCandidateCount = plan.liveCandidateCount
-        let index = CandidateIndex(updating: previous.index, streams: plan.streams, rebuilt: plan.rebuilt, columns: previous.columns, hot: rows,
+        let index = CandidateIndex(updating: previous.index, streams: plan.streams, rebuilt: plan.rebuilt, columns: plan.columns, hot: rows,
                                    edgeCount: n, weights: w) { i in
             let b = IndexBounds.bound(rows[i], w)
             return b == IndexBounds.excluded ? -1000 : Int64(b)
@@ -1136,6 +1146,10 @@ public final class RoutingSnapshot: @unchecked Sendable {
     /// Streams some edge carries (a full build's `streams.count`; after incremental builds
     /// `streams` also holds emptied slots).
     public var liveStreamCount: Int { streams.reduce(0) { $0 + ($1.candidateCount > 0 ? 1 : 0) } }
+
+    /// How many times incremental builds compacted the candidate columns (their spare room used
+    /// up) since the last full build.
+    public var columnCompactions: Int { columns.compactions }
 
     /// Stream index of a playback record, or nil when no edge reports the stream.
     @inline(__always) public func streamOf(playback index: Int) -> Int? {

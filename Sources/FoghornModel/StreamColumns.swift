@@ -52,6 +52,37 @@ public final class StreamColumns: @unchecked Sendable {
         return start
     }
 
+    /// New columns holding only `streams`' runs, back to back in slot order (each entry's
+    /// `candidateStart` updated), with room for `extra` more candidates plus the usual spare:
+    /// what an incremental build does when the spare room runs out, instead of a full build
+    /// (≈ 45 ms at 10,000 edges × 100 streams; this copies 8 bytes and a bit per candidate).
+    /// Not shared with any published snapshot. The compaction count goes up by one.
+    func compacted(_ streams: inout [StreamEntry], extra: Int) -> StreamColumns {
+        var live = 0
+        for s in streams { live += Int(s.candidateCount) }
+        // `extra` starts on a fresh viewer-bit word (``claim(_:)``): up to 63 positions more.
+        let c = StreamColumns(count: 0, spare: live + 63 + extra + StreamColumns.spare(for: live + extra))
+        c.compactions = compactions + 1
+        var at = 0
+        streams.withUnsafeMutableBufferPointer { entries in
+            for si in entries.indices {
+                let start = Int(entries[si].candidateStart), n = Int(entries[si].candidateCount)
+                entries[si].candidateStart = Int32(at)
+                guard n > 0 else { continue }
+                (c.edges.baseAddress.unsafelyUnwrapped + at).update(from: edges.baseAddress.unsafelyUnwrapped + start, count: n)
+                (c.inputs.baseAddress.unsafelyUnwrapped + at).update(from: inputs.baseAddress.unsafelyUnwrapped + start, count: n)
+                for k in 0..<n where viewerBits[(start + k) >> 6] & (1 << UInt64((start + k) & 63)) != 0 { c.setHasViewers(at + k) }
+                at += n
+            }
+        }
+        c.used = at
+        return c
+    }
+
+    /// How many times these columns' contents were compacted (``compacted(_:extra:)``) since
+    /// the full build that laid them out; copies keep it.
+    private(set) var compactions = 0
+
     /// A private copy (a load refresh patches input counts and viewer bits in it).
     func copy() -> StreamColumns { renumbered(nil) }
     /// A copy of the used positions with every edge index `e` replaced by `newOfOld[e]` (-1 for a
@@ -59,6 +90,7 @@ public final class StreamColumns: @unchecked Sendable {
     /// count and spare room.
     func renumbered(_ newOfOld: [Int32]?) -> StreamColumns {
         let c = StreamColumns(count: used, spare: capacity - used)
+        c.compactions = compactions
         if let newOfOld {
             newOfOld.withUnsafeBufferPointer { map in
                 for at in 0..<used {

@@ -335,42 +335,112 @@ import Testing
         }
     }
 
-    /// Incremental builds use the columns' spare room; when it runs out the answer is nil (a full
-    /// build is due), and every build before that was right.
-    @Test func spareRoomRunsOutIntoAFullBuild() {
+    /// Incremental builds use the columns' spare room; when it runs out they compact the live
+    /// runs into columns of their own (no full build), and every build is right — the snapshots
+    /// before a compaction too, which keep the old columns.
+    @Test func spareRoomRunsOutIntoACompaction() {
         var rng = SplitMix(seed: 7)
         var store = PlaybackStore()
         store.set(PlaybackRecord(playbackId: "pb", stream: "wide"))
         let n = 600
-        var edges = (0..<n).map { i in
-            edge("e\(String(format: "%04d", i))", up: 1000, limit: 100_000_000, lat: Double(i % 170) - 85, lon: Double(i % 360) - 180,
-                 streams: ["wide": EdgeStreamStats(inputs: 1, viewers: 1)])
+        var edges = (0..<n).map { i -> EdgeState in
+            let viewers: UInt32 = i % 3 == 0 ? 0 : 1
+            // "steady" (edges 1…, viewers on two in three) never changes: compactions copy its run.
+            var streams = ["wide": EdgeStreamStats(inputs: 1, viewers: viewers)]
+            if i > 0 { streams["steady"] = EdgeStreamStats(inputs: i % 5 == 0 ? 0 : 1, viewers: viewers) }
+            return edge("e\(String(format: "%04d", i))", up: 1000, limit: 100_000_000, lat: Double(i % 170) - 85, lon: Double(i % 360) - 180,
+                        streams: streams)
         }
         let playback = store.records
         var previous = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
                                              playback: playback, playbackStreamIds: store.streamIds))
         #expect(previous.columns.capacity - previous.columns.used == StreamColumns.spare(for: n))
-        var builds = 0
-        var ranOut = false
+        var compactedAt: [Int] = []
+        var kept: [(snapshot: RoutingSnapshot, full: RoutingSnapshot, step: Int)] = []
         for step in 0..<20 {
             // One edge leaves "wide" for another stream and comes back: "wide" (600 or 599
             // candidates) gets a new run each time.
+            let edgesBefore = edges
             var e = edges[0]
             e.streams = step % 2 == 0 ? ["extra\(step)": EdgeStreamStats(inputs: 1)] : ["wide": EdgeStreamStats(inputs: 1, viewers: 1)]
             edges[0] = e
             guard let next = RoutingSnapshot.restructured(previous, pending: [UInt64](repeating: 0, count: n), changedEdges: [(0, e)],
                                                           playback: playback, playbackStreamIds: store.streamIds, generation: UInt64(2 + step),
                                                           nowMs: 0, appliedShipments: [])
-            else { ranOut = true; break }
-            builds += 1
-            #expect(next.columns === previous.columns, "shared columns")
+            else { Issue.record("step \(step): no incremental build"); break }
+            if next.columns !== previous.columns {
+                compactedAt.append(step)
+                #expect(next.columnCompactions == previous.columnCompactions + 1)
+                // Only the live runs and this build's new one: the spare room is whole again.
+                #expect(next.columns.used <= 1199 + 63 + 600 && next.columns.capacity - next.columns.used >= StreamColumns.spare(for: n))
+                let fullBefore = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
+                                                       edges: edgesBefore, playback: playback))
+                kept.append((previous, fullBefore, step - 1))
+            } else {
+                #expect(next.columnCompactions == previous.columnCompactions)
+            }
             #expect(next.columns.used <= next.columns.capacity)
             let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback))
-            Self.expectEqual(next, full, names: ["wide", "extra\(step)", "extra\(step - 1)"], &rng, "step \(step)")
+            Self.expectEqual(next, full, names: ["wide", "steady", "extra\(step)", "extra\(step - 1)"], &rng, "step \(step)")
             previous = next
         }
-        // 4,096 spare positions, each build claims ≤ 600 rounded up to a 64-aligned start: 6 fit.
-        #expect(ranOut && builds == 6, "builds \(builds)")
+        // 4,096 spare positions, each build claims 600 at a 64-aligned start: 6 fit, the 7th
+        // compacts (1,199 live + 600 new, spare 4,096 again: 7 fit, the 14th compacts again).
+        #expect(compactedAt == [6, 13])
+        // The snapshots just before each compaction still answer as they did.
+        for k in kept {
+            Self.expectEqual(k.snapshot, k.full, names: ["wide", "steady", "extra\(k.step)", "extra\(k.step - 1)"], &rng, "before step \(k.step + 1)")
+        }
+    }
+
+    /// An edge that keeps moving re-indexes its large streams on every build without using
+    /// column room: the index drops the unused blocks and nodes once they outgrow a quarter of
+    /// the used ones, and answers as a full build does before and after.
+    @Test func updatedIndexesCompactTheirUnusedBlocks() {
+        var rng = SplitMix(seed: 11)
+        var store = PlaybackStore()
+        for name in ["tree", "flat", "small", "still"] { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
+        let n = 700
+        var edges = (0..<n).map { i -> EdgeState in
+            var streams = ["tree": LoadRefreshTests.randomStats(&rng, inputs: i % 7 != 0)]
+            if i < 120 { streams["flat"] = LoadRefreshTests.randomStats(&rng, inputs: true) }
+            if i < 10 { streams["small"] = LoadRefreshTests.randomStats(&rng, inputs: true) }
+            // "still" (a tree) is carried only by edges that never move: compactions copy it.
+            if i >= 300 { streams["still"] = LoadRefreshTests.randomStats(&rng, inputs: i % 9 != 0) }
+            let lat = Double(rng.next() % 170) - 85, lon = Double(rng.next() % 360) - 180
+            return edge("e\(String(format: "%04d", i))", cpu: rng.next() % 1000, up: rng.next() % 1_000_000, limit: 100_000_000,
+                        lat: i % 11 == 0 ? .nan : lat, lon: i % 11 == 0 ? .nan : lon, streams: streams)
+        }
+        var previous = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                             playback: store.records, playbackStreamIds: store.streamIds))
+        let fullBlocks = previous.index.blockCount, fullNodes = previous.index.nodeCount
+        var shrank = 0, largest = 0
+        for step in 0..<40 {
+            // Edge 0 (in "tree", "flat", "small") and another edge of "tree" move, never one of "still".
+            var changed: [(index: Int, edge: EdgeState)] = []
+            for i in [0, 1 + Int(rng.next() % 299)] {
+                edges[i].lat = Double(rng.next() % 170) - 85
+                edges[i].lon = Double(rng.next() % 360) - 180
+                changed.append((i, edges[i]))
+            }
+            guard let next = RoutingSnapshot.restructured(previous, pending: [UInt64](repeating: 0, count: n), changedEdges: changed,
+                                                          playback: store.records, playbackStreamIds: store.streamIds,
+                                                          generation: UInt64(2 + step), nowMs: 0, appliedShipments: [])
+            else { Issue.record("step \(step): no incremental build"); break }
+            #expect(next.columns === previous.columns, "moves use no column room")
+            if next.index.blockCount < previous.index.blockCount { shrank += 1 }
+            largest = max(largest, next.index.blockCount)
+            let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                             playback: store.records))
+            #expect(next.index.blockCount <= fullBlocks * 5 / 4 + CandidateIndex.compactionSlackBlocks + 2 * fullBlocks, "step \(step)")
+            Self.expectEqual(next, full, names: ["tree", "flat", "small", "still"], &rng, "step \(step)")
+            previous = next
+        }
+        // Each build lays out "tree" and "flat" again (≈ 205 blocks): the 1,024 unused blocks
+        // allowed fill up every five or six builds.
+        #expect(shrank >= 5, "compactions \(shrank)")
+        #expect(largest <= fullBlocks + CandidateIndex.compactionSlackBlocks + 2 * fullBlocks)
+        #expect(previous.index.nodeCount <= 8 * fullNodes, "nodes \(previous.index.nodeCount), full \(fullNodes)")
     }
 
     /// Any change to an edge the snapshot has is incremental; adding, removing or a peer's edge,
