@@ -119,6 +119,7 @@ public struct JSONParser {
         guard depth <= maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
+        var seen = Set<String>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -126,7 +127,14 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
             let keyOffset = index
             let key = try parseString()
-            for m in members where m.key == key { throw Error(offset: keyOffset, reason: "duplicate key \"\(key)\"") }
+            // Duplicate keys: a linear check for small objects, a set past 8 members (an edge's
+            // 100 streams compared pairwise cost 5,000 string comparisons each).
+            if members.count < 8 {
+                for m in members where m.key == key { throw Error(offset: keyOffset, reason: "duplicate key \"\(key)\"") }
+            } else {
+                if seen.isEmpty { seen = Set(members.map(\.key)) }
+                guard seen.insert(key).inserted else { throw Error(offset: keyOffset, reason: "duplicate key \"\(key)\"") }
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
@@ -221,15 +229,26 @@ public struct JSONParser {
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes.
+        var high: UInt8 = 0  // any byte ≥ 0x80 sets the top bit
         while index < bytes.count {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if high & 0x80 == 0 {
+                    // ASCII is valid UTF-8: copied as is (the generic validating initialiser
+                    // cost ≈ 14 % of reading a 10,000-edge config file).
+                    return String(unsafeUninitializedCapacity: slice.count) { out in
+                        guard let base = slice.baseAddress, let dst = out.baseAddress else { return 0 }
+                        UnsafeMutableRawPointer(dst).copyMemory(from: base, byteCount: slice.count)
+                        return slice.count
+                    }
+                }
                 return try validatedUTF8(slice, offset: start)
             }
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw fail("unescaped control character in string") }
+            high |= b
             index += 1
         }
         var out: [UInt8] = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))

@@ -67,6 +67,34 @@ import FoghornJSON
         }
     }
 
+    /// Objects past eight members check duplicates with a set: every position of the repeat is found.
+    @Test func duplicateKeysInLargeObjectsAreRefused() throws {
+        for n in [7, 8, 9, 40] {
+            let keys = (0..<n).map { "k\($0)" }
+            let ok = "{" + keys.map { #""\#($0)": 1"# }.joined(separator: ",") + "}"
+            guard case .object(let members) = try JSONParser.parse(ok) else { Issue.record("not an object"); continue }
+            #expect(members.map(\.key) == keys)
+            for dup in [0, n / 2, n - 1] {
+                let text = "{" + (keys + [keys[dup], "z"]).map { #""\#($0)": 1"# }.joined(separator: ",") + "}"
+                do {
+                    _ = try JSONParser.parse(text)
+                    Issue.record("\(n) members: accepted a second \(keys[dup])")
+                } catch {
+                    #expect(error.description.hasSuffix(#"duplicate key "\#(keys[dup])""#), "\(error.description)")
+                }
+            }
+        }
+    }
+
+    /// Strings without escapes: ASCII copied as is, anything else validated as UTF-8.
+    @Test func unescapedStringsAreValidatedUnlessASCII() throws {
+        #expect(try JSONParser.parse(#"["plain", "caf\#u{E9}", "\#u{1F600}x", ""]"#)
+                == .array([.string("plain"), .string("caf\u{E9}"), .string("\u{1F600}x"), .string("")]))
+        for bad: [UInt8] in [[0xFF], [0xC3], [0x61, 0xED, 0xA0, 0x80], [0xC0, 0xAF]] {
+            #expect(throws: JSONParser.Error.self) { try JSONParser.parse([0x22] + bad + [0x22]) }
+        }
+    }
+
     @Test func writerEscapesAndRoundTrips() throws {
         var w = JSONWriter()
         w.objectStart()
