@@ -139,6 +139,11 @@ func parsePath(_ s: String) -> (String, String?, String?)? {
         #expect(fails(#"{"outputs": {"HLS": 5}}"#) == "outputs.HLS")
         #expect(fails(#"{"streams": {"s": {"inputs": "1"}}}"#) == "streams.s.inputs")
         #expect(fails(#"{"streams": {"s": {"bogus": 1}}}"#) == "streams.s.bogus")
+        #expect(fails(#"{"streams": {"s": {"viewers": -2}}}"#) == "streams.s.viewers")
+        #expect(fails(#"{"streams": {"s": {"up_bytes_per_sec": 1.5}}}"#) == "streams.s.up_bytes_per_sec")
+        #expect(fails(#"{"streams": {"s": {"replicated": 1}}}"#) == "streams.s.replicated")
+        #expect(fails(#"{"streams": {"s": 3}}"#) == "streams.s")
+        #expect(fails(#"{"streams": {"": {}}}"#) == "streams.")
         #expect(fails(#"{"speed": 1}"#) == "speed")
         #expect(fails(#"{"cpu_permille": 10, "tags": ["a"], "streams": {"s": {"inputs": 1, "viewers": 2}}}"#) == nil)
     }
