@@ -50,7 +50,7 @@ public final class FoghornServer: @unchecked Sendable {
     /// Runs on ``reloadLoop``, never on the control loop.
     public var reloadSource: (@Sendable () throws -> FoghornConfiguration)?
     /// Reads and parses re-read configurations off the control loop: a file of 10,000 edges
-    /// and 100,000 playback records (83 MB) takes ≈ 2.5 s to parse, and the control loop must
+    /// and 100,000 playback records (83 MB) takes 1.2–1.3 s to parse, and the control loop must
     /// keep taking reports, serving the internal API and publishing meanwhile. Only the
     /// difference is applied on the control loop (``ControlPlane/reload(_:)``).
     private let reloadLoop = EventLoop(name: "reload", background: true)

@@ -46,9 +46,10 @@ public final class ControlPlane: @unchecked Sendable {
     private var dirty = false
     private var structuralDirty = true
     /// A change only a full build applies (the first snapshot; an edge turning into or from a
-    /// peer's, which ``RoutingSnapshot/canRestructure(from:to:)`` declines) since the last publish; edges added or removed, peers' summaries,
-    /// playback records, weights, GeoIP and reloads are applied incrementally (and a build that
-    /// runs out of spare column room compacts by a full one).
+    /// peer's, which ``RoutingSnapshot/canRestructure(from:to:)`` declines) since the last
+    /// publish. Edges added or removed, peers' summaries, playback records, weights, GeoIP and
+    /// reloads are applied incrementally; an incremental build that runs out of spare column
+    /// room compacts the columns itself.
     private var fullBuildDue = true
     private var rebuildTimer: LoopTimer?
     private var sweepTimer: LoopTimer?
