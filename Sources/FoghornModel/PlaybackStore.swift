@@ -93,8 +93,8 @@ public struct PlaybackStore: Sendable {
 
     /// Makes `records` the config-declared set (a reload): records the file no longer declares
     /// are removed, new or different ones set (and marked static), identical ones left alone.
-    /// Returns the IDs whose record changed, for a snapshot patch. One hash lookup per record,
-    /// no set of all IDs: at 100,000 records an unchanged file costs a few ms.
+    /// Returns the IDs whose record changed, for a snapshot patch. At most one hash lookup per
+    /// record (none for one found at its own position), no set of all IDs.
     ///
     /// ```swift
     /// var store = PlaybackStore()
@@ -108,7 +108,13 @@ public struct PlaybackStore: Sendable {
         var changed: [String] = []
         // Positions the file declares (as they are before anything is removed).
         var declaredAt = [Bool](repeating: false, count: records.count)
-        for record in declared {
+        for (k, record) in declared.enumerated() {
+            // A file read again usually lists its records in the order they were set: the same
+            // record at the same position needs no lookup (100,000 hash lookups ≈ 5 ms).
+            if k < declaredAt.count && staticFlags[k] && records[k] == record {
+                declaredAt[k] = true
+                continue
+            }
             let h = DenseKeyIndex.hash(record.playbackId)
             if let i = index.find(record.playbackId, hash: h, keyAt: { records[$0].playbackId }) {
                 if i < declaredAt.count { declaredAt[i] = true }

@@ -96,6 +96,30 @@ import Testing
         for (k, r) in store.records.enumerated() { #expect(StreamNameTable.shared.name(store.streamIds[k]) == r.stream) }
         // The same file again changes nothing.
         #expect(store.replaceStatic(with: declared).isEmpty)
+        // Records at their own positions (a file read again in the same order): one changed in
+        // the middle, one that moved to another position, and a duplicate ID in the file (the
+        // later entry wins, as with set).
+        var fresh = PlaybackStore()
+        let listed = (0..<50).map { PlaybackRecord(playbackId: "r\($0)", stream: "live+r\($0 % 4)") }
+        #expect(Set(fresh.replaceStatic(with: listed)) == Set(listed.map(\.playbackId)))
+        #expect(fresh.replaceStatic(with: listed).isEmpty)
+        // The API took one over (not static any more): the file declares it again.
+        fresh.set(listed[10], isStatic: false)
+        #expect(fresh.replaceStatic(with: listed) == ["r10"] && fresh.isStatic("r10"))
+        var edited = listed
+        edited[25].stream = "live+edited"
+        edited.swapAt(3, 40)
+        #expect(fresh.replaceStatic(with: edited) == ["r25"])
+        #expect(fresh["r25"]?.stream == "live+edited" && fresh["r3"] == listed[3] && fresh["r40"] == listed[40] && fresh.count == 50)
+        #expect(Set(fresh.replaceStatic(with: edited + [PlaybackRecord(playbackId: "r7", stream: "live+again")])) == ["r7"])
+        #expect(fresh["r7"]?.stream == "live+again" && fresh.count == 50)
+        // New records listed twice land after the old ones: the second listing is at a position
+        // past the store's old end (no out-of-range mark).
+        var small = PlaybackStore()
+        small.set(PlaybackRecord(playbackId: "x", stream: "live+x"), isStatic: true)
+        let twice = [PlaybackRecord(playbackId: "n1", stream: "live+n"), PlaybackRecord(playbackId: "n1", stream: "live+n")]
+        #expect(small.replaceStatic(with: twice) == ["n1", "x"])
+        #expect(small.count == 1 && small["n1"] != nil)
         #expect(store.replaceStatic(with: []).count == declared.count && store.staticIds.isEmpty)
     }
 }
