@@ -393,6 +393,45 @@ import Testing
         }
     }
 
+    /// Edges enrolled and removed (renumbering builds) when the spare room is used up compact
+    /// too: the renumbered columns keep the spare room's state, and the build that follows
+    /// compacts them like any incremental one.
+    @Test func renumberingBuildsCompactWhenTheSpareRoomRunsOut() {
+        var rng = SplitMix(seed: 99)
+        var store = PlaybackStore()
+        for name in ["wide", "steady"] { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
+        var edges = (0..<600).map { i -> EdgeState in
+            var streams = ["wide": EdgeStreamStats(inputs: 1, viewers: UInt32(i % 2))]
+            if i % 3 != 0 { streams["steady"] = EdgeStreamStats(inputs: i % 7 == 0 ? 0 : 1, viewers: UInt32(i % 4)) }
+            return edge(String(format: "e%04d", i * 2), up: 1000, limit: 100_000_000, lat: Double(i % 170) - 85, lon: Double(i % 360) - 180,
+                        streams: streams)
+        }
+        var previous = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
+                                             playback: store.records, playbackStreamIds: store.streamIds))
+        var compactions: [Int] = []
+        for step in 0..<30 {
+            // Every step an edge joins "wide" (a new node ID between the others) or the last one added leaves.
+            if step % 2 == 0 {
+                let id = String(format: "e%04d", 2 * (step * 37 % 600) + 1)
+                edges.append(edge(id, up: 500, limit: 100_000_000, lat: 10, lon: Double(step), streams: ["wide": EdgeStreamStats(inputs: 1, viewers: 1)]))
+                edges.sort { $0.nodeId < $1.nodeId }
+            } else {
+                edges.removeAll { $0.nodeId.hasSuffix("1") }
+            }
+            guard let next = RoutingSnapshot.reindexed(previous, localEdges: edges, changedNodeIds: [], localPending: [UInt64](repeating: 0, count: edges.count),
+                                                       playback: store.records, playbackStreamIds: store.streamIds, generation: UInt64(2 + step),
+                                                       nowMs: 0, appliedShipments: [])
+            else { Issue.record("step \(step): no incremental build"); break }
+            if next.columnCompactions > previous.columnCompactions { compactions.append(step) }
+            let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: store.records))
+            Self.expectEqual(next, full, names: ["wide", "steady"], &rng, "step \(step)")
+            previous = next
+        }
+        // 1,000 live candidates, a 4,096 spare: "wide" (600-601) is laid out again each step.
+        #expect(compactions.count >= 2, "compactions at \(compactions)")
+        #expect(compactions.count < 10, "compactions at \(compactions)")
+    }
+
     /// An edge that keeps moving re-indexes its large streams on every build without using
     /// column room: the index drops the unused blocks and nodes once they outgrow a quarter of
     /// the used ones, and answers as a full build does before and after.
