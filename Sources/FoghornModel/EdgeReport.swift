@@ -17,7 +17,20 @@ public struct EdgeReport: Sendable {
     public var capabilities: EdgeCapabilities?
     public var baseURL: String?
     public var outputs: [(name: String, template: String)]?
-    public var streams: [String: EdgeStreamStats]?
+    /// The reported streams as interned IDs and their figures (parallel; what
+    /// ``apply(to:nowMs:)`` hands the edge), nil when the report has none.
+    public private(set) var streamEntries: (ids: [Int32], stats: [EdgeStreamStats])?
+    /// The reported streams by name (built from, and stored as, ``streamEntries``).
+    public var streams: [String: EdgeStreamStats]? {
+        get {
+            streamEntries.map { e in
+                var d: [String: EdgeStreamStats] = [:]
+                for k in e.ids.indices { d[StreamNameTable.shared.name(e.ids[k])] = e.stats[k] }
+                return d
+            }
+        }
+        set { streamEntries = newValue.map { (StreamNameTable.shared.ids(for: Array($0.keys)), Array($0.values)) } }
+    }
 
     public init() {}
 
@@ -42,6 +55,8 @@ public struct EdgeReport: Sendable {
     public static func parse(_ value: JSONValue, extraFields: Set<String> = []) throws(FieldError) -> EdgeReport {
         guard case .object(let members) = value else { throw FieldError(field: "body", problem: "must be a JSON object") }
         var r = EdgeReport()
+        // Stream names are interned only once the whole report is valid (a refused one adds nothing).
+        var streamNames: [String] = [], streamFigures: [EdgeStreamStats]?
         for (key, v) in members {
             switch key {
             case "cpu_permille": r.cpuPermille = try uint(v, key, max: 1000)
@@ -107,8 +122,9 @@ public struct EdgeReport: Sendable {
                 guard case .object(let items) = v, items.count <= maxStreams else {
                     throw FieldError(field: key, problem: "must be an object of stream name → {inputs, viewers, up_bytes_per_sec, replicated}")
                 }
-                var streams: [String: EdgeStreamStats] = [:]
-                streams.reserveCapacity(items.count)
+                var names: [String] = [], figures: [EdgeStreamStats] = []
+                names.reserveCapacity(items.count)
+                figures.reserveCapacity(items.count)
                 for (name, s) in items {
                     // The field's name only for an error (built for every stream, it cost ≈ 6 % of
                     // reading a 10,000-edge config file).
@@ -127,9 +143,11 @@ public struct EdgeReport: Sendable {
                         default: throw FieldError(field: field(k), problem: "unknown field")
                         }
                     }
-                    streams[name] = st
+                    names.append(name)
+                    figures.append(st)
                 }
-                r.streams = streams
+                streamNames = names
+                streamFigures = figures
             default:
                 if extraFields.contains(key) { continue }
                 throw FieldError(field: key, problem: "unknown field")
@@ -138,6 +156,7 @@ public struct EdgeReport: Sendable {
         if (r.lat == nil) != (r.lon == nil) {
             throw FieldError(field: r.lat == nil ? "lat" : "lon", problem: "lat and lon must be given together")
         }
+        if let streamFigures { r.streamEntries = (StreamNameTable.shared.ids(for: streamNames), streamFigures) }
         return r
     }
 
@@ -170,7 +189,7 @@ public struct EdgeReport: Sendable {
         if let v = capabilities { edge.capabilities = v }
         if let v = baseURL { edge.baseURL = v }
         if let v = outputs { edge.outputs = v }
-        if let v = streams { edge.streams = v }
+        if let e = streamEntries { edge.setStreams(ids: e.ids, stats: e.stats) }
         if baseURL != nil || outputs != nil || edge.publicHost.isEmpty { edge.resolveURLs() }
         edge.lastReportMs = nowMs
         edge.clearPending()

@@ -69,12 +69,36 @@ public struct EdgeState: Sendable, Equatable {
             for k in 0..<streamIds.count { d[table.name(streamIds[k])] = streamStats[k] }
             return d
         }
-        set {
-            let table = StreamNameTable.shared
-            let sorted = newValue.map { (id: table.id(for: $0.key), stats: $0.value) }.sorted { $0.id < $1.id }
-            streamIds = sorted.map(\.id)
-            streamStats = sorted.map(\.stats)
+        set { setStreams(ids: StreamNameTable.shared.ids(for: Array(newValue.keys)), stats: Array(newValue.values)) }
+    }
+
+    /// Sets the streams from interned IDs and their figures (parallel, any order; of a repeated
+    /// ID the last figures count). Reports and config files come through here: their names
+    /// interned under one lock (``StreamNameTable/ids(for:)``), no dictionary per edge.
+    public mutating func setStreams(ids: [Int32], stats: [EdgeStreamStats]) {
+        precondition(ids.count == stats.count, "one figure per stream")
+        var ascending = true
+        for k in ids.indices.dropFirst() where ids[k - 1] >= ids[k] { ascending = false; break }
+        if ascending {
+            streamIds = ids
+            streamStats = stats
+            return
         }
+        // Stable by ID, then the last of each run of equal IDs.
+        let order = ids.indices.sorted { ids[$0] < ids[$1] || (ids[$0] == ids[$1] && $0 < $1) }
+        var newIds: [Int32] = [], newStats: [EdgeStreamStats] = []
+        newIds.reserveCapacity(ids.count)
+        newStats.reserveCapacity(ids.count)
+        for k in order {
+            if let last = newIds.last, last == ids[k] {
+                newStats[newStats.count - 1] = stats[k]
+            } else {
+                newIds.append(ids[k])
+                newStats.append(stats[k])
+            }
+        }
+        streamIds = newIds
+        streamStats = newStats
     }
 
     /// Interned stream IDs, ascending; ``streamStats`` holds each one's figures at the same index.

@@ -17,4 +17,23 @@ import FoghornModel
         #expect(EdgeStreamStats(inputs: .max).inputs == 0x7FFF_FFFF && !EdgeStreamStats(inputs: .max).replicated)
         #expect(EdgeStreamStats(inputs: 1, replicated: true) != EdgeStreamStats(inputs: 1, replicated: false))
     }
+
+    /// Streams set from IDs in any order keep EdgeState's invariant (IDs ascending, unique; of a
+    /// repeated ID the last figures), and read back by name as given.
+    @Test func setStreamsSortsAndKeepsTheLastOfARepeat() {
+        let table = StreamNameTable.shared
+        let ids = table.ids(for: ["ss+c", "ss+a", "ss+b", "ss+a"])
+        #expect(ids[1] == ids[3] && Set(ids).count == 3)
+        #expect(table.ids(for: ["ss+a"]) == [ids[1]] && table.id(for: "ss+b") == ids[2])
+        var e = EdgeState(nodeId: "n")
+        e.setStreams(ids: ids, stats: [EdgeStreamStats(inputs: 3), EdgeStreamStats(inputs: 1), EdgeStreamStats(inputs: 2), EdgeStreamStats(inputs: 9)])
+        #expect(e.streamIds == ids.dropLast().sorted())
+        #expect(e.streams == ["ss+a": EdgeStreamStats(inputs: 9), "ss+b": EdgeStreamStats(inputs: 2), "ss+c": EdgeStreamStats(inputs: 3)])
+        // Already ascending: taken as is.
+        let sorted = e.streamIds, figures = e.streamStats
+        e.setStreams(ids: sorted, stats: figures)
+        #expect(e.streamIds == sorted && e.streamStats == figures)
+        e.streams = [:]
+        #expect(e.streamIds.isEmpty && e.streamCount == 0)
+    }
 }

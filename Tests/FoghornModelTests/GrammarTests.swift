@@ -147,4 +147,22 @@ func parsePath(_ s: String) -> (String, String?, String?)? {
         #expect(fails(#"{"speed": 1}"#) == "speed")
         #expect(fails(#"{"cpu_permille": 10, "tags": ["a"], "streams": {"s": {"inputs": 1, "viewers": 2}}}"#) == nil)
     }
+
+    /// A refused report interns none of its stream names; an accepted one hands the edge its
+    /// streams sorted by ID whatever the order it listed them in.
+    @Test func reportStreamsAreInternedOnlyWhenTheReportIsValid() throws {
+        let tag = UInt32.random(in: 0...UInt32.max)
+        let first = "rv+\(tag)-b", second = "rv+\(tag)-a"
+        let refused = #"{"streams": {"\#(first)": {"inputs": 1}, "\#(second)": {"viewers": 2}}, "cpu_permille": 5000}"#
+        #expect(throws: EdgeReport.FieldError.self) { try EdgeReport.parse(try FoghornJSONParse(refused)) }
+        let halfPosition = #"{"streams": {"\#(first)": {"inputs": 1}}, "lat": 10}"#
+        #expect(throws: EdgeReport.FieldError.self) { try EdgeReport.parse(try FoghornJSONParse(halfPosition)) }
+        #expect(StreamNameTable.shared.existingId(for: first) == nil && StreamNameTable.shared.existingId(for: second) == nil)
+        let accepted = try EdgeReport.parse(try FoghornJSONParse(#"{"streams": {"\#(first)": {"inputs": 1}, "\#(second)": {"viewers": 2}}}"#))
+        var e = EdgeState(nodeId: "n")
+        accepted.apply(to: &e, nowMs: 1)
+        #expect(e.streams == [first: EdgeStreamStats(inputs: 1), second: EdgeStreamStats(viewers: 2)])
+        #expect(e.streamIds == e.streamIds.sorted() && e.streamIds.count == 2)
+        #expect(accepted.streams == e.streams)
+    }
 }
