@@ -517,7 +517,12 @@ public final class FoghornServer: @unchecked Sendable {
                 applyReload(read.result, readMs: Double(readNs &- startedNs) / 1e6)
                 // The file's parsed state (≈ 1 M stream entries, 100,000 records at 10,000 edges)
                 // is freed back on the reload thread: its release would cost the control loop ms.
-                reloadLoop.execute { read.result = .failure(ReadConfiguration.Released()) }
+                // Then malloc gives the reload thread's arena back to the kernel (without it, RSS
+                // stayed ≈ 30 MiB higher after the first reload at that size).
+                reloadLoop.execute {
+                    read.result = .failure(ReadConfiguration.Released())
+                    ProcessMemory.releaseFree()
+                }
             }
         }
     }
