@@ -417,6 +417,13 @@ public final class FoghornServer: @unchecked Sendable {
         metrics.registerFamily(MetricNames.configReloads, help: "Configuration reloads (SIGHUP), by result.", label: "result", values: ["applied", "failed"]) { i in
             i == 0 ? plane.reloadsApplied : plane.reloadsFailed
         }
+        metrics.registerFamily(MetricNames.snapshotBuilds, help: "Routing snapshots published, by how they were built.", label: "kind",
+                               values: ["full", "incremental", "load_refresh", "pending_refresh"]) { i in
+            [plane.rebuilds, plane.incrementalBuilds, plane.loadRefreshes, plane.pendingRefreshes][i]
+        }
+        metrics.registerGauge(MetricNames.snapshotColumnCompactions,
+                              help: "Incremental builds that compacted the candidate columns (spare room used up) instead of a full build.",
+                              type: "counter") { Double(plane.columnCompactions) }
         let resolverLabels = PlaybackResolver.outcomeLabels
         metrics.registerFamily(MetricNames.resolverLookups, help: "Playback resolver lookups, by outcome.", label: "outcome", values: resolverLabels) { i in
             plane.playbackResolver?.counts[resolverLabels[i]] ?? 0

@@ -15,6 +15,8 @@ public enum MetricNames {
     public static let snapshotGeneration = "foghorn_snapshot_generation"
     public static let snapshotBuildSeconds = "foghorn_snapshot_build_seconds"
     public static let snapshotEdges = "foghorn_snapshot_edges"
+    public static let snapshotBuilds = "foghorn_snapshot_builds_total"
+    public static let snapshotColumnCompactions = "foghorn_snapshot_column_compactions_total"
     public static let mistPolls = "foghorn_mist_polls_total"
     public static let mistNodes = "foghorn_mist_nodes"
     public static let configReloads = "foghorn_config_reloads_total"

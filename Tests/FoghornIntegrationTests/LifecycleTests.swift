@@ -175,6 +175,10 @@ import FoghornSync
         let metrics = try TestClient.get(port: ip, "/metrics").bodyText
         #expect(metrics.contains(#"foghorn_config_reloads_total{result="applied"} 1"#))
         #expect(metrics.contains(#"foghorn_config_reloads_total{result="failed"} 1"#))
+        // The reload (a record swapped, new weights) built incrementally: the one full build is the first snapshot's.
+        #expect(metrics.contains(#"foghorn_snapshot_builds_total{kind="full"} 1"#), "\(metrics.split(separator: "\n").filter { $0.contains("snapshot_builds") })")
+        #expect(!metrics.contains(#"foghorn_snapshot_builds_total{kind="incremental"} 0"#))
+        #expect(metrics.contains("foghorn_snapshot_column_compactions_total 0"))
         foghorn.signal(SIGTERM)
         #expect(foghorn.waitForExit(timeoutMs: 5000) == 0)
     }
