@@ -293,16 +293,29 @@ public enum Scorer {
         while count > 0 {
             let k = pop(&heap, &count)
             if below(Int64(k >> 32) &- 0x8000_0000, top) { break }
-            let node = nodes + Int(k & 0xFFFF_FFFF)
-            top.nodesVisited &+= 1
-            let left = Int(node.pointee.left)
-            if left < 0 { scanLeaf(node, &top); continue }
-            for c in 0..<2 {
-                let child = c == 0 ? left : Int(node.pointee.right)
-                guard nodeMax[child] != IndexBounds.excluded else { continue }
-                let b = childBound(child)
-                if below(b, top) { continue }
-                if count < heapCapacity { push(key(b, child), &heap, &count) } else { walk(child, &top) }
+            var n = Int(k & 0xFFFF_FFFF)
+            // Down the better child while it is still the best node of the frontier: the same
+            // order as popping it, without its push and pop.
+            while true {
+                let node = nodes + n
+                top.nodesVisited &+= 1
+                let left = Int(node.pointee.left)
+                if left < 0 { scanLeaf(node, &top); break }
+                let right = Int(node.pointee.right)
+                let leftBound = nodeMax[left] != IndexBounds.excluded ? childBound(left) : Int64.min
+                let rightBound = nodeMax[right] != IndexBounds.excluded ? childBound(right) : Int64.min
+                let (better, betterBound, other, otherBound) = leftBound >= rightBound
+                    ? (left, leftBound, right, rightBound) : (right, rightBound, left, leftBound)
+                if otherBound != Int64.min && !below(otherBound, top) {
+                    if count < heapCapacity { push(key(otherBound, other), &heap, &count) } else { walk(other, &top) }
+                }
+                if betterBound == Int64.min || below(betterBound, top) { break }
+                let betterKey = key(betterBound, better)
+                if count > 0 && betterKey < heap[0] {
+                    if count < heapCapacity { push(betterKey, &heap, &count) } else { walk(better, &top) }
+                    break
+                }
+                n = better
             }
         }
         return top
