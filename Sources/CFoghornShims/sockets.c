@@ -37,6 +37,10 @@ int foghorn_bind_tcp_socket(const char *host, uint16_t port, int reuse_port) {
     if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) goto fail;
     if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) goto fail;
     if (bind(fd, (struct sockaddr *)&storage, len) != 0) goto fail;
+    /* Listen at once: a port that is only bound (SO_REUSEADDR, not yet listening) can be handed
+       to another socket's connect() as its local port, and the later listen() then fails with
+       EADDRINUSE. libuv's uv_listen on the loop calls listen() again with the real backlog. */
+    if (listen(fd, SOMAXCONN) != 0) goto fail;
     return fd;
 fail: {
         int saved = errno;

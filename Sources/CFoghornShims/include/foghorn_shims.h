@@ -11,7 +11,8 @@ extern "C" {
 /// `host` is a numeric IPv4 or IPv6 literal (no brackets). `SO_REUSEADDR` is
 /// always set; `SO_REUSEPORT` when `reuse_port` is non-zero (Debian's libuv 1.44
 /// has no `UV_TCP_REUSEPORT`, so we set it ourselves before bind). IPv6
-/// sockets are made `IPV6_V6ONLY`. Returns the descriptor, or `-errno`.
+/// sockets are made `IPV6_V6ONLY`. The socket is listening when this returns (the port is
+/// reserved from bind on). Returns the descriptor, or `-errno`.
 int foghorn_bind_tcp_socket(const char *host, uint16_t port, int reuse_port);
 
 /// Returns the port a bound socket listens on, or `-errno`.
