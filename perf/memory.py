@@ -27,12 +27,17 @@ def rss_after_start(config):
     finally:
         proc.send_signal(signal.SIGTERM); proc.wait(timeout=30)
 
-def main():
+def big_fixture():
+    """perf/.cache/mem10k (.json): 10,000 edges, 100,000 playback IDs, 10 edges per stream; made once."""
     os.makedirs(perf.CACHE, exist_ok=True)
     big = os.path.join(perf.CACHE, "mem10k")
     if not os.path.exists(big + ".json"):
         subprocess.run([sys.executable, os.path.join(ROOT, "perf/make_fixture.py"), "--out", big,
                         "--edges", "10000", "--streams", "100000", "--per-stream", "10"], check=True, capture_output=True)
+    return big
+
+def main():
+    big = big_fixture()
     empty = os.path.join(perf.CACHE, "empty.json")
     json.dump({"loops": 1, "log_level": "error"}, open(empty, "w"))
     base, _, _ = rss_after_start(empty)

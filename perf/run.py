@@ -80,9 +80,9 @@ def certs(kind="ec"):
                        check=True, capture_output=True)
     return cert, key
 
-def start_foghorn(config, extra=()):
+def start_foghorn(config, extra=(), stderr=subprocess.DEVNULL):
     proc = subprocess.Popen(["taskset", "-c", "1", FOGHORN, "serve", "--config", config, "--http-listen", "127.0.0.1:18508",
-                             "--internal-listen", "127.0.0.1:18509", *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                             "--internal-listen", "127.0.0.1:18509", *extra], stdout=subprocess.PIPE, stderr=stderr)
     line = proc.stdout.readline().decode()
     if "ready" not in line: raise SystemExit(f"foghorn did not start: {line}")
     return proc

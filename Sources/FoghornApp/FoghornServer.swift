@@ -525,10 +525,13 @@ public final class FoghornServer: @unchecked Sendable {
                 // The file's parsed state (≈ 1 M stream entries, 100,000 records at 10,000 edges)
                 // is freed back on the reload thread: its release would cost the control loop ms.
                 // Then malloc gives the reload thread's arena back to the kernel (without it, RSS
-                // stayed ≈ 30 MiB higher after the first reload at that size).
-                reloadLoop.execute {
-                    read.result = .failure(ReadConfiguration.Released())
-                    ProcessMemory.releaseFree()
+                // stayed ≈ 30 MiB higher after the first reload at that size). Both once the
+                // reload is published: on a shared core they slowed its build ≈ 4×.
+                plane.whenPublished { [reloadLoop] in
+                    reloadLoop.execute {
+                        read.result = .failure(ReadConfiguration.Released())
+                        ProcessMemory.releaseFree()
+                    }
                 }
             }
         }

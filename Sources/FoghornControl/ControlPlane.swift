@@ -130,10 +130,16 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Runs `action` right after the next snapshot is published (so data loops see the change).
     /// `fullBuild: false` when the change waited for is applied incrementally anyway (a playback
-    /// record the resolver set); peers' edges need the full build.
+    /// record the resolver set, peers' edges).
     public func afterNextPublish(fullBuild: Bool = true, _ action: @escaping () -> Void) {
         afterPublish.append(action)
         markDirty(structural: fullBuild)
+    }
+
+    /// Runs `action` once the changes made so far are published — at once when none is pending
+    /// (nothing is published for it).
+    public func whenPublished(_ action: @escaping () -> Void) {
+        if dirty { afterPublish.append(action) } else { action() }
     }
 
     public func isStaticPlayback(_ id: String) -> Bool { playback.isStatic(id) }
