@@ -128,12 +128,11 @@ public final class ControlPlane: @unchecked Sendable {
     public private(set) var playbackResolver: PlaybackResolver?
     private var afterPublish: [() -> Void] = []
 
-    /// Runs `action` right after the next snapshot is published (so data loops see the change).
-    /// `fullBuild: false` when the change waited for is applied incrementally anyway (a playback
-    /// record the resolver set, peers' edges).
-    public func afterNextPublish(fullBuild: Bool = true, _ action: @escaping () -> Void) {
+    /// Runs `action` right after the next snapshot is published (so data loops see the change),
+    /// publishing one if nothing is pending (``whenPublished(_:)`` does not).
+    public func afterNextPublish(_ action: @escaping () -> Void) {
         afterPublish.append(action)
-        markDirty(structural: fullBuild)
+        markDirty(structural: false)
     }
 
     /// Runs `action` once the changes made so far are published — at once when none is pending
@@ -266,7 +265,7 @@ public final class ControlPlane: @unchecked Sendable {
     /// Applies a report. One that changes only the edge's load is published by a load refresh
     /// (O(edges + candidates), a few ms at 10,000 edges × 100 streams), anything else (streams,
     /// position, URLs…) by an incremental build (≈ 1 ms there), both after the usual coalescing
-    /// delay; a full build only when the incremental one declines (its spare room used up).
+    /// delay (an incremental build that runs out of spare room compacts).
     public func apply(_ report: EdgeReport, to nodeId: String) -> Bool {
         guard let before = edges[nodeId] else { return false }
         var edge = before

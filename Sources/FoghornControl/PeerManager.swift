@@ -649,7 +649,7 @@ public final class PeerManager: @unchecked Sendable {
             remoteDirty = false
             plane.remoteEdgesChanged()
             // Viewers arriving until the snapshot is out join this query (no second query).
-            plane.afterNextPublish(fullBuild: false) { [unowned self] in
+            plane.afterNextPublish { [unowned self] in
                 if queries[q.stream] === q { queries.removeValue(forKey: q.stream) }
                 for w in q.waiters { w(true) }
                 q.waiters = []

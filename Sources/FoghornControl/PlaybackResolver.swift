@@ -60,7 +60,7 @@ public final class PlaybackResolver: @unchecked Sendable {
                     completion(.found)
                 } else {
                     // Fetched a moment ago but not published yet: answer with the snapshot that has it.
-                    plane.afterNextPublish(fullBuild: false) { completion(.found) }
+                    plane.afterNextPublish { completion(.found) }
                 }
                 if age >= ttlMs { refresh(id) }
                 return
@@ -129,7 +129,7 @@ public final class PlaybackResolver: @unchecked Sendable {
                     for w in waiters { w(.found) }
                 } else {
                     plane.setPlayback(record)
-                    plane.afterNextPublish(fullBuild: false) { for w in waiters { w(.found) } }
+                    plane.afterNextPublish { for w in waiters { w(.found) } }
                 }
             case .success(let r) where r.status == 404:
                 cache[id] = Entry(found: false, fetchedAtMs: now)

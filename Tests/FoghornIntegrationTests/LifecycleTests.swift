@@ -242,7 +242,8 @@ import FoghornSync
             return Self.config(playback: n == 1 ? ["b"] : ["c"])
         }
         server.requestReload()
-        while reads.withLock({ $0 }) == 0 { usleep(1000) }
+        for _ in 0..<5000 where reads.withLock({ $0 }) == 0 { usleep(1000) }
+        #expect(reads.withLock { $0 } == 1, "the reload thread started reading")
         // The read is in progress; the control loop answers and takes a mode change.
         #expect(try TestClient.get(port: ip, "/readyz").status == 200)
         let put = try RoutingTests.call(ip, "PUT", "/v1/edges/e1/mode", body: #"{"mode":"draining"}"#, token: "tok")
