@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -97,4 +98,16 @@ int foghorn_set_mmap_threshold(int bytes) {
 
 int foghorn_release_free_memory(void) {
     return malloc_trim(0);
+}
+
+int foghorn_ignore_broken_pipes(void) {
+    struct sigaction current;
+    if (sigaction(SIGPIPE, NULL, &current) != 0) return 0;
+    // Already ignored, or the embedding process handles it itself.
+    if ((current.sa_flags & SA_SIGINFO) || current.sa_handler != SIG_DFL) return 1;
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof(ignore));
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    return sigaction(SIGPIPE, &ignore, NULL) == 0 ? 1 : 0;
 }

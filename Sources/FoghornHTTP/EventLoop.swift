@@ -35,6 +35,7 @@ public final class EventLoop: @unchecked Sendable {
     public init(name: String, background: Bool = false) {
         self.name = name
         self.background = background
+        BrokenPipes.ignore()
         uvLoop = .allocate(capacity: 1)
         precondition(uv_loop_init(uvLoop) == 0, "uv_loop_init failed")
         wakeup = .allocate(capacity: 1)

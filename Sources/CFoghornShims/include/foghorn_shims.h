@@ -29,6 +29,12 @@ int foghorn_set_linger_zero(int fd);
 /// `*port` with its port. Returns the address family (AF_INET/AF_INET6) or `-errno`.
 int foghorn_peer_address(int fd, char *out, int out_len, uint16_t *port);
 
+/// Makes a write to a connection the peer has closed fail with `EPIPE` instead of killing the
+/// process: SIGPIPE's disposition becomes `SIG_IGN` unless the process installed a handler of
+/// its own (kept). libuv writes with write()/writev(), which raise SIGPIPE on Linux.
+/// Returns 1 if SIGPIPE is ignored or handled afterwards, 0 if it could not be changed.
+int foghorn_ignore_broken_pipes(void);
+
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or an error number.
 int foghorn_set_thread_name(const char *name);
 
