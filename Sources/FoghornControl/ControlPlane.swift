@@ -94,6 +94,17 @@ public final class ControlPlane: @unchecked Sendable {
     /// falling back to a full build.
     public private(set) var columnCompactions: UInt64 = 0
     public private(set) var evictions: UInt64 = 0
+    /// Full builds taken to drop the slots of streams that ended (``emptyStreamSlotFloor``).
+    public private(set) var streamSlotCompactions: UInt64 = 0
+
+    /// Incremental builds keep the slot of a stream that ended (empty: no candidates) so that
+    /// every other stream keeps its slot; under churn (streams coming and going all day) the
+    /// slots would grow without bound and every build copies them. Once at least this many slots
+    /// — and at least as many as are live — are empty, the next build is a full one, which lays
+    /// out only live streams. Amortised: a full build per `max(4,096, live streams)` streams ended.
+    public static let emptyStreamSlotFloor = 4096
+    /// The published snapshot's slot count at which empty slots are counted next (O(slots)).
+    private var streamSlotCheckAt = ControlPlane.emptyStreamSlotFloor
 
     public init(config: FoghornConfiguration, loop: EventLoop, logger: Logger, dataLoops: Int, geo: (any GeoLookup)?) throws(ConfigError) {
         self.loop = loop
@@ -506,6 +517,17 @@ public final class ControlPlane: @unchecked Sendable {
         dirty = false
         generation += 1
         var previous = publisher.snapshot
+        if !fullBuildDue && previous.streams.count >= streamSlotCheckAt {
+            let slots = previous.streams.count, empty = slots - previous.liveStreamCount
+            if empty >= max(ControlPlane.emptyStreamSlotFloor, slots - empty) {
+                fullBuildDue = true
+                structuralDirty = true
+                streamSlotCompactions += 1
+                logger.info("full build: empty stream slots dropped", metadata: ["slots": "\(slots)", "empty": "\(empty)"])
+            } else {
+                streamSlotCheckAt = slots + max(ControlPlane.emptyStreamSlotFloor, slots / 2)
+            }
+        }
         if settingsChanged && !fullBuildDue {
             // New weights or GeoIP: every row and the bounds again, everything else on top.
             previous = RoutingSnapshot(reconfiguring: previous, weights: weights, geo: geo, pending: pendingBySlot(previous), generation: generation,
@@ -579,6 +601,7 @@ public final class ControlPlane: @unchecked Sendable {
                 edges: localEdges, remoteEdges: peers?.remoteStates ?? [], playback: playback.records, playbackStreamIds: playback.streamIds,
                 previous: previous, appliedShipments: appliedShipments, geo: geo, clock: ControlPlane.monotonicNs))
             rebuilds += 1
+            streamSlotCheckAt = snapshot.streams.count + max(ControlPlane.emptyStreamSlotFloor, snapshot.streams.count)
         }
         structuralDirty = false
         fullBuildDue = false
