@@ -19,6 +19,8 @@ public struct DenseKeyIndex: Sendable {
     private var slots: [Int32] = []
     /// Hash per position.
     private var hashes: [UInt32] = []
+    /// Positions ``vacate(position:)`` took out and ``reuse(position:hash:)`` has not refilled.
+    private var vacant: Set<Int32> = []
 
     public init() {}
 
@@ -63,8 +65,33 @@ public struct DenseKeyIndex: Sendable {
     }
 
     /// Forgets `position`; the last position (if another) now answers as `position`, as after
-    /// `array[position] = array.removeLast()`.
+    /// `array[position] = array.removeLast()`. (Not for an index with vacated positions.)
     public mutating func remove(position: Int) {
+        unlink(position)
+        let last = hashes.count - 1
+        if position != last {
+            slots[slot(of: last)] = Int32(position)
+            hashes[position] = hashes[last]
+        }
+        hashes.removeLast()
+    }
+
+    /// Forgets `position` and leaves every other position where it is (the caller keeps a hole,
+    /// to be filled by ``reuse(position:hash:)``): `find` never answers it meanwhile.
+    public mutating func vacate(position: Int) {
+        unlink(position)
+        vacant.insert(Int32(position))
+    }
+
+    /// Indexes `position` (vacated before) under a new key's hash.
+    public mutating func reuse(position: Int, hash h: UInt32) {
+        guard vacant.remove(Int32(position)) != nil else { preconditionFailure("position \(position) is not vacant") }
+        hashes[position] = h
+        place(Int32(position))
+    }
+
+    /// Takes `position` out of the slots (backward-shift deletion).
+    private mutating func unlink(_ position: Int) {
         let mask = slots.count - 1
         var hole = slot(of: position)
         slots[hole] = -1
@@ -83,12 +110,6 @@ public struct DenseKeyIndex: Sendable {
                 hole = j
             }
         }
-        let last = hashes.count - 1
-        if position != last {
-            slots[slot(of: last)] = Int32(position)
-            hashes[position] = hashes[last]
-        }
-        hashes.removeLast()
     }
 
     private func slot(of position: Int) -> Int {
@@ -107,6 +128,6 @@ public struct DenseKeyIndex: Sendable {
 
     private mutating func rehash(capacity: Int) {
         slots = [Int32](repeating: -1, count: capacity)
-        for p in 0..<hashes.count { place(Int32(p)) }
+        for p in 0..<hashes.count where vacant.isEmpty || !vacant.contains(Int32(p)) { place(Int32(p)) }
     }
 }

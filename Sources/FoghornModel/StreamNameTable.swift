@@ -8,8 +8,14 @@ import FoghornSync
 /// Interning takes a lock (control loops only: reports, config, peers). Reading a name by ID
 /// does not: names live in fixed chunks that never move, written before the ID is handed out,
 /// and a reader only has an ID through something that synchronised with its writer (the same
-/// thread, or a published snapshot). IDs are never reused; a name stays once seen, like the
-/// interned strings of any long-running process (≈ 40 bytes per distinct stream name).
+/// thread, or a published snapshot).
+///
+/// Names no state uses any more can be given back (≈ 50 bytes each, and a full build's work is
+/// O(IDs)): the one control plane of the process lists the IDs its state holds right after a
+/// full build and ``retireUnused(inUse:)`` puts the others aside — only those not looked up
+/// since the previous retirement — then, once no snapshot built before can read them,
+/// ``reclaim(_:)`` frees them for reuse. A retired name interned again before that is simply
+/// kept. Without that (several planes in one process, tests), IDs are never reused.
 ///
 /// ```swift
 /// let t = StreamNameTable()
@@ -28,8 +34,28 @@ public final class StreamNameTable: @unchecked Sendable {
     static let maxChunks = 1 << 14  // 2²⁸ names
 
     private let chunks: UnsafeMutablePointer<UnsafeMutablePointer<String>?>
-    /// Name → ID over the chunks (4 bytes per slot; a `[String: Int32]` took 5.3 MB at 100,000 names).
-    private let index = Locked(DenseKeyIndex())
+    private let state = Locked(State())
+
+    private struct State {
+        /// Name → ID over the chunks (4 bytes per slot; a `[String: Int32]` took 5.3 MB at 100,000 names).
+        var index = DenseKeyIndex()
+        /// Per ID: the retirement epoch in which it was last interned or looked up.
+        var touched: [UInt32] = []
+        /// Per ID: in use, put aside by ``retireUnused(inUse:)`` (and not interned since), or freed.
+        var status: [Status] = []
+        /// IDs given back by ``reclaim(_:)``, reused before new ones.
+        var free: [Int32] = []
+        var epoch: UInt32 = 1
+        var reclaimedTotal: UInt64 = 0
+    }
+
+    private enum Status: UInt8 { case live, retired, free }
+
+    /// IDs put aside by ``StreamNameTable/retireUnused(inUse:)``, to be freed by
+    /// ``StreamNameTable/reclaim(_:)`` once nothing built before can read them.
+    public struct RetiredNames: Sendable {
+        public let ids: [Int32]
+    }
 
     public init() {
         chunks = .allocate(capacity: StreamNameTable.maxChunks)
@@ -37,7 +63,7 @@ public final class StreamNameTable: @unchecked Sendable {
     }
 
     deinit {
-        let n = count
+        let n = state.withLock { $0.index.count }
         var c = 0
         while c < StreamNameTable.maxChunks, let chunk = chunks[c] {
             let used = min(StreamNameTable.chunkSize, n - c * StreamNameTable.chunkSize)
@@ -51,32 +77,95 @@ public final class StreamNameTable: @unchecked Sendable {
     /// The ID of `name`, adding it if new.
     public func id(for name: String) -> Int32 {
         let h = DenseKeyIndex.hash(name)
-        return index.withLock { ids in intern(name, hash: h, &ids) }
+        return state.withLock { st in intern(name, hash: h, &st) }
     }
 
     /// The IDs of `names` (in that order), adding new ones, under one lock: an edge's 100
     /// streams take one lock instead of a hundred.
     public func ids(for names: [String]) -> [Int32] {
         let hashes = names.map(DenseKeyIndex.hash)
-        return index.withLock { ids in names.indices.map { intern(names[$0], hash: hashes[$0], &ids) } }
+        return state.withLock { st in names.indices.map { intern(names[$0], hash: hashes[$0], &st) } }
     }
 
     /// Under the lock.
-    private func intern(_ name: String, hash h: UInt32, _ ids: inout DenseKeyIndex) -> Int32 {
-        if let id = ids.find(name, hash: h, keyAt: { self.name(Int32($0)) }) { return Int32(id) }
-        let id = ids.count
+    private func intern(_ name: String, hash h: UInt32, _ st: inout State) -> Int32 {
+        if let found = st.index.find(name, hash: h, keyAt: { self.name(Int32($0)) }) {
+            st.touched[found] = st.epoch
+            st.status[found] = .live
+            return Int32(found)
+        }
+        if let id = st.free.popLast() {
+            // No snapshot that could read the old name is left (``reclaim(_:)``).
+            slot(Int(id)).pointee = name
+            st.index.reuse(position: Int(id), hash: h)
+            st.touched[Int(id)] = st.epoch
+            st.status[Int(id)] = .live
+            return id
+        }
+        let id = st.index.count
         precondition(id < StreamNameTable.maxChunks * StreamNameTable.chunkSize, "stream name table full")
         let c = id >> StreamNameTable.chunkBits
         if chunks[c] == nil { chunks[c] = .allocate(capacity: StreamNameTable.chunkSize) }
-        (chunks[c].unsafelyUnwrapped + (id & (StreamNameTable.chunkSize - 1))).initialize(to: name)
-        ids.append(hash: h)
+        slot(id).initialize(to: name)
+        st.index.append(hash: h)
+        st.touched.append(st.epoch)
+        st.status.append(.live)
         return Int32(id)
     }
 
-    /// The ID of `name` if it was ever interned (nothing is added).
+    @inline(__always) private func slot(_ id: Int) -> UnsafeMutablePointer<String> {
+        chunks[id >> StreamNameTable.chunkBits].unsafelyUnwrapped + (id & (StreamNameTable.chunkSize - 1))
+    }
+
+    /// The ID of `name` if it is interned (nothing is added; a retired name is kept).
     public func existingId(for name: String) -> Int32? {
         let h = DenseKeyIndex.hash(name)
-        return index.withLock { ids in ids.find(name, hash: h) { self.name(Int32($0)) }.map(Int32.init) }
+        return state.withLock { st in
+            guard let found = st.index.find(name, hash: h, keyAt: { self.name(Int32($0)) }) else { return nil }
+            st.touched[found] = st.epoch
+            st.status[found] = .live
+            return Int32(found)
+        }
+    }
+
+    /// Puts aside every ID below `inUse.count` that `inUse` does not mark and that was not
+    /// interned or looked up since the previous call (a holder the caller does not know of —
+    /// a configuration being read — had it that recently), and starts a new epoch. IDs from
+    /// `inUse.count` on (interned since the caller listed its state) are kept.
+    ///
+    /// The caller must be the only state in the process holding IDs beyond that epoch rule,
+    /// call this when every snapshot it builds from now on derives from that state alone (right
+    /// after a full build), and pass the result to ``reclaim(_:)`` once every snapshot built
+    /// before this call is gone.
+    public func retireUnused(inUse: [Bool]) -> RetiredNames {
+        state.withLock { st in
+            var ids: [Int32] = []
+            let n = min(inUse.count, st.index.count)
+            for id in 0..<n where !inUse[id] && st.status[id] == .live && st.touched[id] < st.epoch {
+                st.status[id] = .retired
+                ids.append(Int32(id))
+            }
+            st.epoch &+= 1
+            return RetiredNames(ids: ids)
+        }
+    }
+
+    /// Frees the IDs of `retired` that were not interned again since: their names are released
+    /// and the IDs handed out again for new names. Returns how many were freed.
+    @discardableResult
+    public func reclaim(_ retired: RetiredNames) -> Int {
+        state.withLock { st in
+            var freed = 0
+            for id in retired.ids where st.status[Int(id)] == .retired {
+                st.status[Int(id)] = .free
+                st.index.vacate(position: Int(id))
+                slot(Int(id)).pointee = ""
+                st.free.append(id)
+                freed += 1
+            }
+            st.reclaimedTotal &+= UInt64(freed)
+            return freed
+        }
     }
 
     /// The name of an ID this table handed out.
@@ -85,6 +174,12 @@ public final class StreamNameTable: @unchecked Sendable {
         return chunks[i >> StreamNameTable.chunkBits].unsafelyUnwrapped[i & (StreamNameTable.chunkSize - 1)]
     }
 
-    /// How many names were interned (IDs are `0..<count`).
-    public var count: Int { index.withLock { $0.count } }
+    /// IDs handed out so far, freed ones included (every ID is below this).
+    public var count: Int { state.withLock { $0.index.count } }
+
+    /// Names interned now (IDs handed out minus those freed for reuse).
+    public var interned: Int { state.withLock { $0.index.count - $0.free.count } }
+
+    /// Names freed by ``reclaim(_:)`` since the process started.
+    public var reclaimedTotal: UInt64 { state.withLock { $0.reclaimedTotal } }
 }
