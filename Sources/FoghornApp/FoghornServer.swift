@@ -46,6 +46,11 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var viewerLoops: [ViewerLoop] = []
     /// Log lines (JSON) and access log; `foghorn serve` sets it, in-process servers create one on demand.
     public var logSink: LogSink?
+    /// Lets the control plane give unused stream names back (``ControlPlane/reclaimsStreamNames``):
+    /// set by `foghorn serve`, where this server's plane is the only holder of stream IDs in the
+    /// process; off for servers embedded beside other code that holds them (tests). Set before ``start(installSignalHandlers:)``.
+    public var reclaimsStreamNames = false
+
     /// Re-reads the configuration for SIGHUP (set by `foghorn serve`; nil: SIGHUP only logs).
     /// Runs on ``reloadLoop``, never on the control loop.
     public var reloadSource: (@Sendable () throws -> FoghornConfiguration)?
@@ -185,6 +190,7 @@ public final class FoghornServer: @unchecked Sendable {
             }
         }
         let plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
+        plane.reclaimsStreamNames = reclaimsStreamNames
         self.plane = plane
         config = plane.config  // static edge/record trees are parsed now; do not keep them
         let settings = ViewerSettings(
@@ -421,6 +427,12 @@ public final class FoghornServer: @unchecked Sendable {
                                values: ["full", "incremental", "load_refresh", "pending_refresh"]) { i in
             [plane.rebuilds, plane.incrementalBuilds, plane.loadRefreshes, plane.pendingRefreshes][i]
         }
+        metrics.registerGauge(MetricNames.streamNames, help: "Stream names interned (edges', peers' and playback records' streams, and ended ones not yet given back).") {
+            Double(StreamNameTable.shared.interned)
+        }
+        metrics.registerGauge(MetricNames.streamNamesReclaimed, help: "Stream names no state used any more, given back for reuse.", type: "counter") {
+            Double(StreamNameTable.shared.reclaimedTotal)
+        }
         metrics.registerGauge(MetricNames.snapshotColumnCompactions,
                               help: "Incremental builds that compacted the candidate columns (spare room used up) instead of a full build.",
                               type: "counter") { Double(plane.columnCompactions) }
@@ -508,6 +520,7 @@ public final class FoghornServer: @unchecked Sendable {
             return
         }
         reloadReading = true
+        plane.readingConfiguration = true
         let startedNs = ControlPlane.monotonicNs()
         reloadLoop.execute { [self] in
             let read = ReadConfiguration()
@@ -551,6 +564,7 @@ public final class FoghornServer: @unchecked Sendable {
 
     private func applyReload(_ read: Result<FoghornConfiguration, any Error>, readMs: Double) {
         reloadReading = false
+        plane.readingConfiguration = false
         defer {
             if reloadAgain {
                 reloadAgain = false

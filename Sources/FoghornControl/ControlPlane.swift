@@ -106,6 +106,22 @@ public final class ControlPlane: @unchecked Sendable {
     /// The published snapshot's slot count at which empty slots are counted next (O(slots)).
     private var streamSlotCheckAt = ControlPlane.emptyStreamSlotFloor
 
+    /// Gives stream names no edge, peer edge or playback record uses back to
+    /// ``StreamNameTable/shared`` (see there): only for the process's one control plane, when
+    /// nothing else in the process holds stream IDs (`foghorn serve`; tests that hold IDs of
+    /// their own leave it off).
+    public var reclaimsStreamNames = false
+    /// A configuration is being read on another thread (its IDs are held there): no retiring.
+    public var readingConfiguration = false
+    /// Once this many names are interned, the next build is a full one and retires the unused
+    /// ones: `max(65,536, in use)` more than after the last retirement.
+    public static let nameSweepFloor = 65_536
+    private var nameSweepAt = StreamNameTable.shared.interned + ControlPlane.nameSweepFloor
+    /// Names retired after the full build of `generation`: freed once no snapshot up to it is held.
+    private var retiredNames: (generation: UInt64, names: StreamNameTable.RetiredNames)?
+    /// Retirements (full builds that listed the names in use).
+    public private(set) var nameSweeps: UInt64 = 0
+
     public init(config: FoghornConfiguration, loop: EventLoop, logger: Logger, dataLoops: Int, geo: (any GeoLookup)?) throws(ConfigError) {
         self.loop = loop
         self.logger = logger
@@ -510,6 +526,41 @@ public final class ControlPlane: @unchecked Sendable {
                 i += 1
             }
         }
+        if retiredNames != nil { reclaimNamesIfUnread() }
+    }
+
+    /// Enough names interned since the last retirement, none pending, none held by a read.
+    private var nameSweepDue: Bool {
+        reclaimsStreamNames && retiredNames == nil && !readingConfiguration && StreamNameTable.shared.interned >= nameSweepAt
+    }
+
+    /// Right after a full build (every later snapshot derives from it and the state, which hold
+    /// only the IDs listed here): retires the names nothing here uses.
+    private func retireUnusedNames() {
+        let table = StreamNameTable.shared
+        var inUse = [Bool](repeating: false, count: table.count)
+        func mark(_ e: borrowing EdgeState) {
+            for id in e.streamIds where Int(id) < inUse.count { inUse[Int(id)] = true }
+        }
+        for i in edges.values.indices { mark(edges.values[i]) }
+        if let remote = peers?.remoteStates { for e in remote { mark(e) } }
+        for id in playback.streamIds where id >= 0 && Int(id) < inUse.count { inUse[Int(id)] = true }
+        let retired = table.retireUnused(inUse: inUse)
+        nameSweeps += 1
+        let inUseCount = table.interned - retired.ids.count
+        nameSweepAt = inUseCount + max(ControlPlane.nameSweepFloor, inUseCount)
+        logger.info("stream names retired", metadata: ["retired": "\(retired.ids.count)", "in_use": "\(inUseCount)"])
+        retiredNames = (publisher.snapshot.generation, retired)
+        reclaimNamesIfUnread()
+    }
+
+    /// Frees the retired names once every snapshot up to the retiring full build is gone (the
+    /// published one is newer and no replaced one that old is still held by a data loop).
+    private func reclaimNamesIfUnread() {
+        guard let (generation, names) = retiredNames, publisher.snapshot.generation > generation,
+              !retired.contains(where: { $0.generation <= generation }) else { return }
+        retiredNames = nil
+        StreamNameTable.shared.reclaim(names)
     }
 
     /// Builds and publishes a snapshot now (tests and the coalescing timer).
@@ -527,6 +578,10 @@ public final class ControlPlane: @unchecked Sendable {
             } else {
                 streamSlotCheckAt = slots + max(ControlPlane.emptyStreamSlotFloor, slots / 2)
             }
+        }
+        if !fullBuildDue && nameSweepDue {
+            fullBuildDue = true
+            structuralDirty = true
         }
         if settingsChanged && !fullBuildDue {
             // New weights or GeoIP: every row and the bounds again, everything else on top.
@@ -587,6 +642,7 @@ public final class ControlPlane: @unchecked Sendable {
         let positions = Array(edges.indices)  // iteration order; no hashing
         let localEdges = sortedPositions.map { edges.values[positions[$0]] }
         let snapshot: RoutingSnapshot
+        var fullBuilt = false
         if !fullBuildDue, let reindexed = RoutingSnapshot.reindexed(
             previous, localEdges: localEdges, remoteEdges: remoteChanged ? peers?.remoteStates ?? [] : nil,
             changedNodeIds: loadChanged.union(restructureChanged), localPending: localEdges.map(\.pendingBytesPerSec),
@@ -602,6 +658,7 @@ public final class ControlPlane: @unchecked Sendable {
                 previous: previous, appliedShipments: appliedShipments, geo: geo, clock: ControlPlane.monotonicNs))
             rebuilds += 1
             streamSlotCheckAt = snapshot.streams.count + max(ControlPlane.emptyStreamSlotFloor, snapshot.streams.count)
+            fullBuilt = true
         }
         structuralDirty = false
         fullBuildDue = false
@@ -609,6 +666,10 @@ public final class ControlPlane: @unchecked Sendable {
         loadChanged.removeAll(keepingCapacity: true)
         restructureChanged.removeAll(keepingCapacity: true)
         publish(snapshot)
+        if fullBuilt && reclaimsStreamNames {
+            // Names looked up before this build and unused at the next retirement go then.
+            if nameSweepDue { retireUnusedNames() } else { StreamNameTable.shared.beginEpoch() }
+        }
         // The snapshot's local edges are the ones handed over, in that (node-ID) order.
         slotByOrder.removeAll(keepingCapacity: true)
         slotByOrder.append(contentsOf: repeatElement(-1, count: positions.count))

@@ -13,7 +13,7 @@ import FoghornSync
 /// Names no state uses any more can be given back (≈ 50 bytes each, and a full build's work is
 /// O(IDs)): the one control plane of the process lists the IDs its state holds right after a
 /// full build and ``retireUnused(inUse:)`` puts the others aside — only those not looked up
-/// since the previous retirement — then, once no snapshot built before can read them,
+/// since the previous full build (``beginEpoch()``) — then, once no snapshot built before can read them,
 /// ``reclaim(_:)`` frees them for reuse. A retired name interned again before that is simply
 /// kept. Without that (several planes in one process, tests), IDs are never reused.
 ///
@@ -129,8 +129,8 @@ public final class StreamNameTable: @unchecked Sendable {
     }
 
     /// Puts aside every ID below `inUse.count` that `inUse` does not mark and that was not
-    /// interned or looked up since the previous call (a holder the caller does not know of —
-    /// a configuration being read — had it that recently), and starts a new epoch. IDs from
+    /// interned or looked up in the current epoch (since the previous call or ``beginEpoch()``:
+    /// a holder the caller does not know of could have it that recently), and starts a new epoch. IDs from
     /// `inUse.count` on (interned since the caller listed its state) are kept.
     ///
     /// The caller must be the only state in the process holding IDs beyond that epoch rule,
@@ -148,6 +148,12 @@ public final class StreamNameTable: @unchecked Sendable {
             st.epoch &+= 1
             return RetiredNames(ids: ids)
         }
+    }
+
+    /// Starts a new epoch without retiring anything (the control plane does at each full build):
+    /// names interned or looked up before it and unused at the next retirement are retired then.
+    public func beginEpoch() {
+        state.withLock { $0.epoch &+= 1 }
     }
 
     /// Frees the IDs of `retired` that were not interned again since: their names are released

@@ -17,6 +17,8 @@ public enum MetricNames {
     public static let snapshotEdges = "foghorn_snapshot_edges"
     public static let snapshotBuilds = "foghorn_snapshot_builds_total"
     public static let snapshotColumnCompactions = "foghorn_snapshot_column_compactions_total"
+    public static let streamNames = "foghorn_stream_names"
+    public static let streamNamesReclaimed = "foghorn_stream_names_reclaimed_total"
     public static let mistPolls = "foghorn_mist_polls_total"
     public static let mistNodes = "foghorn_mist_nodes"
     public static let configReloads = "foghorn_config_reloads_total"

@@ -159,6 +159,7 @@ struct Serve: ParsableCommand {
             logger.warning("ignoring unknown environment variable", metadata: ["name": "\(name)"])
         }
         let server = FoghornServer(config: config, logger: logger)
+        server.reclaimsStreamNames = true  // its control plane is the only holder of stream IDs here
         // The server parses static edges/records into its own state; do not keep the trees here.
         config.dropStaticState()
         server.logSink = sink

@@ -144,5 +144,12 @@ import Testing
         // IDs interned after the caller listed its state (beyond `inUse`) are kept.
         let later = t.retireUnused(inUse: [Bool](repeating: false, count: 10))
         #expect(later.ids.allSatisfy { $0 < 10 })
+        // A new epoch without retiring (a full build): what was interned before it and is unused
+        // goes at the next retirement, what is interned after it stays.
+        let x = t.id(for: "x")
+        t.beginEpoch()
+        let y = t.id(for: "y")
+        let next = t.retireUnused(inUse: [Bool](repeating: false, count: t.count))
+        #expect(next.ids.contains(x) && !next.ids.contains(y))
     }
 }
