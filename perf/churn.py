@@ -44,12 +44,14 @@ def main():
     ap.add_argument("--edges", type=int, default=100)
     ap.add_argument("--streams", type=int, default=200, help="streams per edge per round")
     ap.add_argument("--rounds", type=int, default=100)
+    ap.add_argument("--log", help="write the server's log (level info) here and summarise its name retirements")
     a = ap.parse_args()
     os.makedirs(perf.CACHE, exist_ok=True)
     config = os.path.join(perf.CACHE, "churn.json")
-    json.dump({"internal_token": TOKEN, "log_level": "warning", "max_body_bytes": 67108864,
+    json.dump({"internal_token": TOKEN, "log_level": "info" if a.log else "warning", "max_body_bytes": 67108864,
                "playback": [{"id": "steady", "stream": "live+steady"}]}, open(config, "w"))
-    proc = perf.start_foghorn(config)
+    log = open(a.log, "w") if a.log else subprocess.DEVNULL
+    proc = perf.start_foghorn(config, stderr=log)
     try:
         edges = []
         for _ in range(a.edges):
@@ -67,7 +69,7 @@ def main():
                 streams = {f"live+r{r}e{k}s{i}": {"inputs": 1, "viewers": 1} for i in range(a.streams)}
                 streams["live+steady"] = {"inputs": 1, "viewers": 1}
                 s, _, body = call(f"{INTERNAL}/v1/edges/{node}/report", "POST", {
-                    "cpu_permille": 100 + k, "ram_used_bytes": 1, "ram_max_bytes": 100, "bw_limit_bytes_per_sec": 10**12,
+                    "cpu_permille": 100 + k % 800, "ram_used_bytes": 1, "ram_max_bytes": 100, "bw_limit_bytes_per_sec": 10**12,
                     "lat": 50 + k % 10, "lon": 5 + k // 10, "base_url": f"https://{node}.example/", "streams": streams}, token)
                 if s != 204: raise SystemExit(f"report refused: {s} {body[:200]}")
             if r % 10 == 0 or r == a.rounds:
@@ -80,6 +82,15 @@ def main():
                       f"{m.get('foghorn_stream_names_reclaimed_total', -1):>9} {slots:>7} {m.get('full', -1):>4} "
                       f"{perf.rss_kib(proc.pid) / 1024:>7.1f}  {status}", flush=True)
         print(f"{time.monotonic() - started:.1f} s")
+        if a.log:
+            retire = [json.loads(l) for l in open(a.log) if "stream names retired" in l]
+            ms = sorted(float(r.get("retire_ms", "nan")) for r in retire)
+            if ms: print(f"{len(ms)} retirements: retired {sum(int(r['retired']) for r in retire)} names, "
+                         f"retire_ms median {ms[len(ms) // 2]:.2f} max {ms[-1]:.2f}")
+            freed = [json.loads(l) for l in open(a.log) if "stream names freed" in l]
+            ms = sorted(float(r.get("free_ms", "nan")) for r in freed)
+            if ms: print(f"{len(ms)} frees: freed {sum(int(r['freed']) for r in freed)} names, "
+                         f"free_ms median {ms[len(ms) // 2]:.2f} max {ms[-1]:.2f}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

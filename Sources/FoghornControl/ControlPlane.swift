@@ -537,6 +537,7 @@ public final class ControlPlane: @unchecked Sendable {
     /// Right after a full build (every later snapshot derives from it and the state, which hold
     /// only the IDs listed here): retires the names nothing here uses.
     private func retireUnusedNames() {
+        let startedNs = ControlPlane.monotonicNs()
         let table = StreamNameTable.shared
         var inUse = [Bool](repeating: false, count: table.count)
         func mark(_ e: borrowing EdgeState) {
@@ -549,7 +550,8 @@ public final class ControlPlane: @unchecked Sendable {
         nameSweeps += 1
         let inUseCount = table.interned - retired.ids.count
         nameSweepAt = inUseCount + max(ControlPlane.nameSweepFloor, inUseCount)
-        logger.info("stream names retired", metadata: ["retired": "\(retired.ids.count)", "in_use": "\(inUseCount)"])
+        let ms = Double((ControlPlane.monotonicNs() &- startedNs) / 10_000) / 100
+        logger.info("stream names retired", metadata: ["retired": "\(retired.ids.count)", "in_use": "\(inUseCount)", "retire_ms": "\(ms)"])
         retiredNames = (publisher.snapshot.generation, retired)
         reclaimNamesIfUnread()
     }
@@ -560,7 +562,10 @@ public final class ControlPlane: @unchecked Sendable {
         guard let (generation, names) = retiredNames, publisher.snapshot.generation > generation,
               !retired.contains(where: { $0.generation <= generation }) else { return }
         retiredNames = nil
-        StreamNameTable.shared.reclaim(names)
+        let startedNs = ControlPlane.monotonicNs()
+        let freed = StreamNameTable.shared.reclaim(names)
+        let ms = Double((ControlPlane.monotonicNs() &- startedNs) / 10_000) / 100
+        logger.info("stream names freed", metadata: ["freed": "\(freed)", "free_ms": "\(ms)"])
     }
 
     /// Builds and publishes a snapshot now (tests and the coalescing timer).
