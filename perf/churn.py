@@ -17,15 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "perf"))
 import run as perf  # noqa: E402
 
-def call(url, method="GET", body=None, token=None):
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
-    if token: req.add_header("Authorization", f"Bearer {token}")
-    if body is not None: req.add_header("Content-Type", "application/json")
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *a, **k): return None
-    try:
-        with urllib.request.build_opener(NoRedirect).open(req, timeout=10) as r: return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e: return e.code, dict(e.headers), e.read()
+from report_to_route import call  # noqa: E402
 
 VIEWER, INTERNAL, TOKEN = "http://127.0.0.1:18508", "http://127.0.0.1:18509", "perf"
 

@@ -87,4 +87,5 @@ def main():
     print(f"commit {commit}: {kind}: report → routing visible over {len(latencies)} rounds (two reports + polling, ms): "
           f"p50 {statistics.median(latencies):.1f}  p99 {latencies[int(len(latencies)*0.99)-1]:.1f}  max {latencies[-1]:.1f}")
 
-main()
+if __name__ == "__main__":
+    main()
