@@ -95,7 +95,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     let playbackTenant: [Int32]
     public let tenants: [String]
     let tenantIndex: [String: Int32]
-    /// Tag name → bit (the first 64 distinct tags; others never match).
+    /// Tag name → bit (the first 63 distinct tags; others set bit 63 and are matched by name).
     let tagBit: [String: Int]
     /// Per data loop: the last pending-viewer shipment folded into this snapshot.
     public let appliedShipments: [UInt64]
@@ -1182,10 +1182,12 @@ public final class RoutingSnapshot: @unchecked Sendable {
         for tag in e.tags {
             if let b = tagBit[tag] {
                 row.tagBits |= 1 << UInt64(b)
-            } else if tagBit.count < 64 {
+            } else if tagBit.count < RoutingSnapshot.tagBitCount {
                 let b = tagBit.count
                 tagBit[tag] = b
                 row.tagBits |= 1 << UInt64(b)
+            } else {
+                row.tagBits |= CompiledTagAdjustment.overflowBit  // matched by name (``compile(_:)``)
             }
         }
     }
@@ -1282,15 +1284,27 @@ public final class RoutingSnapshot: @unchecked Sendable {
         hot[i].geoValid ? edges[i].position : nil
     }
 
-    /// Compiles a tag adjustment against this snapshot's tag bits.
+    /// Tags with a bit of their own (in the order edges first carry them); bit 63 marks an edge
+    /// with any other tag (``CompiledTagAdjustment/overflowBit``).
+    static let tagBitCount = 63
+
+    /// Compiles a tag adjustment against this snapshot's tag bits (tags beyond the first 63 are
+    /// matched by name: ``CompiledTagAdjustment``).
     public func compile(_ adjustment: TagAdjustment) -> CompiledTagAdjustment {
         var masks: [(mask: UInt64, inverted: Bool, amount: Int64)] = []
+        var overflow: [[String]] = []
+        let bitsFull = tagBit.count >= RoutingSnapshot.tagBitCount
         for rule in adjustment.rules {
             var mask: UInt64 = 0
-            for tag in rule.tags { if let b = tagBit[tag] { mask |= 1 << UInt64(b) } }
+            var byName: [String] = []
+            for tag in rule.tags {
+                if let b = tagBit[tag] { mask |= 1 << UInt64(b) } else if bitsFull { byName.append(tag) }
+            }
             masks.append((mask, rule.inverted, rule.amount))
+            overflow.append(byName)
         }
-        return CompiledTagAdjustment(masks: masks, maxPositive: adjustment.maxPositive)
+        let any = overflow.contains { !$0.isEmpty }
+        return CompiledTagAdjustment(masks: masks, maxPositive: adjustment.maxPositive, overflowTags: any ? overflow : [])
     }
 }
 

@@ -58,20 +58,53 @@ public struct TagAdjustment: Sendable, Equatable {
 }
 
 /// A tag adjustment compiled against a snapshot's tag bit table.
+///
+/// A snapshot gives each of the first 63 distinct tags a bit of its own; an edge with any other
+/// tag has ``overflowBit`` set. A rule naming such a tag keeps it in ``overflowTags``, matched
+/// against the edge's own tag list only for edges with that bit (a rule of bit tags alone never
+/// looks at lists). Example, 70 distinct tags in the cluster, `{"t65,eu": 200}`: `eu` has bit 3,
+/// `t65` none — an edge with bit 3 matches at once; one without it but with the overflow bit
+/// matches if `t65` is among its tags; any other edge does not.
 public struct CompiledTagAdjustment: Sendable {
     public var masks: [(mask: UInt64, inverted: Bool, amount: Int64)]
     public var maxPositive: Int64
+    /// Per rule (like `masks`), its tags without a bit of their own; empty when no rule has any.
+    public var overflowTags: [[String]]
+
+    /// Set on an edge carrying a tag without a bit of its own.
+    public static let overflowBit: UInt64 = 1 << 63
 
     public static let none = CompiledTagAdjustment(masks: [], maxPositive: 0)
 
-    public init(masks: [(mask: UInt64, inverted: Bool, amount: Int64)], maxPositive: Int64) {
+    public init(masks: [(mask: UInt64, inverted: Bool, amount: Int64)], maxPositive: Int64, overflowTags: [[String]] = []) {
         self.masks = masks
         self.maxPositive = maxPositive
+        self.overflowTags = overflowTags
     }
+
+    /// Whether ``total(tagBits:edgeTags:)`` is needed (some rule names a tag without a bit).
+    @inline(__always) public var needsEdgeTags: Bool { !overflowTags.isEmpty }
 
     @inline(__always) public func total(tagBits: UInt64) -> Int64 {
         var sum: Int64 = 0
         for rule in masks where (rule.mask & tagBits != 0) != rule.inverted { sum &+= rule.amount }
+        return sum
+    }
+
+    /// ``total(tagBits:)`` for rules that name tags without a bit: `edgeTags` (the edge's tag
+    /// list) is read only when the edge has ``overflowBit`` and a rule's bits did not match.
+    public func total(tagBits: UInt64, edgeTags: () -> [String]) -> Int64 {
+        var sum: Int64 = 0
+        var tags: [String]?
+        for k in masks.indices {
+            let rule = masks[k]
+            var hit = rule.mask & tagBits != 0
+            if !hit && tagBits & CompiledTagAdjustment.overflowBit != 0 && !overflowTags[k].isEmpty {
+                if tags == nil { tags = edgeTags() }
+                hit = tags.unsafelyUnwrapped.contains { overflowTags[k].contains($0) }
+            }
+            if hit != rule.inverted { sum &+= rule.amount }
+        }
         return sum
     }
 }

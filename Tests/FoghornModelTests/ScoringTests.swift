@@ -116,6 +116,46 @@ func ranking(_ s: RoutingSnapshot, _ r: ScoringRequest) -> [String] {
         #expect(throws: TagAdjustment.ParseError.self) { try TagAdjustment.parse(#"{"a": "x"}"#) }
     }
 
+    /// A cluster with more distinct tags than the 63 bits: the others are matched by name, so a
+    /// rule works whatever tag it names — checked per edge against a plain evaluation of every
+    /// rule over the edge's tag list, and through the fast path's winner.
+    @Test func tagsBeyondTheBitTableMatchByName() throws {
+        // 90 edges, each with a tag of its own; every tenth also "ten", every third "three": 92 tags.
+        let edges = (0..<90).map { i in
+            edge(String(format: "n%02d", i), cpu: 100,
+                 tags: ["t\(i)"] + (i % 10 == 0 ? ["ten"] : []) + (i % 3 == 0 ? ["three"] : []))
+        }
+        let s = snapshot(edges)
+        #expect(s.tagBit.count == 63)
+        #expect((0..<s.edgeCount).filter { s.hot[$0].tagBits & CompiledTagAdjustment.overflowBit != 0 }.count > 20)
+        func naive(_ e: EdgeState, _ adj: TagAdjustment) -> Int64 {
+            adj.rules.reduce(0) { sum, rule in (rule.tags.contains { e.tags.contains($0) } != rule.inverted) ? sum + rule.amount : sum }
+        }
+        var rng = SplitMix(seed: 5)
+        let names = (0..<90).map { "t\($0)" } + ["ten", "three", "absent"]
+        for _ in 0..<200 {
+            var rules: [String] = []
+            for _ in 0..<(1 + Int(rng.next() % 3)) {
+                let tags = (0..<(1 + Int(rng.next() % 3))).map { _ in names[Int(rng.next() % UInt64(names.count))] }
+                rules.append(#""\#(rng.next() % 4 == 0 ? "-" : "")\#(tags.joined(separator: ","))": \#(Int(rng.next() % 2001) - 1000)"#)
+            }
+            let adj = try TagAdjustment.parse("{" + rules.joined(separator: ",") + "}")
+            let compiled = s.compile(adj)
+            let (breakdown, _) = Scorer.explain(s, ScoringRequest(stream: 0, tags: compiled))
+            for b in breakdown {
+                #expect(b.tagAdjustment == naive(s.edges[b.edge], adj), "\(rules) on \(b.nodeId)")
+            }
+        }
+        // Through the fast path: a tag with a bit, one without, and one rule naming both.
+        #expect(ranking(s, ScoringRequest(stream: 0, tags: s.compile(try TagAdjustment.parse(#"{"t5": 5000}"#)))).first == "n05")
+        #expect(ranking(s, ScoringRequest(stream: 0, tags: s.compile(try TagAdjustment.parse(#"{"t77": 5000}"#)))).first == "n77")
+        let both = ranking(s, ScoringRequest(stream: 0, tags: s.compile(try TagAdjustment.parse(#"{"t3,t88": 5000, "t88": 1}"#))))
+        #expect(Array(both.prefix(2)) == ["n88", "n03"])
+        // Inverted: every edge but n80 (no bit) is pushed down.
+        let inverted = ranking(s, ScoringRequest(stream: 0, tags: s.compile(try TagAdjustment.parse(#"{"-t80": -500}"#))))
+        #expect(inverted.first == "n80")
+    }
+
     @Test func explainPicksTheSameWinnerAsTheFastPathOnRandomSnapshots() {
         var rng = SplitMix(seed: 99)
         for round in 0..<300 {
