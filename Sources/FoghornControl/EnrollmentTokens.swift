@@ -8,8 +8,12 @@ import FoghornJSON
 /// Edge credential: `fhc1.<node_id>.<hex HMAC(secret, "edge:" + node_id)>` — stateless to verify.
 public struct EnrollmentTokens {
     private let secret: [UInt8]
-    /// Uses so far, per token ID.
-    private var uses: [String: Int] = [:]
+    /// Uses so far and expiry, per token ID (an expired token is refused before its uses are
+    /// read, so its entry is dropped: ``redeem(_:nowSeconds:)`` prunes once the table doubles).
+    private var uses: [String: (count: Int, expiresAt: Int64)] = [:]
+    private var pruneAt = 1024
+    /// Token IDs whose uses are remembered (tests, `/debug`).
+    public var rememberedTokens: Int { uses.count }
 
     public init(secret: [UInt8]) { self.secret = secret }
 
@@ -67,14 +71,20 @@ public struct EnrollmentTokens {
               let exp = payload["exp"]?.intValue, let max = payload["max"]?.intValue else { return .failure(.malformed) }
         let claims = Claims(id: id, tenant: payload["tenant"]?.stringValue ?? "", expiresAt: exp, maxUses: Int(max))
         if nowSeconds >= exp { return .failure(.expired) }
-        if uses[id, default: 0] >= claims.maxUses { return .failure(.usedUp) }
+        if (uses[id]?.count ?? 0) >= claims.maxUses { return .failure(.usedUp) }
         return .success(claims)
     }
 
     /// Verifies and consumes one use.
     public mutating func redeem(_ token: String, nowSeconds: Int64) -> Result<Claims, Failure> {
         let result = verify(token, nowSeconds: nowSeconds)
-        if case .success(let claims) = result { uses[claims.id, default: 0] += 1 }
+        if case .success(let claims) = result {
+            uses[claims.id, default: (0, claims.expiresAt)].count += 1
+            if uses.count >= pruneAt {
+                uses = uses.filter { $0.value.expiresAt > nowSeconds }
+                pruneAt = max(1024, uses.count * 2)
+            }
+        }
         return result
     }
 
