@@ -157,6 +157,7 @@ enum DebugAPI {
             j.field("incremental_builds", plane.incrementalBuilds)
             j.field("column_compactions", plane.columnCompactions)
             j.field("stream_slot_compactions", plane.streamSlotCompactions)
+            j.field("stream_name_sweeps", plane.nameSweeps)
             j.field("evictions", plane.evictions)
             j.field("retired_snapshots", plane.retiredSnapshotCount)
             j.field("geoip", s.geo?.describe ?? "")

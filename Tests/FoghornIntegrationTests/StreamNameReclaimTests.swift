@@ -118,6 +118,7 @@ import FoghornTesting
         #expect(named["primary"]?["nodeId"] == .string(node))
         let debug = try JSONParser.parse(try Self.call(ip, "GET", "/debug/snapshot").body)
         #expect(debug["streams"]?.intValue == 20_003)
+        #expect((debug["stream_name_sweeps"]?.intValue ?? 0) >= 2)
         foghorn.signal(SIGTERM)
         exited = true
         #expect(foghorn.waitForExit(timeoutMs: 10_000) == 0)
