@@ -19,8 +19,10 @@ public struct DenseKeyIndex: Sendable {
     private var slots: [Int32] = []
     /// Hash per position.
     private var hashes: [UInt32] = []
-    /// Positions ``vacate(position:)`` took out and ``reuse(position:hash:)`` has not refilled.
-    private var vacant: Set<Int32> = []
+    /// One bit per position: taken out by ``vacate(position:)`` and not refilled by
+    /// ``reuse(position:hash:)`` (empty until the first vacancy).
+    private var vacant: [UInt64] = []
+    private var vacancies = 0
 
     public init() {}
 
@@ -80,14 +82,22 @@ public struct DenseKeyIndex: Sendable {
     /// to be filled by ``reuse(position:hash:)``): `find` never answers it meanwhile.
     public mutating func vacate(position: Int) {
         unlink(position)
-        vacant.insert(Int32(position))
+        if vacant.count < hashes.count / 64 + 1 { vacant.append(contentsOf: repeatElement(0, count: hashes.count / 64 + 1 - vacant.count)) }
+        vacant[position >> 6] |= 1 << UInt64(position & 63)
+        vacancies += 1
     }
 
     /// Indexes `position` (vacated before) under a new key's hash.
     public mutating func reuse(position: Int, hash h: UInt32) {
-        guard vacant.remove(Int32(position)) != nil else { preconditionFailure("position \(position) is not vacant") }
+        precondition(isVacant(position), "position \(position) is not vacant")
+        vacant[position >> 6] &= ~(1 << UInt64(position & 63))
+        vacancies -= 1
         hashes[position] = h
         place(Int32(position))
+    }
+
+    @inline(__always) private func isVacant(_ position: Int) -> Bool {
+        position >> 6 < vacant.count && vacant[position >> 6] & (1 << UInt64(position & 63)) != 0
     }
 
     /// Takes `position` out of the slots (backward-shift deletion).
@@ -128,6 +138,6 @@ public struct DenseKeyIndex: Sendable {
 
     private mutating func rehash(capacity: Int) {
         slots = [Int32](repeating: -1, count: capacity)
-        for p in 0..<hashes.count where vacant.isEmpty || !vacant.contains(Int32(p)) { place(Int32(p)) }
+        for p in 0..<hashes.count where vacancies == 0 || !isVacant(p) { place(Int32(p)) }
     }
 }
