@@ -21,7 +21,7 @@ public struct DenseKeyIndex: Sendable {
     private var hashes: [UInt32] = []
     /// One bit per position: taken out by ``vacate(position:)`` and not refilled by
     /// ``reuse(position:hash:)`` (empty until the first vacancy).
-    private var vacant: [UInt64] = []
+    private var vacant = DenseBits()
     private var vacancies = 0
 
     public init() {}
@@ -82,22 +82,17 @@ public struct DenseKeyIndex: Sendable {
     /// to be filled by ``reuse(position:hash:)``): `find` never answers it meanwhile.
     public mutating func vacate(position: Int) {
         unlink(position)
-        if vacant.count < hashes.count / 64 + 1 { vacant.append(contentsOf: repeatElement(0, count: hashes.count / 64 + 1 - vacant.count)) }
-        vacant[position >> 6] |= 1 << UInt64(position & 63)
+        vacant.insert(position)
         vacancies += 1
     }
 
     /// Indexes `position` (vacated before) under a new key's hash.
     public mutating func reuse(position: Int, hash h: UInt32) {
-        precondition(isVacant(position), "position \(position) is not vacant")
-        vacant[position >> 6] &= ~(1 << UInt64(position & 63))
+        precondition(vacant.contains(position), "position \(position) is not vacant")
+        vacant.remove(position)
         vacancies -= 1
         hashes[position] = h
         place(Int32(position))
-    }
-
-    @inline(__always) private func isVacant(_ position: Int) -> Bool {
-        position >> 6 < vacant.count && vacant[position >> 6] & (1 << UInt64(position & 63)) != 0
     }
 
     /// Takes `position` out of the slots (backward-shift deletion).
@@ -138,6 +133,6 @@ public struct DenseKeyIndex: Sendable {
 
     private mutating func rehash(capacity: Int) {
         slots = [Int32](repeating: -1, count: capacity)
-        for p in 0..<hashes.count where vacancies == 0 || !isVacant(p) { place(Int32(p)) }
+        for p in 0..<hashes.count where vacancies == 0 || !vacant.contains(p) { place(Int32(p)) }
     }
 }

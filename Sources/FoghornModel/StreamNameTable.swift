@@ -39,17 +39,17 @@ public final class StreamNameTable: @unchecked Sendable {
     private struct State {
         /// Name → ID over the chunks (4 bytes per slot; a `[String: Int32]` took 5.3 MB at 100,000 names).
         var index = DenseKeyIndex()
-        /// Per ID: the retirement epoch in which it was last interned or looked up.
-        var touched: [UInt32] = []
-        /// Per ID: in use, put aside by ``retireUnused(inUse:)`` (and not interned since), or freed.
-        var status: [Status] = []
+        /// IDs interned or looked up in the current epoch (since the last retirement or
+        /// ``beginEpoch()``): one bit each (12 KB at 100,000 names).
+        var touched = DenseBits()
+        /// IDs put aside by ``retireUnused(inUse:)`` and not interned since.
+        var retired = DenseBits()
+        /// IDs given back by ``reclaim(_:)`` (also listed in `free`).
+        var freed = DenseBits()
         /// IDs given back by ``reclaim(_:)``, reused before new ones.
         var free: [Int32] = []
-        var epoch: UInt32 = 1
         var reclaimedTotal: UInt64 = 0
     }
-
-    private enum Status: UInt8 { case live, retired, free }
 
     /// IDs put aside by ``StreamNameTable/retireUnused(inUse:)``, to be freed by
     /// ``StreamNameTable/reclaim(_:)`` once nothing built before can read them.
@@ -90,16 +90,16 @@ public final class StreamNameTable: @unchecked Sendable {
     /// Under the lock.
     private func intern(_ name: String, hash h: UInt32, _ st: inout State) -> Int32 {
         if let found = st.index.find(name, hash: h, keyAt: { self.name(Int32($0)) }) {
-            st.touched[found] = st.epoch
-            st.status[found] = .live
+            st.touched.insert(found)
+            st.retired.remove(found)
             return Int32(found)
         }
         if let id = st.free.popLast() {
             // No snapshot that could read the old name is left (``reclaim(_:)``).
             slot(Int(id)).pointee = name
             st.index.reuse(position: Int(id), hash: h)
-            st.touched[Int(id)] = st.epoch
-            st.status[Int(id)] = .live
+            st.freed.remove(Int(id))
+            st.touched.insert(Int(id))
             return id
         }
         let id = st.index.count
@@ -108,8 +108,7 @@ public final class StreamNameTable: @unchecked Sendable {
         if chunks[c] == nil { chunks[c] = .allocate(capacity: StreamNameTable.chunkSize) }
         slot(id).initialize(to: name)
         st.index.append(hash: h)
-        st.touched.append(st.epoch)
-        st.status.append(.live)
+        st.touched.insert(id)
         return Int32(id)
     }
 
@@ -122,8 +121,8 @@ public final class StreamNameTable: @unchecked Sendable {
         let h = DenseKeyIndex.hash(name)
         return state.withLock { st in
             guard let found = st.index.find(name, hash: h, keyAt: { self.name(Int32($0)) }) else { return nil }
-            st.touched[found] = st.epoch
-            st.status[found] = .live
+            st.touched.insert(found)
+            st.retired.remove(found)
             return Int32(found)
         }
     }
@@ -141,11 +140,11 @@ public final class StreamNameTable: @unchecked Sendable {
         state.withLock { st in
             var ids: [Int32] = []
             let n = min(inUse.count, st.index.count)
-            for id in 0..<n where !inUse[id] && st.status[id] == .live && st.touched[id] < st.epoch {
-                st.status[id] = .retired
+            for id in 0..<n where !inUse[id] && !st.touched.contains(id) && !st.retired.contains(id) && !st.freed.contains(id) {
+                st.retired.insert(id)
                 ids.append(Int32(id))
             }
-            st.epoch &+= 1
+            st.touched.removeAll()
             return RetiredNames(ids: ids)
         }
     }
@@ -153,7 +152,7 @@ public final class StreamNameTable: @unchecked Sendable {
     /// Starts a new epoch without retiring anything (the control plane does at each full build):
     /// names interned or looked up before it and unused at the next retirement are retired then.
     public func beginEpoch() {
-        state.withLock { $0.epoch &+= 1 }
+        state.withLock { $0.touched.removeAll() }
     }
 
     /// Frees the IDs of `retired` that were not interned again since: their names are released
@@ -162,8 +161,9 @@ public final class StreamNameTable: @unchecked Sendable {
     public func reclaim(_ retired: RetiredNames) -> Int {
         state.withLock { st in
             var freed = 0
-            for id in retired.ids where st.status[Int(id)] == .retired {
-                st.status[Int(id)] = .free
+            for id in retired.ids where st.retired.contains(Int(id)) {
+                st.retired.remove(Int(id))
+                st.freed.insert(Int(id))
                 st.index.vacate(position: Int(id))
                 slot(Int(id)).pointee = ""
                 st.free.append(id)

@@ -152,4 +152,20 @@ import Testing
         let next = t.retireUnused(inUse: [Bool](repeating: false, count: t.count))
         #expect(next.ids.contains(x) && !next.ids.contains(y))
     }
+
+    @Test func denseBitsMatchASet() {
+        var rng = SplitMix(seed: 3)
+        var bits = DenseBits(), truth = Set<Int>()
+        for step in 0..<20_000 {
+            let i = Int(rng.next() % 3000)
+            switch rng.next() % 3 {
+            case 0: bits.insert(i); truth.insert(i)
+            case 1: bits.remove(i); truth.remove(i)
+            default: #expect(bits.contains(i) == truth.contains(i))
+            }
+            if step == 10_000 { bits.removeAll(); truth.removeAll() }
+        }
+        #expect((0..<3100).filter { bits.contains($0) } == truth.sorted())
+        #expect(!bits.contains(1 << 20))
+    }
 }
