@@ -427,6 +427,12 @@ public final class FoghornServer: @unchecked Sendable {
                                values: ["full", "incremental", "load_refresh", "pending_refresh"]) { i in
             [plane.rebuilds, plane.incrementalBuilds, plane.loadRefreshes, plane.pendingRefreshes][i]
         }
+        metrics.registerGauge(MetricNames.snapshotStreamSlotCompactions,
+                              help: "Full builds taken to drop the slots of streams that ended (empty slots outnumbered live ones).",
+                              type: "counter") { Double(plane.streamSlotCompactions) }
+        metrics.registerGauge(MetricNames.streamNameSweeps, help: "Full builds after which unused stream names were retired.", type: "counter") {
+            Double(plane.nameSweeps)
+        }
         metrics.registerGauge(MetricNames.streamNames, help: "Stream names interned (edges', peers' and playback records' streams, and ended ones not yet given back).") {
             Double(StreamNameTable.shared.interned)
         }

@@ -17,6 +17,8 @@ public enum MetricNames {
     public static let snapshotEdges = "foghorn_snapshot_edges"
     public static let snapshotBuilds = "foghorn_snapshot_builds_total"
     public static let snapshotColumnCompactions = "foghorn_snapshot_column_compactions_total"
+    public static let snapshotStreamSlotCompactions = "foghorn_snapshot_stream_slot_compactions_total"
+    public static let streamNameSweeps = "foghorn_stream_name_sweeps_total"
     public static let streamNames = "foghorn_stream_names"
     public static let streamNamesReclaimed = "foghorn_stream_names_reclaimed_total"
     public static let mistPolls = "foghorn_mist_polls_total"

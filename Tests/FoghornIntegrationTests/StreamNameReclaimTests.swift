@@ -92,6 +92,10 @@ import FoghornTesting
         }
         let metrics = try Self.call(ip, "GET", "/metrics").bodyText
         let reclaimed = try #require(Self.metric(metrics, "foghorn_stream_names_reclaimed_total"))
+        // Rounds ended 20,000 streams each (≥ 4,096 and as many as live): slot compactions too, where
+        // a name sweep's full build had not just dropped the empty slots.
+        #expect((Self.metric(metrics, "foghorn_stream_name_sweeps_total") ?? 0) >= 2)
+        #expect((Self.metric(metrics, "foghorn_snapshot_stream_slot_compactions_total") ?? 0) >= 1)
         // Without reclaiming the table would hold all 240,000 (+ 4); here what is in use (≈ 20,000)
         // plus at most two sweep intervals' worth (when builds coalesce decides which round a
         // retirement falls in: 20,004–100,004 names after each round here, 199,999 freed).
