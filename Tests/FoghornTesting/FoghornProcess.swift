@@ -31,7 +31,10 @@ public final class FoghornProcess {
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
+        launched = true
     }
+
+    private var launched = false
 
     /// Waits (bounded) for the ready line and parses the two ports from it.
     public func waitUntilReady(timeoutMs: Int = 10000) throws {
@@ -68,6 +71,7 @@ public final class FoghornProcess {
             kill(process.processIdentifier, SIGKILL)
             return nil
         }
+        process.waitUntilExit()  // lets Foundation release what it holds for a running child
         return process.terminationStatus
     }
 
@@ -76,6 +80,10 @@ public final class FoghornProcess {
     }
 
     deinit {
+        guard launched else { return }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        // Returns once the (killed) child is reaped; without it Foundation's Process and its
+        // pipes stay allocated (LeakSanitizer: 56 allocations per binary started).
+        process.waitUntilExit()
     }
 }
