@@ -550,8 +550,9 @@ public final class ControlPlane: @unchecked Sendable {
         nameSweeps += 1
         let inUseCount = table.interned - retired.ids.count
         nameSweepAt = inUseCount + max(ControlPlane.nameSweepFloor, inUseCount)
-        let ms = Double((ControlPlane.monotonicNs() &- startedNs) / 10_000) / 100
-        logger.info("stream names retired", metadata: ["retired": "\(retired.ids.count)", "in_use": "\(inUseCount)", "retire_ms": "\(ms)"])
+        logger.info("stream names retired", metadata: [
+            "retired": "\(retired.ids.count)", "in_use": "\(inUseCount)", "retire_ms": "\(ControlPlane.elapsedMs(since: startedNs))",
+        ])
         retiredNames = (publisher.snapshot.generation, retired)
         reclaimNamesIfUnread()
     }
@@ -564,8 +565,12 @@ public final class ControlPlane: @unchecked Sendable {
         retiredNames = nil
         let startedNs = ControlPlane.monotonicNs()
         let freed = StreamNameTable.shared.reclaim(names)
-        let ms = Double((ControlPlane.monotonicNs() &- startedNs) / 10_000) / 100
-        logger.info("stream names freed", metadata: ["freed": "\(freed)", "free_ms": "\(ms)"])
+        logger.info("stream names freed", metadata: ["freed": "\(freed)", "free_ms": "\(ControlPlane.elapsedMs(since: startedNs))"])
+    }
+
+    /// Milliseconds since `startedNs` (``monotonicNs()``), to two decimals, for log lines.
+    private static func elapsedMs(since startedNs: UInt64) -> Double {
+        Double((monotonicNs() &- startedNs) / 10_000) / 100
     }
 
     /// Builds and publishes a snapshot now (tests and the coalescing timer).

@@ -12,7 +12,7 @@ public struct EnrollmentTokens {
     /// read, so its entry is dropped: ``redeem(_:nowSeconds:)`` prunes once the table doubles).
     private var uses: [String: (count: Int, expiresAt: Int64)] = [:]
     private var pruneAt = 1024
-    /// Token IDs whose uses are remembered (tests, `/debug`).
+    /// Token IDs whose uses are remembered (tests).
     public var rememberedTokens: Int { uses.count }
 
     public init(secret: [UInt8]) { self.secret = secret }

@@ -7,10 +7,11 @@ import CFoghornShims
 /// ``EventLoop`` makes sure SIGPIPE is ignored before it does any I/O — once per process, and
 /// only if SIGPIPE still has its default action (an embedding process's own handler is kept).
 public enum BrokenPipes {
-    /// True once SIGPIPE is ignored or handled by the process.
-    public static let ignored: Bool = foghorn_ignore_broken_pipes() == 1
+    /// Set on first use (once per process): whether SIGPIPE is now ignored or handled.
+    private static let ignored: Bool = foghorn_ignore_broken_pipes() == 1
 
-    /// Ignores SIGPIPE (once; later calls only read ``ignored``).
+    /// Ignores SIGPIPE (the first call; later ones return the same answer): true when SIGPIPE
+    /// is ignored or handled by the process afterwards.
     @discardableResult
     public static func ignore() -> Bool { ignored }
 }

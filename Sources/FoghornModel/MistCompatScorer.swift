@@ -69,10 +69,7 @@ public enum MistCompatScorer {
                 case .viewer: if carries { score &+= w.streamBonus }
                 case .source, .ingest: score &+= 1
                 }
-                if !tags.masks.isEmpty {
-                    let adjustment = tags.needsEdgeTags ? tags.total(tagBits: h.tagBits) { s.edges[i].tags } : tags.total(tagBits: h.tagBits)
-                    score = TagAdjustment.apply(adjustment, to: score)
-                }
+                if !tags.masks.isEmpty { score = TagAdjustment.apply(tags.total(tagBits: h.tagBits, edge: i, of: s), to: score) }
                 if score == 0 { continue }
             }
             if best == nil || score > best!.score { best = (i, score) }

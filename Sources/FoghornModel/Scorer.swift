@@ -377,9 +377,7 @@ public enum Scorer {
             total &-= ScoringWeights.crossClusterPenalty
         }
         if !request.tags.masks.isEmpty {
-            let adjustment = request.tags.needsEdgeTags ? request.tags.total(tagBits: h.pointee.tagBits) { s.edges[i].tags }
-                : request.tags.total(tagBits: h.pointee.tagBits)
-            total = TagAdjustment.apply(adjustment, to: total)
+            total = TagAdjustment.apply(request.tags.total(tagBits: h.pointee.tagBits, edge: i, of: s), to: total)
         }
         if total == 0 { return .excluded(.adjustedToZero) }
         return .scored(total)
@@ -474,8 +472,7 @@ public enum Scorer {
                     b.streamBonus = w.streamBonus
                     raw = b.cpu &+ b.ram &+ b.bandwidth &+ b.geo &+ b.streamBonus
                 }
-                b.tagAdjustment = request.tags.needsEdgeTags ? request.tags.total(tagBits: h.tagBits) { s.edges[i].tags }
-                    : request.tags.total(tagBits: h.tagBits)
+                b.tagAdjustment = request.tags.total(tagBits: h.tagBits, edge: i, of: s)
                 b.total = request.tags.masks.isEmpty ? raw : TagAdjustment.apply(b.tagAdjustment, to: raw)
                 if b.total == 0 { b.exclusion = .adjustedToZero }
             }

@@ -91,6 +91,12 @@ public struct CompiledTagAdjustment: Sendable {
         return sum
     }
 
+    /// The adjustment for edge `i` of `s` (its bits in `tagBits`): ``total(tagBits:)``, or
+    /// ``total(tagBits:edgeTags:)`` with the edge's tag list when some rule names a tag without a bit.
+    @inline(__always) public func total(tagBits: UInt64, edge i: Int, of s: RoutingSnapshot) -> Int64 {
+        needsEdgeTags ? total(tagBits: tagBits) { s.edges[i].tags } : total(tagBits: tagBits)
+    }
+
     /// ``total(tagBits:)`` for rules that name tags without a bit: `edgeTags` (the edge's tag
     /// list) is read only when the edge has ``overflowBit`` and a rule's bits did not match.
     public func total(tagBits: UInt64, edgeTags: () -> [String]) -> Int64 {
