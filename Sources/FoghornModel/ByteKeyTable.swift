@@ -85,17 +85,26 @@ public struct ByteKeyTable: Sendable {
     /// every key again (a playback record set or removed among 100,000). Removed keys leave their
     /// bytes behind; nil when the result would be more than half full or carry more unused
     /// entries than live ones (build a fresh table then).
+    ///
+    /// The half-full bound is checked before each new key takes a slot, not after the batch: a
+    /// batch with more new keys than free slots (1,000 playback records PUT into a table of 64
+    /// slots) declines at the first key past half full instead of probing a full table forever.
+    /// Every probe loop is also bounded by the slot count, so no input can make one spin.
     public func updated(removing: [String], inserting: [(key: String, value: Int32)]) -> ByteKeyTable? {
+        let capacity = mask + 1
         var slots = self.slots
         var keyBytes = self.keyBytes, starts = self.starts, hashes = self.hashes, values = self.values
         var live = self.live
         let mask = self.mask
+        /// The slot holding `key`, or nil; at most `capacity` probes.
         func find(_ key: UnsafeRawBufferPointer, _ h: UInt64) -> Int? {
             var s = Int(truncatingIfNeeded: h) & mask
-            while slots[s] >= 0 {
+            var probes = 0
+            while slots[s] >= 0 && probes < capacity {
                 let e = Int(slots[s])
                 if hashes[e] == h && keyBytes.withUnsafeBytes({ ByteKeyTable.equal($0, Int(starts[e]), Int(starts[e + 1]), key) }) { return s }
                 s = (s + 1) & mask
+                probes += 1
             }
             return nil
         }
@@ -122,10 +131,13 @@ public struct ByteKeyTable: Sendable {
         }
         for (k, value) in inserting {
             var key = k
-            key.withUTF8 { bytes in
+            let placed = key.withUTF8 { bytes -> Bool in
                 let key = UnsafeRawBufferPointer(bytes)
                 let h = ByteKeyTable.hash(key)
-                if let s = find(key, h) { values[Int(slots[s])] = value; return }
+                if let s = find(key, h) { values[Int(slots[s])] = value; return true }
+                // A new key: only while the table stays at most half full, so a free slot exists
+                // and the probe below ends.
+                guard (live + 1) * 2 <= capacity else { return false }
                 var s = Int(truncatingIfNeeded: h) & mask
                 while slots[s] >= 0 { s = (s + 1) & mask }
                 slots[s] = Int32(hashes.count)
@@ -134,9 +146,11 @@ public struct ByteKeyTable: Sendable {
                 hashes.append(h)
                 values.append(value)
                 live += 1
+                return true
             }
+            if !placed { return nil }
         }
-        guard live * 2 <= mask + 1, hashes.count - live <= live else { return nil }
+        guard live * 2 <= capacity, hashes.count - live <= live else { return nil }
         return ByteKeyTable(slots: slots, keyBytes: keyBytes, starts: starts, hashes: hashes, values: values, mask: mask, live: live)
     }
 

@@ -57,6 +57,47 @@ import FoghornTesting
         #expect(offline == 404)  // STREAM_OFFLINE
     }
 
+    /// 1,000 playback records PUT back to back (pipelined, 50 at a time, on one connection) into
+    /// a server whose playback table has 8 slots: every PUT answers 201, the control loop keeps
+    /// going (it used to spin forever in the ID table's insert probe once the burst outgrew the
+    /// free slots) and every record routes.
+    @Test func aBurstOfAThousandPlaybackRecordsRoutes() throws {
+        let server = try RoutingTests.start { c in c.loops = 1 }
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (a, token) = try RoutingTests.enroll(ip)
+        #expect(try RoutingTests.report(ip, a, token).status == 204)
+        #expect(try RoutingTests.call(ip, "PUT", "/v1/playback/first", body: #"{"stream": "live+s"}"#).status == 201)
+        RoutingTests.settle()
+        let client = try TestClient(port: ip)
+        let body = #"{"stream": "live+s"}"#
+        var created = 0
+        for batch in 0..<20 {
+            var requests = ""
+            for i in batch * 50..<(batch + 1) * 50 {
+                requests += "PUT /v1/playback/x\(i) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(RoutingTests.token)\r\n"
+                requests += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+            }
+            try client.send(requests)
+            for _ in 0..<50 where try client.readResponse().status == 201 { created += 1 }
+        }
+        #expect(created == 1_000)
+        // Bounded wait: the last record routes once its snapshot is published.
+        var last = 0
+        for _ in 0..<200 {
+            last = try RoutingTests.call(vp, "GET", "/play/x999/hls", token: nil).status
+            if last == 307 { break }
+            usleep(50_000)
+        }
+        #expect(last == 307)
+        for id in ["first", "x0", "x1", "x500", "x998"] {
+            #expect(try RoutingTests.call(vp, "GET", "/play/\(id)/hls", token: nil).status == 307, "\(id)")
+        }
+        #expect(try TestClient.get(port: ip, "/livez").status == 200)
+        let listed = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/v1/playback/x777").body)
+        #expect(listed["stream"] == .string("live+s"))
+    }
+
     @Test func aHerdOverTwoLoopsSpreadsEvenly() throws {
         let server = try RoutingTests.start { c in c.loops = 2 }
         defer { server.stopNow() }

@@ -36,6 +36,62 @@ import Testing
         }
         #expect(patched > 200 && declined > 0, "patched \(patched), declined \(declined)")
     }
+
+    /// One `updated` call with far more new keys than free slots (the burst of playback records
+    /// that hung the control loop): it declines (nil) instead of probing a full table forever,
+    /// and the table it was called on still answers as before.
+    @Test func aBatchLargerThanTheFreeSlotsDeclines() {
+        let table = ByteKeyTable(keys: ["a", "b", "c"])  // 8 slots, 3 taken
+        for n in [2, 3, 5, 6, 9, 27, 1_000] {
+            let burst = (0..<n).map { (key: "x\($0)", value: Int32(100 + $0)) }
+            let next = table.updated(removing: [], inserting: burst)
+            if 3 + n <= 4 {
+                #expect(next != nil, "\(n) new keys fit")
+                for (k, v) in burst { #expect(next?.lookup(k) == v) }
+            } else {
+                #expect(next == nil, "\(n) new keys into 5 free slots of 8")
+            }
+            #expect(table.lookup("b") == 1 && table.lookup("x0") == nil)
+        }
+        // Removals in the same batch make room: 3 out, 4 in keeps 4 of 8.
+        let swapped = table.updated(removing: ["a", "b", "c"], inserting: (0..<4).map { ("y\($0)", Int32($0)) })
+        #expect(swapped?.lookup("y3") == 3 && swapped?.lookup("a") == nil)
+        // Re-valuing existing keys takes no new slot, however many times a key repeats.
+        let revalued = table.updated(removing: [], inserting: (0..<1_000).map { _ in ("b", 7) })
+        #expect(revalued?.lookup("b") == 7)
+    }
+
+    /// Random batches of every size (up to 4× the table's slots), removals and re-values mixed,
+    /// against a dictionary: a patched table answers as the dictionary does; a declined one is
+    /// replaced by a fresh build, as the snapshot builder does.
+    @Test func randomBurstsMatchADictionary() {
+        var rng = SplitMix(seed: 17)
+        var model: [String: Int32] = [:]
+        var table = ByteKeyTable(keys: [])
+        var declined = 0
+        for round in 0..<200 {
+            let capacity = max(8, model.count * 2)
+            var removing: [String] = []
+            for k in model.keys where rng.next() % 4 == 0 { removing.append(k) }
+            for k in removing { model[k] = nil }
+            var inserting: [(key: String, value: Int32)] = []
+            for _ in 0..<Int(rng.next() % UInt64(capacity * 4 + 1)) {
+                let k = "k\(rng.next() % 5_000)"
+                let v = Int32(truncatingIfNeeded: rng.next())
+                inserting.append((k, v))
+                model[k] = v
+            }
+            if let next = table.updated(removing: removing, inserting: inserting) {
+                table = next
+            } else {
+                declined += 1
+                table = ByteKeyTable(model.map { (key: Array($0.key.utf8), value: $0.value) })
+            }
+            for (k, v) in model { #expect(table.lookup(k) == v, "round \(round) \(k)") }
+            for k in removing where model[k] == nil { #expect(table.lookup(k) == nil, "round \(round) removed \(k)") }
+        }
+        #expect(declined > 25, "declined \(declined)")
+    }
 }
 
 extension Array {
