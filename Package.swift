@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "FoghornControl",
             dependencies: [
-                "COpenSSL", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornTLS",
+                "COpenSSL", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -109,7 +109,7 @@ let package = Package(
         // Tests.
         .target(
             name: "FoghornTesting",
-            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornHTTP", "FoghornHTTPCore", "FoghornSync", "FoghornTLS"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornControl", "FoghornHTTP", "FoghornHTTPCore", "FoghornPeering", "FoghornSync", "FoghornTLS"],
             path: "Tests/FoghornTesting",
             swiftSettings: strict
         ),

@@ -10,7 +10,7 @@ import FoghornHTTPCore
 public import FoghornOps
 public import Logging
 import Synchronization
-import FoghornSync
+public import FoghornSync
 import FoghornTLS
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +28,12 @@ public final class FoghornServer: @unchecked Sendable {
     public let readiness = Readiness()
     public let metrics: MetricsRegistry
     public let controlLoop = EventLoop(name: "control", background: true)
+    /// The control loop's pulse (ticked every 100 ms on it), watched by ``watchdog``.
+    public let controlHeartbeat = LoopHeartbeat()
+    /// Notices a control loop that stopped ticking (`control_stall_after_ms`); see ``ControlLoopWatchdog``.
+    public private(set) var watchdog: ControlLoopWatchdog?
+    /// Heartbeat ticks on the control loop.
+    static let heartbeatIntervalMs: UInt64 = 100
     public private(set) var dataLoops: [EventLoop] = []
     public private(set) var httpPort: UInt16 = 0
     public private(set) var internalPort: UInt16 = 0
@@ -318,6 +324,11 @@ public final class FoghornServer: @unchecked Sendable {
         let internalOptions = self.internalOptions
         let boundPeerSocket = peerSocket
         controlLoop.execute { [self] in
+            let heartbeat = controlHeartbeat
+            heartbeat.tick()
+            startTimer(afterMs: Self.heartbeatIntervalMs, repeatMs: Self.heartbeatIntervalMs) { heartbeat.tick() }
+            plane.heartbeat = heartbeat
+            controlLoop.heartbeat = heartbeat
             plane.start(peerSocket: boundPeerSocket, peerTLS: tls?.publisher)
             if let tls {
                 tls.start(loop: controlLoop, intervalS: config.tlsCheckIntervalS, rotateS: config.tlsTicketRotateS)
@@ -340,6 +351,7 @@ public final class FoghornServer: @unchecked Sendable {
         }
         controlLoop.start()
         reloadLoop.start()
+        startWatchdog(watchingTermination: installSignalHandlers)
         // Wait (bounded) until every listener is up.
         for _ in 0..<2000 where !readiness.isReady {
             usleep(1000)
@@ -364,6 +376,7 @@ public final class FoghornServer: @unchecked Sendable {
     func makeViewerRouter(viewerLoop: ViewerLoop) -> HTTPRouter {
         let router = HTTPRouter()
         PlayHandler.register(on: router, loop: viewerLoop)
+        OpsRoutes.registerLiveness(on: router, controlLoop: controlHeartbeat)
         if config.mistCompatEnabled { MistCompatHandler.register(on: router, loop: viewerLoop, fallback: config.mistFallback) }
         return router
     }
@@ -374,6 +387,7 @@ public final class FoghornServer: @unchecked Sendable {
         let router = HTTPRouter()
         let port = httpsPort
         let getStatus: HTTPStatus = config.httpRedirectStatus == 308 ? .permanentRedirect : .movedPermanently
+        OpsRoutes.registerLiveness(on: router, controlLoop: controlHeartbeat)
         router.add("https_redirect", Set(HTTPMethod.allCases), "/*") { req, w in
             guard let hostField = req.header("host"), let host = HTTPSRedirect.hostWithoutPort(req.bytes(hostField)) else {
                 return w.error(.badRequest, code: "MISSING_HOST", message: "a Host header is needed to redirect to HTTPS")
@@ -390,7 +404,7 @@ public final class FoghornServer: @unchecked Sendable {
 
     func makeInternalRouter() -> HTTPRouter {
         let router = HTTPRouter()
-        OpsRoutes.register(on: router, readiness: readiness, metrics: metrics, version: FoghornVersion.string)
+        OpsRoutes.register(on: router, readiness: readiness, metrics: metrics, version: FoghornVersion.string, controlLoop: controlHeartbeat)
         InternalAPI.register(on: router, plane: plane)
         return router
     }
@@ -405,6 +419,10 @@ public final class FoghornServer: @unchecked Sendable {
             MetricNames.routingExclusions, help: "Candidate edges excluded while routing, by reason.", label: "reason",
             values: Exclusion.allCases.map(\.reason)
         ) { i in loops.reduce(0) { $0 + $1.exclusionCount(Exclusion.allCases[i]) } }
+        metrics.registerFamily(
+            MetricNames.forwardingHeaderDuplicates, help: "Requests from trusted proxies with CF-Connecting-IP or X-Real-IP on several lines (ignored as ambiguous).",
+            label: "header", values: ["cf-connecting-ip", "x-real-ip"]
+        ) { i in loops.reduce(0) { $0 + $1.forwardingDuplicates.load(i) } }
         let publisher = plane.publisher
         metrics.registerGauge(MetricNames.snapshotGeneration, help: "Generation of the published routing snapshot.") {
             Double(publisher.generation)
@@ -442,6 +460,11 @@ public final class FoghornServer: @unchecked Sendable {
         metrics.registerGauge(MetricNames.snapshotColumnCompactions,
                               help: "Incremental builds that compacted the candidate columns (spare room used up) instead of a full build.",
                               type: "counter") { Double(plane.columnCompactions) }
+        metrics.registerGauge(MetricNames.unsafeHeaderValues, help: "Header values with CR, LF or NUL refused by the response writer (answered 500 instead).",
+                              type: "counter") { Double(HTTPResponseWriter.unsafeHeaderValues) }
+        let inputSources = InputSource.allCases
+        metrics.registerFamily(MetricNames.inputRejections, help: "Values refused from polled MistServer documents, peer frames and resolver answers, by source.",
+                               label: "source", values: inputSources.map(\.rawValue)) { i in plane.rejectedInputs[inputSources[i]] }
         let resolverLabels = PlaybackResolver.outcomeLabels
         metrics.registerFamily(MetricNames.resolverLookups, help: "Playback resolver lookups, by outcome.", label: "outcome", values: resolverLabels) { i in
             plane.playbackResolver?.counts[resolverLabels[i]] ?? 0
@@ -491,6 +514,26 @@ public final class FoghornServer: @unchecked Sendable {
 
     // MARK: Lifecycle
 
+    /// Starts the watchdog thread (see ``ControlLoopWatchdog``).
+    private func startWatchdog(watchingTermination: Bool) {
+        let loop = controlLoop, publisher = plane.publisher, sink = logSink
+        let describe: @Sendable () -> Logger.Metadata = { ["mailbox_jobs": "\(loop.pendingJobs)", "generation": "\(publisher.generation)"] }
+        let signalTime: @Sendable () -> UInt64 = { foghorn_termination_requested_ns() }
+        let termination = watchingTermination ? signalTime : nil
+        let exitProcess: @Sendable (Int32) -> Void = { code in
+            sink?.stop()  // the writer thread is not the stuck loop: flush what is queued
+            foghorn_exit_now(code)
+        }
+        let dog = ControlLoopWatchdog(heartbeat: controlHeartbeat, stallAfterMs: UInt64(config.controlStallAfterMs),
+                                      hardStopAfterMs: UInt64(config.hardStopAfterMs), logger: logger, describe: describe,
+                                      terminationRequestedNs: termination, exitProcess: exitProcess)
+        watchdog = dog
+        metrics.registerGauge(MetricNames.controlLoopStalls, help: "Times the control loop was silent for longer than control_stall_after_ms.", type: "counter") {
+            Double(dog.stalls)
+        }
+        dog.start()
+    }
+
     private func installSignals() {
         for signum in [SIGTERM, SIGINT, SIGHUP] {
             let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
@@ -499,6 +542,11 @@ public final class FoghornServer: @unchecked Sendable {
             uv_signal_start(handle, foghornSignalCallback, signum)
             uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
             signalHandles.append(handle)
+        }
+        // libuv's handler only wakes this loop; the watchdog must see a SIGTERM even when the
+        // loop is stuck, to keep hard_stop_after_ms.
+        if foghorn_watch_termination_signals() != 0 {
+            logger.warning("could not watch SIGTERM for the watchdog; a stalled control loop will not exit on SIGTERM")
         }
     }
 
@@ -569,6 +617,10 @@ public final class FoghornServer: @unchecked Sendable {
     }
 
     private func applyReload(_ read: Result<FoghornConfiguration, any Error>, readMs: Double) {
+        controlHeartbeat.during(.reload) { applyReloadNow(read, readMs: readMs) }
+    }
+
+    private func applyReloadNow(_ read: Result<FoghornConfiguration, any Error>, readMs: Double) {
         reloadReading = false
         plane.readingConfiguration = false
         defer {
@@ -664,9 +716,9 @@ public final class FoghornServer: @unchecked Sendable {
         controlLoop.stop()
     }
 
-    private func startTimer(afterMs: UInt64, _ action: @escaping () -> Void) {
+    private func startTimer(afterMs: UInt64, repeatMs: UInt64 = 0, _ action: @escaping () -> Void) {
         let timer = LoopTimer(loop: controlLoop, action)
-        timer.start(afterMs: afterMs)
+        timer.start(afterMs: afterMs, repeatMs: repeatMs)
         lifecycleTimers.append(timer)
     }
 
@@ -686,6 +738,7 @@ public final class FoghornServer: @unchecked Sendable {
         controlLoop.join()
         for loop in dataLoops { loop.join() }
         reloadLoop.join()
+        watchdog?.stop()
         return exitCode.withLock { $0 } ?? 0
     }
 }

@@ -27,6 +27,8 @@ public struct FoghornConfiguration: Sendable, Equatable {
 
     public var shutdownDelayMs = 0
     public var hardStopAfterMs = 30000
+    /// The watchdog calls the control loop stalled after this long without a tick.
+    public var controlStallAfterMs = 5000
 
     /// Admin bearer token for the internal listener; empty = every mutation refused.
     public var internalToken = ""

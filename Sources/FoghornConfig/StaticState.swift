@@ -84,8 +84,14 @@ public enum StaticState {
             guard let id = item["id"]?.stringValue, isValidPlaybackId(id) else {
                 throw ConfigError(key: "\(key).id", problem: "required: 1-128 characters of [A-Za-z0-9_+-]", source: "file")
             }
-            guard let stream = item["stream"]?.stringValue, !stream.isEmpty, stream.utf8.count <= 256 else {
+            guard let stream = item["stream"]?.stringValue else {
                 throw ConfigError(key: "\(key).stream", problem: "required: the internal stream name (1-256 bytes)", source: "file")
+            }
+            if let problem = InputRules.streamNameProblem(stream) { throw ConfigError(key: "\(key).stream", problem: problem, source: "file") }
+            for field in ["tenant", "cluster"] {
+                guard let v = item[field] else { continue }
+                guard let text = v.stringValue else { throw ConfigError(key: "\(key).\(field)", problem: "must be a string", source: "file") }
+                if let problem = InputRules.textProblem(text, maxBytes: 128) { throw ConfigError(key: "\(key).\(field)", problem: problem, source: "file") }
             }
             guard playbackIds.insert(id).inserted else {
                 throw ConfigError(key: "\(key).id", problem: "duplicate playback id \"\(id)\"", source: "file")

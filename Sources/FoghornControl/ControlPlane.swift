@@ -1,5 +1,6 @@
 public import FoghornConfig
 public import FoghornHTTP
+public import FoghornSync
 import FoghornGeo
 public import FoghornModel
 public import FoghornTLS
@@ -113,6 +114,13 @@ public final class ControlPlane: @unchecked Sendable {
     public var reclaimsStreamNames = false
     /// A configuration is being read on another thread (its IDs are held there): no retiring.
     public var readingConfiguration = false
+    /// The control loop's pulse: long activities are marked on it for the watchdog's log line.
+    public var heartbeat: LoopHeartbeat?
+    /// Values refused from polled, peer and resolver data (``RejectedInputs``).
+    public private(set) var rejectedInputs = RejectedInputs()
+
+    /// Counts `n` values refused from `source` (the caller logs them).
+    public func countRejectedInput(source: InputSource, _ n: Int = 1) { rejectedInputs.add(source, n) }
     /// Once this many names are interned, the next build is a full one and retires the unused
     /// ones: `max(65,536, in use)` more than after the last retirement.
     public static let nameSweepFloor = 65_536
@@ -375,7 +383,7 @@ public final class ControlPlane: @unchecked Sendable {
         ("mist.passphrase", { $0.mistPassphrase }), ("mist.poll_interval_s", { String($0.mistPollIntervalS) }),
         ("cluster_id", { $0.clusterId }), ("peer_listen", { $0.peerListen.description }),
         ("peers", { $0.peers.map { "\($0.cluster)=\($0.address)/\($0.mode.rawValue)/\($0.secret)" }.joined(separator: ",") }),
-        ("peering", { "\($0.peering)" }),
+        ("peering", { "\($0.peering)" }), ("control_stall_after_ms", { String($0.controlStallAfterMs) }),
     ]
 
     /// Takes over a re-read configuration (SIGHUP): static edges and playback records,
@@ -575,6 +583,11 @@ public final class ControlPlane: @unchecked Sendable {
 
     /// Builds and publishes a snapshot now (tests and the coalescing timer).
     public func rebuildNow() {
+        if let heartbeat { return heartbeat.during(.rebuild) { rebuild() } }
+        rebuild()
+    }
+
+    private func rebuild() {
         dirty = false
         generation += 1
         var previous = publisher.snapshot

@@ -161,11 +161,13 @@ public enum InternalAPI {
                 guard requireAdmin(req, &w, plane) else { return }
                 guard let body = parseBody(req, &w) else { return }
                 guard checkFields(body, ["stream", "tenant", "cluster"], &w) else { return }
-                guard let stream = body["stream"]?.stringValue, !stream.isEmpty, stream.utf8.count <= 256 else {
+                guard let stream = body["stream"]?.stringValue else {
                     return invalid(&w, "stream", "required: the internal stream name (1-256 bytes)")
                 }
-                for key in ["tenant", "cluster"] where body[key] != nil && body[key]?.stringValue == nil {
-                    return invalid(&w, key, "must be a string")
+                if let problem = InputRules.streamNameProblem(stream) { return invalid(&w, "stream", problem) }
+                for key in ["tenant", "cluster"] where body[key] != nil {
+                    guard let text = body[key]?.stringValue else { return invalid(&w, key, "must be a string") }
+                    if let problem = InputRules.textProblem(text, maxBytes: 128) { return invalid(&w, key, problem) }
                 }
                 let existed = plane.playback[id] != nil
                 let record = PlaybackRecord(playbackId: id, stream: stream, tenant: body["tenant"]?.stringValue ?? "", cluster: body["cluster"]?.stringValue ?? "")

@@ -25,6 +25,8 @@ public final class MistPoller: @unchecked Sendable {
     public let intervalMs: UInt64
     private(set) public var nodes: [String: NodeStatus] = [:]
     private var samples: [String: MistSample] = [:]
+    /// The refusals last logged per node (a node repeating the same bad document is logged once).
+    private var loggedRejections: [String: String] = [:]
     private var inFlight: [String: HTTPFetch] = [:]
     private var timer: LoopTimer?
     /// Poll outcomes by reason (`ok`, `connect_failed`, `timeout`, …), for metrics.
@@ -73,6 +75,7 @@ public final class MistPoller: @unchecked Sendable {
         guard nodes.removeValue(forKey: nodeId) != nil else { return false }
         inFlight.removeValue(forKey: nodeId)?.cancel()
         samples.removeValue(forKey: nodeId)
+        loggedRejections.removeValue(forKey: nodeId)
         _ = plane.removeEdge(nodeId)
         return true
     }
@@ -119,6 +122,18 @@ public final class MistPoller: @unchecked Sendable {
         sample.apply(to: &edge, previous: previous, elapsedMs: previous == nil ? 0 : now - status.lastSampleMs,
                      address: status.address, nowMs: now)
         samples[id] = sample
+        if !sample.rejected.isEmpty {
+            plane.countRejectedInput(source: .mist, sample.rejected.count)
+            let summary = sample.rejected.map { "\($0.field): \($0.problem)" }.joined(separator: "; ")
+            if loggedRejections[id] != summary {
+                loggedRejections[id] = summary
+                plane.logger.warning("MistServer document: values refused", metadata: [
+                    "node": "\(id)", "refused": "\(sample.rejected.count)", "first": "\(sample.rejected[0].field): \(sample.rejected[0].problem)",
+                ])
+            }
+        } else {
+            loggedRejections[id] = nil
+        }
         status.state = "online"
         status.lastError = ""
         status.polls += 1

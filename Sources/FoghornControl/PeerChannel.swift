@@ -33,6 +33,8 @@ final class PeerChannel {
     var onReady: ((PeerChannel) -> Void)?
     /// A message after the handshake.
     var onMessage: ((PeerChannel, PeerMessage) -> Void)?
+    /// Edges a frame carried that were left out (``PeerMessage/decode(_:_:refused:)``): frame type, reasons.
+    var onRefusedEdges: ((String, [String]) -> Void)?
     /// Closed, with the reason label and whether it was a protocol/auth error (counted).
     var onClose: ((PeerChannel, String, Bool) -> Void)?
 
@@ -94,6 +96,7 @@ final class PeerChannel {
         onClose = nil
         onMessage = nil
         onReady = nil
+        onRefusedEdges = nil
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
@@ -107,11 +110,13 @@ final class PeerChannel {
             }
             guard let frame else { return }
             let message: PeerMessage
+            var refused: [String] = []
             do throws(PeerProtocolError) {
-                message = try PeerMessage.decode(frame.type, frame.payload)
+                message = try PeerMessage.decode(frame.type, frame.payload, refused: &refused)
             } catch {
                 return fail(error.reason)
             }
+            if !refused.isEmpty { onRefusedEdges?(frame.type.name, refused) }
             lastReceivedMs = ControlPlane.monotonicMs()
             lastMessageType = frame.type.name
             handle(message)

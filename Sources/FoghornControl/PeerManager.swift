@@ -80,6 +80,8 @@ public final class PeerManager: @unchecked Sendable {
     let local: String
     let settings: PeeringSettings
     let logger: Logger
+    /// When refused peer edges were last logged, per peer cluster.
+    private var refusalLoggedMs: [String: UInt64] = [:]
     private(set) var peers: [String: Peer] = [:]
     private var order: [String] = []
     private var server: TCPServer?
@@ -208,6 +210,16 @@ public final class PeerManager: @unchecked Sendable {
                                   maxFrameBytes: settings.maxFrameBytes) { [unowned self] cluster in peers[cluster]?.config.secret }
         channel.onReady = { [unowned self] c in ready(c) }
         channel.onMessage = { [unowned self] c, m in received(m, on: c) }
+        channel.onRefusedEdges = { [unowned self, unowned channel] frame, reasons in
+            plane.countRejectedInput(source: .peer, reasons.count)
+            // At most one line per peer per 10 s: a peer repeating a bad edge in every frame is counted, not logged each time.
+            let peer = channel.peerCluster ?? "?", now = ControlPlane.monotonicMs()
+            if let last = refusalLoggedMs[peer], now < last + 10_000 { return }
+            refusalLoggedMs[peer] = now
+            logger.warning("peer edges refused", metadata: [
+                "peer": "\(channel.peerCluster ?? "?")", "frame": "\(frame)", "refused": "\(reasons.count)", "first": "\(reasons[0])",
+            ])
+        }
         channel.onClose = { [unowned self] c, reason, counted in channelClosed(c, reason, counted) }
         return channel
     }

@@ -121,8 +121,16 @@ public final class PlaybackResolver: @unchecked Sendable {
                 guard let json = try? JSONParser.parse(r.body), let stream = json["stream"]?.stringValue, !stream.isEmpty else {
                     return failed(id, waiters)
                 }
-                let record = PlaybackRecord(playbackId: id, stream: stream, tenant: json["tenant"]?.stringValue ?? "",
-                                            cluster: json["cluster"]?.stringValue ?? "")
+                let tenant = json["tenant"]?.stringValue ?? "", cluster = json["cluster"]?.stringValue ?? ""
+                // Validated at the door like an API PUT: the name goes into URLs and logs.
+                if let problem = InputRules.streamNameProblem(stream).map({ "stream: \($0)" })
+                    ?? InputRules.textProblem(tenant, maxBytes: 128).map({ "tenant: \($0)" })
+                    ?? InputRules.textProblem(cluster, maxBytes: 128).map({ "cluster: \($0)" }) {
+                    plane.countRejectedInput(source: .resolver)
+                    plane.logger.warning("resolver answer refused", metadata: ["playback_id": "\(id)", "problem": "\(problem)"])
+                    return failed(id, waiters)
+                }
+                let record = PlaybackRecord(playbackId: id, stream: stream, tenant: tenant, cluster: cluster)
                 cache[id] = Entry(found: true, fetchedAtMs: now)
                 counts["fetched", default: 0] += 1
                 if plane.playback[id] == record && plane.publisher.snapshot.playbackIndex(id) != nil {

@@ -2,7 +2,7 @@ public import CLibUV
 import CFoghornShims
 import DequeModule
 import Synchronization
-import FoghornSync
+public import FoghornSync
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,6 +28,8 @@ public final class EventLoop: @unchecked Sendable {
     /// Run on the loop thread right before the loop exits (close remaining handles).
     private var shutdownHooks: [() -> Void] = []
     private var stopping = false
+    /// Marks mailbox jobs as ``LoopActivity/job`` for a watchdog (set on the loop's thread).
+    public var heartbeat: LoopHeartbeat?
 
     /// Run as background work (``ThreadScheduling``): for the control loop, never a data loop.
     public let background: Bool
@@ -112,6 +114,9 @@ public final class EventLoop: @unchecked Sendable {
 
     public var hasFinished: Bool { finished.withLock { $0 } }
 
+    /// Jobs waiting in the mailbox (for the watchdog's log line; takes the mailbox lock).
+    public var pendingJobs: Int { mailbox.withLock { $0.count } }
+
     /// Current loop time in milliseconds (cached per iteration).
     @inline(__always) public var nowMs: UInt64 { uv_now(uvLoop) }
 
@@ -123,7 +128,11 @@ public final class EventLoop: @unchecked Sendable {
                 return taken
             }
             if batch.isEmpty { return }
-            for job in batch { job() }
+            if let heartbeat {
+                heartbeat.during(.job) { for job in batch { job() } }
+            } else {
+                for job in batch { job() }
+            }
         }
     }
 

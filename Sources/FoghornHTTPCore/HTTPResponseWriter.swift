@@ -1,4 +1,8 @@
 public import FoghornJSON
+import Synchronization
+
+/// Header values a handler tried to write with CR, LF or NUL (see ``HTTPResponseWriter``), process-wide.
+private let unsafeHeaderValueCount = Atomic<UInt64>(0)
 
 /// Writes one response into the loop's output buffer.
 ///
@@ -25,6 +29,11 @@ public struct HTTPResponseWriter {
     /// Headers every response on this listener carries (e.g. CORS), written after the status line.
     public let commonHeaders: UnsafeRawBufferPointer?
     private let start: Int
+    /// A header value with CR, LF or NUL was refused: the response becomes a 500 at `body`.
+    private var refusedHeader = false
+
+    /// Header values refused so far in this process (`foghorn_http_unsafe_header_values_total`).
+    public static var unsafeHeaderValues: UInt64 { unsafeHeaderValueCount.load(ordering: .relaxed) }
 
     public init(buffer: ByteBuffer, closeConnection: Bool, isHeadRequest: Bool, commonHeaders: UnsafeRawBufferPointer? = nil) {
         self.buffer = buffer
@@ -39,6 +48,8 @@ public struct HTTPResponseWriter {
         buffer.count = start
         started = false
         finished = false
+        refusedHeader = false
+        finishedWithRefusal = false
     }
 
     public mutating func head(_ status: HTTPStatus) {
@@ -54,10 +65,15 @@ public struct HTTPResponseWriter {
     }
 
     public mutating func header(_ name: StaticString, string value: String) {
-        buffer.append(name); buffer.append(": "); buffer.append(string: value); buffer.append("\r\n")
+        var v = value
+        v.withUTF8 { header(name, UnsafeRawBufferPointer($0)) }
     }
 
+    /// Defence in depth against response splitting: a value with CR, LF or NUL — whatever
+    /// validation upstream missed — is not written; the whole response becomes 500
+    /// `INTERNAL_ERROR` (at ``body(_:contentType:)``) and the refusal is counted.
     public mutating func header(_ name: StaticString, _ value: UnsafeRawBufferPointer) {
+        guard HTTPResponseWriter.isSafeHeaderValue(value) else { return refuseHeader() }
         buffer.append(name); buffer.append(": "); buffer.append(value); buffer.append("\r\n")
     }
 
@@ -67,11 +83,50 @@ public struct HTTPResponseWriter {
 
     /// Writes a header whose name is only known at run time (validated by the caller).
     public mutating func header(name: String, value: String) {
+        var n = name, v = value
+        let safe = n.withUTF8 { HTTPResponseWriter.isSafeHeaderValue(UnsafeRawBufferPointer($0)) && !$0.contains(UInt8(ascii: ":")) }
+            && v.withUTF8 { HTTPResponseWriter.isSafeHeaderValue(UnsafeRawBufferPointer($0)) }
+        guard safe else { return refuseHeader() }
         buffer.append(string: name); buffer.append(": "); buffer.append(string: value); buffer.append("\r\n")
     }
 
+    private mutating func refuseHeader() {
+        refusedHeader = true
+        unsafeHeaderValueCount.add(1, ordering: .relaxed)
+    }
+
+    /// Whether `value` has no CR, LF or NUL. Eight bytes at a time: a word has a byte below
+    /// 0x0E when `(w - 0x0E0E…) & ~w & 0x8080…` is non-zero (exact for bytes below 0x80; bytes
+    /// at or above 0x80 never set it), and only then are its bytes looked at one by one.
+    ///
+    /// ```swift
+    /// isSafeHeaderValue("https://edge/hls/x/index.m3u8")  // true
+    /// isSafeHeaderValue("http://a/\r\nSet-Cookie: x")     // false
+    /// ```
+    @inline(__always)
+    public static func isSafeHeaderValue(_ value: UnsafeRawBufferPointer) -> Bool {
+        guard let base = value.baseAddress else { return true }
+        let n = value.count
+        var i = 0
+        while i &+ 8 <= n {
+            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if (w &- 0x0E0E_0E0E_0E0E_0E0E) & ~w & 0x8080_8080_8080_8080 != 0 {
+                for k in 0..<8 where isUnsafeHeaderByte(base.load(fromByteOffset: i &+ k, as: UInt8.self)) { return false }
+            }
+            i &+= 8
+        }
+        while i < n {
+            if isUnsafeHeaderByte(base.load(fromByteOffset: i, as: UInt8.self)) { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    @inline(__always) static func isUnsafeHeaderByte(_ b: UInt8) -> Bool { b == 0x0D || b == 0x0A || b == 0x00 }
+
     private mutating func finishHead(contentLength: Int, contentType: StaticString?) {
         precondition(started && !finished, "body written without head or twice")
+        if refusedHeader { return answerRefusedHeader() }
         finished = true
         if let type = contentType, contentLength > 0 || status != .noContent {
             if status != .noContent && status != .notModified { header("Content-Type", type) }
@@ -87,7 +142,29 @@ public struct HTTPResponseWriter {
 
     public mutating func body(_ bytes: UnsafeRawBufferPointer, contentType: StaticString?) {
         finishHead(contentLength: bytes.count, contentType: contentType)
-        if !isHeadRequest { buffer.append(bytes) }
+        if !isHeadRequest && !finishedWithRefusal { buffer.append(bytes) }
+    }
+
+    /// Set when the response was replaced by the 500 for a refused header.
+    private var finishedWithRefusal = false
+
+    /// Replaces what was written of this response by a 500 `INTERNAL_ERROR`.
+    private mutating func answerRefusedHeader() {
+        buffer.count = start
+        started = false
+        refusedHeader = false
+        let keepAlive = closeConnection
+        head(.internalServerError)
+        var w = JSONWriter(capacity: 128)
+        w.objectStart()
+        w.field("error", "internal_error")
+        w.field("message", "the response carried a header value with CR, LF or NUL; it was not sent")
+        w.field("code", "INTERNAL_ERROR")
+        w.objectEnd()
+        closeConnection = keepAlive
+        finishHead(contentLength: w.bytes.count, contentType: "application/json")
+        if !isHeadRequest { w.bytes.withUnsafeBytes { buffer.append($0) } }
+        finishedWithRefusal = true
     }
 
     public mutating func body(_ bytes: [UInt8], contentType: StaticString?) {

@@ -73,6 +73,7 @@ public struct EdgeReport: Sendable {
                 r.lon = d
             case "location":
                 guard let s = v.stringValue, s.utf8.count <= 256 else { throw FieldError(field: key, problem: "must be a string of at most 256 bytes") }
+                if let problem = InputRules.textProblem(s) { throw FieldError(field: key, problem: problem) }
                 r.location = s
             case "tags":
                 guard let items = v.arrayValue, items.count <= maxTags else {
@@ -80,8 +81,8 @@ public struct EdgeReport: Sendable {
                 }
                 var tags: [String] = []
                 for item in items {
-                    guard let s = item.stringValue, !s.isEmpty, s.utf8.count <= 64, !s.contains(","), !s.hasPrefix("-") else {
-                        throw FieldError(field: key, problem: "each tag must be a non-empty string of at most 64 bytes without ',' or a leading '-'")
+                    guard let s = item.stringValue, !s.isEmpty, s.utf8.count <= 64, !s.contains(","), !s.hasPrefix("-"), InputRules.textProblem(s) == nil else {
+                        throw FieldError(field: key, problem: "each tag must be a non-empty string of at most 64 bytes without ',', a leading '-' or control bytes")
                     }
                     if !tags.contains(s) { tags.append(s) }
                 }
@@ -97,9 +98,8 @@ public struct EdgeReport: Sendable {
                 }
                 r.capabilities = caps
             case "base_url":
-                guard let s = v.stringValue, URLParts.parse(s) != nil else {
-                    throw FieldError(field: key, problem: "must be an absolute http(s) URL with a host")
-                }
+                guard let s = v.stringValue else { throw FieldError(field: key, problem: "must be an absolute http(s) URL with a host") }
+                if let problem = InputRules.baseURLProblem(s) { throw FieldError(field: key, problem: problem) }
                 r.baseURL = s
             case "outputs":
                 guard case .object(let outs) = v, outs.count <= maxOutputs else {
@@ -112,9 +112,8 @@ public struct EdgeReport: Sendable {
                     guard let template, !template.isEmpty, template.utf8.count <= 2048, !name.isEmpty, name.utf8.count <= 64 else {
                         throw FieldError(field: "outputs.\(name)", problem: "must be a URL template string (at most 2048 bytes)")
                     }
-                    guard URLTemplate.isPlausible(template) else {
-                        throw FieldError(field: "outputs.\(name)", problem: "must be an absolute URL or start with HOST/scheme://HOST")
-                    }
+                    if let problem = InputRules.templateProblem(template) { throw FieldError(field: "outputs.\(name)", problem: problem) }
+                    if let problem = InputRules.textProblem(name, maxBytes: 64) { throw FieldError(field: "outputs", problem: "output name: \(problem)") }
                     list.append((name, template))
                 }
                 r.outputs = list
@@ -129,7 +128,7 @@ public struct EdgeReport: Sendable {
                     // The field's name only for an error (built for every stream, it cost ≈ 6 % of
                     // reading a 10,000-edge config file).
                     func field(_ sub: String = "") -> String { sub.isEmpty ? "streams.\(name)" : "streams.\(name).\(sub)" }
-                    guard !name.isEmpty, name.utf8.count <= 256 else { throw FieldError(field: field(), problem: "stream name must be 1-256 bytes") }
+                    if let problem = InputRules.streamNameProblem(name) { throw FieldError(field: field(), problem: problem) }
                     guard case .object(let stats) = s else { throw FieldError(field: field(), problem: "must be an object") }
                     var st = EdgeStreamStats()
                     for (k, sv) in stats {
@@ -152,6 +151,9 @@ public struct EdgeReport: Sendable {
                 if extraFields.contains(key) { continue }
                 throw FieldError(field: key, problem: "unknown field")
             }
+        }
+        if let used = r.ramUsedBytes, let max = r.ramMaxBytes, used > max {
+            throw FieldError(field: "ram_used_bytes", problem: "\(used) exceeds ram_max_bytes (\(max))")
         }
         if (r.lat == nil) != (r.lon == nil) {
             throw FieldError(field: r.lat == nil ? "lat" : "lon", problem: "lat and lon must be given together")

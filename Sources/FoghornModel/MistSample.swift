@@ -28,6 +28,10 @@ public struct MistSample: Sendable {
     public var streams: [String: Stream] = [:]
     public var configStreams: [String] = []
     public var outputs: [(name: String, template: String)] = []
+    /// What the document carried but Foghorn refused (``InputRules``): a stream name, output
+    /// template, tag or location name with control bytes, a template with a foreign scheme. The
+    /// rest of the document is used; the poller logs and counts these.
+    public var rejected: [(field: String, problem: String)] = []
 
     public struct Invalid: Error, Equatable, CustomStringConvertible, Sendable {
         public var field: String
@@ -58,12 +62,27 @@ public struct MistSample: Sendable {
                 s.lat = lat
                 s.lon = lon
             }
-            s.location = loc["name"]?.stringValue ?? ""
+            let name = loc["name"]?.stringValue ?? ""
+            if let problem = InputRules.textProblem(name) {
+                s.rejected.append(("loc.name", problem))
+            } else {
+                s.location = name
+            }
         }
-        if let tags = v["tags"]?.arrayValue { s.tags = tags.compactMap(\.stringValue).filter { !$0.isEmpty && !$0.contains(",") }.prefix(64).map { $0 } }
+        if let tags = v["tags"]?.arrayValue {
+            s.tags = tags.compactMap(\.stringValue).filter { tag in
+                guard !tag.isEmpty && !tag.contains(",") else { return false }
+                if let problem = InputRules.textProblem(tag, maxBytes: 64) { s.rejected.append(("tags", problem)); return false }
+                return true
+            }.prefix(64).map { $0 }
+        }
         if let conf = v["conf_streams"]?.arrayValue { s.configStreams = conf.compactMap(\.stringValue) }
         if let streams = v["streams"]?.objectValue {
-            for (name, st) in streams.prefix(100_000) where !name.isEmpty && name.utf8.count <= 256 {
+            for (name, st) in streams.prefix(100_000) {
+                if let problem = InputRules.streamNameProblem(name) {
+                    s.rejected.append(("streams", problem))
+                    continue
+                }
                 var stream = Stream(viewers: 0, inputs: 0, upTotal: 0, downTotal: 0, replicated: false)
                 if let curr = st["curr"]?.arrayValue {
                     if curr.count > 0 { stream.viewers = try uint(curr[0], "streams.\(name).curr") }
@@ -79,9 +98,13 @@ public struct MistSample: Sendable {
         }
         if let outputs = v["outputs"]?.objectValue {
             for (name, t) in outputs.prefix(64) {
-                if let template = t.stringValue ?? t.arrayValue?.first?.stringValue, !template.isEmpty, template.utf8.count <= 2048 {
-                    s.outputs.append((name, template))
+                guard let template = t.stringValue ?? t.arrayValue?.first?.stringValue, !template.isEmpty else { continue }
+                let field = InputRules.textProblem(name, maxBytes: 64) == nil ? "outputs.\(name)" : "outputs"
+                if let problem = InputRules.textProblem(name, maxBytes: 64) ?? InputRules.templateProblem(template) {
+                    s.rejected.append((field, problem))
+                    continue
                 }
+                s.outputs.append((name, template))
             }
         }
         return s

@@ -151,11 +151,6 @@ public struct URLTemplate: Sendable, Equatable {
             && a.prefix.elementsEqual(b.prefix) && a.suffix.elementsEqual(b.suffix)
     }
 
-    /// A template is plausible if it is an absolute URL or uses `HOST`.
-    public static func isPlausible(_ template: String) -> Bool {
-        template.contains("://") || template.hasPrefix("HOST") || template.hasPrefix("//")
-    }
-
     /// Resolves `template` against `baseURL`'s host; nil if `HOST` is needed but unknown,
     /// or the result is not an absolute URL. Works on the template's UTF-8 bytes.
     public static func resolve(_ template: String, baseURL: URLParts?) -> URLTemplate? {

@@ -1,5 +1,6 @@
 public import FoghornHTTPCore
 import FoghornJSON
+public import FoghornSync
 
 /// Endpoint paths of the ops surface, declared once.
 public enum OpsPaths {
@@ -12,12 +13,9 @@ public enum OpsPaths {
 
 /// Registers `/livez`, `/readyz`, `/health`, `/metrics`, `/v1/version`.
 public enum OpsRoutes {
-    public static func register(on router: HTTPRouter, readiness: Readiness, metrics: MetricsRegistry, version: String) {
-        router.add("livez", [.get, .head], OpsPaths.livez) { _, w in
-            w.head(.ok)
-            w.header("Cache-Control", "no-store")
-            w.body("ok\n", contentType: "text/plain; charset=utf-8")
-        }
+    public static func register(on router: HTTPRouter, readiness: Readiness, metrics: MetricsRegistry, version: String,
+                                controlLoop: LoopHeartbeat? = nil) {
+        registerLiveness(on: router, controlLoop: controlLoop)
         let readyHandler: HTTPHandler = { request, w in
             let ready = readiness.isReady
             let verbose = request.queryParameter("verbose") != nil
@@ -59,6 +57,23 @@ public enum OpsRoutes {
             w.head(.ok)
             w.header("Cache-Control", "no-store")
             w.body(j.bytes, contentType: "application/json")
+        }
+    }
+
+    /// `/livez`: 200 `ok` while the process lives — 503 `CONTROL_LOOP_STALLED` once the watchdog
+    /// saw the control loop silent for longer than `control_stall_after_ms` (a wedged control
+    /// loop routes nothing new, takes no report and cannot shut down cleanly: restart it). The
+    /// data loops serve it too, so it answers while the control loop — which serves the
+    /// internal listener — cannot.
+    public static func registerLiveness(on router: HTTPRouter, controlLoop: LoopHeartbeat?) {
+        router.add("livez", [.get, .head], OpsPaths.livez) { _, w in
+            if let controlLoop, controlLoop.isStalled {
+                return w.error(.serviceUnavailable, code: "CONTROL_LOOP_STALLED",
+                               message: "the control loop has not run for \(controlLoop.silentMs()) ms (activity: \(controlLoop.activity.label))")
+            }
+            w.head(.ok)
+            w.header("Cache-Control", "no-store")
+            w.body("ok\n", contentType: "text/plain; charset=utf-8")
         }
     }
 }

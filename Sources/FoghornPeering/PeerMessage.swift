@@ -1,4 +1,5 @@
 import FoghornJSON
+import FoghornModel
 
 /// One PeerChannel message (docs/PEERING.md lists every field).
 public enum PeerMessage: Sendable, Equatable {
@@ -152,6 +153,15 @@ public enum PeerMessage: Sendable, Equatable {
 
     /// Decodes one frame's payload; every field is checked (type, range, length).
     public static func decode(_ type: PeerMessageType, _ payload: [UInt8]) throws(PeerProtocolError) -> PeerMessage {
+        var refused: [String] = []
+        return try decode(type, payload, refused: &refused)
+    }
+
+    /// Decodes as above; an edge whose `base_url` or an output template breaks
+    /// ``InputRules`` (control bytes, a foreign scheme) is left out of the message and named in
+    /// `refused` (`"<node_id>: outputs.HLS: byte 0x0D at offset 40: …"`) — the rest of the frame
+    /// is used, and the channel stays up.
+    public static func decode(_ type: PeerMessageType, _ payload: [UInt8], refused: inout [String]) throws(PeerProtocolError) -> PeerMessage {
         let root: JSONValue
         do throws(JSONParser.Error) {
             root = try JSONParser.parse(payload, maxDepth: 8)
@@ -175,16 +185,16 @@ public enum PeerMessage: Sendable, Equatable {
                 guard let a = list.arrayValue, a.count <= maxStreamsListed else { throw .malformed("edge_summary: streams must be an array of at most \(maxStreamsListed) names") }
                 streams = try a.map { v throws(PeerProtocolError) in try Reader.name(v, "streams[]", type) }
             }
-            return .edgeSummary(streams: streams, edges: try r.edges())
+            return .edgeSummary(streams: streams, edges: try r.edges(refused: &refused))
         case .streamAdvertisement:
-            return .streamAdvertisement(stream: try r.name("stream"), edges: try r.edges())
+            return .streamAdvertisement(stream: try r.name("stream"), edges: try r.edges(refused: &refused))
         case .streamEnded:
             return .streamEnded(stream: try r.name("stream"))
         case .queryStream:
             return .queryStream(id: UInt64(try r.int("id", 0...Int64.max)), stream: try r.name("stream"))
         case .queryAnswer:
             guard let found = root["found"]?.boolValue else { throw .malformed("query_answer: found must be a boolean") }
-            return .queryAnswer(id: UInt64(try r.int("id", 0...Int64.max)), stream: try r.name("stream"), found: found, edges: try r.edges())
+            return .queryAnswer(id: UInt64(try r.int("id", 0...Int64.max)), stream: try r.name("stream"), found: found, edges: try r.edges(refused: &refused))
         case .heartbeat:
             guard let reply = root["reply"]?.boolValue else { throw .malformed("heartbeat: reply must be a boolean") }
             return .heartbeat(seq: UInt64(try r.int("seq", 0...Int64.max)), reply: reply)
@@ -217,6 +227,18 @@ public enum PeerMessage: Sendable, Equatable {
             return try Reader.name(v, key, type)
         }
 
+        /// The first URL of `e` that ``InputRules`` refuses, as `field: problem`.
+        static func urlProblem(_ e: PeerEdge) -> String? {
+            if !e.baseURL.isEmpty, let problem = InputRules.baseURLProblem(e.baseURL) { return "base_url: \(problem)" }
+            for o in e.outputs {
+                if let problem = InputRules.templateProblem(o.template) {
+                    let name = InputRules.textProblem(o.name, maxBytes: 64) == nil ? o.name : "?"
+                    return "outputs.\(name): \(problem)"
+                }
+            }
+            return nil
+        }
+
         /// A non-empty name of visible ASCII/UTF-8 without control characters.
         static func name(_ v: JSONValue, _ key: String, _ type: PeerMessageType) throws(PeerProtocolError) -> String {
             guard let s = v.stringValue, !s.isEmpty, s.utf8.count <= PeerMessage.maxNameBytes, !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
@@ -225,7 +247,7 @@ public enum PeerMessage: Sendable, Equatable {
             return s
         }
 
-        func edges() throws(PeerProtocolError) -> [PeerEdge] {
+        func edges(refused: inout [String]) throws(PeerProtocolError) -> [PeerEdge] {
             guard let list = root["edges"]?.arrayValue, list.count <= PeerMessage.maxEdges else {
                 throw .malformed("\(type.name): edges must be an array of at most \(PeerMessage.maxEdges) edges")
             }
@@ -264,6 +286,10 @@ public enum PeerMessage: Sendable, Equatable {
                     e.streams.append(PeerEdge.Stream(
                         name: try name("name", in: s), inputs: UInt32(try int("inputs", 0...Int64(UInt32.max), in: s)),
                         viewers: UInt32(try int("viewers", 0...Int64(UInt32.max), in: s))))
+                }
+                if let problem = Reader.urlProblem(e) {
+                    refused.append("\(e.nodeId): \(problem)")
+                    continue
                 }
                 out.append(e)
             }

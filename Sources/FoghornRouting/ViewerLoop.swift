@@ -72,6 +72,8 @@ public final class ViewerLoop: @unchecked Sendable {
     let geoCache = GeoCache()
     /// Outcomes (by ``RoutingOutcome``) then exclusions (by ``Exclusion`` raw value).
     public let counters = RelaxedCounters(count: RoutingOutcome.allCases.count + 16)
+    /// Single-address forwarding headers sent twice by a trusted proxy (ignored): 0 `CF-Connecting-IP`, 1 `X-Real-IP`.
+    public let forwardingDuplicates = RelaxedCounters(count: 2)
     let url = ByteBuffer(capacity: 1024)
     private var requestCounter: UInt64 = 0
     /// The decision of the request being answered (for the access log): node index and score.
@@ -372,14 +374,14 @@ public final class ViewerLoop: @unchecked Sendable {
     /// The viewer's address: the peer, or what a trusted proxy says.
     public func clientAddress(_ req: HTTPRequest) -> IPAddress? {
         guard let peer = peerIP(req) else { return nil }
-        return settings.resolver.resolve(peer: peer) { name in
+        return settings.resolver.resolve(peer: peer, lines: { name, n in
             let range: ByteRange? = switch name {
-            case .cfConnectingIP: req.header("cf-connecting-ip")
-            case .forwardedFor: req.header("x-forwarded-for")
-            case .realIP: req.header("x-real-ip")
+            case .cfConnectingIP: req.header("cf-connecting-ip", occurrence: n)
+            case .forwardedFor: req.header("x-forwarded-for", occurrence: n)
+            case .realIP: req.header("x-real-ip", occurrence: n)
             }
             return range.map { req.bytes($0) }
-        }
+        }, duplicate: { [forwardingDuplicates] name in forwardingDuplicates.add(name == .cfConnectingIP ? 0 : 1) })
     }
 
     /// `https` when a trusted proxy says `X-Forwarded-Proto: https`.

@@ -91,7 +91,7 @@ import FoghornTesting
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
         let (a, tokenA) = try Self.enroll(ip)
-        let stream = "live+q\"u\\o\tte"  // a quote, a backslash, a tab
+        let stream = "live+q\"u\\o'te"  // a quote, a backslash (controls and spaces are refused: URL rules)
         let report = try Self.call(ip, "POST", "/v1/edges/\(a)/report", body: """
             {"cpu_permille": 100, "ram_used_bytes": 1000, "ram_max_bytes": 8000, "up_bytes_per_sec": 0,
              "bw_limit_bytes_per_sec": 125000000, "lat": 52.37, "lon": 4.9, "base_url": "https://\(a).edges.example/",
@@ -108,7 +108,7 @@ import FoghornTesting
         #expect(j["primary"]?["outputs"]?["MP4"]?["url"] == .string("https://\(a).edges.example/\(stream).mp4"))
         #expect(j["metadata"]?["streamId"] == .string(stream))
         #expect(j["metadata"]?["contentId"] == .string("pq"))
-        #expect(json.bodyText.contains(#""MP4":{"protocol":"MP4","url":"https://\#(a).edges.example/live+q\"u\\o\tte.mp4"}"#))
+        #expect(json.bodyText.contains(#""MP4":{"protocol":"MP4","url":"https://\#(a).edges.example/live+q\"u\\o'te.mp4"}"#))
     }
 
     @Test func enrollReportAndPlay() throws {
@@ -394,6 +394,42 @@ import FoghornTesting
         // A private client address has no position: load alone decides.
         let local = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: ["X-Forwarded-For: 10.1.2.3"])
         #expect(local.header("X-Foghorn-Edge") == seattle)
+    }
+
+    /// A client behind a trusted proxy that appends its own `X-Forwarded-For` line (HAProxy's
+    /// `option forwardfor`) forges a first line: the lines are one list, so the proxy's hop — the
+    /// real address — wins. A duplicated single-address header is ignored and counted.
+    @Test func forwardingHeadersAcrossSeveralLines() throws {
+        let db = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures/geo/foghorn-test-city.mmdb").path
+        let server = try Self.start { c in
+            c.geoipDb = db
+            c.trustedProxies = ["127.0.0.0/8"]
+        }
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (london, seattle) = try Self.londonAndSeattle(ip)
+        // The forged Seattle line first, the proxy's London line second: London (right-most untrusted hop).
+        let two = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: ["X-Forwarded-For: 216.160.83.56", "X-Forwarded-For: 81.2.69.142"])
+        #expect(two.header("X-Foghorn-Edge") == london)
+        let reversed = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: ["X-Forwarded-For: 81.2.69.142", "x-forwarded-for: 216.160.83.56"])
+        #expect(reversed.header("X-Foghorn-Edge") == seattle)
+        // Trusted hops on the last line are skipped across lines.
+        let hops = try Self.call(vp, "GET", "/play/pk/hls", token: nil,
+                                 headers: ["X-Forwarded-For: 216.160.83.56", "X-Forwarded-For: 81.2.69.142, 127.0.0.9", "X-Forwarded-For: 127.0.0.5"])
+        #expect(hops.header("X-Foghorn-Edge") == london)
+        // Two X-Real-IP (or CF-Connecting-IP) lines are ambiguous: ignored (no position → Seattle by load), counted.
+        for name in ["X-Real-IP", "CF-Connecting-IP"] {
+            let dup = try Self.call(vp, "GET", "/play/pk/hls", token: nil, headers: ["\(name): 81.2.69.142", "\(name): 81.2.69.142"])
+            #expect(dup.header("X-Foghorn-Edge") == seattle, "\(name)")
+        }
+        // …falling through to the next source.
+        let next = try Self.call(vp, "GET", "/play/pk/hls", token: nil,
+                                 headers: ["CF-Connecting-IP: 216.160.83.56", "CF-Connecting-IP: 216.160.83.56", "X-Forwarded-For: 81.2.69.142"])
+        #expect(next.header("X-Foghorn-Edge") == london)
+        let metrics = try Self.call(ip, "GET", "/metrics").bodyText
+        #expect(metrics.contains(#"foghorn_forwarding_header_duplicates_total{header="cf-connecting-ip"} 2"#))
+        #expect(metrics.contains(#"foghorn_forwarding_header_duplicates_total{header="x-real-ip"} 1"#))
     }
 
     @Test func untrustedPeersCannotSpoofTheirAddress() throws {

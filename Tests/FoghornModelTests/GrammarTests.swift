@@ -116,6 +116,36 @@ func parsePath(_ s: String) -> (String, String?, String?)? {
         #expect(resolve("127.0.0.1", cf: "3.3.3.3", xff: "1.1.1.1") == "3.3.3.3")
         #expect(resolve("127.0.0.1", real: "2.2.2.2") == "2.2.2.2")
         #expect(resolve("127.0.0.1", xff: "garbage") == "127.0.0.1")
+        // Several lines: one list in order; the right-most untrusted hop across all of them.
+        func lines(_ peer: String, cf: [String] = [], xff: [String] = [], real: [String] = []) -> (String, [ClientAddressResolver.ForwardingHeader]) {
+            var duplicates: [ClientAddressResolver.ForwardingHeader] = []
+            // Each line in a buffer of its own that outlives the call (as a request's bytes do).
+            func buffers(_ list: [String]) -> [UnsafeMutableRawBufferPointer] {
+                list.map { line in
+                    let b = UnsafeMutableRawBufferPointer.allocate(byteCount: line.utf8.count, alignment: 1)
+                    _ = b.initializeMemory(as: UInt8.self, from: line.utf8)
+                    return b
+                }
+            }
+            let cfb = buffers(cf), xffb = buffers(xff), realb = buffers(real)
+            defer { for b in cfb + xffb + realb { b.deallocate() } }
+            let ip = resolver.resolve(peer: IPAddress.parse(peer)!, lines: { name, n in
+                let list = switch name { case .cfConnectingIP: cfb; case .forwardedFor: xffb; case .realIP: realb }
+                return n < list.count ? UnsafeRawBufferPointer(list[n]) : nil
+            }, duplicate: { duplicates.append($0) })
+            return (ip.description, duplicates)
+        }
+        #expect(lines("127.0.0.1", xff: ["6.6.6.6", "1.1.1.1"]).0 == "1.1.1.1")
+        #expect(lines("127.0.0.1", xff: ["6.6.6.6", "1.1.1.1, 10.0.0.5", "10.0.0.6"]).0 == "1.1.1.1")
+        #expect(lines("127.0.0.1", xff: ["6.6.6.6", "10.0.0.5", "10.0.0.6"]).0 == "6.6.6.6")
+        #expect(lines("127.0.0.1", xff: ["10.1.1.1", "10.0.0.6"]).0 == "10.1.1.1")  // all trusted: the left-most
+        #expect(lines("127.0.0.1", xff: ["6.6.6.6", "", "1.1.1.1"]).0 == "1.1.1.1")
+        #expect(lines("127.0.0.1", xff: ["garbage", "1.1.1.1"]).0 == "1.1.1.1")  // found before the bad hop
+        #expect(lines("127.0.0.1", xff: ["1.1.1.1", "garbage"], real: ["2.2.2.2"]).0 == "2.2.2.2")
+        #expect(lines("127.0.0.1", xff: Array(repeating: "10.0.0.1", count: 65), real: ["2.2.2.2"]).0 == "2.2.2.2")  // too many lines
+        #expect(lines("127.0.0.1", cf: ["3.3.3.3", "3.3.3.3"], xff: ["1.1.1.1"]) == ("1.1.1.1", [.cfConnectingIP]))
+        #expect(lines("127.0.0.1", real: ["2.2.2.2", "4.4.4.4"]) == ("127.0.0.1", [.realIP]))
+        #expect(lines("8.8.8.8", cf: ["3.3.3.3", "3.3.3.3"]) == ("8.8.8.8", []))  // untrusted: not even read
         // IPv6 blocks, even ::/0, hold IPv6 addresses only; IPv4 blocks IPv4 only.
         var v6 = ClientAddressResolver(trustedProxies: [CIDRBlock.parse("::/0")!])
         #expect(v6.isTrusted(IPAddress.parse("2001:db8::1")!) && !v6.isTrusted(IPAddress.parse("127.0.0.1")!))

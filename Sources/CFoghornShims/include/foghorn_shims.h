@@ -49,6 +49,17 @@ int foghorn_release_free_memory(void);
 /// the heap each time a snapshot is replaced. Returns 1 on success.
 int foghorn_set_mmap_threshold(int bytes);
 
+/// Notes the time of the first SIGTERM or SIGINT in a flag the watchdog thread reads, then hands
+/// the signal on to the handler installed before (libuv's, which wakes the control loop). Call
+/// after the loop's signal handlers are installed. Returns 0, or -1 if sigaction failed.
+int foghorn_watch_termination_signals(void);
+
+/// CLOCK_MONOTONIC nanoseconds at the first SIGTERM/SIGINT seen by the handler above; 0 if none.
+uint64_t foghorn_termination_requested_ns(void);
+
+/// Ends the process at once (`_exit`): the watchdog's last resort when shutdown cannot run.
+void foghorn_exit_now(int code);
+
 #ifdef __cplusplus
 }
 #endif
