@@ -223,6 +223,10 @@ public final class FoghornServer: @unchecked Sendable {
             }
         }
 
+        for warning in config.warnings {
+            logger.warning("configuration: \(warning)")
+            readiness.warn(warning)
+        }
         readiness.set("listeners", ok: false, detail: "starting")
         readiness.set("snapshot", ok: false, detail: "no routing snapshot yet")
         if !config.geoipDb.isEmpty { readiness.set("geoip", ok: true, detail: config.geoipDb) }
@@ -406,6 +410,7 @@ public final class FoghornServer: @unchecked Sendable {
         let router = HTTPRouter()
         OpsRoutes.register(on: router, readiness: readiness, metrics: metrics, version: FoghornVersion.string, controlLoop: controlHeartbeat)
         InternalAPI.register(on: router, plane: plane)
+        InternalAPI.gate(router, plane: plane)
         return router
     }
 

@@ -80,6 +80,7 @@ public enum ConfigKeys {
         int("edge_evict_after_ms", "an edge with no report for this long is forgotten", \.edgeEvictAfterMs, 1000...604_800_000),
         int("sticky_band", "score points within which a returning viewer keeps its edge (0 = off)", \.stickyBand, 0...1_000_000),
         oneOf("url_stream_name", "name used for $ in edge URLs", \.urlStreamName, ["playback", "internal"]),
+        oneOf("internal_auth", "what internal_token guards on the internal listener: mutations, all (every read but probes), auto (all unless internal_listen is loopback)", \.internalAuth, ["auto", "mutations", "all"]),
         int("redirect_status", "redirect status for /play with a protocol (307 or 302)", \.redirectStatus, 302...307),
         list("cors_allowed_origins", "Access-Control-Allow-Origin policy: * or exact origins", \.corsAllowedOrigins, validate: { $0 == "*" || (($0.hasPrefix("http://") || $0.hasPrefix("https://")) && InputRules.forbiddenURLByte($0) == nil) ? nil : "\"\($0)\" is not * or an http(s) origin" }),
         int("weight_cpu", "score weight of CPU", \.weightCpu, 0...1_000_000),

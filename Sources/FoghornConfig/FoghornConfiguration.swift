@@ -44,6 +44,8 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var stickyBand = 0
     /// `playback` (the edge resolves the ID, as the reference) or `internal` (stream name in URLs).
     public var urlStreamName = "playback"
+    /// `auto`, `mutations` or `all`: see ``effectiveInternalAuth``.
+    public var internalAuth = "auto"
     public var redirectStatus = 307
     /// `["*"]` or exact origins (then `Vary: Origin`).
     public var corsAllowedOrigins: [String] = ["*"]
@@ -122,6 +124,44 @@ public struct TLSFilePair: Sendable, Equatable {
     public init(cert: String, key: String) {
         self.cert = cert
         self.key = key
+    }
+}
+
+/// What the admin token guards on the internal listener (`internal_auth`).
+public enum InternalAuth: String, Sendable {
+    /// Only mutations (and edge reports, which may use their own credential); reads are open.
+    case mutations
+    /// Every endpoint but the probes (`/livez`, `/readyz`, `/health`, `/v1/version`), enrolment
+    /// and reports (their own credentials) and, with `mist.compat`, the MistUtilLoad API
+    /// (MistServer cannot send a token).
+    case all
+}
+
+extension FoghornConfiguration {
+    /// Whether `internal_listen` is bound to loopback only (127.0.0.0/8, ::1).
+    public var internalListenIsLoopback: Bool { IPAddress.parse(internalListen.host)?.isLoopback ?? false }
+
+    /// `internal_auth`, with `auto` decided: `all` when the internal listener is reachable from
+    /// other hosts, `mutations` on loopback.
+    public var effectiveInternalAuth: InternalAuth {
+        switch internalAuth {
+        case "all": .all
+        case "mutations": .mutations
+        default: internalListenIsLoopback ? .mutations : .all
+        }
+    }
+
+    /// What an operator should hear about before running this configuration (logged at start,
+    /// listed by `check-config` and `/readyz?verbose`).
+    public var warnings: [String] {
+        var out: [String] = []
+        if !internalListenIsLoopback && internalToken.isEmpty {
+            out.append("internal_listen \(internalListen) is not loopback and no internal_token is set: every mutation is refused"
+                + (effectiveInternalAuth == .all ? " and every read but the probes answers 403" : ", and reads (edges, debug, metrics) are open to anyone who can reach it"))
+        } else if !internalListenIsLoopback && effectiveInternalAuth == .mutations {
+            out.append("internal_listen \(internalListen) is not loopback and internal_auth is mutations: reads (edges, debug, metrics) need no token")
+        }
+        return out
     }
 }
 

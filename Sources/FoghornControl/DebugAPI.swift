@@ -80,6 +80,11 @@ enum DebugAPI {
                 if request.stickyBand > 0 { reason += "; sticky band \(request.stickyBand) applied for this client network" }
                 if let proto, snapshot.url(edge: winner, proto: proto) == nil { reason += "; but it has no \(proto.name) output (PROTOCOL_NOT_AVAILABLE)" }
                 j.field("reason", reason)
+            } else if snapshot.isOffline(stream: s) {
+                // What /play answers here: 404 STREAM_OFFLINE (the same rule, RoutingSnapshot.isOffline).
+                j.key("winner"); j.null()
+                j.field("outcome", "STREAM_OFFLINE")
+                j.field("reason", "no edge carrying stream \(record.stream) has an input")
             } else {
                 j.key("winner"); j.null()
                 j.field("outcome", "NO_EDGE_AVAILABLE")

@@ -255,9 +255,35 @@ public enum InternalAPI {
         return Crypto.constantTimeEqual(Array(token.utf8), Array(plane.config.internalToken.utf8))
     }
 
+    /// Routes `internal_auth: all` leaves open: probes, enrolment and reports (credentials of
+    /// their own, checked by their handlers) and the MistUtilLoad API (MistServer sends no token).
+    static let openRoutes: Set<String> = ["livez", "readyz", "health", "version", "edges_enroll", "mist_root"]
+
+    /// Puts `internal_auth` in front of every route of the internal listener's `router`: with
+    /// `all` (read from the running configuration, so a reload applies it), a request to any
+    /// route but ``openRoutes`` and edge reports needs the admin token — 401 `UNAUTHORIZED`
+    /// without it, 403 `ADMIN_TOKEN_NOT_CONFIGURED` when none is set. With `mutations` the
+    /// handlers decide alone (mutations need the token, reads are open).
+    public static func gate(_ router: HTTPRouter, plane: ControlPlane) {
+        router.wrapHandlers { name, handler in
+            if openRoutes.contains(name) { return handler }
+            return { req, w in
+                if plane.config.effectiveInternalAuth == .all && !isEdgeReport(name, req) {
+                    guard requireAdmin(req, &w, plane) else { return }
+                }
+                handler(req, &w)
+            }
+        }
+    }
+
+    /// `POST /v1/edges/<id>/report`: authorized by the edge's own credential in its handler.
+    static func isEdgeReport(_ route: String, _ req: HTTPRequest) -> Bool {
+        route == "edges_item" && req.method == .post && req.pathString.hasSuffix("/report")
+    }
+
     static func requireAdmin(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane) -> Bool {
         if plane.config.internalToken.isEmpty {
-            w.error(.forbidden, code: "ADMIN_TOKEN_NOT_CONFIGURED", message: "mutations are refused: no internal_token is configured")
+            w.error(.forbidden, code: "ADMIN_TOKEN_NOT_CONFIGURED", message: "refused: no internal_token is configured")
             return false
         }
         if isAdmin(req, plane) { return true }

@@ -52,6 +52,12 @@ public final class HTTPRouter: @unchecked Sendable {
         handlers.append(Handler(call: handler))
     }
 
+    /// Replaces every route's handler registered so far by `wrap(routeName, handler)` — a gate
+    /// in front of a whole listener (the internal listener's `internal_auth`). Call before serving.
+    public func wrapHandlers(_ wrap: (String, @escaping HTTPHandler) -> HTTPHandler) {
+        for i in handlers.indices { handlers[i] = Handler(call: wrap(names[i], handlers[i].call)) }
+    }
+
     public enum Match {
         /// Index into `routeNames`.
         case route(Int, HTTPHandler)

@@ -17,6 +17,9 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     public var isV4: Bool { high == 0 && (low >> 32) == 0xFFFF }
     public var v4: UInt32 { UInt32(truncatingIfNeeded: low) }
 
+    /// 127.0.0.0/8 or ::1.
+    public var isLoopback: Bool { isV4 ? (v4 >> 24) == 127 : (high == 0 && low == 1) }
+
     /// Loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified, multicast:
     /// no meaningful geo position.
     public var isPrivateOrLocal: Bool {

@@ -1130,6 +1130,11 @@ public final class RoutingSnapshot: @unchecked Sendable {
         return columns.candidates(start: start, count: count)
     }
 
+    /// When scoring found no winner for `stream`: true if none of its carriers has an input —
+    /// the stream is offline (`/play` answers 404 `STREAM_OFFLINE`) — false if carriers with
+    /// inputs were all excluded (503 `NO_EDGE_AVAILABLE`). One rule for `/play` and `/debug/score`.
+    public func isOffline(stream: Int) -> Bool { !candidates(of: stream).inputs.contains { $0 > 0 } }
+
     /// Index of the stream named `name`, if an edge reports it.
     public func streamIndex(named name: String) -> Int? {
         guard let slot = streamSlot(named: name), streams[slot].candidateCount > 0 else { return nil }

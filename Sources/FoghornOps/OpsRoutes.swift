@@ -35,6 +35,10 @@ public enum OpsRoutes {
                     j.objectEnd()
                 }
                 j.arrayEnd()
+                j.key("warnings")
+                j.arrayStart()
+                for warning in readiness.warnings { j.string(warning) }
+                j.arrayEnd()
                 j.objectEnd()
                 w.body(j.bytes, contentType: "application/json")
             } else {

@@ -19,6 +19,14 @@ public final class Readiness: Sendable {
         }
     }
 
+    private let notes = Locked<[String]>([])
+
+    /// Records something an operator should fix that does not make the process unready
+    /// (`/readyz?verbose` lists it under `warnings`).
+    public func warn(_ text: String) { notes.withLock { if !$0.contains(text) { $0.append(text) } } }
+
+    public var warnings: [String] { notes.withLock { $0 } }
+
     public func beginDraining() { state.withLock { $0.draining = true } }
 
     public var isDraining: Bool { state.withLock { $0.draining } }

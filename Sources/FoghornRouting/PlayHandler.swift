@@ -65,10 +65,10 @@ public enum PlayHandler {
                 case .notFound, .found:
                     break  // resolved as unknown (or gone again): 404 below
                 case .unavailable:
-                    return fail(&w, req, loop, .serviceUnavailable, "RESOLVER_UNAVAILABLE", "the playback resolver is unavailable", .noEdgeAvailable, retryAfter: true)
+                    return fail(&w, req, loop, .serviceUnavailable, "RESOLVER_UNAVAILABLE", "the playback resolver is unavailable", .resolverUnavailable, retryAfter: true)
                 case nil:
                     guard loop.canPark else {
-                        return fail(&w, req, loop, .serviceUnavailable, "RESOLVER_BUSY", "too many viewers are waiting for the playback resolver", .noEdgeAvailable, retryAfter: true)
+                        return fail(&w, req, loop, .serviceUnavailable, "RESOLVER_BUSY", "too many viewers are waiting for the playback resolver", .resolverUnavailable, retryAfter: true)
                     }
                     // Not known here: ask the resolver and wait (bounded, with a deadline).
                     w.park = HTTPParkRequest(
@@ -77,6 +77,7 @@ public enum PlayHandler {
                             w.head(.serviceUnavailable)
                             w.header("Retry-After", "1")
                             w.error(.serviceUnavailable, code: "RESOLVER_UNAVAILABLE", message: "the playback resolver did not answer in time")
+                            loop.count(.resolverUnavailable)
                         },
                         register: { handle in _ = loop.park(id, handle) })
                     return
@@ -110,7 +111,7 @@ public enum PlayHandler {
         let top = Scorer.top(snapshot, request, localPending: loop.localPending, pendingMayExclude: loop.pendingMayExclude)
         loop.countExclusions(top)
         guard !top.isEmpty else {
-            if !snapshot.candidates(of: stream).inputs.contains(where: { $0 > 0 }) {
+            if snapshot.isOffline(stream: stream) {
                 return offline(req, &w, loop, stream: snapshot.streams[stream].name)
             }
             return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "every edge carrying the stream is excluded (full, draining, stale…)", .noEdgeAvailable, retryAfter: true)
@@ -139,7 +140,10 @@ public enum PlayHandler {
             w.body(url.readable, contentType: "text/plain; charset=utf-8")
             loop.count(.redirect)
         }
-        loop.addPending(edge: winner, bytesPerSec: snapshot.perViewerByStream[stream])
+        // A redirect or a JSON answer sends a player to the winner (a JSON answer's primary is
+        // what players pick): it counts as a viewer there until the edge's next report. A HEAD
+        // request sends nobody (monitors, link checkers): it adds nothing.
+        if !w.isHeadRequest { loop.addPending(edge: winner, bytesPerSec: snapshot.perViewerByStream[stream]) }
     }
 
     /// No edge here (local or cached remote) carries `stream`: with on-demand peers, park the

@@ -42,7 +42,7 @@ public struct ViewerSettings: Sendable {
 
 /// Route outcomes counted per loop (`foghorn_routing_decisions_total{outcome}`).
 public enum RoutingOutcome: Int, CaseIterable, Sendable {
-    case redirect, json, preflight, viewKeyNotFound, streamOffline, noEdgeAvailable, protocolNotAvailable, badRequest
+    case redirect, json, preflight, viewKeyNotFound, streamOffline, noEdgeAvailable, protocolNotAvailable, badRequest, resolverUnavailable
 
     public var label: String {
         switch self {
@@ -54,6 +54,7 @@ public enum RoutingOutcome: Int, CaseIterable, Sendable {
         case .noEdgeAvailable: return "no_edge_available"
         case .protocolNotAvailable: return "protocol_not_available"
         case .badRequest: return "bad_request"
+        case .resolverUnavailable: return "resolver_unavailable"
         }
     }
 }

@@ -198,7 +198,8 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         do {
-            _ = try options.load()
+            let config = try options.load()
+            for warning in config.warnings { ProcessIO.write("warning: \(warning)\n", to: 2) }
             print("ok: \(options.config ?? "(defaults)") is valid")
         } catch {
             ProcessIO.write("error: \(error)\n", to: 2)

@@ -105,6 +105,13 @@ import FoghornSync
         let envBad = try FoghornProcess(arguments: ["check-config", "--config", good.path], environment: ["FOGHORN_LOOPS": "x"])
         #expect(envBad.waitForExit(timeoutMs: 10000) == 1)
         #expect(envBad.standardErrorText.contains("loops: expected an integer, got a string (from env FOGHORN_LOOPS)"))
+        // An internal listener reachable from other hosts without a token: valid, but said so.
+        let exposed = try FoghornProcess(arguments: ["check-config", "--config", good.path, "--internal-listen", "0.0.0.0:18009"])
+        #expect(exposed.waitForExit(timeoutMs: 10000) == 0)
+        #expect(exposed.standardErrorText.contains("warning: internal_listen 0.0.0.0:18009 is not loopback and no internal_token is set"))
+        let guarded = try FoghornProcess(arguments: ["check-config", "--config", good.path, "--internal-listen", "0.0.0.0:18009", "--internal-token", "t0ken"])
+        #expect(guarded.waitForExit(timeoutMs: 10000) == 0)
+        #expect(!guarded.standardErrorText.contains("warning"))
     }
 
     @Test func busyPortFailsStartupClearly() throws {

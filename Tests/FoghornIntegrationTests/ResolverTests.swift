@@ -73,6 +73,9 @@ import FoghornTesting
         let waited = TestClient.nowMs() - started
         #expect(slow.status == 503)
         #expect(waited >= 150 && waited < 2000, "waited \(waited) ms")
+        // Both counted as resolver outages, not as edges unavailable.
+        #expect(try FederationTests.metric(server, #"foghorn_routing_decisions_total{outcome="resolver_unavailable"}"#) == 2)
+        #expect(try FederationTests.metric(server, #"foghorn_routing_decisions_total{outcome="no_edge_available"}"#) == 0)
 
         // Past the TTL the background refresh fails, but the known record is still served (stale-if-error).
         resolver.setMode(.failing)

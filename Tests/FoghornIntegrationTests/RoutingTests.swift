@@ -432,6 +432,64 @@ import FoghornTesting
         #expect(metrics.contains(#"foghorn_forwarding_header_duplicates_total{header="x-real-ip"} 1"#))
     }
 
+    /// Every carrier reports the stream with 0 inputs: `/play` answers 404 STREAM_OFFLINE and
+    /// `/debug/score` says the same (it used to say NO_EDGE_AVAILABLE).
+    @Test func debugScoreAgreesWithPlayWhenNoCarrierHasAnInput() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (a, token) = try Self.enroll(ip)
+        #expect(try Self.report(ip, a, token, inputs: 0).status == 204)
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
+        Self.settle()
+        let play = try Self.call(vp, "GET", "/play/pk/hls", token: nil)
+        #expect(play.status == 404)
+        #expect(try JSONParser.parse(play.body)["code"] == .string("STREAM_OFFLINE"))
+        let debug = try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pk").body)
+        #expect(debug["outcome"] == .string("STREAM_OFFLINE"))
+        #expect(debug["winner"] == .null)
+        // With an input but the edge draining: both say NO_EDGE_AVAILABLE.
+        #expect(try Self.report(ip, a, token, inputs: 1).status == 204)
+        #expect(try Self.call(ip, "PUT", "/v1/edges/\(a)/mode", body: #"{"mode": "draining"}"#).status == 200)
+        Self.settle()
+        #expect(try Self.call(vp, "GET", "/play/pk/hls", token: nil).status == 503)
+        #expect(try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pk").body)["outcome"] == .string("NO_EDGE_AVAILABLE"))
+    }
+
+    /// Pending (anti-herd) bandwidth: a redirect and a JSON answer add the stream's per-viewer
+    /// figure to the winner; a HEAD adds nothing (OPERATIONS and SCORING say so).
+    @Test func headRequestsAddNoPendingBandwidth() throws {
+        let server = try Self.start { c in c.loops = 1 }
+        defer { server.stopNow() }
+        let ip = server.internalPort, vp = server.httpPort
+        let (a, token) = try Self.enroll(ip)
+        #expect(try Self.report(ip, a, token).status == 204)
+        #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
+        Self.settle()
+        func pending() throws -> Int {
+            let j = try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pk").body)
+            return j["candidates"]?.arrayValue?.first?["pending_bytes_per_sec"]?.intValue.map { Int($0) } ?? -1
+        }
+        func settled(_ expected: Int) throws -> Int {
+            var p = -1
+            for _ in 0..<50 {
+                p = try pending()
+                if p == expected { break }
+                usleep(20_000)
+            }
+            return p
+        }
+        for _ in 0..<5 { #expect(try Self.call(vp, "HEAD", "/play/pk/hls", token: nil).status == 307) }
+        for _ in 0..<5 { #expect(try Self.call(vp, "HEAD", "/play/pk", token: nil).status == 200) }
+        usleep(200_000)  // more than the 50 ms shipping interval
+        #expect(try pending() == 0)
+        // 600,000 B/s over 3 viewers: 200,000 B/s a viewer.
+        #expect(try Self.call(vp, "GET", "/play/pk", token: nil).status == 200)
+        #expect(try settled(200_000) == 200_000)
+        #expect(try Self.call(vp, "GET", "/play/pk/hls", token: nil).status == 307)
+        #expect(try settled(400_000) == 400_000)
+    }
+
     @Test func untrustedPeersCannotSpoofTheirAddress() throws {
         let db = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("fixtures/geo/foghorn-test-city.mmdb").path
