@@ -375,11 +375,22 @@ public final class ViewerLoop: @unchecked Sendable {
     /// The viewer's address: the peer, or what a trusted proxy says.
     public func clientAddress(_ req: HTTPRequest) -> IPAddress? {
         guard let peer = peerIP(req) else { return nil }
+        guard settings.resolver.isTrusted(peer) else { return peer }
+        let lines = req.forwardingLines()
         return settings.resolver.resolve(peer: peer, lines: { name, n in
-            let range: ByteRange? = switch name {
-            case .cfConnectingIP: req.header("cf-connecting-ip", occurrence: n)
-            case .forwardedFor: req.header("x-forwarded-for", occurrence: n)
-            case .realIP: req.header("x-real-ip", occurrence: n)
+            let range: ByteRange?
+            switch name {
+            case .cfConnectingIP: range = n >= lines.cfCount ? nil : (n == 0 ? lines.cf.0 : lines.cf.1)
+            case .realIP: range = n >= lines.realCount ? nil : (n == 0 ? lines.real.0 : lines.real.1)
+            case .forwardedFor:
+                switch n {
+                case _ where n >= lines.xffCount: range = nil
+                case 0: range = lines.xff.0
+                case 1: range = lines.xff.1
+                case 2: range = lines.xff.2
+                case 3: range = lines.xff.3
+                default: range = req.header("x-forwarded-for", occurrence: n)  // more than four lines: rare
+                }
             }
             return range.map { req.bytes($0) }
         }, duplicate: { [forwardingDuplicates] name in forwardingDuplicates.add(name == .cfConnectingIP ? 0 : 1) })
