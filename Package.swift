@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "FoghornGeoLibrary", targets: ["FoghornGeo"]),
         .library(name: "FoghornRouting", targets: ["FoghornRouting"]),
         .library(name: "FoghornApp", targets: ["FoghornApp"]),
+        .library(name: "FoghornFuzzChecks", targets: ["FoghornFuzzChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -106,6 +107,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // The fuzz targets' invariants (Fuzz/ runs them under libFuzzer, the suite replays the corpora through them).
+        .target(name: "FoghornFuzzChecks", dependencies: ["FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornPeering"], swiftSettings: strict),
+
         // Tests.
         .target(
             name: "FoghornTesting",
@@ -119,6 +123,7 @@ let package = Package(
         .testTarget(name: "FoghornGeoTests", dependencies: ["FoghornGeo", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornJSON"], swiftSettings: strict),
+        .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
             dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],

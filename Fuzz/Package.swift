@@ -18,19 +18,12 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "FuzzInputs",
-            dependencies: [
-                .product(name: "FoghornModel", package: root),
-                .product(name: "FoghornJSON", package: root),
-                .product(name: "FoghornConfig", package: root),
-            ],
+            dependencies: [.product(name: "FoghornFuzzChecks", package: root)],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
         .executableTarget(
             name: "FuzzPeerFrames",
-            dependencies: [
-                .product(name: "FoghornPeering", package: root),
-                .product(name: "FoghornModel", package: root),
-            ],
+            dependencies: [.product(name: "FoghornFuzzChecks", package: root)],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
         .executableTarget(
