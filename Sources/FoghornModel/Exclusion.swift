@@ -40,11 +40,6 @@ public enum Exclusion: UInt8, CaseIterable, Sendable {
     }
 }
 
-/// Operational mode set by operators (`PUT /v1/edges/<id>/mode`).
-public enum EdgeMode: String, Sendable, CaseIterable {
-    case normal, draining, maintenance
-}
-
 /// Edge capabilities reported by the sidecar.
 public struct EdgeCapabilities: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
