@@ -1,4 +1,4 @@
-public import FoghornConfig
+import FoghornConfig
 import FoghornJSON
 import FoghornModel
 
