@@ -638,6 +638,7 @@ public final class FoghornServer: @unchecked Sendable {
         do {
             let new = try read.get()
             let restart = try plane.reload(new)
+            applyLiveSettings(plane.config)
             if let tls { tls.reload(new.tlsCertificates.isEmpty ? tls.pairs : new.tlsCertificates, reason: "SIGHUP") }
             let timing: Logger.Metadata = [
                 "read_ms": "\(Self.rounded(readMs))", "apply_ms": "\(Self.rounded(Double(ControlPlane.monotonicNs() &- startedNs) / 1e6))",
@@ -656,6 +657,28 @@ public final class FoghornServer: @unchecked Sendable {
     }
 
     private static func rounded(_ ms: Double) -> Double { (ms * 10).rounded() / 10 }
+
+    /// Hands a reloaded configuration's live keys (``ConfigKeys/reloadClasses``) to the loops:
+    /// each viewer loop's settings (`sticky_band`, `redirect_status`, `url_stream_name`) and every
+    /// listener's timeouts, connection cap and pipelining limit, each on its own loop; SIGTERM
+    /// reads `shutdown_delay_ms` from `config`. Restart-only keys keep their running values
+    /// (``ControlPlane/takeOver(_:running:)``). On the control loop.
+    private func applyLiveSettings(_ running: FoghornConfiguration) {
+        config = running
+        let viewer = viewerOptions, internalListener = internalOptions
+        let redirect: HTTPStatus = running.redirectStatus == 302 ? .found : .temporaryRedirect
+        let internalName = running.urlStreamName == "internal", sticky = UInt64(running.stickyBand)
+        for (i, loop) in dataLoops.enumerated() {
+            let viewerLoop = viewerLoops[i], context = dataContexts[i]
+            loop.execute {
+                viewerLoop.settings.redirectStatus = redirect
+                viewerLoop.settings.useInternalStreamName = internalName
+                viewerLoop.settings.stickyBand = sticky
+                context.retune(listenersNamed: viewer.name, viewer)
+            }
+        }
+        controlContext.retune(listenersNamed: internalListener.name, internalListener)
+    }
 
     /// What SIGTERM does: `/readyz` → 503 at once, keep serving for
     /// `shutdown_delay_ms`, then stop accepting and drain; exit after the last

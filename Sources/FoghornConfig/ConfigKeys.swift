@@ -29,12 +29,17 @@ public struct ConfigKey: Sendable {
     let apply: @Sendable (inout FoghornConfiguration, JSONValue) -> String?
     /// The key's effective value, for `/debug/config` (secrets come back redacted).
     public let read: @Sendable (FoghornConfiguration) -> JSONValue
+    /// The fields of ``FoghornConfiguration`` this key sets: compared and copied by a reload.
+    public let fields: ConfigFields
+    /// What SIGHUP does with a new value (declared in ``ConfigKeys/reloadClasses``).
+    public internal(set) var reload: ConfigReload = .restart
 
-    init(name: String, summary: String, defaultText: String, read: @escaping @Sendable (FoghornConfiguration) -> JSONValue,
+    init(name: String, summary: String, defaultText: String, fields: ConfigFields, read: @escaping @Sendable (FoghornConfiguration) -> JSONValue,
          apply: @escaping @Sendable (inout FoghornConfiguration, JSONValue) -> String?) {
         self.name = name
         self.summary = summary
         self.defaultText = defaultText
+        self.fields = fields
         self.read = read
         self.apply = apply
     }
@@ -49,8 +54,63 @@ extension String {
     fileprivate func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 }
 
+/// How a key's new value is taken over on SIGHUP.
+public enum ConfigReload: Sendable {
+    /// Applied to the running process (the control plane, the viewer loops' settings, the
+    /// listeners' timeouts and limits).
+    case live
+    /// Read at start only: a changed value is logged (`configuration reloaded; these keys
+    /// changed but need a restart`) and the running value stays in effect and in `/debug/config`.
+    case restart
+    /// Some fields live, the named ones restart-only (reported as `key.field`).
+    case partly(restartOnly: [(field: String, fields: ConfigFields)])
+
+    public var isLive: Bool { if case .live = self { return true } else { return false } }
+}
+
+/// Fields of ``FoghornConfiguration`` behind one key: equal in two configurations? copy them over.
+public struct ConfigFields: Sendable {
+    public let same: @Sendable (FoghornConfiguration, FoghornConfiguration) -> Bool
+    public let copy: @Sendable (inout FoghornConfiguration, FoghornConfiguration) -> Void
+
+    public static func path<T: Equatable & Sendable>(_ p: any WritableKeyPath<FoghornConfiguration, T> & Sendable) -> ConfigFields {
+        ConfigFields(same: { $0[keyPath: p] == $1[keyPath: p] }, copy: { $0[keyPath: p] = $1[keyPath: p] })
+    }
+
+    public static func all(_ parts: [ConfigFields]) -> ConfigFields {
+        ConfigFields(same: { a, b in parts.allSatisfy { $0.same(a, b) } }, copy: { a, b in for p in parts { p.copy(&a, b) } })
+    }
+}
+
 public enum ConfigKeys {
-    public static let all: [ConfigKey] = [
+    /// How each key reloads (SIGHUP); every key not listed is restart-only. Live: the control
+    /// plane takes static edges, playback records, weights, the GeoIP database and Mist nodes;
+    /// the viewer loops take `sticky_band`, `redirect_status` and `url_stream_name`; every
+    /// listener takes its timeouts, connection cap and pipelining limit; enrolment reads the
+    /// cluster's slug and root domain, the internal listener `internal_auth`, SIGTERM
+    /// `shutdown_delay_ms`. Parser limits (buffers sized at start), listen addresses, loops,
+    /// tokens, secrets, trusted proxies, CORS, the resolver, peers and staleness need a restart.
+    static let reloadClasses: [String: ConfigReload] = [
+        "header_timeout_ms": .live, "idle_timeout_ms": .live, "write_timeout_ms": .live, "linger_ms": .live,
+        "max_connections_per_loop": .live, "max_pipelined_requests": .live, "shutdown_delay_ms": .live,
+        "geoip_db": .live, "sticky_band": .live, "url_stream_name": .live, "redirect_status": .live, "internal_auth": .live,
+        "weight_cpu": .live, "weight_ram": .live, "weight_bandwidth": .live, "weight_geo": .live, "weight_stream_bonus": .live,
+        "edges": .live, "playback": .live, "cluster_slug": .live, "root_domain": .live,
+        "cluster": .live,  // its id is restart-only: cluster_id keeps the running one
+        "mist": .partly(restartOnly: [("passphrase", .path(\.mistPassphrase)), ("poll_interval_s", .path(\.mistPollIntervalS)),
+                                       ("fallback", .path(\.mistFallback)), ("compat", .path(\.mistCompat))]),
+        "tls": .partly(restartOnly: [("handshake_timeout_ms", .path(\.tlsHandshakeTimeoutMs)), ("check_interval_s", .path(\.tlsCheckIntervalS)),
+                                      ("ticket_rotate_s", .path(\.tlsTicketRotateS))]),
+    ]
+
+    public static let all: [ConfigKey] = declared.map { key in
+        var k = key
+        k.reload = reloadClasses[key.name] ?? .restart
+        return k
+    }
+
+    /// The key table as declared (``all`` adds each key's reload class).
+    static let declared: [ConfigKey] = [
         listen("http_listen", "viewer HTTP listener (one SO_REUSEPORT socket per data loop)", \.httpListen),
         listen("internal_listen", "internal listener: ops, admin, edge API (control loop)", \.internalListen),
         int("loops", "data loops (threads serving viewers); 0 = one per CPU core", \.loops, 0...256),
@@ -111,6 +171,7 @@ public enum ConfigKeys {
     static func tls() -> ConfigKey {
         ConfigKey(name: "tls", summary: "HTTPS: {certificates: [{cert, key}] (PEM files; first = default, SNI picks), handshake_timeout_ms, check_interval_s, ticket_rotate_s}",
                   defaultText: "{certificates: [], handshake_timeout_ms: 5000, check_interval_s: 10, ticket_rotate_s: 43200}",
+                  fields: .all([.path(\.tlsCertificates), .path(\.tlsHandshakeTimeoutMs), .path(\.tlsCheckIntervalS), .path(\.tlsTicketRotateS)]),
                   read: { c in .object([
                       ("certificates", .array(c.tlsCertificates.map { .object([("cert", .string($0.cert)), ("key", .string($0.key))]) })),
                       ("handshake_timeout_ms", .int(Int64(c.tlsHandshakeTimeoutMs))), ("check_interval_s", .int(Int64(c.tlsCheckIntervalS))),
@@ -150,6 +211,7 @@ public enum ConfigKeys {
     /// `cluster: {id, slug, root_domain}` — the same settings as `cluster_id`, `cluster_slug`, `root_domain`.
     static func cluster() -> ConfigKey {
         ConfigKey(name: "cluster", summary: "this cluster: {id, slug, root_domain} (same as cluster_id, cluster_slug, root_domain)", defaultText: "{}",
+                  fields: .all([.path(\.clusterId), .path(\.clusterSlug), .path(\.rootDomain)]),
                   read: { c in .object([("id", .string(c.clusterId)), ("slug", .string(c.clusterSlug)), ("root_domain", .string(c.rootDomain))]) }) { config, value in
             guard case .object(let members) = objectValue(value) else { return "expected an object {id, slug, root_domain}" }
             for (key, item) in members {
@@ -172,6 +234,7 @@ public enum ConfigKeys {
     /// `peers: [{cluster, address, mode, secret}]`.
     static func peersKey() -> ConfigKey {
         ConfigKey(name: "peers", summary: "peer clusters: a list of {cluster, address: host:port, mode: always|on-demand, secret, tls?}; unlisted clusters are never dialled and refused", defaultText: "[]",
+                  fields: .path(\.peers),
                   read: { c in .array(c.peers.map { p in .object([("cluster", .string(p.cluster)), ("address", .string(p.address)), ("mode", .string(p.mode.rawValue)), ("secret", .string("<redacted>")), ("tls", .bool(p.tls))]) }) }) { config, value in
             guard case .array(let items) = objectValue(value) else { return "expected a list of {cluster, address, mode, secret}" }
             var peers: [PeerConfig] = []
@@ -219,6 +282,7 @@ public enum ConfigKeys {
         let names = (fields.map(\.0) + ["tls_listen", "tls_ca_file"]).joined(separator: ", ")
         return ConfigKey(name: "peering", summary: "PeerChannel timers, bounds and TLS: {\(names)}",
                          defaultText: "{" + fields.map { "\($0.0): \(defaults[keyPath: $0.1])" }.joined(separator: ", ") + ", tls_listen: false, tls_ca_file: \"\"}",
+                         fields: .path(\.peering),
                          read: { c in .object(fields.map { ($0.0, JSONValue.int(Int64(c.peering[keyPath: $0.1]))) }
                                                 + [("tls_listen", .bool(c.peering.tlsListen)), ("tls_ca_file", .string(c.peering.tlsCaFile))]) }) { config, value in
             guard case .object(let members) = objectValue(value) else { return "expected an object {\(names)}" }
@@ -253,6 +317,7 @@ public enum ConfigKeys {
     /// `FOGHORN_MIST` / `--set mist=` as the same JSON object.
     static func mist() -> ConfigKey {
         ConfigKey(name: "mist", summary: "MistServer nodes to poll and MistUtilLoad API: {nodes, passphrase, poll_interval_s, fallback, compat}", defaultText: "{}",
+                  fields: .all([.path(\.mistNodes), .path(\.mistPassphrase), .path(\.mistPollIntervalS), .path(\.mistFallback), .path(\.mistCompat)]),
                   read: { c in .object([("nodes", .array(c.mistNodes.map(JSONValue.string))), ("passphrase", .string("<redacted>")),
                                        ("poll_interval_s", .int(Int64(c.mistPollIntervalS))), ("fallback", .string(c.mistFallback)),
                                        ("compat", .bool(c.mistCompat))]) }) { config, value in
@@ -295,7 +360,7 @@ public enum ConfigKeys {
     }
 
     static func bool(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, Bool> & Sendable) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path]),
+        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path]), fields: .path(path),
                   read: { .bool($0[keyPath: path]) }) { config, value in
             switch value {
             case .bool(let b): config[keyPath: path] = b
@@ -308,7 +373,7 @@ public enum ConfigKeys {
     }
 
     static func string(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, String> & Sendable, secret: Bool = false) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: secret ? "" : FoghornConfiguration()[keyPath: path],
+        ConfigKey(name: name, summary: summary, defaultText: secret ? "" : FoghornConfiguration()[keyPath: path], fields: .path(path),
                   read: { c in secret ? .string(c[keyPath: path].isEmpty ? "" : "<redacted>") : .string(c[keyPath: path]) }) { config, value in
             switch value {
             case .string(let s): config[keyPath: path] = s
@@ -321,7 +386,7 @@ public enum ConfigKeys {
 
     /// A list: a YAML/JSON array of strings, or one comma-separated string (env, flags).
     static func list(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [String]> & Sendable, validate: @escaping @Sendable (String) -> String?) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].joined(separator: ","),
+        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].joined(separator: ","), fields: .path(path),
                   read: { .array($0[keyPath: path].map(JSONValue.string)) }) { config, value in
             var items: [String] = []
             switch value {
@@ -345,7 +410,7 @@ public enum ConfigKeys {
     /// `typed`: how many entries the loader already typed (``FoghornConfiguration/staticEdges``…).
     static func section(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, [JSONValue]> & Sendable,
                         typed: any KeyPath<FoghornConfiguration, Int> & Sendable) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: "[]",
+        ConfigKey(name: name, summary: summary, defaultText: "[]", fields: .path(path),
                   read: { .string("\($0[keyPath: path].count + $0[keyPath: typed]) entries (see /v1/edges, /v1/playback)") }) { config, value in
             guard case .array(let items) = value else { return "expected a list, got \(value.typeDescription)" }
             config[keyPath: path] = items
@@ -356,7 +421,7 @@ public enum ConfigKeys {
     public static func named(_ name: String) -> ConfigKey? { all.first { $0.name == name } }
 
     static func int(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, Int> & Sendable, _ range: ClosedRange<Int>) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path]),
+        ConfigKey(name: name, summary: summary, defaultText: String(FoghornConfiguration()[keyPath: path]), fields: .path(path),
                   read: { .int(Int64($0[keyPath: path])) }) { config, value in
             var number: Int64?
             switch value {
@@ -374,7 +439,7 @@ public enum ConfigKeys {
     }
 
     static func listen(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, ListenAddress> & Sendable) -> ConfigKey {
-        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].description,
+        ConfigKey(name: name, summary: summary, defaultText: FoghornConfiguration()[keyPath: path].description, fields: .path(path),
                   read: { .string($0[keyPath: path].description) }) { config, value in
             guard case .string(let s) = value else { return "expected \"HOST:PORT\", got \(value.typeDescription)" }
             guard let address = ListenAddress.parse(s) else {
@@ -386,7 +451,7 @@ public enum ConfigKeys {
     }
 
     static func oneOf(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, String> & Sendable, _ allowed: [String]) -> ConfigKey {
-        ConfigKey(name: name, summary: summary + " (" + allowed.joined(separator: "|") + ")", defaultText: FoghornConfiguration()[keyPath: path],
+        ConfigKey(name: name, summary: summary + " (" + allowed.joined(separator: "|") + ")", defaultText: FoghornConfiguration()[keyPath: path], fields: .path(path),
                   read: { .string($0[keyPath: path]) }) { config, value in
             guard case .string(let s) = value else { return "expected a string, got \(value.typeDescription)" }
             guard allowed.contains(s) else { return "\"\(s)\" is not one of \(allowed.joined(separator: ", "))" }

@@ -371,20 +371,6 @@ public final class ControlPlane: @unchecked Sendable {
 
     // MARK: Reload
 
-    /// Keys a running process cannot take over without a restart.
-    static let restartOnlyKeys: [(String, @Sendable (FoghornConfiguration) -> String)] = [
-        ("http_listen", { $0.httpListen.description }), ("internal_listen", { $0.internalListen.description }),
-        ("loops", { String($0.loops) }), ("max_request_line_bytes", { String($0.maxRequestLineBytes) }),
-        ("max_header_bytes", { String($0.maxHeaderBytes) }), ("max_headers", { String($0.maxHeaders) }),
-        ("max_body_bytes", { String($0.maxBodyBytes) }), ("header_timeout_ms", { String($0.headerTimeoutMs) }),
-        ("idle_timeout_ms", { String($0.idleTimeoutMs) }), ("trusted_proxies", { $0.trustedProxies.joined(separator: ",") }),
-        ("cors_allowed_origins", { $0.corsAllowedOrigins.joined(separator: ",") }), ("cluster_secret", { $0.clusterSecret }),
-        ("internal_token", { $0.internalToken }), ("edge_stale_after_ms", { String($0.edgeStaleAfterMs) }),
-        ("mist.passphrase", { $0.mistPassphrase }), ("mist.poll_interval_s", { String($0.mistPollIntervalS) }),
-        ("cluster_id", { $0.clusterId }), ("peer_listen", { $0.peerListen.description }),
-        ("peers", { $0.peers.map { "\($0.cluster)=\($0.address)/\($0.mode.rawValue)/\($0.secret)" }.joined(separator: ",") }),
-        ("peering", { "\($0.peering)" }), ("control_stall_after_ms", { String($0.controlStallAfterMs) }),
-    ]
 
     /// Takes over a re-read configuration (SIGHUP): static edges and playback records,
     /// weights (when the file changed them), the GeoIP database, the polled Mist nodes.
@@ -459,29 +445,36 @@ public final class ControlPlane: @unchecked Sendable {
             for id in configured where wanted[id] == nil { mist.remove(id) }
             for (_, address) in wanted { mist.add(address) }
         }
-        let restart = ControlPlane.restartOnlyKeys.filter { $0.1(config) != $0.1(new) }.map(\.0)
-        var trimmed = new
-        trimmed.dropStaticState()
-        for key in restart {
-            // Keep the running values of restart-only keys so that /debug and later reloads tell the truth.
-            switch key {
-            case "trusted_proxies": trimmed.trustedProxies = config.trustedProxies
-            case "cors_allowed_origins": trimmed.corsAllowedOrigins = config.corsAllowedOrigins
-            case "internal_token": trimmed.internalToken = config.internalToken
-            case "cluster_secret": trimmed.clusterSecret = config.clusterSecret
-            case "edge_stale_after_ms": trimmed.edgeStaleAfterMs = config.edgeStaleAfterMs
-            case "mist.passphrase": trimmed.mistPassphrase = config.mistPassphrase
-            case "mist.poll_interval_s": trimmed.mistPollIntervalS = config.mistPollIntervalS
-            case "cluster_id": trimmed.clusterId = config.clusterId
-            case "peer_listen": trimmed.peerListen = config.peerListen
-            case "peers": trimmed.peers = config.peers
-            case "peering": trimmed.peering = config.peering
-            default: break
-            }
-        }
+        let (restart, trimmed) = ControlPlane.takeOver(new, running: config)
         config = trimmed
         reloadsApplied += 1
         return restart
+    }
+
+    /// The configuration a reload runs with: `new` for every live key (``ConfigKeys/reloadClasses``),
+    /// the running value for every restart-only key or field — so `/debug/config` and later
+    /// reloads tell the truth — and the names of the restart-only ones that changed (`mist.passphrase`
+    /// for a field). Static edges and records are dropped (they live in the plane).
+    public static func takeOver(_ new: FoghornConfiguration, running: FoghornConfiguration) -> (restart: [String], config: FoghornConfiguration) {
+        var restart: [String] = []
+        var taken = new
+        taken.dropStaticState()
+        for key in ConfigKeys.all {
+            switch key.reload {
+            case .live:
+                continue
+            case .restart:
+                guard !key.fields.same(running, new) else { continue }
+                restart.append(key.name)
+                key.fields.copy(&taken, running)
+            case .partly(let restartOnly):
+                for (field, fields) in restartOnly where !fields.same(running, new) {
+                    restart.append(key.name + "." + field)
+                    fields.copy(&taken, running)
+                }
+            }
+        }
+        return (restart, taken)
     }
 
     /// Whether a static edge re-read from the file (`new`) is exactly the running one but for

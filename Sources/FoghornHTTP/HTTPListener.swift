@@ -8,7 +8,9 @@ import Glibc
 
 /// A listening socket on one loop, with its router, parser and counters.
 public final class HTTPListener: @unchecked Sendable {
-    public let options: HTTPListenerOptions
+    /// Limits, timeouts and caps. A reload replaces the timeouts, the connection cap and the
+    /// pipelining limit (``retune(_:)``); the parser limits stay those the listener started with.
+    public private(set) var options: HTTPListenerOptions
     public let router: HTTPRouter
     public let metrics: ListenerMetrics
     /// The context owns its listeners and lives until its loop exits (no refcounting per request).
@@ -82,6 +84,15 @@ public final class HTTPListener: @unchecked Sendable {
             return
         }
         acceptOne()
+    }
+
+    /// Takes `new`'s timeouts, connection cap and pipelining limit (on this listener's loop).
+    /// Open connections use them from their next timer or batch; a raised cap resumes accepting.
+    public func retune(_ new: HTTPListenerOptions) {
+        options.timeouts = new.timeouts
+        options.maxConnectionsPerLoop = new.maxConnectionsPerLoop
+        options.maxPipelinedRequests = new.maxPipelinedRequests
+        resumeAccepting()
     }
 
     func resumeAccepting() {

@@ -24,6 +24,11 @@ public final class HTTPLoopContext: @unchecked Sendable {
     var firstConnection: HTTPConnection?
     public private(set) var connectionCount = 0
     var listeners: [HTTPListener] = []
+
+    /// Retunes every listener of this loop named `name` (``HTTPListener/retune(_:)``). On the loop's thread.
+    public func retune(listenersNamed name: String, _ options: HTTPListenerOptions) {
+        for listener in listeners where listener.options.name == name { listener.retune(options) }
+    }
     public private(set) var isDraining = false
     private var drainedCallback: (() -> Void)?
 

@@ -63,7 +63,9 @@ public enum RoutingOutcome: Int, CaseIterable, Sendable {
 /// its own pending-viewer ledger and counters. Used only on that loop.
 public final class ViewerLoop: @unchecked Sendable {
     public let index: Int
-    public let settings: ViewerSettings
+    /// The endpoint's settings; a reload replaces them (on this loop) with the live keys'
+    /// new values (`sticky_band`, `redirect_status`, `url_stream_name`).
+    public var settings: ViewerSettings
     /// Where JSON answers are written before they are copied into the response (reused: no
     /// allocation per answer once it has grown to their size).
     let jsonScratch = ByteBuffer(capacity: 8192)
