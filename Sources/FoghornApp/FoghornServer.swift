@@ -1,4 +1,3 @@
-import CLibUV
 import CFoghornShims
 public import FoghornConfig
 public import FoghornControl
@@ -72,7 +71,7 @@ public final class FoghornServer: @unchecked Sendable {
     private let exitCode = Locked<Int32?>(nil)
     private var shutdownStarted = false
     private var loopsDraining = 0
-    private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
+    private var signals: SignalWatcher?
     private var lifecycleTimers: [LoopTimer] = []
 
     public init(config: FoghornConfiguration, logger: Logger) {
@@ -133,69 +132,24 @@ public final class FoghornServer: @unchecked Sendable {
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
         }
         let count = loopCount
-        // Bind on this thread so that a busy port fails start-up with a clear error.
-        var viewerSockets: [ListeningSocket] = []
+        // HTTPS: certificates load before anything is bound (a bad file fails start-up).
+        if !config.tlsCertificates.isEmpty { tls = try TLSManager(pairs: config.tlsCertificates, logger: logger) }
+        let sockets = try BoundSockets.bind(config, loops: count, https: tls != nil)
+        let plane: ControlPlane
         do {
-            let first = try ListeningSocket.bind(host: config.httpListen.host, port: config.httpListen.port, reusePort: true)
-            viewerSockets.append(first)
-            for _ in 1..<count {
-                viewerSockets.append(try ListeningSocket.bind(host: config.httpListen.host, port: first.port, reusePort: true))
-            }
+            var geo: (any GeoLookup)?
+            if !config.geoipDb.isEmpty { geo = try MMDBGeoDatabase(path: config.geoipDb) }
+            plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
         } catch {
-            for s in viewerSockets { s.closeUnused() }
+            sockets.closeUnused()
             throw error
         }
-        let internalSocket: ListeningSocket
-        do {
-            internalSocket = try ListeningSocket.bind(host: config.internalListen.host, port: config.internalListen.port, reusePort: false)
-        } catch {
-            for s in viewerSockets { s.closeUnused() }
-            throw error
-        }
-        // HTTPS: certificates load before anything listens (a bad file fails start-up).
-        var httpsSockets: [ListeningSocket] = []
-        if !config.tlsCertificates.isEmpty {
-            do {
-                tls = try TLSManager(pairs: config.tlsCertificates, logger: logger)
-                let first = try ListeningSocket.bind(host: config.httpsListen.host, port: config.httpsListen.port, reusePort: true)
-                httpsSockets.append(first)
-                for _ in 1..<count {
-                    httpsSockets.append(try ListeningSocket.bind(host: config.httpsListen.host, port: first.port, reusePort: true))
-                }
-            } catch {
-                for s in viewerSockets + httpsSockets { s.closeUnused() }
-                internalSocket.closeUnused()
-                throw error
-            }
-            httpsPort = httpsSockets[0].port
-        }
-        // The peer listener exists only when peers are configured (unlisted clusters are refused anyway).
-        var peerSocket: ListeningSocket?
-        if !config.peers.isEmpty {
-            do {
-                peerSocket = try ListeningSocket.bind(host: config.peerListen.host, port: config.peerListen.port, reusePort: false)
-            } catch {
-                for s in viewerSockets + httpsSockets { s.closeUnused() }
-                internalSocket.closeUnused()
-                throw error
-            }
-        }
-        httpPort = viewerSockets[0].port
-        internalPort = internalSocket.port
-        peerPort = peerSocket?.port ?? 0
-
-        var geo: (any GeoLookup)?
-        if !config.geoipDb.isEmpty {
-            do {
-                geo = try MMDBGeoDatabase(path: config.geoipDb)
-            } catch {
-                for s in viewerSockets + httpsSockets { s.closeUnused() }
-                internalSocket.closeUnused()
-                peerSocket?.closeUnused()
-                throw error
-            }
-        }
-        let plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
+        httpPort = sockets.viewer[0].port
+        internalPort = sockets.internalListener.port
+        httpsPort = sockets.https.first?.port ?? 0
+        peerPort = sockets.peer?.port ?? 0
+        let viewerSockets = sockets.viewer, httpsSockets = sockets.https, internalSocket: ListeningSocket = sockets.internalListener
+        let peerSocket = sockets.peer
         plane.reclaimsStreamNames = reclaimsStreamNames
         self.plane = plane
         config = plane.config  // static edge/record trees are parsed now; do not keep them
@@ -210,7 +164,7 @@ public final class FoghornServer: @unchecked Sendable {
                 controlLoop.execute { plane.receiveShipment(loop: index, sequence: sequence, amounts: amounts) }
             })
         }
-        registerRoutingMetrics(plane: plane)
+        ServerMetrics.register(on: metrics, plane: plane, viewerLoops: viewerLoops, tls: tls) { [unowned self] in tlsCounterSets }
         if config.accessLog && logSink == nil {
             let sink = LogSink(fd: 2)
             sink.start()
@@ -414,108 +368,6 @@ public final class FoghornServer: @unchecked Sendable {
         return router
     }
 
-    private func registerRoutingMetrics(plane: ControlPlane) {
-        let loops = viewerLoops
-        metrics.registerFamily(
-            MetricNames.routingDecisions, help: "Viewer routing answers, by outcome.", label: "outcome",
-            values: RoutingOutcome.allCases.map(\.label)
-        ) { i in loops.reduce(0) { $0 + $1.outcomeCount(RoutingOutcome.allCases[i]) } }
-        metrics.registerFamily(
-            MetricNames.routingExclusions, help: "Candidate edges excluded while routing, by reason.", label: "reason",
-            values: Exclusion.allCases.map(\.reason)
-        ) { i in loops.reduce(0) { $0 + $1.exclusionCount(Exclusion.allCases[i]) } }
-        metrics.registerFamily(
-            MetricNames.forwardingHeaderDuplicates, help: "Requests from trusted proxies with CF-Connecting-IP or X-Real-IP on several lines (ignored as ambiguous).",
-            label: "header", values: ["cf-connecting-ip", "x-real-ip"]
-        ) { i in loops.reduce(0) { $0 + $1.forwardingDuplicates.load(i) } }
-        let publisher = plane.publisher
-        metrics.registerGauge(MetricNames.snapshotGeneration, help: "Generation of the published routing snapshot.") {
-            Double(publisher.generation)
-        }
-        metrics.registerGauge(MetricNames.snapshotBuildSeconds, help: "Build time of the published routing snapshot.") {
-            Double(publisher.snapshot.buildDurationNs) / 1e9
-        }
-        metrics.registerGauge(MetricNames.snapshotEdges, help: "Edges in the published routing snapshot.") {
-            Double(publisher.snapshot.edgeCount)
-        }
-        // Read at scrape time on the control loop, which owns the poller.
-        let labels = MistPoller.outcomeLabels
-        metrics.registerFamily(MetricNames.mistPolls, help: "Polls of MistServer nodes, by outcome.", label: "outcome", values: labels) { i in
-            plane.mist?.outcomes[labels[i]] ?? 0
-        }
-        metrics.registerFamily(MetricNames.configReloads, help: "Configuration reloads (SIGHUP), by result.", label: "result", values: ["applied", "failed"]) { i in
-            i == 0 ? plane.reloadsApplied : plane.reloadsFailed
-        }
-        metrics.registerFamily(MetricNames.snapshotBuilds, help: "Routing snapshots published, by how they were built.", label: "kind",
-                               values: ["full", "incremental", "load_refresh", "pending_refresh"]) { i in
-            [plane.rebuilds, plane.incrementalBuilds, plane.loadRefreshes, plane.pendingRefreshes][i]
-        }
-        metrics.registerGauge(MetricNames.snapshotStreamSlotCompactions,
-                              help: "Full builds taken to drop the slots of streams that ended (empty slots outnumbered live ones).",
-                              type: "counter") { Double(plane.streamSlotCompactions) }
-        metrics.registerGauge(MetricNames.streamNameSweeps, help: "Full builds after which unused stream names were retired.", type: "counter") {
-            Double(plane.nameSweeps)
-        }
-        metrics.registerGauge(MetricNames.streamNames, help: "Stream names interned (edges', peers' and playback records' streams, and ended ones not yet given back).") {
-            Double(StreamNameTable.shared.interned)
-        }
-        metrics.registerGauge(MetricNames.streamNamesReclaimed, help: "Stream names no state used any more, given back for reuse.", type: "counter") {
-            Double(StreamNameTable.shared.reclaimedTotal)
-        }
-        metrics.registerGauge(MetricNames.snapshotColumnCompactions,
-                              help: "Incremental builds that compacted the candidate columns (spare room used up) instead of a full build.",
-                              type: "counter") { Double(plane.columnCompactions) }
-        metrics.registerGauge(MetricNames.unsafeHeaderValues, help: "Header values with CR, LF or NUL refused by the response writer (answered 500 instead).",
-                              type: "counter") { Double(HTTPResponseWriter.unsafeHeaderValues) }
-        let inputSources = InputSource.allCases
-        metrics.registerFamily(MetricNames.inputRejections, help: "Values refused from polled MistServer documents, peer frames and resolver answers, by source.",
-                               label: "source", values: inputSources.map(\.rawValue)) { i in plane.rejectedInputs[inputSources[i]] }
-        let resolverLabels = PlaybackResolver.outcomeLabels
-        metrics.registerFamily(MetricNames.resolverLookups, help: "Playback resolver lookups, by outcome.", label: "outcome", values: resolverLabels) { i in
-            plane.playbackResolver?.counts[resolverLabels[i]] ?? 0
-        }
-        let peerStates = PeerManager.State.allCases
-        metrics.registerFamily(MetricNames.peerChannels, help: "Configured peer clusters, by channel state.", type: "gauge", label: "state", values: peerStates.map(\.rawValue)) { i in
-            UInt64(plane.peers?.count(peerStates[i]) ?? 0)
-        }
-        let peerErrors = PeerManager.errorLabels
-        metrics.registerFamily(MetricNames.peerChannelErrors, help: "PeerChannels closed or refused for an error, by reason.", label: "reason", values: peerErrors) { i in
-            plane.peers?.channelErrors[peerErrors[i]] ?? 0
-        }
-        let queryLabels = PeerManager.queryOutcomeLabels
-        metrics.registerFamily(MetricNames.peerQueries, help: "Stream queries to on-demand peers, by outcome (per peer; joined = a viewer joined a query in flight).", label: "outcome", values: queryLabels) { i in
-            plane.peers?.queryOutcomes[queryLabels[i]] ?? 0
-        }
-        let servedLabels = PeerManager.servedLabels
-        metrics.registerFamily(MetricNames.peerQueriesServed, help: "Stream queries answered for peers, by result.", label: "result", values: servedLabels) { i in
-            plane.peers?.served[servedLabels[i]] ?? 0
-        }
-        let inboundLabels = PeerManager.inboundLabels
-        metrics.registerFamily(MetricNames.peerInbound, help: "Inbound PeerChannels, accepted or refused (unlisted cluster, bad proof, garbage).", label: "result", values: inboundLabels) { i in
-            plane.peers?.inbound[inboundLabels[i]] ?? 0
-        }
-        metrics.registerGauge(MetricNames.peerRemoteEdges, help: "Edges of peer clusters currently cached.") {
-            Double(plane.peers?.remoteEdgeCount ?? 0)
-        }
-        if let tls {
-            metrics.registerDynamicFamily(MetricNames.tlsCertificateExpiry, help: "notAfter of each loaded certificate, Unix seconds.", label: "certificate") {
-                tls.expiries
-            }
-            metrics.registerFamily(MetricNames.tlsReloads, help: "Certificate reloads (SIGHUP or changed files), by result.", label: "result", values: ["applied", "failed"]) { i in
-                i == 0 ? tls.applied : tls.failed
-            }
-            metrics.registerFamily(MetricNames.tlsHandshakes, help: "TLS handshakes on the HTTPS listener, by result (resumed ⊂ completed).", label: "result", values: ["completed", "resumed", "failed"]) { [unowned self] i in
-                tlsCounterSets.reduce(0) { $0 + $1.load(i) }
-            }
-        }
-        metrics.registerGauge(MetricNames.resolverConnections, help: "Connections opened to the playback resolver (keep-alive reuse keeps this low).", type: "counter") {
-            Double(plane.playbackResolver?.connectionsOpened ?? 0)
-        }
-        let states = ["starting", "online", "error"]
-        metrics.registerFamily(MetricNames.mistNodes, help: "Polled MistServer nodes, by state.", type: "gauge", label: "state", values: states) { i in
-            UInt64(plane.mist?.nodes.values.filter { $0.state == states[i] }.count ?? 0)
-        }
-    }
 
     // MARK: Lifecycle
 
@@ -540,22 +392,16 @@ public final class FoghornServer: @unchecked Sendable {
     }
 
     private func installSignals() {
-        for signum in [SIGTERM, SIGINT, SIGHUP] {
-            let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
-            uv_signal_init(controlLoop.uvLoop, handle)
-            handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-            uv_signal_start(handle, foghornSignalCallback, signum)
-            uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
-            signalHandles.append(handle)
-        }
+        let watcher = SignalWatcher(loop: controlLoop, signals: [SIGTERM, SIGINT, SIGHUP]) { [unowned self] signum in onSignal(signum) }
         // libuv's handler only wakes this loop; the watchdog must see a SIGTERM even when the
         // loop is stuck, to keep hard_stop_after_ms.
-        if foghorn_watch_termination_signals() != 0 {
+        if !watcher.noteTerminationForWatchdog() {
             logger.warning("could not watch SIGTERM for the watchdog; a stalled control loop will not exit on SIGTERM")
         }
+        signals = watcher
     }
 
-    fileprivate func onSignal(_ signum: Int32) {
+    private func onSignal(_ signum: Int32) {
         if signum == SIGHUP {
             reload()
             return
@@ -736,10 +582,8 @@ public final class FoghornServer: @unchecked Sendable {
         // Runs on the control loop: release what the lifecycle holds before the loop exits.
         for timer in lifecycleTimers { timer.close() }
         lifecycleTimers.removeAll()
-        for handle in signalHandles {
-            UnsafeMutableRawPointer(handle).withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, foghornSignalClosed) }
-        }
-        signalHandles.removeAll()
+        signals?.close()
+        signals = nil
         reloadLoop.stop()
         controlLoop.stop()
     }
@@ -769,14 +613,4 @@ public final class FoghornServer: @unchecked Sendable {
         watchdog?.stop()
         return exitCode.withLock { $0 } ?? 0
     }
-}
-
-private func foghornSignalCallback(_ handle: UnsafeMutablePointer<uv_signal_t>?, _ signum: Int32) {
-    guard let data = handle?.pointee.data else { return }
-    Unmanaged<FoghornServer>.fromOpaque(data).takeUnretainedValue().onSignal(signum)
-}
-
-
-private func foghornSignalClosed(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
-    handle?.withMemoryRebound(to: uv_signal_t.self, capacity: 1) { $0.deallocate() }
 }

@@ -1,0 +1,116 @@
+import FoghornControl
+import FoghornHTTP
+import FoghornHTTPCore
+import FoghornModel
+import FoghornOps
+import FoghornRouting
+
+/// The server's metrics beyond the listeners' own, registered once at start.
+enum ServerMetrics {
+    /// Registers the routing, snapshot, control-plane, peering, Mist, resolver and TLS metrics
+    /// (docs/OPERATIONS.md lists each). The closures run at scrape time on the control loop,
+    /// which owns the plane; per-loop counters are relaxed atomics (``RelaxedCounters``).
+    static func register(on metrics: MetricsRegistry, plane: ControlPlane, viewerLoops: [ViewerLoop], tls: TLSManager?,
+                         tlsCounters: @escaping @Sendable () -> [RelaxedCounters]) {
+        let loops = viewerLoops
+        metrics.registerFamily(
+            MetricNames.routingDecisions, help: "Viewer routing answers, by outcome.", label: "outcome",
+            values: RoutingOutcome.allCases.map(\.label)
+        ) { i in loops.reduce(0) { $0 + $1.outcomeCount(RoutingOutcome.allCases[i]) } }
+        metrics.registerFamily(
+            MetricNames.routingExclusions, help: "Candidate edges excluded while routing, by reason.", label: "reason",
+            values: Exclusion.allCases.map(\.reason)
+        ) { i in loops.reduce(0) { $0 + $1.exclusionCount(Exclusion.allCases[i]) } }
+        metrics.registerFamily(
+            MetricNames.forwardingHeaderDuplicates, help: "Requests from trusted proxies with CF-Connecting-IP or X-Real-IP on several lines (ignored as ambiguous).",
+            label: "header", values: ["cf-connecting-ip", "x-real-ip"]
+        ) { i in loops.reduce(0) { $0 + $1.forwardingDuplicates.load(i) } }
+        let publisher = plane.publisher
+        metrics.registerGauge(MetricNames.snapshotGeneration, help: "Generation of the published routing snapshot.") {
+            Double(publisher.generation)
+        }
+        metrics.registerGauge(MetricNames.snapshotBuildSeconds, help: "Build time of the published routing snapshot.") {
+            Double(publisher.snapshot.buildDurationNs) / 1e9
+        }
+        metrics.registerGauge(MetricNames.snapshotEdges, help: "Edges in the published routing snapshot.") {
+            Double(publisher.snapshot.edgeCount)
+        }
+        // Read at scrape time on the control loop, which owns the poller.
+        let labels = MistPoller.outcomeLabels
+        metrics.registerFamily(MetricNames.mistPolls, help: "Polls of MistServer nodes, by outcome.", label: "outcome", values: labels) { i in
+            plane.mist?.outcomes[labels[i]] ?? 0
+        }
+        metrics.registerFamily(MetricNames.configReloads, help: "Configuration reloads (SIGHUP), by result.", label: "result", values: ["applied", "failed"]) { i in
+            i == 0 ? plane.reloadsApplied : plane.reloadsFailed
+        }
+        metrics.registerFamily(MetricNames.snapshotBuilds, help: "Routing snapshots published, by how they were built.", label: "kind",
+                               values: ["full", "incremental", "load_refresh", "pending_refresh"]) { i in
+            [plane.rebuilds, plane.incrementalBuilds, plane.loadRefreshes, plane.pendingRefreshes][i]
+        }
+        metrics.registerGauge(MetricNames.snapshotStreamSlotCompactions,
+                              help: "Full builds taken to drop the slots of streams that ended (empty slots outnumbered live ones).",
+                              type: "counter") { Double(plane.streamSlotCompactions) }
+        metrics.registerGauge(MetricNames.streamNameSweeps, help: "Full builds after which unused stream names were retired.", type: "counter") {
+            Double(plane.nameSweeps)
+        }
+        metrics.registerGauge(MetricNames.streamNames, help: "Stream names interned (edges', peers' and playback records' streams, and ended ones not yet given back).") {
+            Double(StreamNameTable.shared.interned)
+        }
+        metrics.registerGauge(MetricNames.streamNamesReclaimed, help: "Stream names no state used any more, given back for reuse.", type: "counter") {
+            Double(StreamNameTable.shared.reclaimedTotal)
+        }
+        metrics.registerGauge(MetricNames.snapshotColumnCompactions,
+                              help: "Incremental builds that compacted the candidate columns (spare room used up) instead of a full build.",
+                              type: "counter") { Double(plane.columnCompactions) }
+        metrics.registerGauge(MetricNames.unsafeHeaderValues, help: "Header values with CR, LF or NUL refused by the response writer (answered 500 instead).",
+                              type: "counter") { Double(HTTPResponseWriter.unsafeHeaderValues) }
+        let inputSources = InputSource.allCases
+        metrics.registerFamily(MetricNames.inputRejections, help: "Values refused from polled MistServer documents, peer frames and resolver answers, by source.",
+                               label: "source", values: inputSources.map(\.rawValue)) { i in plane.rejectedInputs[inputSources[i]] }
+        let resolverLabels = PlaybackResolver.outcomeLabels
+        metrics.registerFamily(MetricNames.resolverLookups, help: "Playback resolver lookups, by outcome.", label: "outcome", values: resolverLabels) { i in
+            plane.playbackResolver?.counts[resolverLabels[i]] ?? 0
+        }
+        let peerStates = PeerManager.State.allCases
+        metrics.registerFamily(MetricNames.peerChannels, help: "Configured peer clusters, by channel state.", type: "gauge", label: "state", values: peerStates.map(\.rawValue)) { i in
+            UInt64(plane.peers?.count(peerStates[i]) ?? 0)
+        }
+        let peerErrors = PeerManager.errorLabels
+        metrics.registerFamily(MetricNames.peerChannelErrors, help: "PeerChannels closed or refused for an error, by reason.", label: "reason", values: peerErrors) { i in
+            plane.peers?.channelErrors[peerErrors[i]] ?? 0
+        }
+        let queryLabels = PeerManager.queryOutcomeLabels
+        metrics.registerFamily(MetricNames.peerQueries, help: "Stream queries to on-demand peers, by outcome (per peer; joined = a viewer joined a query in flight).", label: "outcome", values: queryLabels) { i in
+            plane.peers?.queryOutcomes[queryLabels[i]] ?? 0
+        }
+        let servedLabels = PeerManager.servedLabels
+        metrics.registerFamily(MetricNames.peerQueriesServed, help: "Stream queries answered for peers, by result.", label: "result", values: servedLabels) { i in
+            plane.peers?.served[servedLabels[i]] ?? 0
+        }
+        let inboundLabels = PeerManager.inboundLabels
+        metrics.registerFamily(MetricNames.peerInbound, help: "Inbound PeerChannels, accepted or refused (unlisted cluster, bad proof, garbage).", label: "result", values: inboundLabels) { i in
+            plane.peers?.inbound[inboundLabels[i]] ?? 0
+        }
+        metrics.registerGauge(MetricNames.peerRemoteEdges, help: "Edges of peer clusters currently cached.") {
+            Double(plane.peers?.remoteEdgeCount ?? 0)
+        }
+        if let tls {
+            metrics.registerDynamicFamily(MetricNames.tlsCertificateExpiry, help: "notAfter of each loaded certificate, Unix seconds.", label: "certificate") {
+                tls.expiries
+            }
+            metrics.registerFamily(MetricNames.tlsReloads, help: "Certificate reloads (SIGHUP or changed files), by result.", label: "result", values: ["applied", "failed"]) { i in
+                i == 0 ? tls.applied : tls.failed
+            }
+            metrics.registerFamily(MetricNames.tlsHandshakes, help: "TLS handshakes on the HTTPS listener, by result (resumed ⊂ completed).", label: "result", values: ["completed", "resumed", "failed"]) { i in
+                tlsCounters().reduce(0) { $0 + $1.load(i) }
+            }
+        }
+        metrics.registerGauge(MetricNames.resolverConnections, help: "Connections opened to the playback resolver (keep-alive reuse keeps this low).", type: "counter") {
+            Double(plane.playbackResolver?.connectionsOpened ?? 0)
+        }
+        let states = ["starting", "online", "error"]
+        metrics.registerFamily(MetricNames.mistNodes, help: "Polled MistServer nodes, by state.", type: "gauge", label: "state", values: states) { i in
+            UInt64(plane.mist?.nodes.values.filter { $0.state == states[i] }.count ?? 0)
+        }
+    }
+}
