@@ -67,7 +67,7 @@ let package = Package(
         ),
         .target(
             name: "FoghornRouting",
-            dependencies: ["FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornGeo"],
+            dependencies: ["FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel"],
             swiftSettings: hotPath
         ),
         .target(

@@ -1,7 +1,7 @@
 public import FoghornHTTP
 public import FoghornHTTPCore
 public import FoghornModel
-import FoghornGeo
+
 import FoghornJSON
 #if canImport(Glibc)
 import Glibc
