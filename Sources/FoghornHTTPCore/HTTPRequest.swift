@@ -94,37 +94,17 @@ public struct HTTPRequest {
     /// order received; nil when there are fewer lines. A list header sent on several lines
     /// (`X-Forwarded-For`) is one list: line 0's items, then line 1's… (RFC 9110 §5.3).
     public func header(_ lowercasedName: StaticString, occurrence: Int) -> ByteRange? {
-        let target = UnsafeRawBufferPointer(start: lowercasedName.utf8Start, count: lowercasedName.utf8CodeUnitCount)
         var seen = 0
-        for field in headers where field.name.count == target.count {
-            var equal = true
-            var k = 0
-            let start = Int(field.name.start)
-            while k < target.count {
-                if buffer[start &+ k] | 0x20 != target[k] { equal = false; break }
-                k &+= 1
-            }
-            if equal {
-                if seen == occurrence { return field.value }
-                seen &+= 1
-            }
+        for field in headers where nameIs(field, lowercasedName) {
+            if seen == occurrence { return field.value }
+            seen &+= 1
         }
         return nil
     }
 
     /// The value of the first header named `lowercasedName` (compared case-insensitively).
     public func header(_ lowercasedName: StaticString) -> ByteRange? {
-        let target = UnsafeRawBufferPointer(start: lowercasedName.utf8Start, count: lowercasedName.utf8CodeUnitCount)
-        for field in headers where field.name.count == target.count {
-            var equal = true
-            var k = 0
-            let start = Int(field.name.start)
-            while k < target.count {
-                if buffer[start &+ k] | 0x20 != target[k] { equal = false; break }
-                k &+= 1
-            }
-            if equal { return field.value }
-        }
+        for field in headers where nameIs(field, lowercasedName) { return field.value }
         return nil
     }
 

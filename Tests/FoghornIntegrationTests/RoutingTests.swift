@@ -373,13 +373,19 @@ import FoghornTesting
         #expect(try JSONParser.parse(r.body)["code"] == .string("ADMIN_TOKEN_NOT_CONFIGURED"))
     }
 
-    @Test func geoFromTheMMDBAndTrustedProxies() throws {
-        let db = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("fixtures/geo/foghorn-test-city.mmdb").path
-        let server = try Self.start { c in
-            c.geoipDb = db
+    static let geoFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("fixtures/geo/foghorn-test-city.mmdb").path
+
+    /// A server with the project's geo fixture that trusts proxies on loopback.
+    static func startBehindAProxy() throws -> FoghornServer {
+        try start { c in
+            c.geoipDb = geoFixture
             c.trustedProxies = ["127.0.0.0/8"]
         }
+    }
+
+    @Test func geoFromTheMMDBAndTrustedProxies() throws {
+        let server = try Self.startBehindAProxy()
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
         let (london, seattle) = try Self.londonAndSeattle(ip)
@@ -400,12 +406,7 @@ import FoghornTesting
     /// `option forwardfor`) forges a first line: the lines are one list, so the proxy's hop — the
     /// real address — wins. A duplicated single-address header is ignored and counted.
     @Test func forwardingHeadersAcrossSeveralLines() throws {
-        let db = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("fixtures/geo/foghorn-test-city.mmdb").path
-        let server = try Self.start { c in
-            c.geoipDb = db
-            c.trustedProxies = ["127.0.0.0/8"]
-        }
+        let server = try Self.startBehindAProxy()
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
         let (london, seattle) = try Self.londonAndSeattle(ip)
