@@ -57,16 +57,13 @@ public final class FoghornServer: @unchecked Sendable {
     public var reclaimsStreamNames = false
 
     /// Re-reads the configuration for SIGHUP (set by `foghorn serve`; nil: SIGHUP only logs).
-    /// Runs on ``reloadLoop``, never on the control loop.
-    public var reloadSource: (@Sendable () throws -> FoghornConfiguration)?
-    /// Reads and parses re-read configurations off the control loop: a file of 10,000 edges
-    /// and 100,000 playback records (83 MB) takes 1.2–1.3 s to parse, and the control loop must
-    /// keep taking reports, serving the internal API and publishing meanwhile. Only the
-    /// difference is applied on the control loop (``ControlPlane/reload(_:)``).
-    private let reloadLoop = EventLoop(name: "reload", background: true)
-    /// A reload is being read (control loop only); another SIGHUP meanwhile sets `reloadAgain`.
-    private var reloadReading = false
-    private var reloadAgain = false
+    /// Runs on the reload thread, never on the control loop.
+    public var reloadSource: (@Sendable () throws -> FoghornConfiguration)? {
+        get { reloader.source }
+        set { reloader.source = newValue }
+    }
+    /// SIGHUP's reading thread and sequencing (``ConfigReloader``).
+    private let reloader: ConfigReloader
     private var dataContexts: [HTTPLoopContext] = []
     private let exitCode = Locked<Int32?>(nil)
     private var shutdownStarted = false
@@ -77,6 +74,7 @@ public final class FoghornServer: @unchecked Sendable {
     public init(config: FoghornConfiguration, logger: Logger) {
         self.config = config
         self.logger = logger
+        reloader = ConfigReloader(controlLoop: controlLoop, heartbeat: controlHeartbeat, logger: logger)
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         metrics = MetricsRegistry(version: FoghornVersion.string, startTimeSeconds: Double(now.tv_sec))
@@ -308,7 +306,7 @@ public final class FoghornServer: @unchecked Sendable {
             if installSignalHandlers { installSignals() }
         }
         controlLoop.start()
-        reloadLoop.start()
+        reloader.start(plane: plane) { [unowned self] new in try takeOver(new) }
         startWatchdog(watchingTermination: installSignalHandlers)
         // Wait (bounded) until every listener is up.
         for _ in 0..<2000 where !readiness.isReady {
@@ -410,99 +408,23 @@ public final class FoghornServer: @unchecked Sendable {
         beginShutdownOnControlLoop()
     }
 
-    /// What SIGHUP does (on the control loop): re-read the configuration on ``reloadLoop``,
-    /// then, back on the control loop, take over what a running process can — static edges and
-    /// playback records, weights, GeoIP database, Mist nodes — atomically; an invalid
-    /// configuration changes nothing and is counted. A SIGHUP while a file is being read reads
-    /// it again afterwards (the last signal always sees the file as it was then).
-    public func reload() {
-        guard let source = reloadSource else {
-            logger.warning("SIGHUP: no configuration source to reload")
-            return
-        }
-        if reloadReading {
-            reloadAgain = true
-            return
-        }
-        reloadReading = true
-        plane.readingConfiguration = true
-        let startedNs = ControlPlane.monotonicNs()
-        reloadLoop.execute { [self] in
-            let read = ReadConfiguration()
-            do {
-                var new = try source()
-                try StaticState.absorbTrees(&new)  // edges and records given as trees (YAML) typed here too
-                for i in new.staticEdges.indices where new.staticEdges[i].publicHost.isEmpty { new.staticEdges[i].resolveURLs() }
-                read.result = .success(new)
-            } catch {
-                read.result = .failure(error)
-            }
-            let readNs = ControlPlane.monotonicNs()
-            controlLoop.execute { [self] in
-                applyReload(read.result, readMs: Double(readNs &- startedNs) / 1e6)
-                // The file's parsed state (≈ 1 M stream entries, 100,000 records at 10,000 edges)
-                // is freed back on the reload thread: its release would cost the control loop ms.
-                // Then malloc gives the reload thread's arena back to the kernel (without it, RSS
-                // stayed ≈ 30 MiB higher after the first reload at that size). Both once the
-                // reload is published: on a shared core they slowed its build ≈ 4×.
-                plane.whenPublished { [reloadLoop] in
-                    reloadLoop.execute {
-                        read.result = .failure(ReadConfiguration.Released())
-                        ProcessMemory.releaseFree()
-                    }
-                }
-            }
-        }
-    }
-
-    /// A configuration read on ``reloadLoop``, handed to the control loop and back (so that
-    /// the reload thread, not the control loop, drops the last reference).
-    private final class ReadConfiguration: @unchecked Sendable {
-        struct Released: Error {}
-        var result: Result<FoghornConfiguration, any Error> = .failure(Released())
-    }
+    /// What SIGHUP does (``ConfigReloader``): re-read the configuration off the control loop,
+    /// then take over every live key atomically; an invalid configuration changes nothing.
+    public func reload() { reloader.reload() }
 
     /// Requests a reload from any thread, as SIGHUP does (tests, embedding code).
-    public func requestReload() {
-        controlLoop.execute { [self] in reload() }
-    }
+    public func requestReload() { reloader.request() }
 
-    private func applyReload(_ read: Result<FoghornConfiguration, any Error>, readMs: Double) {
-        controlHeartbeat.during(.reload) { applyReloadNow(read, readMs: readMs) }
+    /// Takes over a re-read configuration (on the control loop, from ``ConfigReloader``): the
+    /// control plane's state, the live settings, the certificates. Returns the restart-only keys
+    /// that changed.
+    private func takeOver(_ new: FoghornConfiguration) throws -> [String] {
+        let restart = try plane.reload(new)
+        applyLiveSettings(plane.config)
+        if let tls { tls.reload(new.tlsCertificates.isEmpty ? tls.pairs : new.tlsCertificates, reason: "SIGHUP") }
+        readiness.set("geoip", ok: true, detail: plane.config.geoipDb)
+        return restart
     }
-
-    private func applyReloadNow(_ read: Result<FoghornConfiguration, any Error>, readMs: Double) {
-        reloadReading = false
-        plane.readingConfiguration = false
-        defer {
-            if reloadAgain {
-                reloadAgain = false
-                reload()
-            }
-        }
-        let startedNs = ControlPlane.monotonicNs()
-        do {
-            let new = try read.get()
-            let restart = try plane.reload(new)
-            applyLiveSettings(plane.config)
-            if let tls { tls.reload(new.tlsCertificates.isEmpty ? tls.pairs : new.tlsCertificates, reason: "SIGHUP") }
-            let timing: Logger.Metadata = [
-                "read_ms": "\(Self.rounded(readMs))", "apply_ms": "\(Self.rounded(Double(ControlPlane.monotonicNs() &- startedNs) / 1e6))",
-            ]
-            if restart.isEmpty {
-                logger.notice("configuration reloaded", metadata: timing)
-            } else {
-                logger.warning("configuration reloaded; these keys changed but need a restart",
-                               metadata: timing.merging(["keys": "\(restart.joined(separator: ","))"]) { a, _ in a })
-            }
-            readiness.set("geoip", ok: true, detail: plane.config.geoipDb)
-        } catch {
-            plane.recordReloadFailure()
-            logger.error("configuration reload refused; the running configuration stays", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private static func rounded(_ ms: Double) -> Double { (ms * 10).rounded() / 10 }
 
     /// Hands a reloaded configuration's live keys (``ConfigKeys/reloadClasses``) to the loops:
     /// each viewer loop's settings (`sticky_band`, `redirect_status`, `url_stream_name`) and every
@@ -584,7 +506,7 @@ public final class FoghornServer: @unchecked Sendable {
         lifecycleTimers.removeAll()
         signals?.close()
         signals = nil
-        reloadLoop.stop()
+        reloader.stop()
         controlLoop.stop()
     }
 
@@ -609,7 +531,7 @@ public final class FoghornServer: @unchecked Sendable {
     public func waitUntilStopped() -> Int32 {
         controlLoop.join()
         for loop in dataLoops { loop.join() }
-        reloadLoop.join()
+        reloader.join()
         watchdog?.stop()
         return exitCode.withLock { $0 } ?? 0
     }
