@@ -1,7 +1,6 @@
 public import FoghornHTTP
 public import FoghornHTTPCore
 public import FoghornModel
-
 import FoghornJSON
 #if canImport(Glibc)
 import Glibc
