@@ -6,6 +6,7 @@ let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 /// The request path: in release builds, skip the runtime exclusivity checks
@@ -33,7 +34,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
@@ -59,9 +59,7 @@ let package = Package(
             name: "FoghornHTTP",
             dependencies: [
                 "CLibUV", "CFoghornShims", "FoghornHTTPCore", "FoghornSync", "FoghornTLS",
-                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPath
         ),
@@ -82,7 +80,6 @@ let package = Package(
             name: "FoghornOps",
             dependencies: [
                 "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornSync",
-                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -91,8 +88,7 @@ let package = Package(
         .target(
             name: "FoghornApp",
             dependencies: [
-                "CLibUV", "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornSync", "FoghornTLS",
-                .product(name: "Atomics", package: "swift-atomics"),
+                "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -100,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "foghorn",
             dependencies: [
-                "FoghornApp", "FoghornConfig", "FoghornJSON", "FoghornModel",
+                "FoghornApp", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import FoghornModel
 import FoghornConfig
 import FoghornControl
 import FoghornHTTP

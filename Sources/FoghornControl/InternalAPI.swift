@@ -1,3 +1,4 @@
+import Logging
 public import FoghornHTTPCore
 import FoghornJSON
 import FoghornModel

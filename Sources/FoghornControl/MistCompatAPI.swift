@@ -1,3 +1,4 @@
+import FoghornConfig
 import FoghornHTTPCore
 import FoghornJSON
 import FoghornModel

@@ -1,3 +1,4 @@
+import Logging
 import FoghornHTTP
 import FoghornJSON
 public import FoghornModel

@@ -1,3 +1,4 @@
+import FoghornOps
 import Foundation
 import Testing
 import FoghornApp

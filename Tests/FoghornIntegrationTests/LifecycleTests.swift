@@ -1,3 +1,4 @@
+import FoghornApp
 import Foundation
 import Testing
 import FoghornTesting

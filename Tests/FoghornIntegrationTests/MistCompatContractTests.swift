@@ -1,3 +1,5 @@
+import FoghornConfig
+import FoghornApp
 import Foundation
 import Testing
 import FoghornJSON

@@ -1,3 +1,5 @@
+import FoghornHTTP
+import FoghornConfig
 import Foundation
 import Testing
 import FoghornApp
