@@ -86,7 +86,12 @@ import FoghornTesting
         #expect(edge["outputs"]?["HLS"] == nil)
         #expect(edge["outputs"]?["RTMP"] == .string("rtmp://HOST:1935/play/$"))
         #expect(edge["location"] == .string(""))
-        let play = try RoutingTests.call(vp, "GET", "/play/pm/hls/index.m3u8", token: nil)
+        // The poll's snapshot is published within the coalescing delay (bounded wait).
+        var play = try RoutingTests.call(vp, "GET", "/play/pm/hls/index.m3u8", token: nil)
+        for _ in 0..<100 where play.status != 307 {
+            usleep(50_000)
+            play = try RoutingTests.call(vp, "GET", "/play/pm/hls/index.m3u8", token: nil)
+        }
         #expect(play.header("Set-Cookie") == nil)
         #expect(play.status == 307)  // HLS derived from the node's base URL instead
         #expect(play.header("Location") == "http://127.0.0.5/hls/pm/index.m3u8")

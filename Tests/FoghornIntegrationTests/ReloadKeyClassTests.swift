@@ -49,6 +49,12 @@ import FoghornTesting
             n.redirectStatus = 302
             n.urlStreamName = "internal"
         }
+        // Each loop takes its settings from its mailbox (bounded wait for both).
+        var taken = 0
+        for _ in 0..<100 where taken < 8 {
+            taken = try TestClient.get(port: vp, "/play/a/hls/index.m3u8").status == 302 ? taken + 1 : 0
+            if taken < 8 { usleep(taken == 0 ? 20_000 : 0) }
+        }
         for _ in 0..<4 {  // both loops
             let after = try TestClient.get(port: vp, "/play/a/hls/index.m3u8")
             #expect(after.status == 302)

@@ -83,6 +83,16 @@ import FoghornTesting
     /// Waits (bounded) until the published snapshot reflects a change.
     static func settle() { usleep(60_000) }
 
+    /// GETs `path` on `port` until `done` holds (every 20 ms, at most 5 s); the last answer.
+    static func eventually(_ port: UInt16, _ path: String, _ done: (TestClient.Response) -> Bool) throws -> TestClient.Response {
+        var r = try call(port, "GET", path, token: nil)
+        for _ in 0..<250 where !done(r) {
+            usleep(20_000)
+            r = try call(port, "GET", path, token: nil)
+        }
+        return r
+    }
+
     /// JSON answers are written straight into a buffer with their strings escaped only where
     /// needed: a template and an internal stream name with a quote, a backslash and a tab must
     /// come back intact through a JSON parser, clean ones byte for byte.
@@ -442,8 +452,7 @@ import FoghornTesting
         let (a, token) = try Self.enroll(ip)
         #expect(try Self.report(ip, a, token, inputs: 0).status == 204)
         #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
-        Self.settle()
-        let play = try Self.call(vp, "GET", "/play/pk/hls", token: nil)
+        let play = try Self.eventually(vp, "/play/pk/hls") { $0.status == 404 && $0.bodyText.contains("STREAM_OFFLINE") }
         #expect(play.status == 404)
         #expect(try JSONParser.parse(play.body)["code"] == .string("STREAM_OFFLINE"))
         let debug = try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pk").body)
@@ -452,8 +461,7 @@ import FoghornTesting
         // With an input but the edge draining: both say NO_EDGE_AVAILABLE.
         #expect(try Self.report(ip, a, token, inputs: 1).status == 204)
         #expect(try Self.call(ip, "PUT", "/v1/edges/\(a)/mode", body: #"{"mode": "draining"}"#).status == 200)
-        Self.settle()
-        #expect(try Self.call(vp, "GET", "/play/pk/hls", token: nil).status == 503)
+        #expect(try Self.eventually(vp, "/play/pk/hls") { $0.status == 503 }.status == 503)
         #expect(try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pk").body)["outcome"] == .string("NO_EDGE_AVAILABLE"))
     }
 
