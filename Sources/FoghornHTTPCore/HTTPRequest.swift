@@ -80,14 +80,7 @@ public struct HTTPRequest {
 
     @inline(__always) func nameIs(_ field: HTTPHeaderField, _ lowercasedName: StaticString) -> Bool {
         let target = UnsafeRawBufferPointer(start: lowercasedName.utf8Start, count: lowercasedName.utf8CodeUnitCount)
-        guard field.name.count == target.count else { return false }
-        let start = Int(field.name.start)
-        var k = 0
-        while k < target.count {
-            if buffer[start &+ k] | 0x20 != target[k] { return false }
-            k &+= 1
-        }
-        return true
+        return field.name.count == target.count && nameEquals(field, target)
     }
 
     /// The value of the `occurrence`th (0-based) header line named `lowercasedName`, in the
@@ -104,8 +97,20 @@ public struct HTTPRequest {
 
     /// The value of the first header named `lowercasedName` (compared case-insensitively).
     public func header(_ lowercasedName: StaticString) -> ByteRange? {
-        for field in headers where nameIs(field, lowercasedName) { return field.value }
+        // The target's bytes hoisted out of the loop (on the request path: CORS, X-Request-ID…).
+        let target = UnsafeRawBufferPointer(start: lowercasedName.utf8Start, count: lowercasedName.utf8CodeUnitCount)
+        for field in headers where field.name.count == target.count && nameEquals(field, target) { return field.value }
         return nil
+    }
+
+    @inline(__always) func nameEquals(_ field: HTTPHeaderField, _ target: UnsafeRawBufferPointer) -> Bool {
+        let start = Int(field.name.start)
+        var k = 0
+        while k < target.count {
+            if buffer[start &+ k] | 0x20 != target[k] { return false }
+            k &+= 1
+        }
+        return true
     }
 
     public func headerString(_ lowercasedName: StaticString) -> String? {
