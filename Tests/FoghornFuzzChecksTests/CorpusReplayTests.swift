@@ -12,23 +12,16 @@ import FoghornFuzzChecks
         return ((try? FileManager.default.contentsOfDirectory(at: d, includingPropertiesForKeys: nil)) ?? []).sorted { $0.path < $1.path }
     }
 
-    @Test func inputsCorpus() throws {
-        let files = Self.files("Fuzz/Corpus/inputs")
-        #expect(files.count >= 9)
-        for url in files {
-            let data = Array(try Data(contentsOf: url))
-            data.withUnsafeBytes { InputChecks.check($0) }
-        }
+    /// Every file of `dir` (at least `minimum`) through `check`.
+    static func replay(_ dir: String, minimum: Int, _ check: (UnsafeRawBufferPointer) -> Void) throws {
+        let files = Self.files(dir)
+        #expect(files.count >= minimum, "\(dir): \(files.count) files")
+        for url in files { Array(try Data(contentsOf: url)).withUnsafeBytes { check($0) } }
     }
 
-    @Test func peerCorpus() throws {
-        let files = Self.files("Fuzz/Corpus/peer")
-        #expect(files.count >= 8)
-        for url in files {
-            let data = Array(try Data(contentsOf: url))
-            data.withUnsafeBytes { PeerFrameChecks.check($0) }
-        }
-    }
+    @Test func inputsCorpus() throws { try Self.replay("Fuzz/Corpus/inputs", minimum: 9) { InputChecks.check($0) } }
+
+    @Test func peerCorpus() throws { try Self.replay("Fuzz/Corpus/peer", minimum: 8) { PeerFrameChecks.check($0) } }
 
     /// Seeds for the doors this round closed: a report and a Mist document with CR/LF in URLs,
     /// a ByteKeyTable burst larger than its free slots. Each must be refused (or dropped), not trap.
