@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "FoghornControl",
             dependencies: [
-                "COpenSSL", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornSync", "FoghornTLS",
+                "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,3 +1,4 @@
+import FoghornTLS
 import FoghornJSON
 
 /// Signed enrollment tokens (`POST /v1/enrollment-tokens`) and edge report

@@ -1,3 +1,4 @@
+import FoghornTLS
 import Logging
 public import FoghornHTTPCore
 import FoghornJSON

@@ -1,3 +1,4 @@
+import FoghornTLS
 import FoghornConfig
 import FoghornHTTP
 import FoghornPeering

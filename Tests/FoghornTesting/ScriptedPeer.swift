@@ -1,4 +1,4 @@
-import FoghornControl
+import FoghornTLS
 public import FoghornPeering
 #if canImport(Glibc)
 import Glibc
