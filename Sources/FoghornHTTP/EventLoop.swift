@@ -1,4 +1,4 @@
-public import CLibUV
+import CLibUV
 import CFoghornShims
 import DequeModule
 import Synchronization
@@ -18,7 +18,7 @@ public final class EventLoop: @unchecked Sendable {
 
     public let name: String
     /// The raw loop; use only on this loop's thread.
-    public let uvLoop: UnsafeMutablePointer<uv_loop_t>
+    let uvLoop: UnsafeMutablePointer<uv_loop_t>
     private let wakeup: UnsafeMutablePointer<uv_async_t>
     private let mailbox = Locked<Deque<Job>>(Deque())
     /// Set when the loop has exited: later jobs would never run (and would keep what they capture alive).
