@@ -114,8 +114,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FoghornJSONTests", dependencies: ["FoghornJSON"], swiftSettings: strict),
-        .testTarget(name: "FoghornHTTPCoreTests", dependencies: ["FoghornHTTPCore"], swiftSettings: strict),
-        .testTarget(name: "FoghornModelTests", dependencies: ["FoghornModel", "FoghornJSON"], swiftSettings: strict),
+        // Shared by the unit test targets: seeded generators (no dependency on Foghorn's modules).
+        .target(name: "FoghornTestSupport", path: "Tests/FoghornTestSupport", swiftSettings: strict),
+        .testTarget(name: "FoghornHTTPCoreTests", dependencies: ["FoghornHTTPCore", "FoghornTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FoghornModelTests", dependencies: ["FoghornModel", "FoghornJSON", "FoghornTestSupport"], swiftSettings: strict),
         .testTarget(name: "FoghornGeoTests", dependencies: ["FoghornGeo", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornJSON"], swiftSettings: strict),

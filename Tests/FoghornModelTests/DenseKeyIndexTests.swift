@@ -1,3 +1,4 @@
+import FoghornTestSupport
 import Testing
 @testable import FoghornModel
 

@@ -1,3 +1,4 @@
+import FoghornTestSupport
 import Foundation
 import Testing
 @testable import FoghornModel
