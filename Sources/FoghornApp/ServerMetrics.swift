@@ -80,7 +80,7 @@ enum ServerMetrics {
             plane.peers?.channelErrors[peerErrors[i]] ?? 0
         }
         let queryLabels = PeerManager.queryOutcomeLabels
-        metrics.registerFamily(MetricNames.peerQueries, help: "Stream queries to on-demand peers, by outcome (per peer; joined = a viewer joined a query in flight).", label: "outcome", values: queryLabels) { i in
+        metrics.registerFamily(MetricNames.peerQueries, help: "Stream queries to on-demand peers, by outcome (per peer; joined = a viewer joined a query in flight, or was answered from the snapshot that query published).", label: "outcome", values: queryLabels) { i in
             plane.peers?.queryOutcomes[queryLabels[i]] ?? 0
         }
         let servedLabels = PeerManager.servedLabels

@@ -9,8 +9,7 @@ public final class SignalWatcher {
     private var handles: [UnsafeMutablePointer<uv_signal_t>] = []
     private let onSignal: (Int32) -> Void
 
-    /// Starts watching `signals` on `loop` (watchers do not keep the loop alive). False when the
-    /// termination flag for a watchdog could not be installed (the signals are still delivered).
+    /// Starts watching `signals` on `loop` (watchers do not keep the loop alive).
     public init(loop: EventLoop, signals: [Int32], _ onSignal: @escaping (Int32) -> Void) {
         self.onSignal = onSignal
         for signum in signals {

@@ -148,22 +148,11 @@ public struct HTTPResponseWriter {
     /// Set when the response was replaced by the 500 for a refused header.
     private var finishedWithRefusal = false
 
-    /// Replaces what was written of this response by a 500 `INTERNAL_ERROR`.
+    /// Replaces what was written of this response by a 500 `INTERNAL_ERROR` (the caller's own
+    /// body is then skipped).
     private mutating func answerRefusedHeader() {
-        buffer.count = start
-        started = false
-        refusedHeader = false
-        let keepAlive = closeConnection
-        head(.internalServerError)
-        var w = JSONWriter(capacity: 128)
-        w.objectStart()
-        w.field("error", "internal_error")
-        w.field("message", "the response carried a header value with CR, LF or NUL; it was not sent")
-        w.field("code", "INTERNAL_ERROR")
-        w.objectEnd()
-        closeConnection = keepAlive
-        finishHead(contentLength: w.bytes.count, contentType: "application/json")
-        if !isHeadRequest { w.bytes.withUnsafeBytes { buffer.append($0) } }
+        reset()
+        error(.internalServerError, code: "INTERNAL_ERROR", message: "the response carried a header value with CR, LF or NUL; it was not sent")
         finishedWithRefusal = true
     }
 

@@ -19,8 +19,9 @@ public enum LoopActivity: UInt8, Sendable, CaseIterable {
 
 /// A loop's pulse, read from other threads: the loop stores the time on every tick of a short
 /// timer (which fires only between callbacks, so a callback that never returns stops it) and
-/// marks long activities; ``LoopWatchdog``-style observers on another thread compare the last
-/// tick with the clock and set ``isStalled``, which `/livez` (served by other loops) reports.
+/// marks what it is doing (``during(_:_:)``); a watchdog on another thread (FoghornApp's
+/// `ControlLoopWatchdog`) compares the last tick with the clock and sets ``isStalled``, which
+/// `/livez` (served by other loops) reports.
 ///
 /// Every field is a relaxed atomic: readers want a recent value, not an ordering.
 public final class LoopHeartbeat: Sendable {

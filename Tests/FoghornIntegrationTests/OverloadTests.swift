@@ -34,7 +34,6 @@ import FoghornTesting
         let answered = Locked([String: Int]()), probes = Locked([Int]())
         let request = "GET /play/po/hls/index.m3u8 HTTP/1.1\r\nHost: t\r\n\r\n"
         let batch = String(repeating: request, count: 16)
-        var threads: [Thread] = []
         for _ in 0..<8 {
             let t = Thread {
                 // 32 connections a thread, each with a batch of 16 pipelined requests outstanding at
@@ -56,7 +55,6 @@ import FoghornTesting
                 clients.removeAll()
             }
             t.start()
-            threads.append(t)
         }
         let prober = Thread {
             while TestClient.nowMs() < deadline {
@@ -68,8 +66,8 @@ import FoghornTesting
             }
         }
         prober.start()
+        // The client threads stop by themselves at the deadline (bounded); wait past it.
         while TestClient.nowMs() < deadline + 1500 { usleep(100_000) }
-        _ = threads
 
         let counts = answered.withLock { $0 }
         let total = counts.values.reduce(0, +)
