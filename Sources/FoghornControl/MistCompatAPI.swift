@@ -136,12 +136,12 @@ enum MistCompatAPI {
         if let name = q("streamstats") {
             var j = JSONWriter()
             j.objectStart()
-            for (si, entry) in snapshot.streams.enumerated() where entry.candidateCount > 0 && (name == "*" || entry.name == name || entry.name.hasPrefix(name + "+")) {
+            for (si, entry) in snapshot.streams.enumerated() where entry.candidateCount > 0 {
+                let stream = snapshot.streamName(si)
+                guard name == "*" || stream == name || stream.hasPrefix(name + "+") else { continue }
                 var up: UInt64 = 0
-                if let id = StreamNameTable.shared.existingId(for: entry.name) {
-                    for e in snapshot.candidates(of: si).edges { up += snapshot.edges[Int(e)].stats(forId: id)?.upBytesPerSec ?? 0 }
-                }
-                j.key(entry.name)
+                for e in snapshot.candidates(of: si).edges { up += snapshot.edges[Int(e)].stats(forId: entry.streamId)?.upBytesPerSec ?? 0 }
+                j.key(stream)
                 j.arrayStart()
                 j.int(entry.totalViewers)
                 j.int(entry.totalViewers > 0 ? up / entry.totalViewers : 0)
@@ -155,7 +155,7 @@ enum MistCompatAPI {
         if q("viewers") != nil {
             var j = JSONWriter()
             j.objectStart()
-            for entry in snapshot.streams where entry.candidateCount > 0 { j.field(entry.name, entry.totalViewers) }
+            for (si, entry) in snapshot.streams.enumerated() where entry.candidateCount > 0 { j.field(snapshot.streamName(si), entry.totalViewers) }
             j.objectEnd()
             return text(&w, j.string)
         }

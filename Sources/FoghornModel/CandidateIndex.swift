@@ -581,10 +581,7 @@ final class IndexBounds: @unchecked Sendable {
         let optimistic = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(hot.count, 1))
         defer { optimistic.deallocate() }
         for i in 0..<baseUsed.count {
-            var row = hot[i]
-            row.used = baseUsed[i]
-            row.bwBase = RoutingSnapshot.bandwidthTerm(w, row)
-            optimistic[i] = IndexBounds.bound(row, w)
+            optimistic[i] = IndexBounds.bound(hot[i].withUsage(base: baseUsed[i], pending: 0, w), w)
         }
         let nodes = index.nodes, blocks = index.blocks
         let nodeMax = NodeMax(count: nodes.count)

@@ -112,7 +112,7 @@ public enum PlayHandler {
         loop.countExclusions(top)
         guard !top.isEmpty else {
             if snapshot.isOffline(stream: stream) {
-                return offline(req, &w, loop, stream: snapshot.streams[stream].name)
+                return offline(req, &w, loop, stream: snapshot.streamName(stream))
             }
             return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "every edge carrying the stream is excluded (full, draining, stale…)", .noEdgeAvailable, retryAfter: true)
         }

@@ -28,7 +28,7 @@ import Testing
             let x = a.streamIndex(named: name), y = b.streamIndex(named: name)
             #expect((x == nil) == (y == nil), "\(what) \(name) present")
             guard let x, let y else { continue }
-            #expect(a.streams[x].name == name && b.streams[y].name == name)
+            #expect(a.streamName(x) == name && b.streamName(y) == name)
             #expect(a.streams[x].totalViewers == b.streams[y].totalViewers, "\(what) \(name) viewers")
             #expect(a.streams[x].perViewerBytesPerSec == b.streams[y].perViewerBytesPerSec && a.perViewerByStream[x] == b.perViewerByStream[y],
                     "\(what) \(name) per viewer")
@@ -42,7 +42,7 @@ import Testing
                 let adjust = TagAdjustment(rules: t % 2 == 0 ? [] : [TagAdjustment.Rule(tags: ["tag\(t / 2)"], inverted: false, amount: 300)])
                 // A quarter of them for tenant "t1" (whose reserved edges only its viewers get).
                 let tenant = t == 3 ? "t1" : ""
-                let ta = a.tenantIndex[tenant] ?? -1, tb = b.tenantIndex[tenant] ?? -1
+                let ta = a.tenantTable.index(of: tenant) ?? -1, tb = b.tenantTable.index(of: tenant) ?? -1
                 let r = ScoringRequest(stream: x, tenant: ta, viewer: randomViewer(&rng), tags: a.compile(adjust))
                 let tx = Scorer.top(a, r), ty = Scorer.top(b, ScoringRequest(stream: y, tenant: tb, viewer: r.viewer, tags: b.compile(adjust)))
                 #expect(tx.count == ty.count, "\(what) \(name)")
@@ -56,14 +56,14 @@ import Testing
         }
         #expect(a.edgeCount == b.edgeCount)
         for i in 0..<min(a.edgeCount, b.edgeCount) {
-            #expect(a.urlsByEdge[i] == b.urlsByEdge[i] && a.exclusion(edge: i) == b.exclusion(edge: i) && a.geoPoint(edge: i) == b.geoPoint(edge: i),
+            #expect(a.edgeTable.urls[i] == b.edgeTable.urls[i] && a.exclusion(edge: i) == b.exclusion(edge: i) && a.geoPoint(edge: i) == b.geoPoint(edge: i),
                     "\(what) edge \(i)")
         }
         #expect(a.playback.count == b.playback.count)
         for p in 0..<a.playback.count {
             let x = a.streamOf(playback: p), y = b.streamOf(playback: p)
             #expect((x == nil) == (y == nil), "\(what) playback \(a.playback[p].playbackId)")
-            if let x, let y { #expect(a.streams[x].name == b.streams[y].name) }
+            if let x, let y { #expect(a.streamName(x) == b.streamName(y)) }
         }
     }
 
@@ -290,7 +290,7 @@ import Testing
             for (p, r) in store.records.enumerated() {
                 #expect(next.playbackIndex(r.playbackId) == p && full.playbackIndex(r.playbackId) == p, "round \(round) \(r.playbackId)")
                 let a = next.streamOf(playback: p), b = full.streamOf(playback: p)
-                #expect((a == nil) == (b == nil) && a.map { next.streams[$0].name } == b.map { full.streams[$0].name }, "round \(round) \(r.playbackId) stream")
+                #expect((a == nil) == (b == nil) && a.map { next.streamName($0) } == b.map { full.streamName($0) }, "round \(round) \(r.playbackId) stream")
                 let ta = next.tenantOf(playback: p), tb = full.tenantOf(playback: p)
                 #expect((ta < 0 ? "" : next.tenants[Int(ta)]) == (tb < 0 ? "" : full.tenants[Int(tb)]), "round \(round) \(r.playbackId) tenant")
             }
@@ -356,7 +356,7 @@ import Testing
         let playback = store.records
         var previous = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
                                              playback: playback, playbackStreamIds: store.streamIds))
-        #expect(previous.columns.capacity - previous.columns.used == StreamColumns.spare(for: n))
+        #expect(previous.streamTable.columns.capacity - previous.streamTable.columns.used == StreamColumns.spare(for: n))
         var compactedAt: [Int] = []
         var kept: [(snapshot: RoutingSnapshot, full: RoutingSnapshot, step: Int)] = []
         for step in 0..<20 {
@@ -370,18 +370,18 @@ import Testing
                                                           playback: playback, playbackStreamIds: store.streamIds, generation: UInt64(2 + step),
                                                           nowMs: 0, appliedShipments: [])
             else { Issue.record("step \(step): no incremental build"); break }
-            if next.columns !== previous.columns {
+            if next.streamTable.columns !== previous.streamTable.columns {
                 compactedAt.append(step)
                 #expect(next.columnCompactions == previous.columnCompactions + 1)
                 // Only the live runs and this build's new one: the spare room is whole again.
-                #expect(next.columns.used <= 1199 + 63 + 600 && next.columns.capacity - next.columns.used >= StreamColumns.spare(for: n))
+                #expect(next.streamTable.columns.used <= 1199 + 63 + 600 && next.streamTable.columns.capacity - next.streamTable.columns.used >= StreamColumns.spare(for: n))
                 let fullBefore = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
                                                        edges: edgesBefore, playback: playback))
                 kept.append((previous, fullBefore, step - 1))
             } else {
                 #expect(next.columnCompactions == previous.columnCompactions)
             }
-            #expect(next.columns.used <= next.columns.capacity)
+            #expect(next.streamTable.columns.used <= next.streamTable.columns.capacity)
             let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback))
             Self.expectEqual(next, full, names: ["wide", "steady", "extra\(step)", "extra\(step - 1)"], &rng, "step \(step)")
             previous = next
@@ -468,7 +468,7 @@ import Testing
                                                           playback: store.records, playbackStreamIds: store.streamIds,
                                                           generation: UInt64(2 + step), nowMs: 0, appliedShipments: [])
             else { Issue.record("step \(step): no incremental build"); break }
-            #expect(next.columns === previous.columns, "moves use no column room")
+            #expect(next.streamTable.columns === previous.streamTable.columns, "moves use no column room")
             if next.index.blockCount < previous.index.blockCount { shrank += 1 }
             largest = max(largest, next.index.blockCount)
             let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,

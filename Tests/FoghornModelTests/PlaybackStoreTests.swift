@@ -51,7 +51,7 @@ import Testing
         let byName = build(nil, ids: false), byId = build(nil, ids: true)
         for id in ["a", "b", "c"] {
             let p = byId.playbackIndex(id)!
-            #expect(byId.streamOf(playback: p).map { byId.streams[$0].name } == byName.streamOf(playback: byName.playbackIndex(id)!).map { byName.streams[$0].name })
+            #expect(byId.streamOf(playback: p).map { byId.streamName($0) } == byName.streamOf(playback: byName.playbackIndex(id)!).map { byName.streamName($0) })
         }
         #expect(byId.streamOf(playback: byId.playbackIndex("c")!) == nil)
         let reused = build(byId, ids: true)
@@ -59,7 +59,7 @@ import Testing
         store.set(PlaybackRecord(playbackId: "d", stream: "live+two"))
         let fresh = build(reused, ids: true)  // the records array changed: a new table
         #expect(fresh.playbackIndex("d") != nil && reused.playbackIndex("d") == nil)
-        #expect(fresh.streamOf(playback: fresh.playbackIndex("d")!).map { fresh.streams[$0].name } == "live+two")
+        #expect(fresh.streamOf(playback: fresh.playbackIndex("d")!).map { fresh.streamName($0) } == "live+two")
     }
 
     @Test func byteKeyTableFindsEveryKeyFromBytes() {

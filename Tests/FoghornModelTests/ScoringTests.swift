@@ -127,7 +127,7 @@ func ranking(_ s: RoutingSnapshot, _ r: ScoringRequest) -> [String] {
                  tags: ["t\(i)"] + (i % 10 == 0 ? ["ten"] : []) + (i % 3 == 0 ? ["three"] : []))
         }
         let s = snapshot(edges)
-        #expect(s.tagBit.count == 63)
+        #expect(s.edgeTable.tagBit.count == 63)
         #expect((0..<s.edgeCount).filter { s.hot[$0].tagBits & CompiledTagAdjustment.overflowBit != 0 }.count > 20)
         func naive(_ e: EdgeState, _ adj: TagAdjustment) -> Int64 {
             adj.rules.reduce(0) { sum, rule in (rule.tags.contains { e.tags.contains($0) } != rule.inverted) ? sum + rule.amount : sum }

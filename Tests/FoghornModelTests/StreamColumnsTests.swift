@@ -56,10 +56,10 @@ import Testing
             #expect(Array(c.inputs) == list.map(\.stats.inputs), "\(name)")
             #expect((0..<c.count).map { c.hasViewers($0) } == list.map { $0.stats.viewers > 0 }, "\(name)")
             let viewers = list.reduce(UInt64(0)) { $0 + UInt64($1.stats.viewers) }, up = list.reduce(UInt64(0)) { $0 + $1.stats.upBytesPerSec }
-            #expect(s.streams[slot].totalViewers == viewers && s.streams[slot].perViewerBytesPerSec == RoutingSnapshot.perViewerBytesPerSec(up: up, viewers: viewers))
+            #expect(s.streams[slot].totalViewers == viewers && s.streams[slot].perViewerBytesPerSec == StreamEntry.perViewerBytesPerSec(up: up, viewers: viewers))
         }
-        let ids = s.streams.map { StreamNameTable.shared.existingId(for: $0.name)! }
-        #expect(ids == ids.sorted() && ids == s.slotStreamIds)
+        let ids = s.streams.indices.map { StreamNameTable.shared.existingId(for: s.streamName($0))! }
+        #expect(ids == ids.sorted() && ids == s.streamTable.slotIds)
     }
 }
 
@@ -68,10 +68,10 @@ private func format3(_ i: Int) -> String { i < 10 ? "e00\(i)" : i < 100 ? "e0\(i
 @Suite struct PerViewerBandwidthTests {
     /// The worked examples of ``RoutingSnapshot/perViewerBytesPerSec(up:viewers:)``.
     @Test func workedExamples() {
-        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 30_000_000, viewers: 100) == 300_000)
-        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 500_000, viewers: 10) == 65_536)
-        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 200_000_000, viewers: 100) == 1_048_576)
-        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 0, viewers: 100) == 131_072)
-        #expect(RoutingSnapshot.perViewerBytesPerSec(up: 5_000, viewers: 0) == 131_072)
+        #expect(StreamEntry.perViewerBytesPerSec(up: 30_000_000, viewers: 100) == 300_000)
+        #expect(StreamEntry.perViewerBytesPerSec(up: 500_000, viewers: 10) == 65_536)
+        #expect(StreamEntry.perViewerBytesPerSec(up: 200_000_000, viewers: 100) == 1_048_576)
+        #expect(StreamEntry.perViewerBytesPerSec(up: 0, viewers: 100) == 131_072)
+        #expect(StreamEntry.perViewerBytesPerSec(up: 5_000, viewers: 0) == 131_072)
     }
 }
