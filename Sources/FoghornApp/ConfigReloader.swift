@@ -56,7 +56,7 @@ final class ConfigReloader: @unchecked Sendable {
             return
         }
         reading = true
-        plane.readingConfiguration = true
+        plane.builder.holdNames()
         let startedNs = ControlPlane.monotonicNs()
         thread.execute { [self] in
             let read = ReadConfiguration()
@@ -95,7 +95,7 @@ final class ConfigReloader: @unchecked Sendable {
 
     private func apply(_ read: Result<FoghornConfiguration, any Error>, readMs: Double) {
         reading = false
-        plane.readingConfiguration = false
+        plane.builder.releaseNames()
         defer {
             if again {
                 again = false

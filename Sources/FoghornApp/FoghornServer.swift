@@ -51,7 +51,7 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var viewerLoops: [ViewerLoop] = []
     /// Log lines (JSON) and access log; `foghorn serve` sets it, in-process servers create one on demand.
     public var logSink: LogSink?
-    /// Lets the control plane give unused stream names back (``ControlPlane/reclaimsStreamNames``):
+    /// Lets the control plane give unused stream names back (``SnapshotBuilder/retiresNames``):
     /// set by `foghorn serve`, where this server's plane is the only holder of stream IDs in the
     /// process; off for servers embedded beside other code that holds them (tests). Set before ``start(installSignalHandlers:)``.
     public var reclaimsStreamNames = false
@@ -137,7 +137,7 @@ public final class FoghornServer: @unchecked Sendable {
         do {
             var geo: (any GeoLookup)?
             if !config.geoipDb.isEmpty { geo = try MMDBGeoDatabase(path: config.geoipDb) }
-            plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
+            plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo, retiresNames: reclaimsStreamNames)
         } catch {
             sockets.closeUnused()
             throw error
@@ -148,7 +148,6 @@ public final class FoghornServer: @unchecked Sendable {
         peerPort = sockets.peer?.port ?? 0
         let viewerSockets = sockets.viewer, httpsSockets = sockets.https, internalSocket: ListeningSocket = sockets.internalListener
         let peerSocket = sockets.peer
-        plane.reclaimsStreamNames = reclaimsStreamNames
         self.plane = plane
         config = plane.config  // static edge/record trees are parsed now; do not keep them
         let settings = ViewerSettings(

@@ -45,13 +45,13 @@ enum ServerMetrics {
         }
         metrics.registerFamily(MetricNames.snapshotBuilds, help: "Routing snapshots published, by how they were built.", label: "kind",
                                values: ["full", "incremental", "load_refresh", "pending_refresh"]) { i in
-            [plane.rebuilds, plane.incrementalBuilds, plane.loadRefreshes, plane.pendingRefreshes][i]
+            [plane.builds.full, plane.builds.incremental, plane.builds.loadRefreshes, plane.builds.pendingRefreshes][i]
         }
         metrics.registerGauge(MetricNames.snapshotStreamSlotCompactions,
                               help: "Full builds taken to drop the slots of streams that ended (empty slots outnumbered live ones).",
-                              type: "counter") { Double(plane.streamSlotCompactions) }
+                              type: "counter") { Double(plane.builds.streamSlotCompactions) }
         metrics.registerGauge(MetricNames.streamNameSweeps, help: "Full builds after which unused stream names were retired.", type: "counter") {
-            Double(plane.nameSweeps)
+            Double(plane.builds.nameSweeps)
         }
         metrics.registerGauge(MetricNames.streamNames, help: "Stream names interned (edges', peers' and playback records' streams, and ended ones not yet given back).") {
             Double(StreamNameTable.shared.interned)
@@ -61,7 +61,7 @@ enum ServerMetrics {
         }
         metrics.registerGauge(MetricNames.snapshotColumnCompactions,
                               help: "Incremental builds that compacted the candidate columns (spare room used up) instead of a full build.",
-                              type: "counter") { Double(plane.columnCompactions) }
+                              type: "counter") { Double(plane.builds.columnCompactions) }
         metrics.registerGauge(MetricNames.unsafeHeaderValues, help: "Header values with CR, LF or NUL refused by the response writer (answered 500 instead).",
                               type: "counter") { Double(HTTPResponseWriter.unsafeHeaderValues) }
         let inputSources = InputSource.allCases

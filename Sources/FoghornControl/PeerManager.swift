@@ -97,8 +97,6 @@ public final class PeerManager: @unchecked Sendable {
     private var stopped = false
     private var lastAdvertiseMs: UInt64 = 0
     private var lastQueryPurgeMs: UInt64 = 0
-    /// Remote edges as scoring candidates, rebuilt when remote data changes.
-    private(set) var remoteStates: [EdgeState] = []
     private var remoteDirty = false
 
     // Counters (metrics).
@@ -374,11 +372,7 @@ public final class PeerManager: @unchecked Sendable {
             lastQueryPurgeMs = now
             queryIds = queryIds.filter { now &- $0.value.sentMs < 60_000 }
         }
-        if remoteDirty {
-            remoteDirty = false
-            rebuildRemoteStates()
-            plane.remoteEdgesChanged()
-        }
+        if remoteDirty { publishRemoteEdges() }
     }
 
     /// Drops remote data past its TTL (connected) or past the stale-if-error bound (peer unreachable).
@@ -536,45 +530,16 @@ public final class PeerManager: @unchecked Sendable {
         armGraceIfIdle(p, now: now)
     }
 
-    private func rebuildRemoteStates() {
-        var out: [EdgeState] = []
-        var index: [String: (index: Int, updatedMs: UInt64)] = [:]
+    /// Hands every peer's edges (in configured order, by node ID) to the plane: renumbered into
+    /// the next snapshot.
+    private func publishRemoteEdges() {
+        remoteDirty = false
+        var entries: [(edge: EdgeState, updatedMs: UInt64)] = []
         for name in order {
             guard let p = peers[name] else { continue }
-            for (_, entry) in p.edges.sorted(by: { $0.key < $1.key }) {
-                var e = entry.edge.edgeState(cluster: name)
-                // Pending (anti-herd) bandwidth survives until the peer's next data about the edge,
-                // which carries the real load.
-                if let old = remoteIndex[e.nodeId], old.updatedMs == entry.updatedMs {
-                    let pending = remoteStates[old.index].pendingBytesPerSec
-                    if pending > 0 { e.addPending(pending) }
-                }
-                index[e.nodeId] = (out.count, entry.updatedMs)
-                out.append(e)
-            }
+            for (_, entry) in p.edges.sorted(by: { $0.key < $1.key }) { entries.append((entry.edge.edgeState(cluster: name), entry.updatedMs)) }
         }
-        remoteStates = out
-        remoteIndex = index
-    }
-
-    /// Where each remote edge (`node@cluster`) sits in ``remoteStates``, and the data it came from.
-    private var remoteIndex: [String: (index: Int, updatedMs: UInt64)] = [:]
-
-    /// Folds redirects a data loop sent to remote edge `id` (`node@cluster`).
-    func addPending(_ id: String, _ bytesPerSec: UInt64) {
-        guard let i = remoteIndex[id]?.index else { return }
-        remoteStates[i].addPending(bytesPerSec)
-    }
-
-    func pendingOf(_ id: String) -> UInt64? { remoteIndex[id].map { remoteStates[$0.index].pendingBytesPerSec } }
-
-    /// Once a second (with local edges): forgets the oldest second of remote pending.
-    func agePending() -> Bool {
-        var changed = false
-        for i in remoteStates.indices where remoteStates[i].pendingBytesPerSec > 0 {
-            if remoteStates[i].agePending() { changed = true }
-        }
-        return changed
+        plane.setRemoteEdges(entries)
     }
 
     // MARK: Viewer misses
@@ -648,9 +613,7 @@ public final class PeerManager: @unchecked Sendable {
         guard let q = queries[stream], !q.completed else {
             if found {
                 // A late positive answer still adds the edges (renumbered in, like any peer change).
-                rebuildRemoteStates()
-                remoteDirty = false
-                plane.remoteEdgesChanged()
+                publishRemoteEdges()
             }
             return
         }
@@ -665,9 +628,7 @@ public final class PeerManager: @unchecked Sendable {
         q.timer?.close()
         q.timer = nil
         if q.found {
-            rebuildRemoteStates()
-            remoteDirty = false
-            plane.remoteEdgesChanged()
+            publishRemoteEdges()
             // Viewers arriving until the snapshot is out join this query (no second query).
             plane.afterNextPublish { [unowned self] in
                 if queries[q.stream] === q { queries.removeValue(forKey: q.stream) }

@@ -38,7 +38,7 @@ import FoghornModel
         let ids = (0..<300).map { "edge-\(($0 * 7919) % 1000)-\(UInt32.random(in: 0...UInt32.max, using: &rng))" }
         for id in ids { plane.upsertEdge(Self.edge(id)) }
         plane.rebuildNow()
-        #expect(plane.rebuilds == 1)
+        #expect(plane.builds.full == 1)
         var expected = [String: UInt64](uniqueKeysWithValues: ids.map { ($0, 0) })
 
         for round in 1...3 {
@@ -46,7 +46,7 @@ import FoghornModel
             plane.receiveShipment(loop: 0, sequence: UInt64(round), amounts: shipped)
             for s in shipped { expected[s.nodeId, default: 0] += s.bytesPerSec }
             plane.rebuildNow()
-            #expect(plane.pendingRefreshes == UInt64(round), "round \(round) was a pending-only refresh")
+            #expect(plane.builds.pendingRefreshes == UInt64(round), "round \(round) was a pending-only refresh")
             #expect(Self.pendingByNode(plane) == expected, "round \(round)")
         }
 
@@ -54,13 +54,13 @@ import FoghornModel
         plane.upsertEdge(Self.edge("edge-0000-new"))
         expected["edge-0000-new"] = 0
         plane.rebuildNow()
-        #expect(plane.rebuilds == 1 && plane.incrementalBuilds == 1)
+        #expect(plane.builds.full == 1 && plane.builds.incremental == 1)
         #expect(Self.pendingByNode(plane) == expected)
         let more = [(nodeId: "edge-0000-new", bytesPerSec: UInt64(5)), (nodeId: ids[7], bytesPerSec: UInt64(9))]
         plane.receiveShipment(loop: 0, sequence: 4, amounts: more)
         for s in more { expected[s.nodeId, default: 0] += s.bytesPerSec }
         plane.rebuildNow()
-        #expect(plane.pendingRefreshes == 4)
+        #expect(plane.builds.pendingRefreshes == 4)
         #expect(Self.pendingByNode(plane) == expected)
 
         // Removing an edge (structural) between shipments.
@@ -69,7 +69,7 @@ import FoghornModel
         plane.receiveShipment(loop: 0, sequence: 5, amounts: [(nodeId: ids[1], bytesPerSec: 3)])
         expected[ids[1], default: 0] += 3
         plane.rebuildNow()
-        #expect(plane.rebuilds == 1 && plane.incrementalBuilds == 2)
+        #expect(plane.builds.full == 1 && plane.builds.incremental == 2)
         #expect(Self.pendingByNode(plane) == expected)
 
         // A full build (what the first snapshot takes), the map rebuilt from it.
@@ -77,7 +77,7 @@ import FoghornModel
         plane.receiveShipment(loop: 0, sequence: 6, amounts: [(nodeId: ids[2], bytesPerSec: 4)])
         expected[ids[2], default: 0] += 4
         plane.rebuildNow()
-        #expect(plane.rebuilds == 2)
+        #expect(plane.builds.full == 2)
         #expect(Self.pendingByNode(plane) == expected)
         plane.receiveShipment(loop: 0, sequence: 7, amounts: [(nodeId: ids[3], bytesPerSec: 6)])
         expected[ids[3], default: 0] += 6

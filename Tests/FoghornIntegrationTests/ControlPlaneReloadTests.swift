@@ -103,7 +103,7 @@ import FoghornModel
                           playback: Self.streams.enumerated().map { (id: "pb\($0.offset)", stream: $0.element, tenant: $0.offset % 5 == 0 ? "t1" : "") })
         world.playback.append((id: "pb-offline", stream: "rl+none", tenant: ""))
         let plane = try Self.plane(world, loop)
-        #expect(plane.rebuilds == 1)
+        #expect(plane.builds.full == 1)
         var nextId = 0
 
         for round in 0..<6 {
@@ -138,15 +138,15 @@ import FoghornModel
                 world.playback[k].stream = Self.streams[rng.next(Self.streams.count)]
                 world.playback.append((id: "pb-new\(round)", stream: Self.streams[rng.next(Self.streams.count)], tenant: round == 1 ? "t1" : ""))
             }
-            let incremental = plane.incrementalBuilds, refreshes = plane.loadRefreshes, pendingOnly = plane.pendingRefreshes
+            let incremental = plane.builds.incremental, refreshes = plane.builds.loadRefreshes, pendingOnly = plane.builds.pendingRefreshes
             _ = try plane.reload(try world.config)
             plane.rebuildNow()
-            #expect(plane.rebuilds == 1, "round \(round): no full build")
+            #expect(plane.builds.full == 1, "round \(round): no full build")
             if round == 5 {
-                #expect(plane.incrementalBuilds == incremental && plane.loadRefreshes == refreshes, "an unchanged file builds nothing")
-                #expect(plane.pendingRefreshes == pendingOnly + 1, "only the (empty) refresh the test forced")
+                #expect(plane.builds.incremental == incremental && plane.builds.loadRefreshes == refreshes, "an unchanged file builds nothing")
+                #expect(plane.builds.pendingRefreshes == pendingOnly + 1, "only the (empty) refresh the test forced")
             } else {
-                #expect(plane.incrementalBuilds > incremental, "round \(round) was built incrementally")
+                #expect(plane.builds.incremental > incremental, "round \(round) was built incrementally")
             }
             let fresh = try Self.plane(world, loop)
             #expect(plane.weights == fresh.weights)

@@ -30,7 +30,7 @@ import FoghornModel
         }
         for (k, n) in nodes.enumerated() { plane.upsertEdge(Self.edge(n, streams: ["live+steady"] + churn(0, k))) }
         plane.rebuildNow()
-        #expect(plane.rebuilds == 1)
+        #expect(plane.builds.full == 1)
         var maxSlots = 0
         for round in 1...30 {
             for (k, n) in nodes.enumerated() { plane.upsertEdge(Self.edge(n, streams: ["live+steady"] + churn(round, k))) }
@@ -42,14 +42,14 @@ import FoghornModel
             #expect(s.streamIndex(named: "live+steady").map { s.candidates(of: $0).count } == nodes.count)
             #expect(s.streamIndex(named: "live+churn-\(round)-edge-c-7").map { s.candidates(of: $0).count } == 1)
             #expect(s.streamIndex(named: "live+churn-\(round - 1)-edge-c-7") == nil)
-            #expect(plane.rebuilds + plane.incrementalBuilds == UInt64(round + 1))
+            #expect(plane.builds.full + plane.builds.incremental == UInt64(round + 1))
         }
         // 30 rounds ended 18,000 streams: slots are counted once 4,096 more than the full build's 601
         // are there (after round 7: 4,801 slots, 4,200 empty), so rounds 8, 16 and 24 were full
         // builds; never more than 4,096 + 600 empty slots beside the 601 live ones.
-        #expect(plane.streamSlotCompactions == 3)
-        #expect(plane.rebuilds == 4)
-        #expect(maxSlots <= ControlPlane.emptyStreamSlotFloor + 2 * (1 + nodes.count * perEdge))
-        #expect(maxSlots > ControlPlane.emptyStreamSlotFloor)
+        #expect(plane.builds.streamSlotCompactions == 3)
+        #expect(plane.builds.full == 4)
+        #expect(maxSlots <= SnapshotBuilder.emptyStreamSlotFloor + 2 * (1 + nodes.count * perEdge))
+        #expect(maxSlots > SnapshotBuilder.emptyStreamSlotFloor)
     }
 }
