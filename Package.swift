@@ -117,14 +117,16 @@ let package = Package(
         // Shared by the unit test targets: seeded generators (no dependency on Foghorn's modules).
         .target(name: "FoghornTestSupport", path: "Tests/FoghornTestSupport", swiftSettings: strict),
         .testTarget(name: "FoghornHTTPCoreTests", dependencies: ["FoghornHTTPCore", "FoghornTestSupport"], swiftSettings: strict),
-        .testTarget(name: "FoghornModelTests", dependencies: ["FoghornModel", "FoghornJSON", "FoghornTestSupport"], swiftSettings: strict),
+        // Model values tests share (edges, snapshots, rankings).
+        .target(name: "FoghornModelFixtures", dependencies: ["FoghornModel"], path: "Tests/FoghornModelFixtures", swiftSettings: strict),
+        .testTarget(name: "FoghornModelTests", dependencies: ["FoghornModel", "FoghornModelFixtures", "FoghornJSON", "FoghornTestSupport"], swiftSettings: strict),
         .testTarget(name: "FoghornGeoTests", dependencies: ["FoghornGeo", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornJSON"], swiftSettings: strict),
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "FoghornModelFixtures", "foghorn"],
             swiftSettings: strict
         ),
     ]

@@ -1,6 +1,7 @@
 import FoghornTestSupport
 import Testing
 @testable import FoghornModel
+import FoghornModelFixtures
 
 /// Streams of 17…256 candidates are scored by the flat scan (SIMD bounds, then exact scores for
 /// the few that can enter): it must name exactly the linear path's winners and scores.

@@ -2,6 +2,7 @@ import FoghornTestSupport
 import Foundation
 import Testing
 @testable import FoghornModel
+import FoghornModelFixtures
 
 /// Incremental builds (edges starting or stopping streams, and load changes with them) against
 /// a full build of the same edges: same streams, candidates, per-stream figures, playback
@@ -65,6 +66,15 @@ import Testing
             #expect((x == nil) == (y == nil), "\(what) playback \(a.playback[p].playbackId)")
             if let x, let y { #expect(a.streamName(x) == b.streamName(y)) }
         }
+    }
+
+    /// `a` routes every stream either snapshot has like `b` (``expectEqual``).
+    static func expectSameRouting(_ a: RoutingSnapshot, _ b: RoutingSnapshot, _ what: String = "") {
+        var rng = SplitMix(seed: 1)
+        var names = Set<String>()
+        for i in 0..<a.streams.count { names.insert(a.streamName(i)) }
+        for i in 0..<b.streams.count { names.insert(b.streamName(i)) }
+        expectEqual(a, b, names: names.sorted(), &rng, what)
     }
 
     @Test func incrementalBuildsEqualAFullBuild() {

@@ -2,6 +2,7 @@ import FoghornTestSupport
 import Foundation
 import Testing
 @testable import FoghornModel
+import FoghornModelFixtures
 
 /// A load refresh (reports that change only CPU, RAM, bandwidth, per-stream figures) against a
 /// full build of the same edges: same decisions, scores, exclusions and per-stream figures.

@@ -1,6 +1,7 @@
 import Testing
 import FoghornJSON
 @testable import FoghornModel
+import FoghornModelFixtures
 
 @Suite struct MistModelTests {
     @Test func nodeAddresses() {

@@ -1,5 +1,6 @@
 import Testing
 @testable import FoghornModel
+import FoghornModelFixtures
 
 @Suite struct PlaybackStoreTests {
     @Test func setGetRemoveKeepTheIndexInStep() {

@@ -1,5 +1,6 @@
 import Testing
 @testable import FoghornModel
+import FoghornModelFixtures
 
 /// Every number in docs/SCORING.md.
 @Suite struct ScoringDocTests {

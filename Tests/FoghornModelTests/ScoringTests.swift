@@ -2,30 +2,7 @@ import FoghornTestSupport
 import Foundation
 import Testing
 @testable import FoghornModel
-
-func edge(_ id: String, cpu: UInt64 = 0, ramUsed: UInt64 = 0, ramMax: UInt64 = 1000, up: UInt64 = 0, limit: UInt64 = 1000,
-          lat: Double = .nan, lon: Double = .nan, streams: [String: EdgeStreamStats] = ["s": EdgeStreamStats(inputs: 1)],
-          tags: [String] = [], tenant: String = "", mode: EdgeMode = .normal, base: String = "https://HOSTNAME/") -> EdgeState {
-    var e = EdgeState(nodeId: id)
-    e.cpuPermille = cpu; e.ramUsedBytes = ramUsed; e.ramMaxBytes = ramMax; e.upBytesPerSec = up; e.bwLimitBytesPerSec = limit
-    e.lat = lat; e.lon = lon; e.streams = streams; e.tags = tags; e.tenant = tenant; e.mode = mode; e.isStatic = true
-    e.baseURL = base.replacingOccurrences("HOSTNAME", id)
-    return e
-}
-
-extension String {
-    func replacingOccurrences(_ a: String, _ b: String) -> String { self.replacingAll(a, with: b) }
-}
-
-func snapshot(_ edges: [EdgeState], playback: [PlaybackRecord] = [PlaybackRecord(playbackId: "p", stream: "s")],
-              weights: ScoringWeights = .defaults, nowMs: UInt64 = 0, staleness: StalenessPolicy = StalenessPolicy()) -> RoutingSnapshot {
-    RoutingSnapshot(.init(generation: 1, nowMs: nowMs, weights: weights, staleness: staleness, edges: edges, playback: playback))
-}
-
-func ranking(_ s: RoutingSnapshot, _ r: ScoringRequest) -> [String] {
-    let top = Scorer.top(s, r)
-    return (0..<top.count).map { s.nodeIds[top[$0].edge] }
-}
+import FoghornModelFixtures
 
 @Suite struct ScoringTests {
     @Test func workedExampleFromTheReference() {

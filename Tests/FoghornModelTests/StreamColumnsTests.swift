@@ -1,6 +1,7 @@
 import FoghornTestSupport
 import Testing
 @testable import FoghornModel
+import FoghornModelFixtures
 
 @Suite struct StreamColumnsTests {
     /// Each stream's candidates come back in ascending edge order with their inputs and a
