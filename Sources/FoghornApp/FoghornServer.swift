@@ -33,7 +33,7 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var watchdog: ControlLoopWatchdog?
     /// Heartbeat ticks on the control loop.
     static let heartbeatIntervalMs: UInt64 = 100
-    public private(set) var dataLoops: [EventLoop] = []
+    public internal(set) var dataLoops: [EventLoop] = []
     public private(set) var httpPort: UInt16 = 0
     public private(set) var internalPort: UInt16 = 0
     /// The peer listener's port (0 when no peers are configured).
@@ -43,9 +43,9 @@ public final class FoghornServer: @unchecked Sendable {
     /// Certificates (nil without HTTPS); touch on the control loop.
     public private(set) var tls: TLSManager?
     /// Every HTTPS listener's handshake counters (appended on the control loop, read at scrape time there).
-    private var tlsCounterSets: [RelaxedCounters] = []
+    var tlsCounterSets: [RelaxedCounters] = []
 
-    private var controlContext: HTTPLoopContext!
+    var controlContext: HTTPLoopContext!
     /// Routing state; touch only on the control loop.
     public private(set) var plane: ControlPlane!
     public private(set) var viewerLoops: [ViewerLoop] = []
@@ -63,13 +63,13 @@ public final class FoghornServer: @unchecked Sendable {
         set { reloader.source = newValue }
     }
     /// SIGHUP's reading thread and sequencing (``ConfigReloader``).
-    private let reloader: ConfigReloader
-    private var dataContexts: [HTTPLoopContext] = []
-    private let exitCode = Locked<Int32?>(nil)
-    private var shutdownStarted = false
-    private var loopsDraining = 0
-    private var signals: SignalWatcher?
-    private var lifecycleTimers: [LoopTimer] = []
+    let reloader: ConfigReloader
+    var dataContexts: [HTTPLoopContext] = []
+    let exitCode = Locked<Int32?>(nil)
+    var shutdownStarted = false
+    var loopsDraining = 0
+    var signals: SignalWatcher?
+    var lifecycleTimers: [LoopTimer] = []
 
     public init(config: FoghornConfiguration, logger: Logger) {
         self.config = config
@@ -106,7 +106,7 @@ public final class FoghornServer: @unchecked Sendable {
             maxPipelinedRequests: config.maxPipelinedRequests)
     }
 
-    private var timeouts: HTTPTimeouts {
+    var timeouts: HTTPTimeouts {
         HTTPTimeouts(
             headerTimeoutMs: UInt64(config.headerTimeoutMs), idleTimeoutMs: UInt64(config.idleTimeoutMs),
             writeTimeoutMs: UInt64(config.writeTimeoutMs), lingerMs: UInt64(config.lingerMs))
@@ -198,83 +198,8 @@ public final class FoghornServer: @unchecked Sendable {
 
         controlContext = HTTPLoopContext(loop: controlLoop)
         for i in 0..<count {
-            let loop = EventLoop(name: "data-\(i)")
-            let context = HTTPLoopContext(loop: loop)
-            dataLoops.append(loop)
-            dataContexts.append(context)
-            let socket = viewerSockets[i]
-            let options = viewerOptions
-            let viewerLoop = viewerLoops[i]
-            if !config.resolverUrl.isEmpty {
-                viewerLoop.resolverTimeoutMs = UInt64(config.resolverTimeoutMs)
-                let control = controlLoop
-                viewerLoop.requestResolution = { id in
-                    control.execute {
-                        guard let resolver = plane.playbackResolver else {
-                            loop.execute { viewerLoop.resolved(id, .unavailable) }
-                            return
-                        }
-                        resolver.lookup(id) { outcome in
-                            let lite: ViewerLoop.ResolveOutcomeLite
-                            switch outcome {
-                            case .found: lite = .found
-                            case .notFound: lite = .notFound
-                            case .unavailable: lite = .unavailable
-                            }
-                            loop.execute { viewerLoop.resolved(id, lite) }
-                        }
-                    }
-                }
-            }
-            if config.peers.contains(where: { $0.mode == .onDemand && $0.cluster != config.clusterId }) {
-                viewerLoop.peerQueryDeadlineMs = UInt64(config.peering.queryDeadlineMs)
-                viewerLoop.peerNegativeTtlMs = UInt64(config.peering.negativeTtlS) * 1000
-                let control = controlLoop
-                viewerLoop.requestPeerQuery = { stream in
-                    control.execute {
-                        guard let peers = plane.peers else {
-                            loop.execute { viewerLoop.peerQueryDone(stream, found: false) }
-                            return
-                        }
-                        peers.query(stream: stream) { found in loop.execute { viewerLoop.peerQueryDone(stream, found: found) } }
-                    }
-                }
-            }
-            let httpsSocket = httpsSockets.isEmpty ? nil : httpsSockets[i]
-            let tlsPublisher = tls?.publisher
-            loop.execute { [self] in
-                let router = makeViewerRouter(viewerLoop: viewerLoop)
-                let plainRouter = config.httpRedirectToHttps ? makeRedirectRouter() : router
-                let listenerMetrics = ListenerMetrics(listenerName: "viewer", routeNames: plainRouter.routeNames)
-                metrics.register(listenerMetrics)
-                viewerLoop.start(on: loop)
-                loop.addShutdownHook { viewerLoop.stop() }
-                do {
-                    let listener = try HTTPListener(socket: socket, options: options, router: plainRouter, context: context, metrics: listenerMetrics,
-                                                    commonHeaders: settings.commonHeaders)
-                    let queue = accessSink?.makeQueue()
-                    if let queue {
-                        listener.accessLogger = { request, status, _, ns in
-                            queue.push(AccessLog.line(request, status: status, latencyNs: ns, loop: viewerLoop, timestamp: JSONLogHandler.timestamp()))
-                        }
-                    }
-                    if let httpsSocket, let tlsPublisher {
-                        let tlsMetrics = ListenerMetrics(listenerName: "viewer_https", routeNames: router.routeNames)
-                        metrics.register(tlsMetrics)
-                        let secure = try HTTPListener(socket: httpsSocket, options: options, router: router, context: context, metrics: tlsMetrics,
-                                                      commonHeaders: settings.commonHeaders)
-                        secure.tls = TLSContextReader(tlsPublisher)
-                        secure.tlsHandshakeTimeoutMs = UInt64(config.tlsHandshakeTimeoutMs)
-                        secure.accessLogger = listener.accessLogger
-                        let counters = secure.tlsCounters
-                        controlLoop.execute { [self] in tlsCounterSets.append(counters) }
-                    }
-                    markStarted()
-                } catch {
-                    logger.critical("viewer listener failed", metadata: ["error": "\(error)"])
-                }
-            }
-            loop.start()
+            startDataLoop(i, plane: plane, settings: settings, viewerSocket: viewerSockets[i], httpsSocket: httpsSockets.isEmpty ? nil : httpsSockets[i],
+                          accessSink: accessSink, markStarted: markStarted)
         }
         let internalOptions = self.internalOptions
         let boundPeerSocket = peerSocket
@@ -369,7 +294,7 @@ public final class FoghornServer: @unchecked Sendable {
     // MARK: Lifecycle
 
     /// Starts the watchdog thread (see ``ControlLoopWatchdog``).
-    private func startWatchdog(watchingTermination: Bool) {
+    func startWatchdog(watchingTermination: Bool) {
         let loop = controlLoop, publisher = plane.publisher, sink = logSink
         let describe: @Sendable () -> Logger.Metadata = { ["mailbox_jobs": "\(loop.pendingJobs)", "generation": "\(publisher.generation)"] }
         let signalTime: @Sendable () -> UInt64 = { foghorn_termination_requested_ns() }
@@ -388,7 +313,7 @@ public final class FoghornServer: @unchecked Sendable {
         dog.start()
     }
 
-    private func installSignals() {
+    func installSignals() {
         let watcher = SignalWatcher(loop: controlLoop, signals: [SIGTERM, SIGINT, SIGHUP]) { [unowned self] signum in onSignal(signum) }
         // libuv's handler only wakes this loop; the watchdog must see a SIGTERM even when the
         // loop is stuck, to keep hard_stop_after_ms.
@@ -398,7 +323,7 @@ public final class FoghornServer: @unchecked Sendable {
         signals = watcher
     }
 
-    private func onSignal(_ signum: Int32) {
+    func onSignal(_ signum: Int32) {
         if signum == SIGHUP {
             reload()
             return
@@ -417,7 +342,7 @@ public final class FoghornServer: @unchecked Sendable {
     /// Takes over a re-read configuration (on the control loop, from ``ConfigReloader``): the
     /// control plane's state, the live settings, the certificates. Returns the restart-only keys
     /// that changed.
-    private func takeOver(_ new: FoghornConfiguration) throws -> [String] {
+    func takeOver(_ new: FoghornConfiguration) throws -> [String] {
         let restart = try plane.reload(new)
         applyLiveSettings(plane.config)
         if let tls { tls.reload(new.tlsCertificates.isEmpty ? tls.pairs : new.tlsCertificates, reason: "SIGHUP") }
@@ -430,7 +355,7 @@ public final class FoghornServer: @unchecked Sendable {
     /// listener's timeouts, connection cap and pipelining limit, each on its own loop; SIGTERM
     /// reads `shutdown_delay_ms` from `config`. Restart-only keys keep their running values
     /// (``ControlPlane/takeOver(_:running:)``). On the control loop.
-    private func applyLiveSettings(_ running: FoghornConfiguration) {
+    func applyLiveSettings(_ running: FoghornConfiguration) {
         config = running
         let viewer = viewerOptions, internalListener = internalOptions
         let redirect: HTTPStatus = running.redirectStatus == 302 ? .found : .temporaryRedirect
@@ -445,93 +370,5 @@ public final class FoghornServer: @unchecked Sendable {
             }
         }
         controlContext.retune(listenersNamed: internalListener.name, internalListener)
-    }
-
-    /// What SIGTERM does: `/readyz` → 503 at once, keep serving for
-    /// `shutdown_delay_ms`, then stop accepting and drain; exit after the last
-    /// connection or at `hard_stop_after_ms`. Safe from any thread.
-    public func beginShutdown() {
-        readiness.beginDraining()
-        controlLoop.execute { [self] in beginShutdownOnControlLoop() }
-    }
-
-    private func beginShutdownOnControlLoop() {
-        readiness.beginDraining()
-        guard !shutdownStarted else { return }
-        shutdownStarted = true
-        startTimer(afterMs: UInt64(config.hardStopAfterMs)) { [unowned self] in hardStop() }
-        startTimer(afterMs: UInt64(config.shutdownDelayMs)) { [unowned self] in drainAll() }
-    }
-
-    private func drainAll() {
-        logger.info("draining connections")
-        loopsDraining = dataContexts.count + 1
-        for (loop, context) in zip(dataLoops, dataContexts) {
-            loop.execute { [self] in
-                context.drain { [self] in controlLoop.execute { [self] in loopDrained() } }
-            }
-        }
-        controlContext.drain { [self] in loopDrained() }
-    }
-
-    /// On the control loop: one loop has no connections left.
-    private func loopDrained() {
-        loopsDraining -= 1
-        if loopsDraining == 0 {
-            logger.info("all connections drained")
-            finish(code: 0)
-        }
-    }
-
-    private func hardStop() {
-        logger.warning("hard_stop_after_ms reached; closing remaining connections")
-        for (loop, context) in zip(dataLoops, dataContexts) {
-            loop.execute { context.closeAll() }
-        }
-        controlContext.closeAll()
-        finish(code: 1)
-    }
-
-    private func finish(code: Int32) {
-        let first = exitCode.withLock { current -> Bool in
-            if current != nil { return false }
-            current = code
-            return true
-        }
-        guard first else { return }
-        for loop in dataLoops { loop.stop() }
-        // Runs on the control loop: release what the lifecycle holds before the loop exits.
-        for timer in lifecycleTimers { timer.close() }
-        lifecycleTimers.removeAll()
-        signals?.close()
-        signals = nil
-        reloader.stop()
-        controlLoop.stop()
-    }
-
-    private func startTimer(afterMs: UInt64, repeatMs: UInt64 = 0, _ action: @escaping () -> Void) {
-        let timer = LoopTimer(loop: controlLoop, action)
-        timer.start(afterMs: afterMs, repeatMs: repeatMs)
-        lifecycleTimers.append(timer)
-    }
-
-    /// Stops everything at once (tests). Returns after all loops exited.
-    public func stopNow() {
-        readiness.beginDraining()
-        controlLoop.execute { [self] in
-            for (loop, context) in zip(dataLoops, dataContexts) { loop.execute { context.closeAll() } }
-            controlContext.closeAll()
-            finish(code: 0)
-        }
-        _ = waitUntilStopped()
-    }
-
-    /// Blocks until the process finished shutting down; returns the exit code.
-    public func waitUntilStopped() -> Int32 {
-        controlLoop.join()
-        for loop in dataLoops { loop.join() }
-        reloader.join()
-        watchdog?.stop()
-        return exitCode.withLock { $0 } ?? 0
     }
 }

@@ -1,0 +1,101 @@
+import CFoghornShims
+import FoghornConfig
+import FoghornControl
+import FoghornGeo
+import FoghornModel
+import FoghornRouting
+import FoghornHTTP
+import FoghornHTTPCore
+import FoghornOps
+import Logging
+import Synchronization
+import FoghornSync
+import FoghornTLS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A data loop's part of start-up: its event loop, the bridges from its viewer loop to the
+/// control loop (playback resolver, peer queries) and its viewer listeners (plain, HTTPS).
+extension FoghornServer {
+    func startDataLoop(_ i: Int, plane: ControlPlane, settings: ViewerSettings, viewerSocket: ListeningSocket, httpsSocket: ListeningSocket?,
+                       accessSink: LogSink?, markStarted: @escaping @Sendable () -> Void) {
+        let controlLoop = self.controlLoop
+        let loop = EventLoop(name: "data-\(i)")
+        let context = HTTPLoopContext(loop: loop)
+        dataLoops.append(loop)
+        dataContexts.append(context)
+        let socket = viewerSocket
+        let options = viewerOptions
+        let viewerLoop = viewerLoops[i]
+        if !config.resolverUrl.isEmpty {
+            viewerLoop.resolverTimeoutMs = UInt64(config.resolverTimeoutMs)
+            let control = controlLoop
+            viewerLoop.requestResolution = { id in
+                control.execute {
+                    guard let resolver = plane.playbackResolver else {
+                        loop.execute { viewerLoop.resolved(id, .unavailable) }
+                        return
+                    }
+                    resolver.lookup(id) { outcome in
+                        let lite: ViewerLoop.ResolveOutcomeLite
+                        switch outcome {
+                        case .found: lite = .found
+                        case .notFound: lite = .notFound
+                        case .unavailable: lite = .unavailable
+                        }
+                        loop.execute { viewerLoop.resolved(id, lite) }
+                    }
+                }
+            }
+        }
+        if config.peers.contains(where: { $0.mode == .onDemand && $0.cluster != config.clusterId }) {
+            viewerLoop.peerQueryDeadlineMs = UInt64(config.peering.queryDeadlineMs)
+            viewerLoop.peerNegativeTtlMs = UInt64(config.peering.negativeTtlS) * 1000
+            let control = controlLoop
+            viewerLoop.requestPeerQuery = { stream in
+                control.execute {
+                    guard let peers = plane.peers else {
+                        loop.execute { viewerLoop.peerQueryDone(stream, found: false) }
+                        return
+                    }
+                    peers.query(stream: stream) { found in loop.execute { viewerLoop.peerQueryDone(stream, found: found) } }
+                }
+            }
+        }
+        let tlsPublisher = tls?.publisher
+        loop.execute { [self] in
+            let router = makeViewerRouter(viewerLoop: viewerLoop)
+            let plainRouter = config.httpRedirectToHttps ? makeRedirectRouter() : router
+            let listenerMetrics = ListenerMetrics(listenerName: "viewer", routeNames: plainRouter.routeNames)
+            metrics.register(listenerMetrics)
+            viewerLoop.start(on: loop)
+            loop.addShutdownHook { viewerLoop.stop() }
+            do {
+                let listener = try HTTPListener(socket: socket, options: options, router: plainRouter, context: context, metrics: listenerMetrics,
+                                                commonHeaders: settings.commonHeaders)
+                let queue = accessSink?.makeQueue()
+                if let queue {
+                    listener.accessLogger = { request, status, _, ns in
+                        queue.push(AccessLog.line(request, status: status, latencyNs: ns, loop: viewerLoop, timestamp: JSONLogHandler.timestamp()))
+                    }
+                }
+                if let httpsSocket, let tlsPublisher {
+                    let tlsMetrics = ListenerMetrics(listenerName: "viewer_https", routeNames: router.routeNames)
+                    metrics.register(tlsMetrics)
+                    let secure = try HTTPListener(socket: httpsSocket, options: options, router: router, context: context, metrics: tlsMetrics,
+                                                  commonHeaders: settings.commonHeaders)
+                    secure.tls = TLSContextReader(tlsPublisher)
+                    secure.tlsHandshakeTimeoutMs = UInt64(config.tlsHandshakeTimeoutMs)
+                    secure.accessLogger = listener.accessLogger
+                    let counters = secure.tlsCounters
+                    controlLoop.execute { [self] in tlsCounterSets.append(counters) }
+                }
+                markStarted()
+            } catch {
+                logger.critical("viewer listener failed", metadata: ["error": "\(error)"])
+            }
+        }
+        loop.start()
+    }
+}
