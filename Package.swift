@@ -121,8 +121,8 @@ let package = Package(
         .target(name: "FoghornModelFixtures", dependencies: ["FoghornModel"], path: "Tests/FoghornModelFixtures", swiftSettings: strict),
         .testTarget(name: "FoghornModelTests", dependencies: ["FoghornModel", "FoghornModelFixtures", "FoghornJSON", "FoghornTestSupport"], swiftSettings: strict),
         .testTarget(name: "FoghornGeoTests", dependencies: ["FoghornGeo", "FoghornModel"], swiftSettings: strict),
-        .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig", "FoghornModel"], swiftSettings: strict),
-        .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornJSON"], swiftSettings: strict),
+        .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig", "FoghornModel", "FoghornModelFixtures"], swiftSettings: strict),
+        .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornModelFixtures", "FoghornJSON"], swiftSettings: strict),
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",

@@ -14,7 +14,7 @@ import Logging
 /// was then).
 final class ConfigReloader: @unchecked Sendable {
     /// Re-reads the configuration (nil: SIGHUP only logs). Runs on the reload thread.
-    var source: (@Sendable () throws -> FoghornConfiguration)?
+    var source: (@Sendable (StreamNameTable) throws -> FoghornConfiguration)?
     private let thread = EventLoop(name: "reload", background: true)
     private let controlLoop: EventLoop
     private let heartbeat: LoopHeartbeat
@@ -57,11 +57,12 @@ final class ConfigReloader: @unchecked Sendable {
         }
         reading = true
         plane.builder.holdNames()
+        let names = plane.builder.names  // the file's stream names are interned in the running table
         let startedNs = ControlPlane.monotonicNs()
         thread.execute { [self] in
             let read = ReadConfiguration()
             do {
-                var new = try source()
+                var new = try source(names)
                 try StaticState.absorbTrees(&new)  // edges and records given as trees (YAML) typed here too
                 for i in new.staticEdges.indices where new.staticEdges[i].publicHost.isEmpty { new.staticEdges[i].resolveURLs() }
                 read.result = .success(new)

@@ -2,7 +2,7 @@ import CFoghornShims
 public import FoghornConfig
 public import FoghornControl
 import FoghornGeo
-import FoghornModel
+public import FoghornModel
 public import FoghornRouting
 public import FoghornHTTP
 import FoghornHTTPCore
@@ -51,14 +51,10 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var viewerLoops: [ViewerLoop] = []
     /// Log lines (JSON) and access log; `foghorn serve` sets it, in-process servers create one on demand.
     public var logSink: LogSink?
-    /// Lets the control plane give unused stream names back (``SnapshotBuilder/retiresNames``):
-    /// set by `foghorn serve`, where this server's plane is the only holder of stream IDs in the
-    /// process; off for servers embedded beside other code that holds them (tests). Set before ``start(installSignalHandlers:)``.
-    public var reclaimsStreamNames = false
-
-    /// Re-reads the configuration for SIGHUP (set by `foghorn serve`; nil: SIGHUP only logs).
-    /// Runs on the reload thread, never on the control loop.
-    public var reloadSource: (@Sendable () throws -> FoghornConfiguration)? {
+    /// Re-reads the configuration for SIGHUP (set by `foghorn serve`; nil: SIGHUP only logs),
+    /// interning its stream names in the table it is given (the running one). Runs on the reload
+    /// thread, never on the control loop.
+    public var reloadSource: (@Sendable (StreamNameTable) throws -> FoghornConfiguration)? {
         get { reloader.source }
         set { reloader.source = newValue }
     }
@@ -116,10 +112,8 @@ public final class FoghornServer: @unchecked Sendable {
     /// once all listeners accept.
     public func start(installSignalHandlers: Bool = false) throws {
         // Blocks of 1 MiB and more (a snapshot's per-edge and per-stream arrays) are mapped whole:
-        // replacing a snapshot then gives its memory back instead of fragmenting the heap. At
-        // 10,000 edges × 100 streams, three full builds and 100 load refreshes took RSS from 93 to
-        // ≈ 145 MiB with glibc's default (a threshold that grows to 32 MiB), 133 MiB with 4 MiB,
-        // 105–109 MiB with 1 MiB (static: 94.0 instead of 93.0 MiB; perf/memory.py).
+        // replacing a snapshot then gives its memory back instead of fragmenting the heap
+        // (docs/PERFORMANCE.md, "Memory": RSS by threshold).
         ProcessMemory.setMmapThreshold(bytes: 1 << 20)
         if installSignalHandlers {
             // A parent may have spawned us with these blocked (a blocked mask survives exec);
@@ -137,7 +131,7 @@ public final class FoghornServer: @unchecked Sendable {
         do {
             var geo: (any GeoLookup)?
             if !config.geoipDb.isEmpty { geo = try MMDBGeoDatabase(path: config.geoipDb) }
-            plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo, retiresNames: reclaimsStreamNames)
+            plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
         } catch {
             sockets.closeUnused()
             throw error

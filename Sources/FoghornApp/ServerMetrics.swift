@@ -54,10 +54,10 @@ enum ServerMetrics {
             Double(plane.builds.nameSweeps)
         }
         metrics.registerGauge(MetricNames.streamNames, help: "Stream names interned (edges', peers' and playback records' streams, and ended ones not yet given back).") {
-            Double(StreamNameTable.shared.interned)
+            Double(plane.builder.names.interned)
         }
         metrics.registerGauge(MetricNames.streamNamesReclaimed, help: "Stream names no state used any more, given back for reuse.", type: "counter") {
-            Double(StreamNameTable.shared.reclaimedTotal)
+            Double(plane.builder.names.reclaimedTotal)
         }
         metrics.registerGauge(MetricNames.snapshotColumnCompactions,
                               help: "Incremental builds that compacted the candidate columns (spare room used up) instead of a full build.",

@@ -1,4 +1,4 @@
-import FoghornModel
+public import FoghornModel
 public import FoghornJSON
 
 /// Builds a ``FoghornConfiguration`` from a file's text, the environment and
@@ -42,9 +42,11 @@ public enum ConfigLoader {
     public static func load(
         fileText: String?, fileName: String = "config",
         environment: [String: String] = [:],
-        overrides: [(key: String, value: String)] = []
+        overrides: [(key: String, value: String)] = [],
+        names: StreamNameTable? = nil
     ) throws(ConfigError) -> FoghornConfiguration {
         var config = FoghornConfiguration()
+        if let names { config.streamNames = names }
         if let text = fileText {
             let format = try format(forFileName: fileName)
             if format == .json {
@@ -77,7 +79,7 @@ public enum ConfigLoader {
     /// ``EdgeState``/``PlaybackRecord`` as soon as it is parsed, so 10,000 edges with 100 streams
     /// each never exist as one tree (which took ≈ 4× the file's size and left the heap fragmented).
     static func applyStreamingStatics(json text: String, fileName: String, to config: inout FoghornConfiguration) throws(ConfigError) {
-        var builder = StaticState.Builder()
+        var builder = StaticState.Builder(names: config.streamNames)
         var failure: ConfigError?
         var streamedEdges = false, streamedPlayback = false
         var utf8 = text

@@ -59,8 +59,11 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var edges: [JSONValue] = []
     /// Static playback records as given (each: `id`, `stream`, `tenant`, `cluster`), moved into ``staticPlayback``.
     public var playback: [JSONValue] = []
-    /// The static edges, typed and validated.
+    /// The static edges, typed and validated, their streams interned in ``streamNames``.
     public var staticEdges: [EdgeState] = []
+    /// The table the configuration's stream names are interned in: the server that runs it
+    /// serves with this table (``StaticState/parse(_:into:)`` re-interns edges typed in another).
+    public var streamNames = StreamNameTable()
     /// The static playback records, typed and validated.
     public var staticPlayback: [PlaybackRecord] = []
 

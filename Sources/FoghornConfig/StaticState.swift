@@ -8,9 +8,16 @@ public enum StaticState {
     /// The config's static edges and records, typed and validated: those the loader already
     /// converted (``FoghornConfiguration/staticEdges``, ``FoghornConfiguration/staticPlayback``)
     /// followed by any still given as trees (``FoghornConfiguration/edges``/``playback``, e.g. set in code).
-    public static func parse(_ config: FoghornConfiguration) throws(ConfigError) -> (edges: [EdgeState], playback: [PlaybackRecord]) {
-        if config.edges.isEmpty && config.playback.isEmpty { return (config.staticEdges, config.staticPlayback) }
-        var builder = Builder(edges: config.staticEdges, playback: config.staticPlayback)
+    /// Their streams are interned in `names` (the configuration's own table when nil); typed
+    /// edges from another table are interned again.
+    public static func parse(_ config: FoghornConfiguration, into names: StreamNameTable? = nil) throws(ConfigError) -> (edges: [EdgeState], playback: [PlaybackRecord]) {
+        let names = names ?? config.streamNames
+        var typed = config.staticEdges
+        if names !== config.streamNames {
+            for i in typed.indices { typed[i].setStreams(typed[i].streams(in: config.streamNames), in: names) }
+        }
+        if config.edges.isEmpty && config.playback.isEmpty { return (typed, config.staticPlayback) }
+        var builder = Builder(edges: typed, playback: config.staticPlayback, names: names)
         for (i, item) in config.edges.enumerated() { try builder.addEdge(item, index: config.staticEdges.count + i) }
         for (i, item) in config.playback.enumerated() { try builder.addPlayback(item, index: config.staticPlayback.count + i) }
         return (builder.edges, builder.playback)
@@ -34,7 +41,11 @@ public enum StaticState {
         private var nodeIds: Set<String>
         private var playbackIds: Set<String>
 
-        public init(edges: [EdgeState] = [], playback: [PlaybackRecord] = []) {
+        /// The table stream names are interned in.
+        public let names: StreamNameTable
+
+        public init(edges: [EdgeState] = [], playback: [PlaybackRecord] = [], names: StreamNameTable) {
+            self.names = names
             self.edges = edges
             self.playback = playback
             nodeIds = Set(edges.map(\.nodeId))
@@ -52,7 +63,7 @@ public enum StaticState {
             }
             let report: EdgeReport
             do {
-                report = try EdgeReport.parse(item, extraFields: edgeExtraFields)
+                report = try EdgeReport.parse(item, extraFields: edgeExtraFields, names: names)
             } catch {
                 throw ConfigError(key: "\(key).\(error.field)", problem: error.problem, source: "file")
             }

@@ -64,7 +64,7 @@ public enum InternalAPI {
                 report = .object(members.filter { ["lat", "lon", "location"].contains($0.key) })
             }
             let parsed: EdgeReport
-            do throws(EdgeReport.FieldError) { parsed = try EdgeReport.parse(report) } catch { return invalid(&w, error.field, error.problem) }
+            do throws(EdgeReport.FieldError) { parsed = try EdgeReport.parse(report, names: plane.builder.names) } catch { return invalid(&w, error.field, error.problem) }
             let claims: EnrollmentTokens.Claims
             switch plane.tokens.redeem(token, nowSeconds: ControlPlane.unixSeconds()) {
             case .success(let c): claims = c
@@ -117,7 +117,7 @@ public enum InternalAPI {
                 guard authorizeEdge(req, &w, plane, nodeId: nodeId) else { return }
                 guard let body = parseBody(req, &w) else { return }
                 do throws(EdgeReport.FieldError) {
-                    let report = try EdgeReport.parse(body)
+                    let report = try EdgeReport.parse(body, names: plane.builder.names)
                     _ = plane.apply(report, to: nodeId)
                     w.head(.noContent)
                     w.emptyBody()
@@ -396,7 +396,7 @@ public enum InternalAPI {
         j.key("capabilities"); j.arrayStart(); for c in e.capabilities.names { j.string(c) }; j.arrayEnd()
         j.key("outputs"); j.objectStart(); for o in e.outputs { j.field(o.name, o.template) }; j.objectEnd()
         j.key("streams"); j.objectStart()
-        for (name, s) in e.streamList {  // sorted by name
+        for (name, s) in e.streamList(in: plane.builder.names) {  // sorted by name
             j.key(name); j.objectStart()
             j.field("inputs", s.inputs); j.field("viewers", s.viewers); j.field("up_bytes_per_sec", s.upBytesPerSec); j.field("replicated", s.replicated)
             j.objectEnd()

@@ -121,7 +121,7 @@ public final class MistPoller: @unchecked Sendable {
         let now = ControlPlane.monotonicMs()
         let previous = samples[id]
         sample.apply(to: &edge, previous: previous, elapsedMs: previous == nil ? 0 : now - status.lastSampleMs,
-                     address: status.address, nowMs: now)
+                     address: status.address, nowMs: now, names: plane.builder.names)
         samples[id] = sample
         if !sample.rejected.isEmpty {
             plane.countRejectedInput(source: .mist, sample.rejected.count)

@@ -42,7 +42,7 @@ public enum InputChecks {
         case 5:
             _ = try? TagAdjustment.parse(text)
         case 6:
-            if let v = try? JSONParser.parse(bytes), let report = try? EdgeReport.parse(v) {
+            if let v = try? JSONParser.parse(bytes), let report = try? EdgeReport.parse(v, names: StreamNameTable()) {
                 // What passed the door is safe to put in a header: no URL byte a writer would refuse.
                 if let base = report.baseURL { precondition(InputRules.forbiddenURLByte(base) == nil, "base_url with a control byte accepted") }
                 for o in report.outputs ?? [] { precondition(InputRules.forbiddenURLByte(o.template) == nil, "template with a control byte accepted") }
@@ -54,7 +54,7 @@ public enum InputChecks {
                 for o in sample.outputs { precondition(InputRules.forbiddenURLByte(o.template) == nil, "Mist template with a control byte kept") }
                 for name in sample.streams.keys { precondition(InputRules.streamNameProblem(name) == nil, "Mist stream name kept") }
                 var edge = EdgeState(nodeId: "fuzz")
-                sample.apply(to: &edge, previous: sample, elapsedMs: 1000, address: MistNodeAddress.parse("fuzz.example")!, nowMs: 1)
+                sample.apply(to: &edge, previous: sample, elapsedMs: 1000, address: MistNodeAddress.parse("fuzz.example")!, nowMs: 1, names: StreamNameTable())
                 _ = MistNodeAddress.parse(text)
             }
         default:

@@ -55,8 +55,10 @@ public enum PeerFrameChecks {
             precondition(InputRules.forbiddenURLByte(e.baseURL) == nil, "peer base_url with a control byte accepted")
             for o in e.outputs { precondition(InputRules.forbiddenURLByte(o.template) == nil, "peer template with a control byte accepted") }
         }
-        let states = edges.prefix(64).map { $0.edgeState(cluster: "fuzz") }
-        let snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [], remoteEdges: states, playback: []))
+        let names = StreamNameTable()
+        let states = edges.prefix(64).map { $0.edgeState(cluster: "fuzz", names: names) }
+        let snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [], remoteEdges: states, playback: [],
+                                         names: names))
         for s in 0..<min(snap.streams.count, 8) {
             let top = Scorer.top(snap, ScoringRequest(stream: s, viewer: GeoPoint(lat: 10, lon: 10)))
             let explained = Scorer.explain(snap, ScoringRequest(stream: s, viewer: GeoPoint(lat: 10, lon: 10)))

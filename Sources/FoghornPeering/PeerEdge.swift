@@ -50,8 +50,8 @@ public struct PeerEdge: Sendable, Equatable {
         self.streams = streams
     }
 
-    /// A local edge as peers see it; `only` keeps just those streams (nil: all).
-    public init(_ e: EdgeState, only: Set<String>? = nil) {
+    /// A local edge as peers see it (stream names from `names`); `only` keeps just those streams (nil: all).
+    public init(_ e: EdgeState, only: Set<String>? = nil, names: StreamNameTable) {
         nodeId = e.nodeId
         baseURL = e.baseURL
         outputs = e.outputs.map { Output(name: $0.name, template: $0.template) }
@@ -64,12 +64,13 @@ public struct PeerEdge: Sendable, Equatable {
         ramMaxBytes = e.ramMaxBytes
         let used = e.upBytesPerSec &+ e.pendingBytesPerSec
         bwAvailableBytesPerSec = e.bwLimitBytesPerSec > used ? e.bwLimitBytesPerSec - used : 0
-        streams = e.streamList.filter { only?.contains($0.name) ?? true }
+        streams = e.streamList(in: names).filter { only?.contains($0.name) ?? true }
             .map { Stream(name: $0.0, inputs: $0.1.inputs, viewers: $0.1.viewers) }  // already sorted by name
     }
 
-    /// The edge as a remote scoring candidate of cluster `cluster` (see ``EdgeState/remoteCluster``).
-    public func edgeState(cluster: String) -> EdgeState {
+    /// The edge as a remote scoring candidate of cluster `cluster` (see ``EdgeState/remoteCluster``),
+    /// its streams interned in `names`.
+    public func edgeState(cluster: String, names: StreamNameTable) -> EdgeState {
         var e = EdgeState(nodeId: PeerEdge.qualifiedId(nodeId, cluster: cluster))
         e.remoteCluster = cluster
         e.remoteNodeId = nodeId
@@ -86,7 +87,7 @@ public struct PeerEdge: Sendable, Equatable {
         e.isStatic = true  // freshness of remote data is the peer cache's business
         var streams: [String: EdgeStreamStats] = [:]
         for s in self.streams { streams[s.name] = EdgeStreamStats(inputs: s.inputs, viewers: s.viewers) }
-        e.streams = streams
+        e.setStreams(streams, in: names)
         e.resolveURLs()
         return e
     }

@@ -54,8 +54,7 @@ public enum PlayHandler {
         }
         loop.refresh()
         // A strong local (one retain): with `unowned(unsafe)` the compiler could not prove the
-        // snapshot alive and retained each array it read instead (callgrind: 28.5 → 20.6 retains,
-        // 33.1 → 24.2 releases per request; 22,356 → 21,989 Ir).
+        // snapshot alive and retained each array it read instead (docs/PERFORMANCE.md).
         let snapshot = loop.current
         let idBytes = UnsafeRawBufferPointer(rebasing: rest[parsed.id])
         guard let p = snapshot.playbackIndex(idBytes) else {

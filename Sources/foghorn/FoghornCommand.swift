@@ -80,7 +80,8 @@ struct ConfigOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override any config key.", valueName: "key=value"))
     var set: [String] = []
 
-    func load() throws(ConfigError) -> FoghornConfiguration {
+    /// `names`: the table to intern stream names in (a reload passes the running one; nil: a new table).
+    func load(names: StreamNameTable? = nil) throws(ConfigError) -> FoghornConfiguration {
         var text: String?
         var fileName = "config"
         if let path = config {
@@ -131,7 +132,7 @@ struct ConfigOptions: ParsableArguments, Sendable {
             overrides.append(("mist", "{\"nodes\": [\(list)]}"))
         }
         return try ConfigLoader.load(
-            fileText: text, fileName: fileName, environment: ProcessIO.environment, overrides: overrides)
+            fileText: text, fileName: fileName, environment: ProcessIO.environment, overrides: overrides, names: names)
     }
 }
 
@@ -159,13 +160,12 @@ struct Serve: ParsableCommand {
             logger.warning("ignoring unknown environment variable", metadata: ["name": "\(name)"])
         }
         let server = FoghornServer(config: config, logger: logger)
-        server.reclaimsStreamNames = true  // its control plane is the only holder of stream IDs here
         // The server parses static edges/records into its own state; do not keep the trees here.
         config.dropStaticState()
         server.logSink = sink
         let source = options
-        server.reloadSource = { [source] in
-            do { return try source.load() } catch { throw error }
+        server.reloadSource = { [source] names in
+            do { return try source.load(names: names) } catch { throw error }
         }
         do {
             try server.start(installSignalHandlers: true)

@@ -1,6 +1,7 @@
 import Testing
 import FoghornJSON
 import FoghornModel
+import FoghornModelFixtures
 @testable import FoghornConfig
 
 @Suite struct YAMLSubsetParserTests {
@@ -81,8 +82,9 @@ import FoghornModel
     }
 
     @Test func yamlAndJsonGiveTheSameConfig() throws {
-        let yaml = try ConfigLoader.load(fileText: "loops: 3\nhttp_listen: \"[::1]:9000\"\nlog_level: debug\n", fileName: "f.yaml")
-        let json = try ConfigLoader.load(fileText: #"{"loops":3,"http_listen":"[::1]:9000","log_level":"debug"}"#, fileName: "f.json")
+        // Configurations compare equal with the same name table (IDs from different ones differ).
+        let yaml = try ConfigLoader.load(fileText: "loops: 3\nhttp_listen: \"[::1]:9000\"\nlog_level: debug\n", fileName: "f.yaml", names: fixtureNames)
+        let json = try ConfigLoader.load(fileText: #"{"loops":3,"http_listen":"[::1]:9000","log_level":"debug"}"#, fileName: "f.json", names: fixtureNames)
         #expect(yaml == json)
         #expect(yaml.loops == 3)
         #expect(yaml.httpListen == ListenAddress(host: "::1", port: 9000))
@@ -144,14 +146,14 @@ import FoghornModel
     /// JSON files stream their static lists (each element typed as it is parsed); YAML goes
     /// through the tree. Both end up as the same typed edges and records, in file order.
     @Test func staticEdgesAndPlaybackAreTypedAtLoad() throws {
-        let yaml = try ConfigLoader.load(fileText: ConfigLoaderTests.staticsYAML, fileName: "f.yaml")
-        let json = try ConfigLoader.load(fileText: ConfigLoaderTests.staticsJSON, fileName: "f.json")
+        let yaml = try ConfigLoader.load(fileText: ConfigLoaderTests.staticsYAML, fileName: "f.yaml", names: fixtureNames)
+        let json = try ConfigLoader.load(fileText: ConfigLoaderTests.staticsJSON, fileName: "f.json", names: fixtureNames)
         #expect(yaml == json)
         #expect(json.edges.isEmpty && json.playback.isEmpty)  // no trees kept
         #expect(json.loops == 2)
         #expect(json.staticEdges.map(\.nodeId) == ["e2", "e1"])
         #expect(json.staticEdges.allSatisfy { $0.isStatic })
-        #expect(json.staticEdges[0].stats(for: "live+a") == EdgeStreamStats(inputs: 1, viewers: 3))
+        #expect(json.staticEdges[0].stats(for: "live+a", in: fixtureNames) == EdgeStreamStats(inputs: 1, viewers: 3))
         #expect(json.staticEdges[0].ramMaxBytes == 1000)
         #expect(json.staticEdges[1].mode == .draining && json.staticEdges[1].tenant == "t1")
         #expect(json.staticPlayback == [
@@ -160,9 +162,13 @@ import FoghornModel
         ])
         let read = ConfigKeys.named("edges")!.read(json)
         #expect(read == .string("2 entries (see /v1/edges, /v1/playback)"))
-        // StaticState.parse hands the typed lists back as they are.
+        // StaticState.parse hands the typed lists back as they are; into another table, the same
+        // streams under that table's IDs.
         let parsed = try StaticState.parse(json)
         #expect(parsed.edges == json.staticEdges && parsed.playback == json.staticPlayback)
+        let other = StreamNameTable()
+        let moved = try StaticState.parse(json, into: other)
+        #expect(moved.edges.map { $0.streams(in: other) } == json.staticEdges.map { $0.streams(in: fixtureNames) })
     }
 
     @Test(arguments: [

@@ -244,7 +244,7 @@ import FoghornSync
         let vp = server.httpPort, ip = server.internalPort
         let gate = DispatchSemaphore(value: 0)
         let reads = Locked(0)
-        server.reloadSource = {
+        server.reloadSource = { _ in
             let n = reads.withLock { $0 += 1; return $0 }
             if n == 1 { _ = gate.wait(timeout: .now() + 10) }  // the first read takes as long as the test wants (bounded)
             return Self.config(playback: n == 1 ? ["b"] : ["c"])

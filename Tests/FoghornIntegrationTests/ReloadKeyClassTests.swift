@@ -22,7 +22,7 @@ import FoghornTesting
     /// Reloads `server` with `change` applied to its start configuration; waits (bounded) until applied.
     static func reload(_ server: FoghornServer, _ start: FoghornConfiguration, _ change: @escaping @Sendable (inout FoghornConfiguration) -> Void) throws {
         let before = try FederationTests.metric(server, #"foghorn_config_reloads_total{result="applied"}"#)
-        server.reloadSource = {
+        server.reloadSource = { _ in
             var n = start
             change(&n)
             return n

@@ -18,7 +18,9 @@ import FoghornModelFixtures
     @Test func replacedSnapshotsAreReleasedOnTheControlLoop() throws {
         let loop = EventLoop(name: "control-test")
         defer { loop.start(); loop.stop(); loop.join() }
-        let plane = try ControlPlane(config: FoghornConfiguration(), loop: loop, logger: Logger(label: "test"), dataLoops: 1, geo: nil)
+        var config = FoghornConfiguration()
+        config.streamNames = fixtureNames  // the fixture edges' table
+        let plane = try ControlPlane(config: config, loop: loop, logger: Logger(label: "test"), dataLoops: 1, geo: nil)
         plane.upsertEdge(Self.edge("edge-a"))
         plane.rebuildNow()
         let reader = SnapshotReader(plane.publisher)  // what a data loop holds

@@ -1,5 +1,6 @@
 import Testing
 import FoghornModel
+import FoghornModelFixtures
 
 @Suite struct EdgeStreamStatsTests {
     @Test func packsTheReplicatedFlagWithTheInputCount() {
@@ -21,7 +22,7 @@ import FoghornModel
     /// Streams set from IDs in any order keep EdgeState's invariant (IDs ascending, unique; of a
     /// repeated ID the last figures), and read back by name as given.
     @Test func setStreamsSortsAndKeepsTheLastOfARepeat() {
-        let table = StreamNameTable.shared
+        let table = fixtureNames
         let ids = table.ids(for: ["ss+c", "ss+a", "ss+b", "ss+a"])
         #expect(ids[1] == ids[3] && Set(ids).count == 3)
         #expect(table.ids(for: ["ss+a"]) == [ids[1]] && table.id(for: "ss+b") == ids[2])

@@ -1,5 +1,6 @@
 import Testing
 @testable import FoghornModel
+import FoghornModelFixtures
 
 func parsePath(_ s: String) -> (String, String?, String?)? {
     var t = s
@@ -158,7 +159,7 @@ func parsePath(_ s: String) -> (String, String?, String?)? {
 
     @Test func edgeReportValidationNamesTheField() throws {
         func fails(_ json: String) -> String? {
-            do { _ = try EdgeReport.parse(try FoghornJSONParse(json)); return nil } catch let e as EdgeReport.FieldError { return e.field } catch { return "json" }
+            do { _ = try EdgeReport.parse(try FoghornJSONParse(json), names: fixtureNames); return nil } catch let e as EdgeReport.FieldError { return e.field } catch { return "json" }
         }
         #expect(fails(#"{"cpu_permille": 1001}"#) == "cpu_permille")
         #expect(fails(#"{"ram_used_bytes": -1}"#) == "ram_used_bytes")
@@ -184,11 +185,11 @@ func parsePath(_ s: String) -> (String, String?, String?)? {
         let tag = UInt32.random(in: 0...UInt32.max)
         let first = "rv+\(tag)-b", second = "rv+\(tag)-a"
         let refused = #"{"streams": {"\#(first)": {"inputs": 1}, "\#(second)": {"viewers": 2}}, "cpu_permille": 5000}"#
-        #expect(throws: EdgeReport.FieldError.self) { try EdgeReport.parse(try FoghornJSONParse(refused)) }
+        #expect(throws: EdgeReport.FieldError.self) { try EdgeReport.parse(try FoghornJSONParse(refused), names: fixtureNames) }
         let halfPosition = #"{"streams": {"\#(first)": {"inputs": 1}}, "lat": 10}"#
-        #expect(throws: EdgeReport.FieldError.self) { try EdgeReport.parse(try FoghornJSONParse(halfPosition)) }
-        #expect(StreamNameTable.shared.existingId(for: first) == nil && StreamNameTable.shared.existingId(for: second) == nil)
-        let accepted = try EdgeReport.parse(try FoghornJSONParse(#"{"streams": {"\#(first)": {"inputs": 1}, "\#(second)": {"viewers": 2}}}"#))
+        #expect(throws: EdgeReport.FieldError.self) { try EdgeReport.parse(try FoghornJSONParse(halfPosition), names: fixtureNames) }
+        #expect(fixtureNames.existingId(for: first) == nil && fixtureNames.existingId(for: second) == nil)
+        let accepted = try EdgeReport.parse(try FoghornJSONParse(#"{"streams": {"\#(first)": {"inputs": 1}, "\#(second)": {"viewers": 2}}}"#), names: fixtureNames)
         var e = EdgeState(nodeId: "n")
         accepted.apply(to: &e, nowMs: 1)
         #expect(e.streams == [first: EdgeStreamStats(inputs: 1), second: EdgeStreamStats(viewers: 2)])

@@ -84,7 +84,7 @@ import FoghornModelFixtures
         for round in 0..<40 {
             // Streams that do not exist yet and appear in later steps; playback IDs for them already.
             let fresh = (0..<3).map { "inc+r\(round)x\($0)" }
-            var store = PlaybackStore()
+            var store = PlaybackStore(names: fixtureNames)
             for name in Self.pool + fresh { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
             let n = Int(rng.next() % 400) + 2
             var edges: [EdgeState] = (0..<n).map { i in
@@ -97,7 +97,7 @@ import FoghornModelFixtures
             }
             let playback = store.records, ids = store.streamIds
             var previous = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                                 playback: playback, playbackStreamIds: ids))
+                                                 playback: playback, playbackStreamIds: ids, names: fixtureNames))
             let first = previous, firstEdges = edges
             for step in 0..<5 {
                 var changed: [(index: Int, edge: EdgeState)] = []
@@ -153,7 +153,7 @@ import FoghornModelFixtures
                 var withPending = edges
                 for i in 0..<n { withPending[i].addPending(pending[i]) }
                 let full = RoutingSnapshot(.init(generation: UInt64(2 + step), nowMs: now, weights: .defaults, staleness: StalenessPolicy(),
-                                                 edges: withPending, playback: playback))
+                                                 edges: withPending, playback: playback, names: fixtureNames))
                 for name in Self.pool + fresh {
                     let was = previous.streamIndex(named: name) != nil, now = next.streamIndex(named: name) != nil
                     if !was && now { appeared += 1 }
@@ -164,7 +164,7 @@ import FoghornModelFixtures
                 previous = next
             }
             // The first snapshot shares its columns with its successors: it still answers as it did.
-            let original = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: firstEdges, playback: playback))
+            let original = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: firstEdges, playback: playback, names: fixtureNames))
             Self.expectEqual(first, original, names: Self.pool + fresh, &rng, "round \(round) first snapshot after its successors")
         }
         #expect(incremental == 200)
@@ -180,7 +180,7 @@ import FoghornModelFixtures
         var reindexed = 0
         for round in 0..<30 {
             let fresh = (0..<3).map { "inc+q\(round)x\($0)" }
-            var store = PlaybackStore()
+            var store = PlaybackStore(names: fixtureNames)
             for name in Self.pool + fresh { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
             func randomEdge(_ id: String) -> EdgeState {
                 let positioned = rng.next() % 8 != 0
@@ -197,10 +197,10 @@ import FoghornModelFixtures
                 var withPending = edges
                 for i in 0..<edges.count { withPending[i].addPending(pending[i]) }
                 return RoutingSnapshot(.init(generation: 9, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: withPending,
-                                             remoteEdges: remote, playback: playback))
+                                             remoteEdges: remote, playback: playback, names: fixtureNames))
             }
             var previous = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                                 remoteEdges: remote, playback: playback, playbackStreamIds: ids))
+                                                 remoteEdges: remote, playback: playback, playbackStreamIds: ids, names: fixtureNames))
             let first = previous, firstEdges = edges, firstRemote = remote
             for step in 0..<4 {
                 var changedIds = Set<String>()
@@ -267,10 +267,10 @@ import FoghornModelFixtures
                               streams: Self.randomStreams(&rng, fresh: []), tenant: tenant))
         }
         let names = Self.pool + ["inc+nobody", "inc+nowhere"]  // the last two: no edge carries them
-        var store = PlaybackStore()
+        var store = PlaybackStore(names: fixtureNames)
         for k in 0..<200 { store.set(PlaybackRecord(playbackId: "p\(k)", stream: names[k % names.count])) }
         var previous = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                             playback: store.records, playbackStreamIds: store.streamIds))
+                                             playback: store.records, playbackStreamIds: store.streamIds, names: fixtureNames))
         var gone: Set<String> = []
         var patched = 0
         for round in 0..<60 {
@@ -294,9 +294,9 @@ import FoghornModelFixtures
             guard let next = RoutingSnapshot.updatingPlayback(previous, playback: store.records, playbackStreamIds: store.streamIds,
                                                               positions: positions, generation: UInt64(2 + round), nowMs: now, appliedShipments: [])
             else { previous = RoutingSnapshot(.init(generation: UInt64(2 + round), nowMs: now, weights: .defaults, staleness: StalenessPolicy(),
-                                                    edges: edges, playback: store.records, playbackStreamIds: store.streamIds)); continue }
+                                                    edges: edges, playback: store.records, playbackStreamIds: store.streamIds, names: fixtureNames)); continue }
             patched += 1
-            let full = RoutingSnapshot(.init(generation: 9, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: store.records))
+            let full = RoutingSnapshot(.init(generation: 9, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: store.records, names: fixtureNames))
             for (p, r) in store.records.enumerated() {
                 #expect(next.playbackIndex(r.playbackId) == p && full.playbackIndex(r.playbackId) == p, "round \(round) \(r.playbackId)")
                 let a = next.streamOf(playback: p), b = full.streamOf(playback: p)
@@ -319,7 +319,7 @@ import FoghornModelFixtures
         var rng = SplitMix(seed: 777)
         let now: UInt64 = 10_000_000
         for round in 0..<25 {
-            var store = PlaybackStore()
+            var store = PlaybackStore(names: fixtureNames)
             for name in Self.pool { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
             var edges: [EdgeState] = []
             for i in 0..<(Int(rng.next() % 400) + 2) {
@@ -330,7 +330,7 @@ import FoghornModelFixtures
             }
             let remote = randomRemoteEdges(&rng, below: 4)
             let s0 = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                           remoteEdges: remote, playback: store.records, playbackStreamIds: store.streamIds))
+                                           remoteEdges: remote, playback: store.records, playbackStreamIds: store.streamIds, names: fixtureNames))
             func w() -> UInt64 { rng.next() % 4 == 0 ? 0 : rng.next() % 3000 }
             let weights = ScoringWeights(cpu: w(), ram: w(), bandwidth: w(), geo: w(), streamBonus: rng.next() % 300)
             var pending = [UInt64](repeating: 0, count: s0.edgeCount)
@@ -341,7 +341,7 @@ import FoghornModelFixtures
             var remoteWithPending = remote.sorted { $0.nodeId < $1.nodeId }
             for r in remoteWithPending.indices { remoteWithPending[r].addPending(pending[edges.count + r]) }
             let full = RoutingSnapshot(.init(generation: 2, nowMs: now, weights: weights, staleness: StalenessPolicy(), edges: withPending,
-                                             remoteEdges: remoteWithPending, playback: store.records))
+                                             remoteEdges: remoteWithPending, playback: store.records, names: fixtureNames))
             #expect(next.weights == weights)
             Self.expectEqual(next, full, names: Self.pool, &rng, "round \(round)")
         }
@@ -352,7 +352,7 @@ import FoghornModelFixtures
     /// before a compaction too, which keep the old columns.
     @Test func spareRoomRunsOutIntoACompaction() {
         var rng = SplitMix(seed: 7)
-        var store = PlaybackStore()
+        var store = PlaybackStore(names: fixtureNames)
         store.set(PlaybackRecord(playbackId: "pb", stream: "wide"))
         let n = 600
         var edges = (0..<n).map { i -> EdgeState in
@@ -365,7 +365,7 @@ import FoghornModelFixtures
         }
         let playback = store.records
         var previous = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                             playback: playback, playbackStreamIds: store.streamIds))
+                                             playback: playback, playbackStreamIds: store.streamIds, names: fixtureNames))
         #expect(previous.streamTable.columns.capacity - previous.streamTable.columns.used == StreamColumns.spare(for: n))
         var compactedAt: [Int] = []
         var kept: [(snapshot: RoutingSnapshot, full: RoutingSnapshot, step: Int)] = []
@@ -386,13 +386,13 @@ import FoghornModelFixtures
                 // Only the live runs and this build's new one: the spare room is whole again.
                 #expect(next.streamTable.columns.used <= 1199 + 63 + 600 && next.streamTable.columns.capacity - next.streamTable.columns.used >= StreamColumns.spare(for: n))
                 let fullBefore = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
-                                                       edges: edgesBefore, playback: playback))
+                                                       edges: edgesBefore, playback: playback, names: fixtureNames))
                 kept.append((previous, fullBefore, step - 1))
             } else {
                 #expect(next.columnCompactions == previous.columnCompactions)
             }
             #expect(next.streamTable.columns.used <= next.streamTable.columns.capacity)
-            let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback))
+            let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback, names: fixtureNames))
             Self.expectEqual(next, full, names: ["wide", "steady", "extra\(step)", "extra\(step - 1)"], &rng, "step \(step)")
             previous = next
         }
@@ -410,7 +410,7 @@ import FoghornModelFixtures
     /// compacts them like any incremental one.
     @Test func renumberingBuildsCompactWhenTheSpareRoomRunsOut() {
         var rng = SplitMix(seed: 99)
-        var store = PlaybackStore()
+        var store = PlaybackStore(names: fixtureNames)
         for name in ["wide", "steady"] { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
         var edges = (0..<600).map { i -> EdgeState in
             var streams = ["wide": EdgeStreamStats(inputs: 1, viewers: UInt32(i % 2))]
@@ -419,7 +419,7 @@ import FoghornModelFixtures
                         streams: streams)
         }
         var previous = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                             playback: store.records, playbackStreamIds: store.streamIds))
+                                             playback: store.records, playbackStreamIds: store.streamIds, names: fixtureNames))
         var compactions: [Int] = []
         for step in 0..<30 {
             // Every step an edge joins "wide" (a new node ID between the others) or the last one added leaves.
@@ -435,7 +435,7 @@ import FoghornModelFixtures
                                                        nowMs: 0, appliedShipments: [])
             else { Issue.record("step \(step): no incremental build"); break }
             if next.columnCompactions > previous.columnCompactions { compactions.append(step) }
-            let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: store.records))
+            let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: store.records, names: fixtureNames))
             Self.expectEqual(next, full, names: ["wide", "steady"], &rng, "step \(step)")
             previous = next
         }
@@ -449,7 +449,7 @@ import FoghornModelFixtures
     /// the used ones, and answers as a full build does before and after.
     @Test func updatedIndexesCompactTheirUnusedBlocks() {
         var rng = SplitMix(seed: 11)
-        var store = PlaybackStore()
+        var store = PlaybackStore(names: fixtureNames)
         for name in ["tree", "flat", "small", "still"] { store.set(PlaybackRecord(playbackId: "pb-\(name)", stream: name)) }
         let n = 700
         var edges = (0..<n).map { i -> EdgeState in
@@ -463,7 +463,7 @@ import FoghornModelFixtures
                         lat: i % 11 == 0 ? .nan : lat, lon: i % 11 == 0 ? .nan : lon, streams: streams)
         }
         var previous = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                             playback: store.records, playbackStreamIds: store.streamIds))
+                                             playback: store.records, playbackStreamIds: store.streamIds, names: fixtureNames))
         let fullBlocks = previous.index.blockCount, fullNodes = previous.index.nodeCount
         var shrank = 0, largest = 0
         for step in 0..<40 {
@@ -482,7 +482,7 @@ import FoghornModelFixtures
             if next.index.blockCount < previous.index.blockCount { shrank += 1 }
             largest = max(largest, next.index.blockCount)
             let full = RoutingSnapshot(.init(generation: 2, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                             playback: store.records))
+                                             playback: store.records, names: fixtureNames))
             #expect(next.index.blockCount <= fullBlocks * 5 / 4 + CandidateIndex.compactionSlackBlocks + 2 * fullBlocks, "step \(step)")
             Self.expectEqual(next, full, names: ["tree", "flat", "small", "still"], &rng, "step \(step)")
             previous = next
@@ -513,10 +513,10 @@ import FoghornModelFixtures
         let peer = PeerEdgeFixture.remote("e1", lat: 1, lon: 2, cpu: 3, available: 4)
         #expect(!RoutingSnapshot.canRestructure(from: peer, to: peer))
 
-        var store = PlaybackStore()
+        var store = PlaybackStore(names: fixtureNames)
         store.set(PlaybackRecord(playbackId: "p", stream: "s"))
         let s0 = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [base],
-                                       playback: store.records, playbackStreamIds: store.streamIds))
+                                       playback: store.records, playbackStreamIds: store.streamIds, names: fixtureNames))
         // Another edge at index 0 (the snapshot has no "e2").
         #expect(RoutingSnapshot.restructured(s0, pending: [0], changedEdges: [(0, edge("e2"))], playback: store.records, playbackStreamIds: store.streamIds,
                                              generation: 2, nowMs: 0, appliedShipments: []) == nil)

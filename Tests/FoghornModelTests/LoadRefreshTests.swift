@@ -38,7 +38,7 @@ import FoghornModelFixtures
                 }
                 edges.append(e)
             }
-            let s0 = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback))
+            let s0 = RoutingSnapshot(.init(generation: 1, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback, names: fixtureNames))
             // Reports that change only load: CPU, RAM, bandwidth (up to exhaustion), limits to 0
             // (no metrics) and back, per-stream viewers/bandwidth/input counts, freshness.
             var changed: [(index: Int, edge: EdgeState)] = []
@@ -61,7 +61,7 @@ import FoghornModelFixtures
             let refreshed = RoutingSnapshot(refreshing: s0, pending: pending, changedEdges: changed, generation: 2, nowMs: now, appliedShipments: [])
             var withPending = edges
             for i in 0..<n { withPending[i].addPending(pending[i]) }
-            let full = RoutingSnapshot(.init(generation: 2, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: withPending, playback: playback))
+            let full = RoutingSnapshot(.init(generation: 2, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: withPending, playback: playback, names: fixtureNames))
             refreshedSomething = refreshedSomething || !changed.isEmpty
 
             for name in Self.streams {
@@ -90,7 +90,7 @@ import FoghornModelFixtures
             }
             // A pending-only refresh on top keeps it equal.
             let again = RoutingSnapshot(refreshingPendingOf: refreshed, pending: [UInt64](repeating: 0, count: n), generation: 3, nowMs: now, appliedShipments: [])
-            let bare = RoutingSnapshot(.init(generation: 3, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback))
+            let bare = RoutingSnapshot(.init(generation: 3, nowMs: now, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: playback, names: fixtureNames))
             let r = ScoringRequest(stream: again.streamIndex(named: "live+big")!, viewer: randomViewer(&rng))
             let x = Scorer.top(again, r), y = Scorer.top(bare, ScoringRequest(stream: bare.streamIndex(named: "live+big")!, viewer: r.viewer))
             #expect((0..<x.count).map { x[$0].edge } == (0..<y.count).map { y[$0].edge } && x.count == y.count, "round \(round) after pending refresh")

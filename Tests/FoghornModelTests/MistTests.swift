@@ -22,16 +22,16 @@ import FoghornModelFixtures
         let first = try MistSample.parse(doc1), second = try MistSample.parse(doc2)
         #expect(first.ramUsedPPM == 500_000)  // max(450/1000, 50/100)
         var edge = EdgeState(nodeId: address.nodeId)
-        first.apply(to: &edge, previous: nil, elapsedMs: 0, address: address, nowMs: 1000)
+        first.apply(to: &edge, previous: nil, elapsedMs: 0, address: address, nowMs: 1000, names: fixtureNames)
         #expect(edge.upBytesPerSec == 0)  // first poll: no rate yet
         #expect(edge.bwLimitBytesPerSec == 10_485_760)
         #expect(edge.lat == 1.5 && edge.location == "X" && edge.tags == ["a"])
         #expect(edge.baseURL == "http://10.1.2.3/")
-        second.apply(to: &edge, previous: first, elapsedMs: 2000, address: address, nowMs: 3000)
+        second.apply(to: &edge, previous: first, elapsedMs: 2000, address: address, nowMs: 3000, names: fixtureNames)
         #expect(edge.upBytesPerSec == 1_000_000)  // 2 MB over 2 s
         #expect(edge.streams["s"] == EdgeStreamStats(inputs: 1, viewers: 3, upBytesPerSec: 250_000, replicated: true))
         // A counter reset gives 0, not a huge number.
-        first.apply(to: &edge, previous: second, elapsedMs: 1000, address: address, nowMs: 4000)
+        first.apply(to: &edge, previous: second, elapsedMs: 1000, address: address, nowMs: 4000, names: fixtureNames)
         #expect(edge.upBytesPerSec == 0)
         #expect(throws: MistSample.Invalid.self) { try MistSample.parse(try JSONParser.parse(#"{"mem_total": 1}"#)) }
         #expect(throws: MistSample.Invalid.self) { try MistSample.parse(try JSONParser.parse(#"{"cpu": 1, "mem_total": 1, "bw": [1]}"#)) }

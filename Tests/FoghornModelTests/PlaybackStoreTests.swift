@@ -4,7 +4,7 @@ import FoghornModelFixtures
 
 @Suite struct PlaybackStoreTests {
     @Test func setGetRemoveKeepTheIndexInStep() {
-        var store = PlaybackStore()
+        var store = PlaybackStore(names: fixtureNames)
         for i in 0..<100 { store.set(PlaybackRecord(playbackId: "p\(i)", stream: "live+s\(i)"), isStatic: i % 2 == 0) }
         #expect(store.count == 100)
         #expect(store["p7"]?.stream == "live+s7")
@@ -27,7 +27,7 @@ import FoghornModelFixtures
         #expect(Set(store.records.map(\.playbackId)).count == 99)
         // Interned stream IDs stay parallel to the records through replacements and swap-removes.
         #expect(store.streamIds.count == store.count)
-        for (k, r) in store.records.enumerated() { #expect(StreamNameTable.shared.name(store.streamIds[k]) == r.stream) }
+        for (k, r) in store.records.enumerated() { #expect(fixtureNames.name(store.streamIds[k]) == r.stream) }
         // Down to empty and back.
         var removedAll = true
         for i in 1..<100 { removedAll = store.remove("p\(i)") && removedAll }
@@ -40,14 +40,14 @@ import FoghornModelFixtures
     /// Snapshot builds match records to streams by interned ID (same answer as by name) and reuse
     /// the previous snapshot's playback ID table only while the records array is the same storage.
     @Test func snapshotsMatchRecordsByIdAndReuseTheIdTable() {
-        var store = PlaybackStore()
+        var store = PlaybackStore(names: fixtureNames)
         store.set(PlaybackRecord(playbackId: "a", stream: "live+one"))
         store.set(PlaybackRecord(playbackId: "b", stream: "live+two"))
         store.set(PlaybackRecord(playbackId: "c", stream: "live+nobody"))
         let edges = [edge("e1", streams: ["live+one": EdgeStreamStats(inputs: 1)]), edge("e2", streams: ["live+two": EdgeStreamStats(inputs: 1)])]
         func build(_ previous: RoutingSnapshot?, ids: Bool) -> RoutingSnapshot {
             RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                  playback: store.records, playbackStreamIds: ids ? store.streamIds : nil, previous: previous))
+                                  playback: store.records, playbackStreamIds: ids ? store.streamIds : nil, previous: previous, names: fixtureNames))
         }
         let byName = build(nil, ids: false), byId = build(nil, ids: true)
         for id in ["a", "b", "c"] {
@@ -79,7 +79,7 @@ import FoghornModelFixtures
     /// A reload's records: the file's set replaces the static ones only, changed IDs reported
     /// exactly, runtime records untouched (a runtime record the file now declares becomes static).
     @Test func replaceStaticAppliesOnlyTheDifference() {
-        var store = PlaybackStore()
+        var store = PlaybackStore(names: fixtureNames)
         for i in 0..<60 { store.set(PlaybackRecord(playbackId: "p\(i)", stream: "live+s\(i % 7)"), isStatic: i % 3 != 0) }
         // The file: static p1…p39 kept except p5 (gone) and p10 (re-pointed); p3 (runtime) now declared; q0…q2 new.
         var declared = (1..<40).filter { $0 % 3 != 0 && $0 != 5 }.map { PlaybackRecord(playbackId: "p\($0)", stream: "live+s\($0 % 7)") }
@@ -94,13 +94,13 @@ import FoghornModelFixtures
         for r in declared { #expect(store[r.playbackId] == r) }
         for i in stride(from: 0, to: 60, by: 3) where i != 3 { #expect(store["p\(i)"]?.stream == "live+s\(i % 7)" && !store.isStatic("p\(i)")) }
         for id in staticGone { #expect(store[id] == nil) }
-        for (k, r) in store.records.enumerated() { #expect(StreamNameTable.shared.name(store.streamIds[k]) == r.stream) }
+        for (k, r) in store.records.enumerated() { #expect(fixtureNames.name(store.streamIds[k]) == r.stream) }
         // The same file again changes nothing.
         #expect(store.replaceStatic(with: declared).isEmpty)
         // Records at their own positions (a file read again in the same order): one changed in
         // the middle, one that moved to another position, and a duplicate ID in the file (the
         // later entry wins, as with set).
-        var fresh = PlaybackStore()
+        var fresh = PlaybackStore(names: fixtureNames)
         let listed = (0..<50).map { PlaybackRecord(playbackId: "r\($0)", stream: "live+r\($0 % 4)") }
         #expect(Set(fresh.replaceStatic(with: listed)) == Set(listed.map(\.playbackId)))
         #expect(fresh.replaceStatic(with: listed).isEmpty)
@@ -116,7 +116,7 @@ import FoghornModelFixtures
         #expect(fresh["r7"]?.stream == "live+again" && fresh.count == 50)
         // New records listed twice land after the old ones: the second listing is at a position
         // past the store's old end (no out-of-range mark).
-        var small = PlaybackStore()
+        var small = PlaybackStore(names: fixtureNames)
         small.set(PlaybackRecord(playbackId: "x", stream: "live+x"), isStatic: true)
         let twice = [PlaybackRecord(playbackId: "n1", stream: "live+n"), PlaybackRecord(playbackId: "n1", stream: "live+n")]
         #expect(small.replaceStatic(with: twice) == ["n1", "x"])

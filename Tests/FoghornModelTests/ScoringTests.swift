@@ -298,7 +298,7 @@ func randomRemoteEdges(_ rng: inout SplitMix, below: UInt64) -> [EdgeState] {
 /// A snapshot of local and remote edges carrying stream "s" (playback ID "p").
 func snapshot(local: [EdgeState], remote: [EdgeState]) -> RoutingSnapshot {
     RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: local,
-                          remoteEdges: remote, playback: [PlaybackRecord(playbackId: "p", stream: "s")]))
+                          remoteEdges: remote, playback: [PlaybackRecord(playbackId: "p", stream: "s")], names: fixtureNames))
 }
 
 /// A viewer somewhere between ±85° latitude, or (one time in six) without a position.

@@ -9,7 +9,7 @@ import FoghornModelFixtures
 @Suite struct SnapshotBuilderTests {
     static let now: UInt64 = 1_000_000
 
-    static func builder(loops: Int = 1, names: StreamNameTable = .shared, retiresNames: Bool = false) -> SnapshotBuilder {
+    static func builder(loops: Int = 1, names: StreamNameTable = fixtureNames, retiresNames: Bool = false) -> SnapshotBuilder {
         SnapshotBuilder(weights: .defaults, staleness: StalenessPolicy(), geo: nil, names: names, dataLoops: loops, retiresNames: retiresNames)
     }
 

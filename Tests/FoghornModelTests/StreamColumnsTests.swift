@@ -13,7 +13,7 @@ import FoghornModelFixtures
             if i % 2 == 0 { streams["even"] = EdgeStreamStats(inputs: 1, viewers: i % 4 == 0 ? 9 : 0) }
             edges.append(edge(format3(i), streams: streams))
         }
-        let s = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: []))
+        let s = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: [], names: fixtureNames))
         let all = s.candidates(of: s.streamIndex(named: "all")!)
         #expect(all.count == 150)
         #expect(Array(all.edges) == (0..<150).map { Int32($0) })
@@ -32,7 +32,7 @@ import FoghornModelFixtures
     @Test func streamsAcrossIdBlocksMatchAPlainTally() {
         var rng = SplitMix(seed: 99)
         let names = (0..<(RoutingSnapshot.idBlock * 2 + 500)).map { "blk+\($0)" }
-        for name in names { _ = StreamNameTable.shared.id(for: name) }  // IDs over more than two blocks
+        for name in names { _ = fixtureNames.id(for: name) }  // IDs over more than two blocks
         var edges: [EdgeState] = []
         for i in 0..<40 {
             var streams: [String: EdgeStreamStats] = [:]
@@ -46,9 +46,9 @@ import FoghornModelFixtures
         let carried = Set(edges.flatMap(\.streamIds))
         // Other tests in the process interned names first: the span matters, not where it starts.
         #expect(Int(carried.max()!) / RoutingSnapshot.idBlock - Int(carried.min()!) / RoutingSnapshot.idBlock >= 2)
-        let s = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: []))
+        let s = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges, playback: [], names: fixtureNames))
         var carriers: [String: [(edge: Int32, stats: EdgeStreamStats)]] = [:]
-        for (i, e) in edges.enumerated() { e.forEachStream { name, st in carriers[name, default: []].append((Int32(i), st)) } }
+        for (i, e) in edges.enumerated() { e.forEachStream(in: fixtureNames) { name, st in carriers[name, default: []].append((Int32(i), st)) } }
         #expect(s.streams.count == carriers.count)
         for (name, list) in carriers {
             guard let slot = s.streamIndex(named: name) else { Issue.record("\(name) missing"); continue }
@@ -59,7 +59,7 @@ import FoghornModelFixtures
             let viewers = list.reduce(UInt64(0)) { $0 + UInt64($1.stats.viewers) }, up = list.reduce(UInt64(0)) { $0 + $1.stats.upBytesPerSec }
             #expect(s.streams[slot].totalViewers == viewers && s.streams[slot].perViewerBytesPerSec == StreamEntry.perViewerBytesPerSec(up: up, viewers: viewers))
         }
-        let ids = s.streams.indices.map { StreamNameTable.shared.existingId(for: s.streamName($0))! }
+        let ids = s.streams.indices.map { fixtureNames.existingId(for: s.streamName($0))! }
         #expect(ids == ids.sorted() && ids == s.streamTable.slotIds)
     }
 }

@@ -1,5 +1,6 @@
 import FoghornJSON
 import FoghornModel
+import FoghornModelFixtures
 import FoghornPeering
 import Testing
 

@@ -1,4 +1,5 @@
 import FoghornModel
+import FoghornModelFixtures
 import FoghornPeering
 import Testing
 
@@ -9,10 +10,10 @@ struct RemoteScoringTests {
     @Test func referenceExampleScores200() throws {
         let remote = PeerEdge(nodeId: "r1", baseURL: "https://r1.example/", lat: 10, lon: 20, cpuPermille: 1500,
                               ramUsedBytes: 200, ramMaxBytes: 100, bwAvailableBytesPerSec: 2 * ScoringWeights.remoteReferenceBytesPerSec,
-                              streams: [.init(name: "s", inputs: 1, viewers: 0)]).edgeState(cluster: "c")
+                              streams: [.init(name: "s", inputs: 1, viewers: 0)]).edgeState(cluster: "c", names: fixtureNames)
         let weights = ScoringWeights(cpu: 100, ram: 100, bandwidth: 300, geo: 100, streamBonus: 50)
         let snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: weights, staleness: StalenessPolicy(), edges: [],
-                                         remoteEdges: [remote], playback: []))
+                                         remoteEdges: [remote], playback: [], names: fixtureNames))
         let stream = try #require(snap.streamIndex(named: "s"))
         let viewer = GeoPoint(lat: 10, lon: 20)
         let top = Scorer.top(snap, ScoringRequest(stream: Int(stream), viewer: viewer))
@@ -43,7 +44,7 @@ struct RemoteScoringTests {
 
     static func remote(_ id: String, available: UInt64, cpu: UInt64 = 0) -> EdgeState {
         PeerEdge(nodeId: id, baseURL: "https://\(id).example/", lat: 10, lon: 20, cpuPermille: cpu, ramUsedBytes: 0, ramMaxBytes: 100,
-                 bwAvailableBytesPerSec: available, streams: [.init(name: "s", inputs: 1, viewers: 0)]).edgeState(cluster: "peer")
+                 bwAvailableBytesPerSec: available, streams: [.init(name: "s", inputs: 1, viewers: 0)]).edgeState(cluster: "peer", names: fixtureNames)
     }
 
     /// Local edges win unless a remote one is clearly better; the penalty and the
@@ -52,14 +53,14 @@ struct RemoteScoringTests {
         // Local: cpu 250 + ram 250 + bw 1000 + geo 1000 + bonus 50 = 2550.
         // Remote idle, 10 Gbps free: 500 + 500 + 1000 + 1000 − 200 = 2800 → remote wins.
         var snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
-                                         edges: [Self.local("l1", upBytes: 0)], remoteEdges: [Self.remote("r1", available: 1_250_000_000)], playback: []))
+                                         edges: [Self.local("l1", upBytes: 0)], remoteEdges: [Self.remote("r1", available: 1_250_000_000)], playback: [], names: fixtureNames))
         var top = Scorer.top(snap, ScoringRequest(stream: 0, viewer: GeoPoint(lat: 10, lon: 20)))
         #expect(snap.nodeIds[top[0].edge] == "r1@peer")
         #expect(top[0].score == 2800)
         #expect(top[1].score == 2550)
         // Remote with 1 Gbps free: bw 100 → 500+500+100+1000−200 = 1900 < 2550 → local wins.
         snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
-                                     edges: [Self.local("l1", upBytes: 0)], remoteEdges: [Self.remote("r1", available: 125_000_000)], playback: []))
+                                     edges: [Self.local("l1", upBytes: 0)], remoteEdges: [Self.remote("r1", available: 125_000_000)], playback: [], names: fixtureNames))
         top = Scorer.top(snap, ScoringRequest(stream: 0, viewer: GeoPoint(lat: 10, lon: 20)))
         #expect(snap.nodeIds[top[0].edge] == "l1")
         #expect(top[1].score == 1900)
@@ -67,7 +68,7 @@ struct RemoteScoringTests {
         // Local: 250+250+(1000−800)+1000+50 = 1750; remote cpu 1000‰: 0+500+... choose available for 1750+200−1500 = 450 → 56.25%.
         snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
                                      edges: [Self.local("l1", upBytes: 100_000_000)],
-                                     remoteEdges: [Self.remote("r1", available: 562_500_000, cpu: 1000)], playback: []))
+                                     remoteEdges: [Self.remote("r1", available: 562_500_000, cpu: 1000)], playback: [], names: fixtureNames))
         top = Scorer.top(snap, ScoringRequest(stream: 0, viewer: GeoPoint(lat: 10, lon: 20)))
         #expect(top[0].score == 1750 && top[1].score == 1750)
         #expect(snap.nodeIds[top[0].edge] == "l1")
@@ -76,14 +77,14 @@ struct RemoteScoringTests {
     @Test func remoteBelowPenaltyAndWithoutBandwidthAreExcluded() throws {
         // cpu 0, ram 0 (RAM full), 0 bandwidth → excluded for bandwidth.
         var r = Self.remote("r0", available: 0)
-        let snap0 = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [], remoteEdges: [r], playback: []))
+        let snap0 = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [], remoteEdges: [r], playback: [], names: fixtureNames))
         var top = Scorer.top(snap0, ScoringRequest(stream: 0))
         #expect(top.isEmpty)
         #expect(top.excluded[Int(Exclusion.bandwidthExhausted.rawValue)] == 1)
         // No geo, cpu 1000‰, RAM full, bw 1/10 of ref → 100 ≤ 200 → excluded with its reason.
         r = Self.remote("r1", available: 125_000_000, cpu: 1000)
         r.ramUsedBytes = 100
-        let snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [], remoteEdges: [r], playback: []))
+        let snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: [], remoteEdges: [r], playback: [], names: fixtureNames))
         top = Scorer.top(snap, ScoringRequest(stream: 0))
         #expect(top.isEmpty)
         #expect(top.excluded[Int(Exclusion.belowCrossClusterPenalty.rawValue)] == 1)
@@ -92,7 +93,7 @@ struct RemoteScoringTests {
 
     @Test func pendingRefreshKeepsRemoteArithmetic() {
         let snap = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
-                                         edges: [Self.local("l1", upBytes: 0)], remoteEdges: [Self.remote("r1", available: 1_250_000_000)], playback: []))
+                                         edges: [Self.local("l1", upBytes: 0)], remoteEdges: [Self.remote("r1", available: 1_250_000_000)], playback: [], names: fixtureNames))
         let refreshed = RoutingSnapshot(refreshingPendingOf: snap, pending: [0, 625_000_000], generation: 2, nowMs: 0, appliedShipments: [])
         let top = Scorer.top(refreshed, ScoringRequest(stream: 0, viewer: GeoPoint(lat: 10, lon: 20)))
         // Remote bw now 500: 500+500+500+1000−200 = 2300 < local 2550.

@@ -13,7 +13,7 @@ func requestPathBenchmarks() {
         let edges = syntheticEdges(1000, streamsPerEdge: 10, streams: 100)
         let playback = (0..<100).map { PlaybackRecord(playbackId: "p\($0)", stream: "stream-\($0)") }
         let snapshot = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
-                                             edges: edges, playback: playback))
+                                             edges: edges, playback: playback, names: benchmarkNames))
         let publisher = SnapshotPublisher(snapshot)
         let settings = ViewerSettings(resolver: ClientAddressResolver(trustedProxies: [CIDRBlock.parse("127.0.0.0/8")!]),
                                       allowedOrigins: ["*"], redirectStatus: .temporaryRedirect, useInternalStreamName: false, stickyBand: 0)

@@ -2,6 +2,9 @@ import Benchmark
 import FoghornGeo
 import FoghornModel
 
+/// The table the benchmarks' stream names are interned in.
+let benchmarkNames = StreamNameTable()
+
 /// Deterministic synthetic edges spread over Europe and North America.
 func syntheticEdges(_ n: Int, streamsPerEdge: Int = 1, streams: Int = 1) -> [EdgeState] {
     var state: UInt64 = 12345
@@ -23,9 +26,11 @@ func syntheticEdges(_ n: Int, streamsPerEdge: Int = 1, streams: Int = 1) -> [Edg
         e.lat = Double(next() % 40) + 30
         e.lon = Double(next() % 140) - 120
         e.baseURL = "https://edge-\(i).example.com/"
+        var carried: [String: EdgeStreamStats] = [:]
         for k in 0..<streamsPerEdge {
-            e.streams["stream-\((i + k) % streams)"] = EdgeStreamStats(inputs: 1, viewers: 10, upBytesPerSec: 1_000_000)
+            carried["stream-\((i + k) % streams)"] = EdgeStreamStats(inputs: 1, viewers: 10, upBytesPerSec: 1_000_000)
         }
+        e.setStreams(carried, in: benchmarkNames)
         e.resolveURLs()  // as a report does
         return e
     }
@@ -35,7 +40,7 @@ func routingBenchmarks() {
     for n in [10, 100, 1000, 10_000] {
         Benchmark("Top-5 scoring, \(n) candidate edges", configuration: .init(scalingFactor: .kilo)) { benchmark in
             let s = RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(),
-                                          edges: syntheticEdges(n), playback: [PlaybackRecord(playbackId: "p", stream: "stream-0")]))
+                                          edges: syntheticEdges(n), playback: [PlaybackRecord(playbackId: "p", stream: "stream-0")], names: benchmarkNames))
             let request = ScoringRequest(stream: 0, viewer: GeoPoint(lat: 48.85, lon: 2.35))
             let pending = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: n)
             pending.initialize(repeating: 0)
@@ -50,7 +55,7 @@ func routingBenchmarks() {
     }
 
     Benchmark("Snapshot access (per request)", configuration: .init(scalingFactor: .mega)) { benchmark in
-        let publisher = SnapshotPublisher(RoutingSnapshot.empty())
+        let publisher = SnapshotPublisher(RoutingSnapshot.empty(names: benchmarkNames))
         let reader = SnapshotReader(publisher)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
@@ -68,7 +73,7 @@ func routingBenchmarks() {
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(RoutingSnapshot(.init(generation: 1, nowMs: 0, weights: .defaults, staleness: StalenessPolicy(), edges: edges,
-                                            playback: playback)))
+                                            playback: playback, names: benchmarkNames)))
         }
         benchmark.stopMeasurement()
     }

@@ -21,15 +21,15 @@ extension PeerManager {
     }
 
     /// The edges with inputs for `stream` (its name resolved once, not per edge).
-    private static func withInputs(_ edges: [EdgeState], for stream: String) -> [EdgeState] {
-        guard let id = StreamNameTable.shared.existingId(for: stream) else { return [] }
+    func withInputs(_ edges: [EdgeState], for stream: String) -> [EdgeState] {
+        guard let id = plane.builder.names.existingId(for: stream) else { return [] }
         return edges.filter { ($0.stats(forId: id)?.inputs ?? 0) > 0 }
     }
 
     /// Streams live here (some routable edge has inputs for it).
     func liveStreams(_ edges: [EdgeState]) -> Set<String> {
         var out: Set<String> = []
-        for e in edges { e.forEachStream { name, s in if s.inputs > 0 { out.insert(name) } } }
+        for e in edges { e.forEachStream(in: plane.builder.names) { name, s in if s.inputs > 0 { out.insert(name) } } }
         return out
     }
 
@@ -38,13 +38,13 @@ extension PeerManager {
         p.lastSummarySentMs = now
         let edges = routableLocalEdges()
         if p.isAlways {
-            c.send(.edgeSummary(streams: nil, edges: edges.map { PeerEdge($0) }))
+            c.send(.edgeSummary(streams: nil, edges: edges.map { PeerEdge($0, names: plane.builder.names) }))
             p.advertised = liveStreams(edges)
         } else if !p.subscribedByThem.isEmpty {
             let wanted = p.subscribedByThem
-            let ids = wanted.compactMap { StreamNameTable.shared.existingId(for: $0) }
+            let ids = wanted.compactMap { plane.builder.names.existingId(for: $0) }
             let list = edges.filter { e in ids.contains { (e.stats(forId: $0)?.inputs ?? 0) > 0 } }
-            c.send(.edgeSummary(streams: wanted.sorted(), edges: list.map { PeerEdge($0, only: wanted) }))
+            c.send(.edgeSummary(streams: wanted.sorted(), edges: list.map { PeerEdge($0, only: wanted, names: plane.builder.names) }))
         }
     }
 
@@ -59,8 +59,8 @@ extension PeerManager {
             guard p.state == .connected, let c = p.channel else { continue }
             if p.isAlways {
                 for stream in live.subtracting(p.advertised).sorted() {
-                    let carrying = PeerManager.withInputs(edges, for: stream)
-                    c.send(.streamAdvertisement(stream: stream, edges: carrying.map { PeerEdge($0, only: [stream]) }))
+                    let carrying = withInputs(edges, for: stream)
+                    c.send(.streamAdvertisement(stream: stream, edges: carrying.map { PeerEdge($0, only: [stream], names: plane.builder.names) }))
                 }
                 for stream in p.advertised.subtracting(live).sorted() { c.send(.streamEnded(stream: stream)) }
                 p.advertised = live
@@ -136,11 +136,11 @@ extension PeerManager {
     }
 
     func answer(_ p: Peer, _ c: PeerChannel, id: UInt64, stream: String, now: UInt64) {
-        let carrying = PeerManager.withInputs(routableLocalEdges(), for: stream)
+        let carrying = withInputs(routableLocalEdges(), for: stream)
         let found = !carrying.isEmpty
         served[found ? "found" : "not_found", default: 0] += 1
         if found { p.subscribedByThem.insert(stream) }
-        c.send(.queryAnswer(id: id, stream: stream, found: found, edges: carrying.map { PeerEdge($0, only: [stream]) }))
+        c.send(.queryAnswer(id: id, stream: stream, found: found, edges: carrying.map { PeerEdge($0, only: [stream], names: plane.builder.names) }))
         armGraceIfIdle(p, now: now)
     }
 
@@ -151,7 +151,7 @@ extension PeerManager {
         var entries: [(edge: EdgeState, updatedMs: UInt64)] = []
         for name in order {
             guard let p = peers[name] else { continue }
-            for (_, entry) in p.edges.sorted(by: { $0.key < $1.key }) { entries.append((entry.edge.edgeState(cluster: name), entry.updatedMs)) }
+            for (_, entry) in p.edges.sorted(by: { $0.key < $1.key }) { entries.append((entry.edge.edgeState(cluster: name, names: plane.builder.names), entry.updatedMs)) }
         }
         plane.setRemoteEdges(entries)
     }

@@ -24,7 +24,7 @@ public final class SnapshotBuilder {
     public internal(set) var edges: [String: EdgeState] = [:] {
         didSet { if edges.count != sortedPositions.count { reorder() } }
     }
-    public internal(set) var playback = PlaybackStore()
+    public internal(set) var playback: PlaybackStore
     public internal(set) var weights: ScoringWeights
     public internal(set) var geo: (any GeoLookup)?
     public internal(set) var remote = RemoteEdgeCache()
@@ -88,6 +88,7 @@ public final class SnapshotBuilder {
         self.staleness = staleness
         self.geo = geo
         self.names = names
+        playback = PlaybackStore(names: names)
         self.retiresNames = retiresNames
         self.clock = clock
         appliedShipments = [UInt64](repeating: 0, count: dataLoops)

@@ -20,16 +20,18 @@ public struct EdgeReport: Sendable {
     /// The reported streams as interned IDs and their figures (parallel; what
     /// ``apply(to:nowMs:)`` hands the edge), nil when the report has none.
     public private(set) var streamEntries: (ids: [Int32], stats: [EdgeStreamStats])?
-    /// The reported streams by name (built from, and stored as, ``streamEntries``).
-    public var streams: [String: EdgeStreamStats]? {
-        get {
-            streamEntries.map { e in
-                var d: [String: EdgeStreamStats] = [:]
-                for k in e.ids.indices { d[StreamNameTable.shared.name(e.ids[k])] = e.stats[k] }
-                return d
-            }
+    /// The reported streams by name (IDs in `names`), nil when the report has none.
+    public func streams(in names: StreamNameTable) -> [String: EdgeStreamStats]? {
+        streamEntries.map { e in
+            var d: [String: EdgeStreamStats] = [:]
+            for k in e.ids.indices { d[names.name(e.ids[k])] = e.stats[k] }
+            return d
         }
-        set { streamEntries = newValue.map { (StreamNameTable.shared.ids(for: Array($0.keys)), Array($0.values)) } }
+    }
+
+    /// Sets the reported streams by name, interning them in `names` (nil: the report has none).
+    public mutating func setStreams(_ streams: [String: EdgeStreamStats]?, in names: StreamNameTable) {
+        streamEntries = streams.map { (names.ids(for: Array($0.keys)), Array($0.values)) }
     }
 
     public init() {}
@@ -52,7 +54,7 @@ public struct EdgeReport: Sendable {
 
     /// Parses and validates. `extraFields` are also accepted (and ignored here) —
     /// used by static edges in the config file, which add `node_id`, `tenant`, `mode`.
-    public static func parse(_ value: JSONValue, extraFields: Set<String> = []) throws(FieldError) -> EdgeReport {
+    public static func parse(_ value: JSONValue, extraFields: Set<String> = [], names: StreamNameTable) throws(FieldError) -> EdgeReport {
         guard case .object(let members) = value else { throw FieldError(field: "body", problem: "must be a JSON object") }
         var r = EdgeReport()
         // Stream names are interned only once the whole report is valid (a refused one adds nothing).
@@ -158,7 +160,7 @@ public struct EdgeReport: Sendable {
         if (r.lat == nil) != (r.lon == nil) {
             throw FieldError(field: r.lat == nil ? "lat" : "lon", problem: "lat and lon must be given together")
         }
-        if let streamFigures { r.streamEntries = (StreamNameTable.shared.ids(for: streamNames), streamFigures) }
+        if let streamFigures { r.streamEntries = (names.ids(for: streamNames), streamFigures) }
         return r
     }
 

@@ -56,20 +56,20 @@ public struct EdgeState: Sendable, Equatable {
     public var capabilities: EdgeCapabilities = [.edge]
     /// Output name → URL template (`HOST`, `$` placeholders), in report order.
     public var outputs: [(name: String, template: String)] = []
-    /// The streams this edge carries, by name. Stored as two parallel arrays, ``streamIds``
-    /// (interned in ``StreamNameTable/shared``, ascending) and ``streamStats``: a dictionary per
-    /// edge cost ≈ 100 bytes per entry and names 16 bytes each, at 10,000 edges × 100 streams
-    /// 100 MB and 16 MB. Reading this builds a dictionary — for APIs and tests; hot code uses the
-    /// arrays or ``stats(for:)``.
-    public var streams: [String: EdgeStreamStats] {
-        get {
-            var d: [String: EdgeStreamStats] = [:]
-            d.reserveCapacity(streamIds.count)
-            let table = StreamNameTable.shared
-            for k in 0..<streamIds.count { d[table.name(streamIds[k])] = streamStats[k] }
-            return d
-        }
-        set { setStreams(ids: StreamNameTable.shared.ids(for: Array(newValue.keys)), stats: Array(newValue.values)) }
+    /// The streams this edge carries, by name (IDs interned in `names`). Stored as two parallel
+    /// arrays, ``streamIds`` (ascending) and ``streamStats``: a dictionary per edge cost ≈ 100
+    /// bytes per entry and names 16 bytes each, at 10,000 edges × 100 streams 100 MB and 16 MB.
+    /// This builds a dictionary — for APIs and tests; hot code uses the arrays or ``stats(forId:)``.
+    public func streams(in names: StreamNameTable) -> [String: EdgeStreamStats] {
+        var d: [String: EdgeStreamStats] = [:]
+        d.reserveCapacity(streamIds.count)
+        for k in 0..<streamIds.count { d[names.name(streamIds[k])] = streamStats[k] }
+        return d
+    }
+
+    /// Sets the streams by name, interning them in `names`.
+    public mutating func setStreams(_ streams: [String: EdgeStreamStats], in names: StreamNameTable) {
+        setStreams(ids: names.ids(for: Array(streams.keys)), stats: Array(streams.values))
     }
 
     /// Sets the streams from interned IDs and their figures (parallel, any order; of a repeated
@@ -107,24 +107,23 @@ public struct EdgeState: Sendable, Equatable {
 
     public var streamCount: Int { streamIds.count }
 
-    /// Each stream's name and figures, in ID order (names read without a lock).
-    public func forEachStream(_ body: (_ name: String, _ stats: EdgeStreamStats) throws -> Void) rethrows {
-        let table = StreamNameTable.shared
-        for k in 0..<streamIds.count { try body(table.name(streamIds[k]), streamStats[k]) }
+    /// Each stream's name (from `names`, without a lock) and figures, in ID order.
+    public func forEachStream(in names: StreamNameTable, _ body: (_ name: String, _ stats: EdgeStreamStats) throws -> Void) rethrows {
+        for k in 0..<streamIds.count { try body(names.name(streamIds[k]), streamStats[k]) }
     }
 
     /// Stream names with their figures, sorted by name (for API answers and peer summaries).
-    public var streamList: [(name: String, stats: EdgeStreamStats)] {
+    public func streamList(in names: StreamNameTable) -> [(name: String, stats: EdgeStreamStats)] {
         var list: [(name: String, stats: EdgeStreamStats)] = []
         list.reserveCapacity(streamIds.count)
-        forEachStream { list.append(($0, $1)) }
+        forEachStream(in: names) { list.append(($0, $1)) }
         return list.sorted { $0.name < $1.name }
     }
 
     /// The figures of `name`, if the edge carries it (takes the name table's lock: not for data
     /// loops; for many edges, resolve the ID once and use ``stats(forId:)``).
-    public func stats(for name: String) -> EdgeStreamStats? {
-        guard let id = StreamNameTable.shared.existingId(for: name) else { return nil }
+    public func stats(for name: String, in names: StreamNameTable) -> EdgeStreamStats? {
+        guard let id = names.existingId(for: name) else { return nil }
         return stats(forId: id)
     }
 

@@ -129,7 +129,8 @@ public struct MistSample: Sendable {
 
     /// Folds this sample into `edge`. Rates are counter deltas over the wall
     /// time since `previous` (0 on the first poll or after a counter reset).
-    public func apply(to edge: inout EdgeState, previous: MistSample?, elapsedMs: UInt64, address: MistNodeAddress, nowMs: UInt64) {
+    public func apply(to edge: inout EdgeState, previous: MistSample?, elapsedMs: UInt64, address: MistNodeAddress, nowMs: UInt64,
+                      names: StreamNameTable) {
         func rate(_ now: UInt64, _ before: UInt64?) -> UInt64 {
             guard let before, now >= before, elapsedMs > 0 else { return 0 }
             return (now - before) * 1000 / elapsedMs
@@ -156,7 +157,7 @@ public struct MistSample: Sendable {
                 inputs: UInt32(min(s.inputs, UInt64(UInt32.max))), viewers: UInt32(min(s.viewers, UInt64(UInt32.max))),
                 upBytesPerSec: up, replicated: s.replicated)
         }
-        report.streams = streams
+        report.setStreams(streams, in: names)
         report.apply(to: &edge, nowMs: nowMs)
         edge.configStreams = configStreams
         edge.pollError = ""

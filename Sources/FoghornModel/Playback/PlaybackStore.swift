@@ -7,7 +7,7 @@
 /// index (``DenseKeyIndex``) and one flag byte. Removal moves the last record into the hole (order is not meaningful).
 ///
 /// ```swift
-/// var store = PlaybackStore()
+/// var store = PlaybackStore(names: StreamNameTable())
 /// store.set(PlaybackRecord(playbackId: "pa", stream: "live+a"), isStatic: true)
 /// store.set(PlaybackRecord(playbackId: "pb", stream: "live+b"))
 /// store["pa"]?.stream      // "live+a"
@@ -17,14 +17,17 @@
 public struct PlaybackStore: Sendable {
     /// Every record, in no particular order (snapshots index it by position).
     public private(set) var records: [PlaybackRecord] = []
-    /// Each record's stream interned in ``StreamNameTable/shared`` (snapshot builds match records
+    /// Each record's stream interned in ``names`` (snapshot builds match records
     /// to streams by index, not by hashing 100,000 names).
     public private(set) var streamIds: [Int32] = []
     private var index = DenseKeyIndex()
     /// Parallel to `records`: declared in the config file (a reload replaces exactly these).
     private var staticFlags: [Bool] = []
 
-    public init() {}
+    /// The table records' streams are interned in.
+    public let names: StreamNameTable
+
+    public init(names: StreamNameTable) { self.names = names }
 
     public var count: Int { records.count }
 
@@ -54,7 +57,7 @@ public struct PlaybackStore: Sendable {
     /// flag (false for a new record).
     public mutating func set(_ record: PlaybackRecord, isStatic: Bool? = nil) {
         let h = DenseKeyIndex.hash(record.playbackId)
-        let streamId = StreamNameTable.shared.id(for: record.stream)
+        let streamId = names.id(for: record.stream)
         if let i = index.find(record.playbackId, hash: h, keyAt: { records[$0].playbackId }) {
             records[i] = record
             streamIds[i] = streamId
@@ -97,7 +100,7 @@ public struct PlaybackStore: Sendable {
     /// record (none for one found at its own position), no set of all IDs.
     ///
     /// ```swift
-    /// var store = PlaybackStore()
+    /// var store = PlaybackStore(names: StreamNameTable())
     /// store.set(PlaybackRecord(playbackId: "pa", stream: "live+a"), isStatic: true)
     /// store.set(PlaybackRecord(playbackId: "pb", stream: "live+b"), isStatic: true)
     /// store.set(PlaybackRecord(playbackId: "px", stream: "live+x"))          // runtime, not static
@@ -120,12 +123,12 @@ public struct PlaybackStore: Sendable {
                 if i < declaredAt.count { declaredAt[i] = true }
                 if staticFlags[i] && records[i] == record { continue }
                 records[i] = record
-                streamIds[i] = StreamNameTable.shared.id(for: record.stream)
+                streamIds[i] = names.id(for: record.stream)
                 staticFlags[i] = true
             } else {
                 index.append(hash: h)
                 records.append(record)
-                streamIds.append(StreamNameTable.shared.id(for: record.stream))
+                streamIds.append(names.id(for: record.stream))
                 staticFlags.append(true)
             }
             changed.append(record.playbackId)

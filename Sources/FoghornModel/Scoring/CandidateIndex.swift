@@ -48,9 +48,9 @@ public final class CandidateIndex: @unchecked Sendable {
 
     /// Candidates per leaf (trees only: streams of more than ``flatMaxCount``). A leaf's members
     /// are bounded four at a time (``FlatBlock``s, as the flat scan), so a leaf of 32 costs eight
-    /// block bounds; the node above it a heap step and a ball bound. Callgrind at 10,000 candidates
-    /// for one stream (f10k): 16 → 34,859, 32 → 34,038–34,266, 64 → 34,502 Ir/request. (With the
-    /// scalar member bounds before, 16 beat 32 at 100 candidates: 23,412 → 22,331.)
+    /// block bounds; the node above it a heap step and a ball bound. 32 measured fewest
+    /// instructions per request of 16, 32 and 64 (docs/PERFORMANCE.md, "Measurements behind
+    /// constants").
     public static let leafSize = 32
     /// A stream with at most this many candidates is not indexed (scored linearly).
     public static let linearMaxCount = 16

@@ -23,7 +23,7 @@ public enum MistCompatScorer {
         // Source mode reads the replicated flag per edge: resolve the name once (that takes the
         // name table's lock; source queries come from the control loop, never a data loop).
         var sourceStreamId: Int32?
-        if case .source = mode, let name { sourceStreamId = StreamNameTable.shared.existingId(for: name) }
+        if case .source = mode, let name { sourceStreamId = s.names.existingId(for: name) }
         var k = 0  // cursor into entry.edges (ascending, like i)
         var best: (edge: Int, score: UInt64)?
         for i in 0..<s.edgeCount {

@@ -32,7 +32,7 @@ extension RoutingSnapshot {
             generation: UInt64, nowMs: UInt64, weights: ScoringWeights, staleness: StalenessPolicy,
             edges: [EdgeState], remoteEdges: [EdgeState] = [], playback: [PlaybackRecord], playbackStreamIds: [Int32]? = nil,
             previous: RoutingSnapshot? = nil, appliedShipments: [UInt64] = [], geo: (any GeoLookup)? = nil,
-            clock: @escaping () -> UInt64 = { 0 }, names: StreamNameTable = .shared
+            clock: @escaping () -> UInt64 = { 0 }, names: StreamNameTable
         ) {
             self.names = names
             self.playbackStreamIds = playbackStreamIds

@@ -77,7 +77,7 @@ extension RoutingSnapshot {
                 oldStates.append(previous.edges[Int(oldOfNew[j])])
             } else {
                 var placeholder = e
-                placeholder.streams = [:]
+                placeholder.setStreams(ids: [], stats: [])
                 oldStates.append(placeholder)
             }
         }

@@ -57,7 +57,7 @@ public final class RoutingSnapshot: @unchecked Sendable {
     }
 
     /// The empty snapshot a process starts with.
-    public static func empty(weights: ScoringWeights = .defaults, names: StreamNameTable = .shared) -> RoutingSnapshot {
+    public static func empty(weights: ScoringWeights = .defaults, names: StreamNameTable) -> RoutingSnapshot {
         RoutingSnapshot(Input(generation: 0, nowMs: 0, weights: weights, staleness: StalenessPolicy(), edges: [], playback: [], names: names))
     }
 

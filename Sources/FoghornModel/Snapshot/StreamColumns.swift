@@ -7,11 +7,10 @@
 /// anything asks of the viewer count (MistServer's "carries the stream" test). Owned by the full snapshot build and shared, read-only, with
 /// its pending-only refreshes; freed with the last of them.
 ///
-/// Plain allocations. Advising them as transparent huge pages (`MADV_HUGEPAGE`) saved ≈ 3.8 ms
-/// of page faults in a full build at 10,000 edges × 100 streams, but with the kernel's usual
-/// `defrag=madvise` such a fault may stall in direct compaction: renumbering builds there took
-/// 17–29 ms about every other time instead of 6–7 (7.3–9.9 ms every time without the advice).
-/// A running server builds incrementally, so steady times won.
+/// Plain allocations, not advised as transparent huge pages: that saves page faults in a full
+/// build, but with the kernel's usual `defrag=madvise` a huge-page fault may stall in direct
+/// compaction, and a running server builds incrementally, where steady times matter more
+/// (docs/PERFORMANCE.md, "Measurements behind constants").
 public final class StreamColumns: @unchecked Sendable {
     let edges: UnsafeMutableBufferPointer<Int32>
     let inputs: UnsafeMutableBufferPointer<UInt32>

@@ -1,6 +1,7 @@
 import FoghornSync
 
-/// Stable small integers for stream names, shared by the whole process: an ``EdgeState`` keeps
+/// Stable small integers for stream names, one table per server (its configuration, control
+/// plane and snapshots share it; nothing else does): an ``EdgeState`` keeps
 /// the IDs of the streams it carries (4 bytes each) instead of their names (16 bytes each, a
 /// million of them at 10,000 edges × 100 streams), and snapshot builds group edges by stream
 /// with array indexing instead of hashing names.
@@ -25,9 +26,9 @@ import FoghornSync
 /// t.name(1)                  // "live+b"
 /// t.existingId(for: "nope")  // nil (and "nope" is not added)
 /// ```
-public final class StreamNameTable: @unchecked Sendable {
-    /// The table every ``EdgeState`` uses.
-    public static let shared = StreamNameTable()
+public final class StreamNameTable: @unchecked Sendable, Equatable {
+    /// The same table (IDs from one are meaningless in another).
+    public static func == (a: StreamNameTable, b: StreamNameTable) -> Bool { a === b }
 
     static let chunkBits = 14
     static let chunkSize = 1 << chunkBits
