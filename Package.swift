@@ -114,6 +114,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FoghornJSONTests", dependencies: ["FoghornJSON"], swiftSettings: strict),
+        // Drives routers in process (no sockets): the parser, dispatch and writer a connection uses.
+        .target(name: "FoghornRouterTesting", dependencies: ["FoghornHTTPCore"], path: "Tests/FoghornRouterTesting", swiftSettings: strict),
+        .testTarget(name: "FoghornRoutingTests", dependencies: ["FoghornRouting", "FoghornRouterTesting", "FoghornHTTPCore", "FoghornModel", "FoghornModelFixtures"], swiftSettings: strict),
         // Shared by the unit test targets: seeded generators (no dependency on Foghorn's modules).
         .target(name: "FoghornTestSupport", path: "Tests/FoghornTestSupport", swiftSettings: strict),
         .testTarget(name: "FoghornHTTPCoreTests", dependencies: ["FoghornHTTPCore", "FoghornTestSupport"], swiftSettings: strict),
@@ -123,10 +126,13 @@ let package = Package(
         .testTarget(name: "FoghornGeoTests", dependencies: ["FoghornGeo", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornConfigTests", dependencies: ["FoghornConfig", "FoghornModel", "FoghornModelFixtures"], swiftSettings: strict),
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornModelFixtures", "FoghornJSON"], swiftSettings: strict),
+        .testTarget(name: "FoghornControlTests", dependencies: ["FoghornControl", "FoghornConfig", "FoghornHTTP", "FoghornModel", "FoghornModelFixtures",
+                                                        .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "FoghornOpsTests", dependencies: ["FoghornOps", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "FoghornModelFixtures", "foghorn"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "foghorn"],
             swiftSettings: strict
         ),
     ]

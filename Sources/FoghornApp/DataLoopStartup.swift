@@ -30,38 +30,24 @@ extension FoghornServer {
         let viewerLoop = viewerLoops[i]
         if !config.resolverUrl.isEmpty {
             viewerLoop.resolverTimeoutMs = UInt64(config.resolverTimeoutMs)
-            let control = controlLoop
-            viewerLoop.requestResolution = { id in
-                control.execute {
-                    guard let resolver = plane.playbackResolver else {
-                        loop.execute { viewerLoop.resolved(id, .unavailable) }
-                        return
-                    }
-                    resolver.lookup(id) { outcome in
-                        let lite: ViewerLoop.ResolveOutcomeLite
-                        switch outcome {
-                        case .found: lite = .found
-                        case .notFound: lite = .notFound
-                        case .unavailable: lite = .unavailable
-                        }
-                        loop.execute { viewerLoop.resolved(id, lite) }
+            viewerLoop.requestResolution = Self.lookup(on: controlLoop, answerOn: loop, ask: { id, answer in
+                guard let resolver = plane.playbackResolver else { return answer(.unavailable) }
+                resolver.lookup(id) { outcome in
+                    switch outcome {
+                    case .found: answer(.found)
+                    case .notFound: answer(.notFound)
+                    case .unavailable: answer(.unavailable)
                     }
                 }
-            }
+            }, done: { id, outcome in viewerLoop.resolved(id, outcome) })
         }
         if config.peers.contains(where: { $0.mode == .onDemand && $0.cluster != config.clusterId }) {
             viewerLoop.peerQueryDeadlineMs = UInt64(config.peering.queryDeadlineMs)
             viewerLoop.peerNegativeTtlMs = UInt64(config.peering.negativeTtlS) * 1000
-            let control = controlLoop
-            viewerLoop.requestPeerQuery = { stream in
-                control.execute {
-                    guard let peers = plane.peers else {
-                        loop.execute { viewerLoop.peerQueryDone(stream, found: false) }
-                        return
-                    }
-                    peers.query(stream: stream) { found in loop.execute { viewerLoop.peerQueryDone(stream, found: found) } }
-                }
-            }
+            viewerLoop.requestPeerQuery = Self.lookup(on: controlLoop, answerOn: loop, ask: { stream, answer in
+                guard let peers = plane.peers else { return answer(false) }
+                peers.query(stream: stream, answer)
+            }, done: { stream, found in viewerLoop.peerQueryDone(stream, found: found) })
         }
         let tlsPublisher = tls?.publisher
         loop.execute { [self] in
@@ -97,5 +83,19 @@ extension FoghornServer {
             }
         }
         loop.start()
+    }
+
+    /// A data loop's lookup through the control loop: `ask` runs there with a callback that
+    /// hands its outcome back to `loop`, where `done` runs (the viewer loop resumes its parked
+    /// viewers). One bridge for the resolver and the peers.
+    static func lookup<Outcome: Sendable>(on control: EventLoop, answerOn loop: EventLoop,
+                                          ask: @escaping (String, @escaping (Outcome) -> Void) -> Void,
+                                          done: @escaping @Sendable (String, Outcome) -> Void) -> @Sendable (String) -> Void {
+        nonisolated(unsafe) let ask = ask  // runs on the control loop only
+        return { key in
+            control.execute {
+                ask(key) { outcome in loop.execute { done(key, outcome) } }
+            }
+        }
     }
 }

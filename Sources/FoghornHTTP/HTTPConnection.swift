@@ -325,29 +325,12 @@ final class HTTPConnection {
             buffer: output, closeConnection: !keepAlive, isHeadRequest: request.head.method == .head,
             commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }
         )
-        let route: Int
         let logger = listener.accessLogger
         let started = logger != nil ? HTTPConnection.monotonicNs() : 0
-        switch listener.router.match(method: request.head.method, path: request.path) {
-        case .route(let index, let handler):
-            route = index
-            handler(request, &writer)
-            if let park = writer.park, !writer.finished {
-                beginPark(request, park)
-                return false
-            }
-            if !writer.finished {
-                writer.reset()
-                writer.error(.internalServerError, code: "INTERNAL_ERROR", message: "handler produced no response")
-            }
-        case .notFound:
-            route = HTTPRouter.notFoundRoute
-            writer.error(.notFound, code: "NOT_FOUND", message: "no route for this path")
-        case .methodNotAllowed(let allow):
-            route = HTTPRouter.methodNotAllowedRoute
-            writer.head(.methodNotAllowed)
-            writer.header("Allow", string: allow)
-            writer.error(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", message: "method not allowed on this path")
+        let route = HTTPDispatch.run(listener.router, request, &writer)
+        if let park = writer.park, !writer.finished {
+            beginPark(request, park)
+            return false
         }
         listener.metrics.countRequest(route: route, status: writer.status)
         if let logger { logger(request, writer.status, route, HTTPConnection.monotonicNs() &- started) }

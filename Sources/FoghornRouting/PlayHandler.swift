@@ -60,7 +60,7 @@ public enum PlayHandler {
         guard let p = snapshot.playbackIndex(idBytes) else {
             if loop.requestResolution != nil {
                 let id = String(decoding: idBytes, as: UTF8.self)
-                switch loop.outcomes[id] {
+                switch loop.resolverLot.outcome(of: id) {
                 case .notFound, .found:
                     break  // resolved as unknown (or gone again): 404 below
                 case .unavailable:
@@ -78,7 +78,7 @@ public enum PlayHandler {
                             w.error(.serviceUnavailable, code: "RESOLVER_UNAVAILABLE", message: "the playback resolver did not answer in time")
                             loop.count(.resolverUnavailable)
                         },
-                        register: { handle in _ = loop.park(id, handle) })
+                        register: { handle in loop.park(id, handle) })
                     return
                 }
             }
@@ -148,7 +148,7 @@ public enum PlayHandler {
     /// No edge here (local or cached remote) carries `stream`: with on-demand peers, park the
     /// viewer while the control loop asks them (single-flight, deadline); else 404 STREAM_OFFLINE.
     static func offline(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, stream: String) {
-        if loop.requestPeerQuery != nil, loop.peerOutcomes[stream] == nil, !loop.peerNegativeHit(stream) {
+        if loop.requestPeerQuery != nil, loop.peerLot.outcome(of: stream) == nil, !loop.peerNegativeHit(stream) {
             guard loop.canParkForPeers else {
                 return fail(&w, req, loop, .serviceUnavailable, "PEERS_BUSY", "too many viewers are waiting for peer clusters", .noEdgeAvailable, retryAfter: true)
             }
@@ -158,7 +158,7 @@ public enum PlayHandler {
                     w.head(.notFound)
                     w.error(.notFound, code: "STREAM_OFFLINE", message: "stream is not live here and no peer cluster answered in time")
                 },
-                register: { handle in _ = loop.parkForPeers(stream, handle) })
+                register: { handle in loop.parkForPeers(stream, handle) })
             return
         }
         fail(&w, req, loop, .notFound, "STREAM_OFFLINE", "stream is not live on any edge", .streamOffline)

@@ -6,58 +6,6 @@ import FoghornJSON
 import Glibc
 #endif
 
-/// Settings of the viewer endpoint, from the configuration.
-public struct ViewerSettings: Sendable {
-    public var resolver: ClientAddressResolver
-    /// `["*"]` or exact origins.
-    public var allowedOrigins: [String]
-    public var redirectStatus: HTTPStatus
-    public var useInternalStreamName: Bool
-    public var stickyBand: UInt64
-    public var shipIntervalMs: UInt64 = 50
-
-    public init(resolver: ClientAddressResolver, allowedOrigins: [String], redirectStatus: HTTPStatus, useInternalStreamName: Bool, stickyBand: UInt64) {
-        self.resolver = resolver
-        self.allowedOrigins = allowedOrigins
-        self.redirectStatus = redirectStatus
-        self.useInternalStreamName = useInternalStreamName
-        self.stickyBand = stickyBand
-    }
-
-    public var allowsAnyOrigin: Bool { allowedOrigins.contains("*") }
-
-    /// Headers on every viewer-listener answer (parse errors and 404s included).
-    public var commonHeaders: [UInt8] {
-        var text = "Cache-Control: no-store\r\n"
-        if allowsAnyOrigin {
-            text += "Access-Control-Allow-Origin: *\r\n"
-        } else {
-            text += "Vary: Origin\r\n"
-        }
-        text += "Access-Control-Expose-Headers: X-Request-ID, X-Foghorn-Edge\r\n"
-        return Array(text.utf8)
-    }
-}
-
-/// Route outcomes counted per loop (`foghorn_routing_decisions_total{outcome}`).
-public enum RoutingOutcome: Int, CaseIterable, Sendable {
-    case redirect, json, preflight, viewKeyNotFound, streamOffline, noEdgeAvailable, protocolNotAvailable, badRequest, resolverUnavailable
-
-    public var label: String {
-        switch self {
-        case .redirect: return "redirect"
-        case .json: return "json"
-        case .preflight: return "preflight"
-        case .viewKeyNotFound: return "view_key_not_found"
-        case .streamOffline: return "stream_offline"
-        case .noEdgeAvailable: return "no_edge_available"
-        case .protocolNotAvailable: return "protocol_not_available"
-        case .badRequest: return "bad_request"
-        case .resolverUnavailable: return "resolver_unavailable"
-        }
-    }
-}
-
 /// One data loop's viewer-routing state: its cached snapshot, its geo cache,
 /// its own pending-viewer ledger and counters. Used only on that loop.
 public final class ViewerLoop: @unchecked Sendable {
@@ -83,42 +31,30 @@ public final class ViewerLoop: @unchecked Sendable {
     /// The request ID of the request being answered, when generated here (0 when echoed).
     public var lastGeneratedRequestId: (UInt64, UInt64) = (0, 0)
 
-    // Upstream resolver (when configured): parked viewers by playback ID.
+    /// Viewers parked on this loop at most (resolver and peers together).
+    public static let maxParked = 4096
+    var parkedCount: Int { resolverLot.count + peerLot.count }
+
+    // Upstream resolver (when configured): viewers parked by playback ID.
     /// Asks the control loop to resolve an ID; it calls ``resolved(_:_:)`` back on this loop.
     public var requestResolution: (@Sendable (String) -> Void)?
     public var resolverTimeoutMs: UInt64 = 500
-    public static let maxParked = 4096
-    private var waiting: [String: [HTTPResumeHandle]] = [:]
-    private var parkedCount = 0
-    /// Outcomes being delivered to resumed handlers (found needs none: the snapshot has it).
-    private(set) var outcomes: [String: ResolveOutcomeLite] = [:]
     public enum ResolveOutcomeLite: Sendable { case found, notFound, unavailable }
+    let resolverLot = ParkingLot<ResolveOutcomeLite>()
 
-    /// Parks a viewer until `id` is resolved; false when too many are parked already.
-    func park(_ id: String, _ handle: HTTPResumeHandle) -> Bool {
-        guard parkedCount < ViewerLoop.maxParked, let request = requestResolution else { return false }
-        parkedCount += 1
-        if waiting[id] != nil {
-            waiting[id]!.append(handle)
-        } else {
-            waiting[id] = [handle]
-            request(id)
-        }
-        return true
+    /// Whether another viewer may wait for the resolver on this loop.
+    var canPark: Bool { parkedCount < ViewerLoop.maxParked && requestResolution != nil }
+
+    /// Parks a viewer until `id` is resolved (one lookup per ID per loop).
+    func park(_ id: String, _ handle: HTTPResumeHandle) {
+        guard let request = requestResolution else { return handle.resume() }
+        resolverLot.park(id, handle) { request($0) }
     }
 
     /// On this loop: the lookup for `id` ended; resume its viewers.
     public func resolved(_ id: String, _ outcome: ResolveOutcomeLite) {
-        let handles = waiting.removeValue(forKey: id) ?? []
-        parkedCount -= handles.count
-        refresh()
-        outcomes[id] = outcome
-        for h in handles { h.resume() }
-        outcomes.removeValue(forKey: id)
+        resolverLot.finish(id, outcome) { refresh() }
     }
-
-    /// Whether another viewer may be parked on this loop.
-    var canPark: Bool { parkedCount < ViewerLoop.maxParked && requestResolution != nil }
 
     // Federation (when on-demand peers are configured): viewers parked by stream name
     // while the control loop asks the peers; "not here" remembered per loop.
@@ -126,25 +62,16 @@ public final class ViewerLoop: @unchecked Sendable {
     public var requestPeerQuery: (@Sendable (String) -> Void)?
     public var peerQueryDeadlineMs: UInt64 = 250
     public var peerNegativeTtlMs: UInt64 = 3000
-    private var peerWaiting: [String: [HTTPResumeHandle]] = [:]
+    let peerLot = ParkingLot<Bool>()
     private var peerNegative: [String: UInt64] = [:]
-    /// Streams whose peer query just ended (set while their viewers are resumed).
-    private(set) var peerOutcomes: [String: Bool] = [:]
     static let maxPeerNegative = 65_536
 
     var canParkForPeers: Bool { parkedCount < ViewerLoop.maxParked && requestPeerQuery != nil }
 
-    /// Parks a viewer of `stream` until the peers answered (one request per stream per loop).
-    func parkForPeers(_ stream: String, _ handle: HTTPResumeHandle) -> Bool {
-        guard canParkForPeers, let request = requestPeerQuery else { return false }
-        parkedCount += 1
-        if peerWaiting[stream] != nil {
-            peerWaiting[stream]!.append(handle)
-        } else {
-            peerWaiting[stream] = [handle]
-            request(stream)
-        }
-        return true
+    /// Parks a viewer of `stream` until the peers answered (one query per stream per loop).
+    func parkForPeers(_ stream: String, _ handle: HTTPResumeHandle) {
+        guard let request = requestPeerQuery else { return handle.resume() }
+        peerLot.park(stream, handle) { request($0) }
     }
 
     /// Whether the peers said recently that nobody has `stream`.
@@ -157,16 +84,13 @@ public final class ViewerLoop: @unchecked Sendable {
 
     /// On this loop: the peer query for `stream` ended; resume its viewers.
     public func peerQueryDone(_ stream: String, found: Bool) {
-        let handles = peerWaiting.removeValue(forKey: stream) ?? []
-        parkedCount -= handles.count
-        if !found && peerNegativeTtlMs > 0 {
-            if peerNegative.count >= ViewerLoop.maxPeerNegative { peerNegative.removeAll() }
-            peerNegative[stream] = ViewerLoop.monotonicMs() + peerNegativeTtlMs
+        peerLot.finish(stream, found) {
+            if !found && peerNegativeTtlMs > 0 {
+                if peerNegative.count >= ViewerLoop.maxPeerNegative { peerNegative.removeAll() }
+                peerNegative[stream] = ViewerLoop.monotonicMs() + peerNegativeTtlMs
+            }
+            refresh()
         }
-        refresh()
-        peerOutcomes[stream] = found
-        for h in handles { h.resume() }
-        peerOutcomes.removeValue(forKey: stream)
     }
 
     static func monotonicMs() -> UInt64 {
