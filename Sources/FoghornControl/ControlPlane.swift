@@ -285,13 +285,8 @@ public final class ControlPlane: @unchecked Sendable {
         // Static edges: replace the config-declared ones (not Mist-polled, not enrolled).
         let mistIds = Set(mist?.nodes.keys.map { $0 } ?? [])
         let newStaticIds = Set(statics.edges.map(\.nodeId))
-        var gone: [String] = []
-        for i in edges.indices where edges.values[i].isStatic {
-            let id = edges.keys[i]
-            if !mistIds.contains(id) && !newStaticIds.contains(id) { gone.append(id) }
-        }
         defer { schedule() }
-        for id in gone { _ = builder.removeEdge(id) }
+        builder.removeStaticEdges { id in !mistIds.contains(id) && !newStaticIds.contains(id) }
         for k in statics.edges.indices { builder.redeclare(statics.edges[k], isUnchanged: ControlPlane.isSameStaticEdge) }
         // Static playback records.
         builder.replaceStaticPlayback(with: statics.playback)

@@ -145,18 +145,27 @@ public final class SnapshotBuilder {
         return true
     }
 
+    /// Removes the static (config-declared) edges `gone` says are gone (a reload); reads each
+    /// edge in place.
+    public func removeStaticEdges(where gone: (String) -> Bool) {
+        var ids: [String] = []
+        for i in edges.indices where edges.values[i].isStatic && gone(edges.keys[i]) { ids.append(edges.keys[i]) }
+        for id in ids { _ = removeEdge(id) }
+    }
+
     /// The running edge `id` becomes `new` unless ``isUnchanged`` says it is the same (a reload
     /// re-declaring a static edge); it keeps its pending bandwidth. Reads the running edge in
     /// place (a dictionary getter copies it: ≈ 20 retains and releases).
     public func redeclare(_ new: EdgeState, isUnchanged: (inout EdgeState, borrowing EdgeState) -> Bool) {
+        let i = edges.index(forKey: new.nodeId)
+        if let i, isUnchanged(&edges.values[i], new) { return }  // before any copy: most edges of a reload are unchanged
         var e = new
         if e.publicHost.isEmpty { e.resolveURLs() }
-        guard let i = edges.index(forKey: e.nodeId) else {
+        guard let i else {
             edges[e.nodeId] = e
             noteChanged(e, before: nil)
             return
         }
-        if isUnchanged(&edges.values[i], new) { return }
         let before = edges.values[i]
         if before.pendingBytesPerSec > 0 { e.addPending(before.pendingBytesPerSec) }
         edges.values[i] = e

@@ -62,9 +62,10 @@ public struct EdgeTable: Sendable {
         var t = self
         t.states = states
         t.pending = pending
-        for (i, e) in changed {
-            t.baseUsed[i] = EdgeHot.used(e)
-            if t.urls[i] != e.resolvedURLs { t.urls[i] = e.resolvedURLs }
+        for (i, e) in changed { t.baseUsed[i] = EdgeHot.used(e) }
+        // Copied (10,000 retains) only when some URL really changed.
+        if changed.contains(where: { urls[$0.index] != $0.edge.resolvedURLs }) {
+            for (i, e) in changed { t.urls[i] = e.resolvedURLs }
         }
         t.rows = EdgeRows(refreshing: rows, count: count, baseUsed: t.baseUsed, pending: pending, weights: w)
         for (i, _) in changed {
