@@ -6,7 +6,7 @@
 public enum HTTPDispatch {
     /// Runs `router` on `request`; returns the route index for per-route metrics
     /// (``HTTPRouter/notFoundRoute``, ``HTTPRouter/methodNotAllowedRoute`` or the route's).
-    @inline(__always)
+    @inlinable
     public static func run(_ router: HTTPRouter, _ request: HTTPRequest, _ writer: inout HTTPResponseWriter) -> Int {
         switch router.match(method: request.head.method, path: request.path) {
         case .route(let index, let handler):

@@ -40,9 +40,12 @@ func parsePath(_ s: String) -> (String, String?, String?)? {
         }
         #expect(ViewerProtocol.normalize("index.m3u8") == nil)
         // Every alias in any case; prefixes, extensions, padding and over-long names are not aliases.
+        let byName = Dictionary(ViewerProtocol.aliases.map { ($0.name, $0.proto) }, uniquingKeysWith: { a, _ in a })
+        #expect(byName.count == ViewerProtocol.aliases.count, "each name once")
+        #expect(ViewerProtocol.aliases.first?.name == "hls", "the common name is tried first")
         for (alias, canonical) in ViewerProtocol.aliases {
             #expect(ViewerProtocol.normalize(alias) == canonical && ViewerProtocol.normalize(alias.uppercased()) == canonical, "\(alias)")
-            #expect(ViewerProtocol.normalize(String(alias.dropLast())) != canonical || ViewerProtocol.aliases[String(alias.dropLast())] == canonical, "\(alias)")
+            #expect(ViewerProtocol.normalize(String(alias.dropLast())) != canonical || byName[String(alias.dropLast())] == canonical, "\(alias)")
         }
         for other in ["", "hl", "hlsx", "hls\u{0}", "smoothstreamingx", "smoothstreaming1234567", "wsmp", "webrtc2"] {
             #expect(ViewerProtocol.normalize(other) == nil, "\(other.debugDescription)")

@@ -116,24 +116,17 @@ public enum ViewerProtocol: UInt8, CaseIterable, Sendable {
         return t.withUTF8 { normalize(UnsafeRawBufferPointer($0)) }
     }
 
-    static let aliases: [String: ViewerProtocol] = [
-        "m3u8": .hls, "hls": .hls,
-        "mpd": .dash, "dash": .dash,
-        "cmaf": .cmaf, "llhls": .cmaf, "ll-hls": .cmaf,
-        "webrtc": .webrtc, "whep": .webrtc,
-        "srt": .srt, "rtmp": .rtmp, "rtsp": .rtsp,
-        "mp4": .mp4, "progressive": .mp4,
-        "webm": .webm, "mkv": .mkv, "matroska": .mkv,
-        "ts": .ts, "mpegts": .ts, "mpeg-ts": .ts,
-        "flv": .flv, "flash": .flv,
-        "aac": .aac, "audio": .aac,
-        "smooth": .smoothstreaming, "smoothstreaming": .smoothstreaming, "hss": .smoothstreaming,
-        "hds": .hds, "f4m": .hds, "dynamic": .hds,
-        "sdp": .sdp,
-        "h264": .h264, "rawh264": .h264, "raw": .h264,
-        "dtsc": .dtsc, "mist": .dtsc,
-        "wsmp4": .wsmp4, "wswebrtc": .wswebrtc,
-        "any": .any, "all": .any, "json": .any,
+    /// Every accepted name and its protocol, in the order ``normalize(_:)`` tries them: the
+    /// common ones first (a dictionary's order changes from run to run — and with it the
+    /// scan's cost per request).
+    static let aliases: [(name: String, proto: ViewerProtocol)] = [
+        ("hls", .hls), ("m3u8", .hls), ("mpd", .dash), ("dash", .dash), ("cmaf", .cmaf), ("llhls", .cmaf), ("ll-hls", .cmaf),
+        ("webrtc", .webrtc), ("whep", .webrtc), ("srt", .srt), ("rtmp", .rtmp), ("rtsp", .rtsp), ("mp4", .mp4),
+        ("progressive", .mp4), ("webm", .webm), ("mkv", .mkv), ("matroska", .mkv), ("ts", .ts), ("mpegts", .ts), ("mpeg-ts", .ts),
+        ("flv", .flv), ("flash", .flv), ("aac", .aac), ("audio", .aac), ("smooth", .smoothstreaming),
+        ("smoothstreaming", .smoothstreaming), ("hss", .smoothstreaming), ("hds", .hds), ("f4m", .hds), ("dynamic", .hds),
+        ("sdp", .sdp), ("h264", .h264), ("rawh264", .h264), ("raw", .h264), ("dtsc", .dtsc), ("mist", .dtsc), ("wsmp4", .wsmp4),
+        ("wswebrtc", .wswebrtc), ("any", .any), ("all", .any), ("json", .any),
     ]
 
     /// Output names (case-insensitive) an edge may report for this protocol, in order of preference.
