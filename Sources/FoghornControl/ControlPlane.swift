@@ -396,9 +396,14 @@ public final class ControlPlane: @unchecked Sendable {
     private func rebuild() {
         generation += 1
         let (snapshot, _) = builder.next(generation: generation, nowMs: ControlPlane.monotonicMs())
-        retired.append(publisher.snapshot)
+        // The snapshot just replaced is freed at the next publish or sweep, not now: freed here,
+        // its memory went back right before the next build, whose large copies then faulted in
+        // fresh pages instead (docs/PERFORMANCE.md, "Measurements behind constants").
+        let replaced = publisher.snapshot
+        retired.append(replaced)
         publisher.publish(snapshot)
         releaseRetired()
+        withExtendedLifetime(replaced) {}
         guard !afterPublish.isEmpty else { return }
         let actions = afterPublish
         afterPublish.removeAll()
