@@ -287,7 +287,7 @@ public final class ControlPlane: @unchecked Sendable {
         let newStaticIds = Set(statics.edges.map(\.nodeId))
         defer { schedule() }
         builder.removeStaticEdges { id in !mistIds.contains(id) && !newStaticIds.contains(id) }
-        for k in statics.edges.indices { builder.redeclare(statics.edges[k], isUnchanged: ControlPlane.isSameStaticEdge) }
+        builder.redeclareStaticEdges(statics.edges)
         // Static playback records.
         builder.replaceStaticPlayback(with: statics.playback)
         // Weights only when the file's weights changed (runtime PUT /v1/weights otherwise stands).
@@ -338,15 +338,6 @@ public final class ControlPlane: @unchecked Sendable {
         return (restart, taken)
     }
 
-    /// Whether a static edge re-read from the file (`new`) is exactly the running one but for
-    /// the pending bandwidth the running one keeps: then a reload leaves it alone. Resolved
-    /// URLs follow from the base URL and outputs, which are compared. `running` is `inout` only
-    /// so that a dictionary value is reached through its `_modify` accessor: its getter copies
-    /// the edge (≈ 20 retains and releases per edge).
-    static func isSameStaticEdge(_ running: inout EdgeState, _ new: borrowing EdgeState) -> Bool {
-        running.isStatic && running.hasSameDefinition(as: new) && running.publicIP == new.publicIP && running.domain == new.domain
-            && running.downBytesPerSec == new.downBytesPerSec && running.configStreams == new.configStreams && running.pollError == new.pollError
-    }
 
     /// Counts a refused reload (unreadable or invalid file, or ``reload(_:)`` threw).
     public func recordReloadFailure() {

@@ -153,13 +153,18 @@ public final class SnapshotBuilder {
         for id in ids { _ = removeEdge(id) }
     }
 
-    /// The running edge `id` becomes `new` unless ``isUnchanged`` says it is the same (a reload
-    /// re-declaring a static edge); it keeps its pending bandwidth. Reads the running edge in
-    /// place (a dictionary getter copies it: ≈ 20 retains and releases).
-    public func redeclare(_ new: EdgeState, isUnchanged: (inout EdgeState, borrowing EdgeState) -> Bool) {
+    /// The config-declared edges re-read by a reload: each becomes the running edge of its node
+    /// ID unless it is exactly the running one (``isSameStaticEdge(_:_:)``); a replaced edge keeps
+    /// its pending bandwidth. Most edges of a reload are unchanged: those are compared in place
+    /// and never copied.
+    public func redeclareStaticEdges(_ list: [EdgeState]) {
+        for k in list.indices { redeclare(list[k]) }
+    }
+
+    private func redeclare(_ new: borrowing EdgeState) {
         let i = edges.index(forKey: new.nodeId)
-        if let i, isUnchanged(&edges.values[i], new) { return }  // before any copy: most edges of a reload are unchanged
-        var e = new
+        if let i, SnapshotBuilder.isSameStaticEdge(&edges.values[i], new) { return }
+        var e = copy new
         if e.publicHost.isEmpty { e.resolveURLs() }
         guard let i else {
             edges[e.nodeId] = e
@@ -170,6 +175,16 @@ public final class SnapshotBuilder {
         if before.pendingBytesPerSec > 0 { e.addPending(before.pendingBytesPerSec) }
         edges.values[i] = e
         noteChanged(e, before: before)
+    }
+
+    /// Whether a static edge re-read from the file (`new`) is exactly the running one but for
+    /// the pending bandwidth the running one keeps: then a reload leaves it alone. Resolved
+    /// URLs follow from the base URL and outputs, which are compared. `running` is `inout` only
+    /// so that a dictionary value is reached through its `_modify` accessor: its getter copies
+    /// the edge (≈ 20 retains and releases per edge).
+    static func isSameStaticEdge(_ running: inout EdgeState, _ new: borrowing EdgeState) -> Bool {
+        running.isStatic && running.hasSameDefinition(as: new) && running.publicIP == new.publicIP && running.domain == new.domain
+            && running.downBytesPerSec == new.downBytesPerSec && running.configStreams == new.configStreams && running.pollError == new.pollError
     }
 
     private func noteChanged(_ edge: EdgeState, before: EdgeState?) {
