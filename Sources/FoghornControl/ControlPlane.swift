@@ -161,13 +161,6 @@ public final class ControlPlane: @unchecked Sendable {
 
     // MARK: Mutations (each schedules a publish)
 
-    /// Marks the state changed (`structural`: as if edges were added or removed, published by a
-    /// full build) and schedules a publish.
-    public func markDirty(structural: Bool = true) {
-        builder.markDirty(structural: structural, fullBuild: structural)
-        schedule()
-    }
-
     /// Schedules the publish of what changed in the builder. Changes are published in bursts:
     /// ``rebuildQuietMs`` after the last change, at most ``rebuildDelayMs`` after the first; a
     /// burst with a change only a full build applies at ``rebuildDelayMs`` after its first.

@@ -94,7 +94,7 @@ public final class ParkedRequest {
         self.bytes = bytes
         self.park = park
         timeoutMs = park.timeoutMs
-        park.register(HTTPResumeHandle { [unowned(unsafe) self] in self.wasResumed = true })
+        park.register(HTTPResumeHandle { [weak self] in self?.wasResumed = true })  // a lookup may answer after the test let go
     }
 
     /// The request dispatched again, as a connection does once it is resumed.

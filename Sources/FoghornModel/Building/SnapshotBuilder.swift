@@ -46,7 +46,8 @@ public final class SnapshotBuilder {
     public internal(set) var nameHolds = 0
     /// Ends a name retirement (its log line): retired count, in use, milliseconds.
     public var onNamesRetired: ((_ retired: Int, _ inUse: Int, _ ms: Double) -> Void)?
-    /// After `emptyStreamSlotFloor`-style decisions worth a log line (full build reasons).
+    /// A full build taken for a reason worth a log line (ended streams' empty slots dropped):
+    /// the reason, the slots and how many of them are empty.
     public var onFullBuildReason: ((_ reason: String, _ slots: Int, _ empty: Int) -> Void)?
 
     let clock: () -> UInt64

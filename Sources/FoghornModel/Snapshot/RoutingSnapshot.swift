@@ -61,8 +61,6 @@ public final class RoutingSnapshot: @unchecked Sendable {
         RoutingSnapshot(Input(generation: 0, nowMs: 0, weights: weights, staleness: StalenessPolicy(), edges: [], playback: [], names: names))
     }
 
-    public static let protocolCount = ViewerProtocol.allCases.count
-
     // MARK: The tables' columns by their old names (the scorer and handlers read these)
 
     @inlinable public var edges: SnapshotEdges { edgeTable.states }
