@@ -41,6 +41,7 @@ let package = Package(
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb", providers: [.apt(["libmaxminddb-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Our own C: socket options and what Swift cannot import.
         .target(name: "CFoghornShims"),
 
@@ -53,6 +54,7 @@ let package = Package(
         .target(name: "FoghornPeering", dependencies: ["FoghornJSON", "FoghornModel"], swiftSettings: strict),
 
         // I/O.
+        .target(name: "FoghornState", dependencies: ["CSQLite", "FoghornModel", "FoghornSync"], swiftSettings: strict),
         .target(name: "FoghornGeo", dependencies: ["CMaxMindDB", "FoghornModel"], swiftSettings: strict),
         .target(name: "FoghornTLS", dependencies: ["COpenSSL", "FoghornSync"], swiftSettings: strict),
         .target(
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "FoghornControl",
             dependencies: [
-                "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornSync", "FoghornTLS",
+                "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornState", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -88,7 +90,7 @@ let package = Package(
         .target(
             name: "FoghornApp",
             dependencies: [
-                "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornSync", "FoghornTLS",
+                "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornState", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -128,11 +130,12 @@ let package = Package(
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornModelFixtures", "FoghornJSON"], swiftSettings: strict),
         .testTarget(name: "FoghornControlTests", dependencies: ["FoghornControl", "FoghornConfig", "FoghornHTTP", "FoghornModel", "FoghornModelFixtures",
                                                         .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "FoghornStateTests", dependencies: ["FoghornState", "FoghornModel", "FoghornTestSupport"], swiftSettings: strict),
         .testTarget(name: "FoghornOpsTests", dependencies: ["FoghornOps", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornTesting", "FoghornRouterTesting", "foghorn"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornState", "FoghornSync", "FoghornTesting", "FoghornRouterTesting", "foghorn"],
             swiftSettings: strict
         ),
     ]

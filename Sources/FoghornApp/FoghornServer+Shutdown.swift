@@ -11,6 +11,7 @@ import Logging
 import Synchronization
 import FoghornSync
 import FoghornTLS
+import FoghornState
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -102,6 +103,7 @@ extension FoghornServer {
         for loop in dataLoops { loop.join() }
         reloader.join()
         watchdog?.stop()
+        stateStore?.close()  // commits still queued land before the process exits
         return exitCode.withLock { $0 } ?? 0
     }
 }

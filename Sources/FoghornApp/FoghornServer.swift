@@ -10,6 +10,7 @@ public import FoghornOps
 public import Logging
 import Synchronization
 public import FoghornSync
+public import FoghornState
 import FoghornTLS
 #if canImport(Glibc)
 import Glibc
@@ -48,6 +49,8 @@ public final class FoghornServer: @unchecked Sendable {
     var controlContext: HTTPLoopContext!
     /// Routing state; touch only on the control loop.
     public private(set) var plane: ControlPlane!
+    /// Durable state (`state_path`); closed after the control loop stops.
+    public private(set) var stateStore: (any StateStore)?
     public private(set) var viewerLoops: [ViewerLoop] = []
     /// Log lines (JSON) and access log; `foghorn serve` sets it, in-process servers create one on demand.
     public var logSink: LogSink?
@@ -132,6 +135,13 @@ public final class FoghornServer: @unchecked Sendable {
             var geo: (any GeoLookup)?
             if !config.geoipDb.isEmpty { geo = try MMDBGeoDatabase(path: config.geoipDb) }
             plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
+            // Durable state loads before anything is served (a restarted Foghorn knows its edges).
+            let store = try SQLiteStateStore(path: config.statePath)
+            do { try plane.restore(from: store) } catch {
+                store.close()
+                throw error
+            }
+            stateStore = store
         } catch {
             sockets.closeUnused()
             throw error
@@ -175,6 +185,9 @@ public final class FoghornServer: @unchecked Sendable {
         readiness.set("listeners", ok: false, detail: "starting")
         readiness.set("snapshot", ok: false, detail: "no routing snapshot yet")
         if !config.geoipDb.isEmpty { readiness.set("geoip", ok: true, detail: config.geoipDb) }
+        if let store = stateStore {
+            readiness.set("state", ok: true, detail: "\(store.backend) \(store.location): \(plane.durable.edges.count) registered edges, \(plane.durable.playback.count) playback records")
+        }
         metrics.registerGauge(MetricNames.draining, help: "1 while the process drains after SIGTERM.") { [readiness] in
             readiness.isDraining ? 1 : 0
         }

@@ -4,6 +4,7 @@ import FoghornHTTPCore
 import FoghornModel
 import FoghornOps
 import FoghornRouting
+import FoghornState
 
 /// The server's metrics beyond the listeners' own, registered once at start.
 enum ServerMetrics {
@@ -42,6 +43,15 @@ enum ServerMetrics {
         }
         metrics.registerFamily(MetricNames.configReloads, help: "Configuration reloads (SIGHUP), by result.", label: "result", values: ["applied", "failed"]) { i in
             i == 0 ? plane.reloadsApplied : plane.reloadsFailed
+        }
+        metrics.registerFamily(MetricNames.stateWrites, help: "Durable state writes (admin and edge changes), by result; a failed one was answered 503 STATE_UNAVAILABLE.",
+                               label: "result", values: ["committed", "failed"]) { i in
+            i == 0 ? plane.stateWritesCommitted : plane.stateWriteFailures
+        }
+        metrics.registerFamily(MetricNames.stateRecords, help: "Durable records held, by kind (edges: registrations, evicted ones included).", type: "gauge",
+                               label: "kind", values: ["edges", "playback", "modes", "tokens", "mist_nodes"]) { i in
+            let d = plane.durable
+            return UInt64([d.edges.count, d.playback.count, d.modes.count, d.tokens.count, d.mistNodes.count][i])
         }
         metrics.registerFamily(MetricNames.snapshotBuilds, help: "Routing snapshots published, by how they were built.", label: "kind",
                                values: ["full", "incremental", "load_refresh", "pending_refresh"]) { i in

@@ -34,6 +34,8 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var internalToken = ""
     public var trustedProxies: [String] = []
     public var geoipDb = ""
+    /// The durable state file (SQLite); `:memory:` keeps nothing across restarts.
+    public var statePath = "foghorn-state.db"
     public var clusterId = "local"
     public var clusterSlug = "local"
     public var rootDomain = "foghorn.local"

@@ -1,6 +1,7 @@
 public import FoghornConfig
 public import FoghornHTTP
 public import FoghornSync
+public import FoghornState
 import FoghornGeo
 public import FoghornModel
 public import FoghornTLS
@@ -48,6 +49,15 @@ public final class ControlPlane: @unchecked Sendable {
     public private(set) var reloadsFailed: UInt64 = 0
     /// The control loop's pulse: long activities are marked on it for the watchdog's log line.
     public var heartbeat: LoopHeartbeat?
+    /// Where durable state is committed (nil: nowhere — in-process tests); see ``persist(_:then:)``.
+    public internal(set) var store: (any StateStore)?
+    /// The store's content as this process knows it: registrations (evicted edges included),
+    /// token uses, modes, playback records, weights and Mist nodes set at runtime.
+    public internal(set) var durable = DurableState()
+    /// Durable writes committed.
+    public internal(set) var stateWritesCommitted: UInt64 = 0
+    /// Commits the store refused (each answered 503 `STATE_UNAVAILABLE`).
+    public internal(set) var stateWriteFailures: UInt64 = 0
     /// Values refused from polled, peer and resolver data (``RejectedInputs``).
     public private(set) var rejectedInputs = RejectedInputs()
 
@@ -126,6 +136,7 @@ public final class ControlPlane: @unchecked Sendable {
         for text in config.mistNodes {
             if let address = MistNodeAddress.parse(text) { mist.add(address) }
         }
+        restoreMistNodes()
         mist.start()
         rebuildTimer = LoopTimer(loop: loop) { [unowned self] in rebuildNow() }
         sweepTimer = LoopTimer(loop: loop) { [unowned self] in sweep() }
@@ -151,6 +162,12 @@ public final class ControlPlane: @unchecked Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    public static func unixMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     public static func unixSeconds() -> Int64 {
@@ -259,7 +276,12 @@ public final class ControlPlane: @unchecked Sendable {
     /// file publishes nothing, and no reload takes a full build (≈ 45 ms at 10,000 edges × 100
     /// streams, against a few ms for these).
     public func reload(_ new: FoghornConfiguration) throws(ConfigError) -> [String] {
-        let statics = try StaticState.parse(new, into: builder.names)
+        var statics = try StaticState.parse(new, into: builder.names)
+        if !builder.standingModes.isEmpty {  // an operator's mode outlives the file's
+            var index: [String: Int] = [:]
+            for (k, e) in statics.edges.enumerated() where builder.standingModes[e.nodeId] != nil { index[e.nodeId] = k }
+            for (id, k) in index { statics.edges[k].mode = builder.standingModes[id]! }
+        }
         var newGeo = geo
         if new.geoipDb != config.geoipDb || (!new.geoipDb.isEmpty && geo == nil) {
             if new.geoipDb.isEmpty {

@@ -12,11 +12,16 @@ public struct EnrollmentTokens {
     /// Uses so far and expiry, per token ID (an expired token is refused before its uses are
     /// read, so its entry is dropped: ``redeem(_:nowSeconds:)`` prunes once the table doubles).
     private var uses: [String: (count: Int, expiresAt: Int64)] = [:]
+    /// Token IDs revoked before their expiry (dropped with it).
+    private var revoked: [String: Int64] = [:]
     private var pruneAt = 1024
     /// Token IDs whose uses are remembered (tests).
     public var rememberedTokens: Int { uses.count }
 
     public init(secret: [UInt8]) { self.secret = secret }
+
+    /// The longest `expires_in_s` a token is issued with (30 days).
+    public static let maxLifetimeSeconds: Int64 = 30 * 86400
 
     public struct Claims: Equatable {
         public var id: String
@@ -26,15 +31,16 @@ public struct EnrollmentTokens {
     }
 
     public enum Failure: Error, Equatable {
-        case malformed, forged, expired, usedUp
+        case malformed, forged, expired, usedUp, revoked
 
-        public var status: Int { self == .usedUp ? 403 : 401 }
+        public var status: Int { self == .usedUp || self == .revoked ? 403 : 401 }
         public var code: String {
             switch self {
             case .malformed: return "INVALID_ENROLLMENT_TOKEN"
             case .forged: return "ENROLLMENT_TOKEN_FORGED"
             case .expired: return "ENROLLMENT_TOKEN_EXPIRED"
             case .usedUp: return "ENROLLMENT_TOKEN_USED"
+            case .revoked: return "ENROLLMENT_TOKEN_REVOKED"
             }
         }
         public var message: String {
@@ -43,6 +49,7 @@ public struct EnrollmentTokens {
             case .forged: return "enrollment_token signature does not verify"
             case .expired: return "enrollment_token has expired"
             case .usedUp: return "enrollment_token has no uses left"
+            case .revoked: return "enrollment_token was revoked"
             }
         }
     }
@@ -72,6 +79,7 @@ public struct EnrollmentTokens {
               let exp = payload["exp"]?.intValue, let max = payload["max"]?.intValue else { return .failure(.malformed) }
         let claims = Claims(id: id, tenant: payload["tenant"]?.stringValue ?? "", expiresAt: exp, maxUses: Int(max))
         if nowSeconds >= exp { return .failure(.expired) }
+        if revoked[id] != nil { return .failure(.revoked) }
         if (uses[id]?.count ?? 0) >= claims.maxUses { return .failure(.usedUp) }
         return .success(claims)
     }
@@ -83,10 +91,29 @@ public struct EnrollmentTokens {
             uses[claims.id, default: (0, claims.expiresAt)].count += 1
             if uses.count >= pruneAt {
                 uses = uses.filter { $0.value.expiresAt > nowSeconds }
+                revoked = revoked.filter { $0.value > nowSeconds }
                 pruneAt = max(1024, uses.count * 2)
             }
         }
         return result
+    }
+
+    /// Uses so far of a token (0 when none is remembered).
+    public func usesOf(_ tokenId: String) -> Int { uses[tokenId]?.count ?? 0 }
+
+    /// Gives back a use ``redeem(_:nowSeconds:)`` took (the enrolment it was for failed).
+    public mutating func release(_ tokenId: String) {
+        guard let u = uses[tokenId] else { return }
+        if u.count <= 1 { uses[tokenId] = nil } else { uses[tokenId] = (u.count - 1, u.expiresAt) }
+    }
+
+    /// A token's uses and revocation as the state store holds them (at start; with replicas,
+    /// another replica's redemption). Uses only grow: a count lower than the one here is
+    /// another process's older view.
+    public mutating func restore(tokenId: String, uses count: Int, expiresAt: Int64, revoked isRevoked: Bool) {
+        let current = uses[tokenId]?.count ?? 0
+        if count > current || uses[tokenId] == nil { uses[tokenId] = (max(count, current), expiresAt) }
+        if isRevoked { revoked[tokenId] = expiresAt }
     }
 
     public func edgeCredential(nodeId: String) -> String {

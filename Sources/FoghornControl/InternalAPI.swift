@@ -5,6 +5,7 @@ import FoghornJSON
 import FoghornModel
 import FoghornConfig
 import FoghornGeo
+import FoghornState
 
 /// Endpoint paths of the internal API, declared once.
 public enum InternalPaths {
@@ -35,7 +36,7 @@ public enum InternalAPI {
             let tenant = body["tenant"]?.stringValue ?? ""
             let expires = body["expires_in_s"]?.intValue ?? 3600
             let maxUses = body["max_uses"]?.intValue ?? 1
-            guard expires >= 1, expires <= 30 * 86400 else {
+            guard expires >= 1, expires <= EnrollmentTokens.maxLifetimeSeconds else {
                 return invalid(&w, "expires_in_s", "must be an integer in 1...2592000")
             }
             guard maxUses >= 1, maxUses <= 100_000 else { return invalid(&w, "max_uses", "must be an integer in 1...100000") }
@@ -43,11 +44,26 @@ public enum InternalAPI {
             let issued = plane.tokens.issue(tenant: tenant, expiresInSeconds: expires, maxUses: Int(maxUses), nowSeconds: ControlPlane.unixSeconds())
             var j = JSONWriter()
             j.objectStart()
+            j.field("token_id", issued.claims.id)
             j.field("enrollment_token", issued.token)
             j.field("expires_at", issued.claims.expiresAt)
             j.field("max_uses", issued.claims.maxUses)
             j.objectEnd()
             w.json(.created, j)
+        }
+
+        router.add("enrollment_token", [.delete], InternalPaths.enrollmentTokens + "/*") { req, w in
+            guard requireAdmin(req, &w, plane) else { return }
+            let id = String(req.pathString.dropFirst(InternalPaths.enrollmentTokens.count + 1))
+            guard id.utf8.count == 16, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                return w.error(.badRequest, code: "INVALID_TOKEN_ID", message: "token ID must be the 16 hex digits POST /v1/enrollment-tokens answered")
+            }
+            // Tokens live at most 30 days: the revocation is kept that long.
+            let until = ControlPlane.unixSeconds() + EnrollmentTokens.maxLifetimeSeconds
+            DurableAnswer.commit(plane, &w, [.revokeToken(tokenId: id, expiresAt: until)]) { w in
+                w.head(.noContent)
+                w.emptyBody()
+            }
         }
 
         router.add("edges_enroll", [.post], InternalPaths.enroll) { req, w in
@@ -73,23 +89,24 @@ public enum InternalAPI {
                 return
             }
             var nodeId = Crypto.hex(Crypto.randomBytes(6))
-            while plane.edges[nodeId] != nil { nodeId = Crypto.hex(Crypto.randomBytes(6)) }
-            var edge = EdgeState(nodeId: nodeId)
-            edge.tenant = claims.tenant
-            edge.publicIP = ipText
-            edge.domain = "edge-\(nodeId).\(plane.config.clusterSlug).\(plane.config.rootDomain)"
-            edge.enrolledAtMs = ControlPlane.monotonicMs()
-            if let lat = parsed.lat, let lon = parsed.lon, GeoPoint.isValid(lat: lat, lon: lon) { edge.lat = lat; edge.lon = lon }
-            if let loc = parsed.location { edge.location = loc }
-            plane.upsertEdge(edge)
-            var j = JSONWriter()
-            j.objectStart()
-            j.field("node_id", nodeId)
-            j.field("domain", edge.domain)
-            j.field("cluster_id", plane.config.clusterId)
-            j.field("edge_token", plane.tokens.edgeCredential(nodeId: nodeId))
-            j.objectEnd()
-            w.json(.created, j)
+            while plane.edges[nodeId] != nil || plane.durable.edges[nodeId] != nil { nodeId = Crypto.hex(Crypto.randomBytes(6)) }
+            var registration = EdgeRegistration(
+                nodeId: nodeId, tenant: claims.tenant, domain: "edge-\(nodeId).\(plane.config.clusterSlug).\(plane.config.rootDomain)",
+                publicIP: ipText, location: parsed.location ?? "", enrolledAtUnixMs: ControlPlane.unixMs())
+            if let lat = parsed.lat, let lon = parsed.lon, GeoPoint.isValid(lat: lat, lon: lon) { registration.lat = lat; registration.lon = lon }
+            let uses = plane.tokens.usesOf(claims.id)
+            let domain = registration.domain
+            DurableAnswer.commit(plane, &w, [.tokenUses(tokenId: claims.id, uses: uses, expiresAt: claims.expiresAt), .registerEdge(registration)],
+                                 undo: { plane.tokens.release(claims.id) }) { w in
+                var j = JSONWriter()
+                j.objectStart()
+                j.field("node_id", nodeId)
+                j.field("domain", domain)
+                j.field("cluster_id", plane.config.clusterId)
+                j.field("edge_token", plane.tokens.edgeCredential(nodeId: nodeId))
+                j.objectEnd()
+                w.json(.created, j)
+            }
         }
 
         router.add("edges_list", [.get, .head], InternalPaths.edges) { _, w in
@@ -113,12 +130,15 @@ public enum InternalAPI {
             let action = parts.count == 5 ? String(parts[4]) : ""
             switch (req.method, action) {
             case (.post, "report"):
-                guard plane.edges[nodeId] != nil else { return edgeNotFound(&w, nodeId) }
+                // An evicted edge's registration stays: its credential brings it back.
+                guard plane.edges[nodeId] != nil || plane.durable.edges[nodeId] != nil else { return edgeNotFound(&w, nodeId) }
                 guard authorizeEdge(req, &w, plane, nodeId: nodeId) else { return }
                 guard let body = parseBody(req, &w) else { return }
                 do throws(EdgeReport.FieldError) {
                     let report = try EdgeReport.parse(body, names: plane.builder.names)
+                    if plane.edges[nodeId] == nil { _ = plane.readmit(nodeId) }
                     _ = plane.apply(report, to: nodeId)
+                    plane.noteReported(nodeId)
                     w.head(.noContent)
                     w.emptyBody()
                 } catch {
@@ -132,10 +152,13 @@ public enum InternalAPI {
                 guard let text = body["mode"]?.stringValue, let mode = EdgeMode(rawValue: text) else {
                     return invalid(&w, "mode", "must be normal, draining or maintenance")
                 }
-                _ = plane.setMode(mode, of: nodeId)
-                var j = JSONWriter()
-                writeEdge(&j, plane.edges[nodeId]!, plane)
-                w.json(.ok, j)
+                DurableAnswer.commit(plane, &w, [.setMode(nodeId: nodeId, mode: mode)]) { w in
+                    var j = JSONWriter()
+                    if let edge = plane.edges[nodeId] { writeEdge(&j, edge, plane) } else {
+                        j.objectStart(); j.field("node_id", nodeId); j.field("mode", mode.rawValue); j.objectEnd()
+                    }
+                    w.json(.ok, j)
+                }
             case (.get, ""), (.head, ""):
                 guard let edge = plane.edges[nodeId] else { return edgeNotFound(&w, nodeId) }
                 var j = JSONWriter()
@@ -143,6 +166,12 @@ public enum InternalAPI {
                 w.json(.ok, j)
             case (.delete, ""):
                 guard requireAdmin(req, &w, plane) else { return }
+                if plane.durable.edges[nodeId] != nil {  // a registration: gone for good, its credential with it
+                    return DurableAnswer.commit(plane, &w, [.removeEdge(nodeId: nodeId)]) { w in
+                        w.head(.noContent)
+                        w.emptyBody()
+                    }
+                }
                 guard plane.removeEdge(nodeId) else { return edgeNotFound(&w, nodeId) }
                 w.head(.noContent)
                 w.emptyBody()
@@ -173,15 +202,18 @@ public enum InternalAPI {
                 }
                 let existed = plane.playback[id] != nil
                 let record = PlaybackRecord(playbackId: id, stream: stream, tenant: body["tenant"]?.stringValue ?? "", cluster: body["cluster"]?.stringValue ?? "")
-                plane.setPlayback(record)
-                var j = JSONWriter()
-                writePlayback(&j, record)
-                w.json(existed ? .ok : .created, j)
+                DurableAnswer.commit(plane, &w, [.setPlayback(record)]) { w in
+                    var j = JSONWriter()
+                    writePlayback(&j, record)
+                    w.json(existed ? .ok : .created, j)
+                }
             case .delete:
                 guard requireAdmin(req, &w, plane) else { return }
-                guard plane.removePlayback(id) else { return playbackNotFound(&w, id) }
-                w.head(.noContent)
-                w.emptyBody()
+                guard plane.playback[id] != nil else { return playbackNotFound(&w, id) }
+                DurableAnswer.commit(plane, &w, [.removePlayback(playbackId: id)]) { w in
+                    w.head(.noContent)
+                    w.emptyBody()
+                }
             default:
                 guard let record = plane.playback[id] else { return playbackNotFound(&w, id) }
                 var j = JSONWriter()
@@ -203,7 +235,11 @@ public enum InternalAPI {
                     }
                     weights[keyPath: path] = UInt64(i)
                 }
-                plane.setWeights(weights)
+                return DurableAnswer.commit(plane, &w, [.setWeights(weights, fileWeights: ControlPlane.fileWeights(plane.config))]) { w in
+                    var j = JSONWriter()
+                    writeWeights(&j, plane.weights)
+                    w.json(.ok, j)
+                }
             }
             var j = JSONWriter()
             writeWeights(&j, plane.weights)

@@ -2,6 +2,7 @@ import FoghornConfig
 import FoghornHTTPCore
 import FoghornJSON
 import FoghornModel
+import FoghornState
 
 /// MistUtilLoad's admin and status queries on the internal listener (path `/`),
 /// same keys, order and answer shapes: `weights`, `lstserver`, `source`,
@@ -20,13 +21,16 @@ enum MistCompatAPI {
             guard let text = body["node"]?.stringValue, let address = MistNodeAddress.parse(text) else {
                 return InternalAPI.invalid(&w, "node", "must be host[:port][/bandwidth MiB]")
             }
-            let added = plane.mist.add(address)
-            var j = JSONWriter()
-            j.objectStart()
-            j.field("node_id", address.nodeId)
-            j.field("added", added)
-            j.objectEnd()
-            w.json(added ? .created : .ok, j)
+            func answer(_ w: inout HTTPResponseWriter, added: Bool) {
+                var j = JSONWriter()
+                j.objectStart()
+                j.field("node_id", address.nodeId)
+                j.field("added", added)
+                j.objectEnd()
+                w.json(added ? .created : .ok, j)
+            }
+            guard plane.mist.nodes[address.nodeId] == nil else { return answer(&w, added: false) }
+            DurableAnswer.commit(plane, &w, [.mistNode(nodeId: address.nodeId, address: address.text, present: true)]) { w in answer(&w, added: true) }
         }
         router.add("mist_node", [.delete, .get], "/v1/mist/nodes/*") { req, w in
             let id = String(req.pathString.dropFirst("/v1/mist/nodes/".count))
@@ -37,9 +41,11 @@ enum MistCompatAPI {
                 return w.json(.ok, j)
             }
             guard InternalAPI.requireAdmin(req, &w, plane) else { return }
-            guard plane.mist.remove(id) else { return w.error(.notFound, code: "EDGE_NOT_FOUND", message: "no Mist node \(id)") }
-            w.head(.noContent)
-            w.emptyBody()
+            guard let status = plane.mist.nodes[id] else { return w.error(.notFound, code: "EDGE_NOT_FOUND", message: "no Mist node \(id)") }
+            DurableAnswer.commit(plane, &w, [.mistNode(nodeId: id, address: status.address.text, present: false)]) { w in
+                w.head(.noContent)
+                w.emptyBody()
+            }
         }
     }
 
@@ -62,6 +68,15 @@ enum MistCompatAPI {
         case "error": return "Monitored (error)"
         default: return "Starting monitoring"
         }
+    }
+
+    static func weightsAnswer(_ w: inout HTTPResponseWriter, _ current: ScoringWeights) {
+        var j = JSONWriter()
+        j.objectStart()
+        j.field("cpu", current.cpu); j.field("ram", current.ram); j.field("bw", current.bandwidth)
+        j.field("geo", current.geo); j.field("bonus", current.streamBonus)
+        j.objectEnd()
+        text(&w, j.string)
     }
 
     static func text(_ w: inout HTTPResponseWriter, _ body: String, _ status: HTTPStatus = .ok) {
@@ -103,14 +118,12 @@ enum MistCompatAPI {
                     default: break
                     }
                 }
-                plane.setWeights(current)
+                let set = current
+                return DurableAnswer.commit(plane, &w, [.setWeights(set, fileWeights: ControlPlane.fileWeights(plane.config))]) { w in
+                    weightsAnswer(&w, set)
+                }
             }
-            var j = JSONWriter()
-            j.objectStart()
-            j.field("cpu", current.cpu); j.field("ram", current.ram); j.field("bw", current.bandwidth)
-            j.field("geo", current.geo); j.field("bonus", current.streamBonus)
-            j.objectEnd()
-            return text(&w, j.string)
+            return weightsAnswer(&w, current)
         }
         if q("lstserver") != nil {
             var j = JSONWriter()
@@ -166,19 +179,22 @@ enum MistCompatAPI {
         if let add = q("addserver") {
             guard mayChange(req, plane) else { return text(&w, "Forbidden", .forbidden) }
             guard let address = MistNodeAddress.parse(add) else { return text(&w, "Invalid server address", .badRequest) }
-            guard plane.mist.add(address) else { return text(&w, "Server \(address.nodeId) already monitored - ignoring request") }
-            var j = JSONWriter()
-            j.objectStart()
-            j.field(address.nodeId, "Starting monitoring")
-            j.objectEnd()
-            return text(&w, j.string)
+            guard plane.mist.nodes[address.nodeId] == nil else { return text(&w, "Server \(address.nodeId) already monitored - ignoring request") }
+            return DurableAnswer.commit(plane, &w, [.mistNode(nodeId: address.nodeId, address: address.text, present: true)]) { w in
+                var j = JSONWriter()
+                j.objectStart()
+                j.field(address.nodeId, "Starting monitoring")
+                j.objectEnd()
+                text(&w, j.string)
+            }
         }
         if let del = q("delserver") {
             guard mayChange(req, plane) else { return text(&w, "Forbidden", .forbidden) }
             let id = MistNodeAddress.parse(del)?.nodeId ?? del
             guard let status = plane.mist.nodes[id] else { return text(&w, "Server not monitored - could not delete from monitored server list!") }
-            plane.mist.remove(id)
-            return text(&w, stateString(status))
+            return DurableAnswer.commit(plane, &w, [.mistNode(nodeId: id, address: status.address.text, present: false)]) { w in
+                text(&w, stateString(status))
+            }
         }
         // `?host=<host>` or nothing: node state objects.
         let only = q("host")

@@ -38,6 +38,8 @@ final class HTTPConnection {
         var onTimeout: (inout HTTPResponseWriter) -> Void
         var handle: HTTPResumeHandle
         var deadlineMs: UInt64
+        /// The route that parked it (metrics for an ``HTTPResumeHandle/answer(_:)``).
+        var route: Int
     }
     private var parked: Parked?
     /// A resume (or timeout) that arrived while earlier responses were still being written.
@@ -329,7 +331,7 @@ final class HTTPConnection {
         let started = logger != nil ? HTTPConnection.monotonicNs() : 0
         let route = HTTPDispatch.run(listener.router, request, &writer)
         if let park = writer.park, !writer.finished {
-            beginPark(request, park)
+            beginPark(request, park, route: route)
             return false
         }
         listener.metrics.countRequest(route: route, status: writer.status)
@@ -460,10 +462,10 @@ final class HTTPConnection {
 
     // MARK: Parking
 
-    private func beginPark(_ request: HTTPRequest, _ park: HTTPParkRequest) {
+    private func beginPark(_ request: HTTPRequest, _ park: HTTPParkRequest, route: Int) {
         let bytes = Array(request.buffer)
         let handle = HTTPResumeHandle { [weak self] in self?.resumeParked(timedOut: false) }
-        parked = Parked(bytes: bytes, onTimeout: park.onTimeout, handle: handle, deadlineMs: context.loop.nowMs &+ park.timeoutMs)
+        parked = Parked(bytes: bytes, onTimeout: park.onTimeout, handle: handle, deadlineMs: context.loop.nowMs &+ park.timeoutMs, route: route)
         stopReading()
         armTimer(.parked, afterMs: park.timeoutMs)
         park.register(handle)
@@ -501,6 +503,15 @@ final class HTTPConnection {
                 p.onTimeout(&writer)
                 if !writer.finished { writer.reset(); writer.error(.serviceUnavailable, code: "TIMEOUT", message: "no answer in time") }
                 listener.metrics.countRequest(route: HTTPRouter.notFoundRoute, status: writer.status)
+                return writer.closeConnection
+            }
+            if let answer = p.handle.answerWriter {
+                var writer = HTTPResponseWriter(
+                    buffer: output, closeConnection: !request.head.keepAlive || context.isDraining, isHeadRequest: request.head.method == .head,
+                    commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) })
+                answer(&writer)
+                if !writer.finished { writer.reset(); writer.error(.internalServerError, code: "INTERNAL_ERROR", message: "handler produced no response") }
+                listener.metrics.countRequest(route: p.route, status: writer.status)
                 return writer.closeConnection
             }
             return dispatch(request, output: output)

@@ -18,8 +18,14 @@ public struct HTTPParkRequest {
 
 /// Resumes one parked request. Use on the loop that parked it; a no-op once the
 /// request was answered (timeout) or its connection closed.
+///
+/// Two ways to resume: ``resume()`` runs the route again (a lookup filled a cache the handler
+/// reads), ``answer(_:)`` writes the response the waiting work produced (an admin write
+/// answered once its state store committed it), without running the route again.
 public final class HTTPResumeHandle {
     private var action: (() -> Void)?
+    /// The response ``answer(_:)`` handed over; the connection writes it instead of re-running the route.
+    public private(set) var answerWriter: ((inout HTTPResponseWriter) -> Void)?
 
     public init(_ action: @escaping () -> Void) { self.action = action }
 
@@ -27,6 +33,13 @@ public final class HTTPResumeHandle {
         let a = action
         action = nil
         a?()
+    }
+
+    /// Resumes the request with this response (written on the parking loop).
+    public func answer(_ write: @escaping (inout HTTPResponseWriter) -> Void) {
+        guard action != nil else { return }
+        answerWriter = write
+        resume()
     }
 
     /// Called by the connection when the request no longer waits.

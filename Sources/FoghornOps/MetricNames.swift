@@ -28,6 +28,8 @@ public enum MetricNames {
     public static let mistPolls = "foghorn_mist_polls_total"
     public static let mistNodes = "foghorn_mist_nodes"
     public static let configReloads = "foghorn_config_reloads_total"
+    public static let stateWrites = "foghorn_state_writes_total"
+    public static let stateRecords = "foghorn_state_records"
     public static let logLinesDropped = "foghorn_log_lines_dropped_total"
     public static let resolverLookups = "foghorn_resolver_lookups_total"
     public static let resolverConnections = "foghorn_resolver_connections_opened_total"

@@ -44,6 +44,9 @@ struct ConfigOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "MaxMind-format City database (.mmdb) for viewer positions.")
     var geoipDb: String?
 
+    @Option(name: .long, help: ArgumentHelp("Durable state file (SQLite; :memory: keeps none across restarts).", valueName: "PATH"))
+    var statePath: String?
+
     @Option(name: .long, help: "This cluster's ID.")
     var clusterId: String?
 
@@ -107,6 +110,7 @@ struct ConfigOptions: ParsableArguments, Sendable {
         if let v = internalToken { overrides.append(("internal_token", v)) }
         if let v = trustedProxies { overrides.append(("trusted_proxies", v)) }
         if let v = geoipDb { overrides.append(("geoip_db", v)) }
+        if let v = statePath { overrides.append(("state_path", v)) }
         if let v = clusterId { overrides.append(("cluster_id", v)) }
         if let v = clusterSlug { overrides.append(("cluster_slug", v)) }
         if let v = rootDomain { overrides.append(("root_domain", v)) }

@@ -88,17 +88,29 @@ public final class ParkedRequest {
     /// Set when the handler's lookup resumed the request (``HTTPResumeHandle/resume()``).
     public private(set) var wasResumed = false
     public let timeoutMs: UInt64
+    private var handle: HTTPResumeHandle?
 
     init(client: RouterClient, bytes: [UInt8], park: HTTPParkRequest) {
         self.client = client
         self.bytes = bytes
         self.park = park
         timeoutMs = park.timeoutMs
-        park.register(HTTPResumeHandle { [weak self] in self?.wasResumed = true })  // a lookup may answer after the test let go
+        let handle = HTTPResumeHandle { [weak self] in self?.wasResumed = true }  // a lookup may answer after the test let go
+        self.handle = handle
+        park.register(handle)
     }
 
-    /// The request dispatched again, as a connection does once it is resumed.
-    public func retry() -> RoutedResponse { client.raw(bytes) }
+    /// The request dispatched again, as a connection does once it is resumed — or, when the
+    /// waiting work answered it (``HTTPResumeHandle/answer(_:)``), that answer.
+    public func retry() -> RoutedResponse {
+        if let answer = handle?.answerWriter {
+            return client.dispatch(bytes) { _, _, writer in
+                answer(&writer)
+                return .answered(HTTPRouter.notFoundRoute)
+            }
+        }
+        return client.raw(bytes)
+    }
 
     /// The park's deadline answer, as a connection writes it when nothing resumed the request.
     public func timeOut() -> RoutedResponse {

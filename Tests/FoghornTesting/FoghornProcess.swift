@@ -29,6 +29,9 @@ public final class FoghornProcess {
         // scripts/sanitize turns leak detection off for the test process (in-process servers are not
         // freed) but on for the binary it starts: a leak there makes it exit 23, failing its test.
         if let child = env["CHILD_ASAN_OPTIONS"] { env["ASAN_OPTIONS"] = child }
+        // Durable state only where a test asks for it (`--state-path`, FOGHORN_STATE_PATH): never a
+        // foghorn-state.db in the package directory.
+        if !arguments.contains(where: { $0.contains("--state-path") }) { env["FOGHORN_STATE_PATH"] = ":memory:" }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardOutput = stdout

@@ -11,6 +11,9 @@ public enum TestServer {
         config.loops = 2
         config.lingerMs = 200
         configure(&config)
+        // A test that replaced the whole configuration gets no state file in the package directory
+        // either (tests that want one name their own path).
+        if config.statePath == FoghornConfiguration().statePath { config.statePath = ":memory:" }
         var logger = Logger(label: "foghorn-test")
         logger.logLevel = .error
         let server = FoghornServer(config: config, logger: logger)

@@ -116,6 +116,7 @@ public final class SnapshotBuilder {
     public func upsertEdge(_ edge: EdgeState) {
         let before = edges[edge.nodeId]
         var edge = edge
+        if before == nil, let mode = standingModes[edge.nodeId] { edge.mode = mode }
         if edge.publicHost.isEmpty { edge.resolveURLs() }
         edges[edge.nodeId] = edge
         noteChanged(edge, before: before)
@@ -130,6 +131,11 @@ public final class SnapshotBuilder {
         noteChanged(edge, before: before)
         return true
     }
+
+    /// Modes an operator set that outlive the edge (durable state): an edge that appears under
+    /// one of these node IDs — after a restart, on its first report after an eviction, a Mist
+    /// node's first poll, a static edge a reload declares — takes its mode.
+    public var standingModes: [String: EdgeMode] = [:]
 
     public func setMode(_ mode: EdgeMode, of nodeId: String) -> Bool {
         guard let before = edges[nodeId] else { return false }
@@ -303,6 +309,7 @@ extension SnapshotBuilder {
     /// before the first build — a full one — without tracking each as a change.
     public func declare(edges list: [EdgeState], playback records: [PlaybackRecord]) {
         for var e in list {
+            if let mode = standingModes[e.nodeId] { e.mode = mode }
             if e.publicHost.isEmpty { e.resolveURLs() }
             edges[e.nodeId] = e
         }

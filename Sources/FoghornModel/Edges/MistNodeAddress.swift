@@ -12,6 +12,14 @@ public struct MistNodeAddress: Sendable, Equatable {
     /// The node's identity: its host (as MistUtilLoad), with the port when it is not 4242.
     public var nodeId: String { port == 4242 ? host : (host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)") }
 
+    /// The address as ``parse(_:)`` reads it back: `host[:port][/MiB]`.
+    public var text: String {
+        var out = host.contains(":") ? "[\(host)]" : host
+        if port != 4242 || host.contains(":") { out += ":\(port)" }
+        if let b = bandwidthLimitBytesPerSec { out += "/\(b / 1_048_576)" }
+        return out
+    }
+
     public static func parse(_ text: String) -> MistNodeAddress? {
         var rest = Substring(text)
         var limit: UInt64?

@@ -19,6 +19,9 @@ public struct ScoringWeights: Sendable, Equatable {
     /// Each weight must be at most this (keeps every sum far from overflow).
     public static let maxWeight: UInt64 = 1_000_000
 
+    /// Every weight within `0...maxWeight` (weights read back from a state store are checked).
+    public var isValid: Bool { [cpu, ram, bandwidth, geo, streamBonus].allSatisfy { $0 <= ScoringWeights.maxWeight } }
+
     /// `W_cpu − cpu‰·W_cpu/1000`; 0 above 1000‰.
     ///
     /// Example: 300‰ with `W_cpu = 500` → `500 − 150 = 350`.

@@ -1,0 +1,178 @@
+public import FoghornState
+public import FoghornModel
+import FoghornConfig
+import FoghornHTTP
+import FoghornTLS
+import Logging
+
+/// A value that belongs to the control loop, carried through another thread that never
+/// touches it (a store's writer thread hands it back with its result).
+struct LoopBound<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Durable state (docs/DEPLOYMENT.md): what an operator or an edge set is committed to the
+/// ``StateStore`` first and applied to routing only once committed, so a 2xx means it is on
+/// disk (or in Redis) and a failure changes nothing. ``durable`` mirrors the store.
+extension ControlPlane {
+    /// Commits `mutations`, then applies them (``durable`` and routing) on the control loop and
+    /// calls `done(nil)`; on failure calls `done(error)` and nothing changed. Without a store
+    /// (in-process tests) they apply at once.
+    public func persist(_ mutations: [StateMutation], then done: @escaping (StateStoreError?) -> Void) {
+        guard let store else {
+            for m in mutations { applyDurable(m) }
+            done(nil)
+            return
+        }
+        let loop = self.loop
+        // `done` and the plane belong to the control loop; the store's thread only carries them back there.
+        let back = LoopBound((plane: self, done: done))
+        store.commit(mutations) { result in
+            loop.execute {
+                let (plane, done) = back.value
+                plane.finishCommit(mutations, result, done)
+            }
+        }
+    }
+
+    private func finishCommit(_ mutations: [StateMutation], _ result: Result<Void, StateStoreError>, _ done: (StateStoreError?) -> Void) {
+                switch result {
+                case .success:
+                    stateWritesCommitted += 1
+                    for m in mutations { applyDurable(m) }
+                    done(nil)
+                case .failure(let error):
+                    stateWriteFailures += 1
+                    logger.error("state store write failed", metadata: ["error": "\(error.message)"])
+                    done(error)
+                }
+    }
+
+    /// A committed mutation (local, or with replicas another replica's) applied to the mirror
+    /// and to routing.
+    public func applyDurable(_ m: StateMutation) {
+        durable.apply(m)
+        switch m {
+        case .registerEdge(let r):
+            if edges[r.nodeId] == nil { upsertEdge(edgeState(registered: r)) }
+        case .removeEdge(let id):
+            builder.standingModes[id] = nil
+            _ = removeEdge(id)
+        case .tokenUses(let id, let uses, let exp):
+            tokens.restore(tokenId: id, uses: uses, expiresAt: exp, revoked: durable.tokens[id]?.revoked ?? false)
+        case .revokeToken(let id, let exp):
+            tokens.restore(tokenId: id, uses: durable.tokens[id]?.uses ?? 0, expiresAt: exp, revoked: true)
+        case .setMode(let id, let mode):
+            builder.standingModes[id] = mode == .normal ? nil : mode
+            if edges[id] != nil, edges[id]?.mode != mode { _ = setMode(mode, of: id) }
+        case .setPlayback(let r):
+            if playback[r.playbackId] != r || isStaticPlayback(r.playbackId) { setPlayback(r) }
+        case .removePlayback(let id):
+            _ = removePlayback(id)
+        case .setWeights(let w, _):
+            if weights != w { setWeights(w) }
+        case .mistNode(let id, let address, let present):
+            guard let mist else { break }
+            if present, let a = MistNodeAddress.parse(address) { mist.add(a) } else if !present { mist.remove(id) }
+        }
+    }
+
+    /// The routing edge of a registration: known but `stale` until it reports.
+    func edgeState(registered r: EdgeRegistration) -> EdgeState {
+        var edge = EdgeState(nodeId: r.nodeId)
+        edge.tenant = r.tenant
+        edge.publicIP = r.publicIP
+        edge.domain = r.domain
+        edge.location = r.location
+        edge.baseURL = r.baseURL
+        edge.capabilities = r.capabilities
+        if let lat = r.lat, let lon = r.lon, GeoPoint.isValid(lat: lat, lon: lon) {
+            edge.lat = lat
+            edge.lon = lon
+        }
+        edge.enrolledAtMs = ControlPlane.monotonicMs()
+        return edge
+    }
+
+    /// A registered edge that was evicted (or is not known since a restart) is back: its
+    /// registration becomes a routing edge again. False when it has none.
+    public func readmit(_ nodeId: String) -> Bool {
+        guard edges[nodeId] == nil, let r = durable.edges[nodeId] else { return false }
+        upsertEdge(edgeState(registered: r))
+        return true
+    }
+
+    /// After a report: a registration whose base URL or capabilities changed is updated in the
+    /// store (in the background: the report is not held for it).
+    public func noteReported(_ nodeId: String) {
+        guard var r = durable.edges[nodeId], let edge = edges[nodeId] else { return }
+        guard r.baseURL != edge.baseURL || r.capabilities != edge.capabilities else { return }
+        r.baseURL = edge.baseURL
+        r.capabilities = edge.capabilities
+        durable.edges[nodeId] = r  // one write per change, not one per report while it commits
+        persist([.registerEdge(r)]) { _ in }
+    }
+
+    /// Loads the store's state into routing (at start, before serving). Records that fail the
+    /// same checks as the API's input are skipped and logged (a hand-edited file cannot put a
+    /// bad value in a response header).
+    public func restore(from store: any StateStore) throws(StateStoreError) {
+        let loaded = try store.load()
+        self.store = store
+        if config.clusterSecret.isEmpty {  // a generated secret outlives the process with the edges it signed
+            tokens = EnrollmentTokens(secret: try store.sharedSecret(creatingWith: Crypto.randomBytes(32)))
+        }
+        var skipped = 0
+        let fileWeights = ControlPlane.fileWeights(config)
+        for r in loaded.edges.values {
+            guard StaticState.isValidNodeId(r.nodeId),
+                  InputRules.textProblem(r.tenant, maxBytes: 128) == nil, InputRules.textProblem(r.domain, maxBytes: 253) == nil,
+                  IPAddress.parse(r.publicIP) != nil, InputRules.textProblem(r.location, maxBytes: 128) == nil,
+                  r.baseURL.isEmpty || InputRules.baseURLProblem(r.baseURL) == nil else { skipped += 1; continue }
+            applyDurable(.registerEdge(r))
+        }
+        for (id, t) in loaded.tokens { durable.tokens[id] = t; tokens.restore(tokenId: id, uses: t.uses, expiresAt: t.expiresAt, revoked: t.revoked) }
+        for (id, mode) in loaded.modes {
+            guard StaticState.isValidNodeId(id) || MistNodeAddress.parse(id)?.nodeId == id else { skipped += 1; continue }
+            applyDurable(.setMode(nodeId: id, mode: mode))
+        }
+        for r in loaded.playback.values {
+            guard StaticState.isValidPlaybackId(r.playbackId), InputRules.streamNameProblem(r.stream) == nil,
+                  InputRules.textProblem(r.tenant, maxBytes: 128) == nil, InputRules.textProblem(r.cluster, maxBytes: 128) == nil
+            else { skipped += 1; continue }
+            applyDurable(.setPlayback(r))
+        }
+        if let w = loaded.weights {
+            if w.weights.isValid && w.fileWeights == fileWeights {
+                applyDurable(.setWeights(w.weights, fileWeights: w.fileWeights))
+            } else {
+                durable.weights = w
+                logger.notice("runtime weights not restored: the configuration file's weights changed since they were set")
+            }
+        }
+        for (id, n) in loaded.mistNodes {
+            guard let a = MistNodeAddress.parse(n.address), a.nodeId == id else { skipped += 1; continue }
+            durable.mistNodes[id] = n  // applied when the poller starts
+        }
+        if skipped > 0 { logger.warning("state store: records failing validation were skipped", metadata: ["skipped": "\(skipped)"]) }
+        logger.info("durable state loaded", metadata: [
+            "backend": "\(store.backend)", "location": "\(store.location)", "edges": "\(durable.edges.count)",
+            "playback": "\(durable.playback.count)", "modes": "\(durable.modes.count)", "tokens": "\(durable.tokens.count)",
+        ])
+    }
+
+    /// The weights the configuration file sets.
+    static func fileWeights(_ c: FoghornConfiguration) -> ScoringWeights {
+        ScoringWeights(cpu: UInt64(c.weightCpu), ram: UInt64(c.weightRam), bandwidth: UInt64(c.weightBandwidth),
+                       geo: UInt64(c.weightGeo), streamBonus: UInt64(c.weightStreamBonus))
+    }
+
+    /// Runtime Mist nodes from the store (once the poller exists).
+    func restoreMistNodes() {
+        guard let mist else { return }
+        for (id, n) in durable.mistNodes.sorted(by: { $0.key < $1.key }) {
+            if n.present, let a = MistNodeAddress.parse(n.address) { mist.add(a) } else if !n.present { mist.remove(id) }
+        }
+    }
+}
