@@ -41,6 +41,7 @@ let package = Package(
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb", providers: [.apt(["libmaxminddb-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Our own C: socket options and what Swift cannot import.
         .target(name: "CFoghornShims"),
@@ -54,7 +55,8 @@ let package = Package(
         .target(name: "FoghornPeering", dependencies: ["FoghornJSON", "FoghornModel"], swiftSettings: strict),
 
         // I/O.
-        .target(name: "FoghornState", dependencies: ["CSQLite", "FoghornModel", "FoghornSync"], swiftSettings: strict),
+        .target(name: "FoghornState", dependencies: ["CSQLite", "FoghornJSON", "FoghornModel", "FoghornSync"], swiftSettings: strict),
+        .target(name: "FoghornRedis", dependencies: ["CHiredis", "CLibUV", "FoghornHTTP", "FoghornJSON", "FoghornModel", "FoghornState"], swiftSettings: strict),
         .target(name: "FoghornGeo", dependencies: ["CMaxMindDB", "FoghornModel"], swiftSettings: strict),
         .target(name: "FoghornTLS", dependencies: ["COpenSSL", "FoghornSync"], swiftSettings: strict),
         .target(
@@ -73,7 +75,7 @@ let package = Package(
         .target(
             name: "FoghornControl",
             dependencies: [
-                "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornState", "FoghornSync", "FoghornTLS",
+                "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornConfig", "FoghornGeo", "FoghornOps", "FoghornPeering", "FoghornRedis", "FoghornState", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -90,7 +92,7 @@ let package = Package(
         .target(
             name: "FoghornApp",
             dependencies: [
-                "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRouting", "FoghornState", "FoghornSync", "FoghornTLS",
+                "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRedis", "FoghornRouting", "FoghornState", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -130,7 +132,7 @@ let package = Package(
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornModelFixtures", "FoghornJSON"], swiftSettings: strict),
         .testTarget(name: "FoghornControlTests", dependencies: ["FoghornControl", "FoghornConfig", "FoghornHTTP", "FoghornModel", "FoghornModelFixtures",
                                                         .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "FoghornStateTests", dependencies: ["FoghornState", "FoghornModel", "FoghornTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FoghornStateTests", dependencies: ["FoghornState", "FoghornModel", "FoghornJSON", "FoghornSync", "FoghornTestSupport"], swiftSettings: strict),
         .testTarget(name: "FoghornOpsTests", dependencies: ["FoghornOps", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(

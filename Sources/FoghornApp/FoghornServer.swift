@@ -12,6 +12,7 @@ import Synchronization
 public import FoghornSync
 public import FoghornState
 import FoghornTLS
+import FoghornRedis
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -136,7 +137,7 @@ public final class FoghornServer: @unchecked Sendable {
             if !config.geoipDb.isEmpty { geo = try MMDBGeoDatabase(path: config.geoipDb) }
             plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
             // Durable state loads before anything is served (a restarted Foghorn knows its edges).
-            let store = try SQLiteStateStore(path: config.statePath)
+            let store = try openStateStore()
             do { try plane.restore(from: store) } catch {
                 store.close()
                 throw error
@@ -217,6 +218,11 @@ public final class FoghornServer: @unchecked Sendable {
             plane.heartbeat = heartbeat
             controlLoop.heartbeat = heartbeat
             plane.start(peerSocket: boundPeerSocket, peerTLS: tls?.publisher)
+            if let redis = stateStore as? RedisStateStore {
+                plane.connectReplicas(redis)
+                redis.start(on: controlLoop)
+                controlLoop.addShutdownHook { redis.shutdown() }
+            }
             if let tls {
                 tls.start(loop: controlLoop, intervalS: config.tlsCheckIntervalS, rotateS: config.tlsTicketRotateS)
                 controlLoop.addShutdownHook { tls.stop() }

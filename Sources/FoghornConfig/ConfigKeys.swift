@@ -158,6 +158,7 @@ public enum ConfigKeys {
         int("resolver_stale_s", "after the TTL, a record is still served this long while refreshing, and while the resolver fails", \.resolverStaleS, 0...86_400),
         int("resolver_negative_ttl_s", "an unknown ID is answered 404 without asking again for this long", \.resolverNegativeTtlS, 0...3600),
         mist(),
+        state(),
         listen("https_listen", "HTTPS viewer listener (data loops); bound only when tls.certificates are configured", \.httpsListen),
         tls(),
         bool("http_redirect_to_https", "the HTTP listener redirects every request to HTTPS (needs TLS)", \.httpRedirectToHttps),
@@ -358,6 +359,49 @@ public enum ConfigKeys {
             }
             return nil
         }
+    }
+
+    /// `state: {redis_url, redis_password_file, replica_id, changelog_max}`: replicas over Redis.
+    static func state() -> ConfigKey {
+        ConfigKey(name: "state", summary: "replicas: durable state in Redis {redis_url, redis_password_file, replica_id, changelog_max}; {} = SQLite at state_path",
+                  defaultText: "{}",
+                  fields: .all([.path(\.stateRedisUrl), .path(\.stateRedisPasswordFile), .path(\.replicaId), .path(\.stateChangelogMax)]),
+                  read: { c in .object([("redis_url", .string(ConfigKeys.withoutPassword(c.stateRedisUrl))), ("redis_password_file", .string(c.stateRedisPasswordFile)),
+                                       ("replica_id", .string(c.replicaId)), ("changelog_max", .int(Int64(c.stateChangelogMax)))]) }) { config, value in
+            var v = value
+            if case .string(let text) = value {
+                guard let parsed = try? JSONParser.parse(text) else { return "expected a JSON object" }
+                v = parsed
+            }
+            guard case .object(let members) = v else { return "expected an object {redis_url, redis_password_file, replica_id, changelog_max}" }
+            for (key, item) in members {
+                switch key {
+                case "redis_url":
+                    guard let s = item.stringValue, s.isEmpty || s.hasPrefix("redis://") else { return "redis_url: expected redis://host[:port][/db]" }
+                    config.stateRedisUrl = s
+                case "redis_password_file":
+                    guard let s = item.stringValue else { return "redis_password_file: expected a path" }
+                    config.stateRedisPasswordFile = s
+                case "replica_id":
+                    guard let s = item.stringValue, s.utf8.count <= 64, s.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+                        return "replica_id: expected up to 64 printable ASCII characters without spaces"
+                    }
+                    config.replicaId = s
+                case "changelog_max":
+                    guard let i = item.intValue, i >= 1000, i <= 10_000_000 else { return "changelog_max: expected an integer in 1000...10000000" }
+                    config.stateChangelogMax = Int(i)
+                default:
+                    return "\(key): unknown field (redis_url, redis_password_file, replica_id, changelog_max)"
+                }
+            }
+            return nil
+        }
+    }
+
+    /// A Redis URL as logs and `/debug/config` show it (a password in it redacted).
+    public static func withoutPassword(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@"), url.hasPrefix("redis://") else { return url }
+        return "redis://<redacted>" + url[at...]
     }
 
     static func bool(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, Bool> & Sendable) -> ConfigKey {

@@ -36,6 +36,13 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var geoipDb = ""
     /// The durable state file (SQLite); `:memory:` keeps nothing across restarts.
     public var statePath = "foghorn-state.db"
+    /// Replicas: durable state in Redis (`state.redis_url`; empty: SQLite at `statePath`).
+    public var stateRedisUrl = ""
+    public var stateRedisPasswordFile = ""
+    /// This replica's name in the changelog and logs (empty: host name, process ID and a random suffix).
+    public var replicaId = ""
+    /// Changelog entries Redis keeps (approximately; a replica further behind reads everything again).
+    public var stateChangelogMax = 100_000
     public var clusterId = "local"
     public var clusterSlug = "local"
     public var rootDomain = "foghorn.local"

@@ -3,6 +3,8 @@ public import FoghornModel
 import FoghornConfig
 import FoghornHTTP
 import FoghornTLS
+import FoghornJSON
+public import FoghornRedis
 import Logging
 
 /// A value that belongs to the control loop, carried through another thread that never
@@ -21,6 +23,10 @@ extension ControlPlane {
     /// (in-process tests) they apply at once.
     public func persist(_ mutations: [StateMutation], then done: @escaping (StateStoreError?) -> Void) {
         guard let store else {
+            for case .redeemToken(let id, let maxUses, _) in mutations {
+                let t = durable.tokens[id]
+                if (t?.uses ?? 0) >= maxUses || t?.revoked == true { return done(.tokenUsedUp) }
+            }
             for m in mutations { applyDurable(m) }
             done(nil)
             return
@@ -59,6 +65,8 @@ extension ControlPlane {
         case .removeEdge(let id):
             builder.standingModes[id] = nil
             _ = removeEdge(id)
+        case .redeemToken(let id, _, let exp):
+            tokens.restore(tokenId: id, uses: durable.tokens[id]?.uses ?? 1, expiresAt: exp, revoked: durable.tokens[id]?.revoked ?? false)
         case .tokenUses(let id, let uses, let exp):
             tokens.restore(tokenId: id, uses: uses, expiresAt: exp, revoked: durable.tokens[id]?.revoked ?? false)
         case .revokeToken(let id, let exp):
@@ -160,6 +168,43 @@ extension ControlPlane {
             "backend": "\(store.backend)", "location": "\(store.location)", "edges": "\(durable.edges.count)",
             "playback": "\(durable.playback.count)", "modes": "\(durable.modes.count)", "tokens": "\(durable.tokens.count)",
         ])
+    }
+
+    /// Everything as the store holds it after an outage: records this replica has that the
+    /// store no longer has are removed, the rest applied (each only if it differs).
+    public func resync(to state: DurableState) {
+        for id in durable.edges.keys where state.edges[id] == nil { applyDurable(.removeEdge(nodeId: id)) }
+        for id in durable.playback.keys where state.playback[id] == nil { applyDurable(.removePlayback(playbackId: id)) }
+        for id in durable.modes.keys where state.modes[id] == nil { applyDurable(.setMode(nodeId: id, mode: .normal)) }
+        for m in state.mutations { applyDurable(m) }
+    }
+
+    /// An edge report another replica received (Redis pub/sub): checked as at this replica's
+    /// own door, then applied; an edge this replica does not know yet is admitted from its
+    /// registration (the changelog may lag the report).
+    public func applyForwardedReport(nodeId: String, body: [UInt8]) {
+        guard edges[nodeId] != nil || durable.edges[nodeId] != nil else { return }
+        guard let json = try? JSONParser.parse(body) else {
+            countRejectedInput(source: .replica)
+            return
+        }
+        do throws(EdgeReport.FieldError) {
+            let report = try EdgeReport.parse(json, names: builder.names)
+            if edges[nodeId] == nil { _ = readmit(nodeId) }
+            _ = apply(report, to: nodeId)
+        } catch {
+            countRejectedInput(source: .replica)
+        }
+    }
+
+    /// Replicas (Redis): other replicas' commits, resyncs, re-seeds and reports reach this plane;
+    /// this replica's reports are published.
+    public func connectReplicas(_ redis: RedisStateStore) {
+        redis.onRemote = { [unowned self] ms in for m in ms { applyDurable(m) } }
+        redis.onResync = { [unowned self] state in resync(to: state) }
+        redis.seedSource = { [unowned self] in durable }
+        redis.onReport = { [unowned self] node, body in applyForwardedReport(nodeId: node, body: body) }
+        reportForwarder = { node, body in redis.publishReport(nodeId: node, body: body) }
     }
 
     /// The weights the configuration file sets.

@@ -54,6 +54,8 @@ public final class ControlPlane: @unchecked Sendable {
     /// The store's content as this process knows it: registrations (evicted edges included),
     /// token uses, modes, playback records, weights and Mist nodes set at runtime.
     public internal(set) var durable = DurableState()
+    /// Publishes an edge report this replica received to the other replicas (set with Redis).
+    public var reportForwarder: ((String, [UInt8]) -> Void)?
     /// Durable writes committed.
     public internal(set) var stateWritesCommitted: UInt64 = 0
     /// Commits the store refused (each answered 503 `STATE_UNAVAILABLE`).

@@ -101,12 +101,6 @@ public struct EnrollmentTokens {
     /// Uses so far of a token (0 when none is remembered).
     public func usesOf(_ tokenId: String) -> Int { uses[tokenId]?.count ?? 0 }
 
-    /// Gives back a use ``redeem(_:nowSeconds:)`` took (the enrolment it was for failed).
-    public mutating func release(_ tokenId: String) {
-        guard let u = uses[tokenId] else { return }
-        if u.count <= 1 { uses[tokenId] = nil } else { uses[tokenId] = (u.count - 1, u.expiresAt) }
-    }
-
     /// A token's uses and revocation as the state store holds them (at start; with replicas,
     /// another replica's redemption). Uses only grow: a count lower than the one here is
     /// another process's older view.

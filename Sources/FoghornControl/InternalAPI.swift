@@ -82,7 +82,9 @@ public enum InternalAPI {
             let parsed: EdgeReport
             do throws(EdgeReport.FieldError) { parsed = try EdgeReport.parse(report, names: plane.builder.names) } catch { return invalid(&w, error.field, error.problem) }
             let claims: EnrollmentTokens.Claims
-            switch plane.tokens.redeem(token, nowSeconds: ControlPlane.unixSeconds()) {
+            // Verified here; the use is taken by the store (one use per commit, refused past the
+            // last), so concurrent enrolments — on this replica or another — cannot overspend it.
+            switch plane.tokens.verify(token, nowSeconds: ControlPlane.unixSeconds()) {
             case .success(let c): claims = c
             case .failure(let f):
                 w.error(HTTPStatus(rawValue: f.status)!, code: f.code, message: f.message)
@@ -94,10 +96,8 @@ public enum InternalAPI {
                 nodeId: nodeId, tenant: claims.tenant, domain: "edge-\(nodeId).\(plane.config.clusterSlug).\(plane.config.rootDomain)",
                 publicIP: ipText, location: parsed.location ?? "", enrolledAtUnixMs: ControlPlane.unixMs())
             if let lat = parsed.lat, let lon = parsed.lon, GeoPoint.isValid(lat: lat, lon: lon) { registration.lat = lat; registration.lon = lon }
-            let uses = plane.tokens.usesOf(claims.id)
             let domain = registration.domain
-            DurableAnswer.commit(plane, &w, [.tokenUses(tokenId: claims.id, uses: uses, expiresAt: claims.expiresAt), .registerEdge(registration)],
-                                 undo: { plane.tokens.release(claims.id) }) { w in
+            DurableAnswer.commit(plane, &w, [.redeemToken(tokenId: claims.id, maxUses: claims.maxUses, expiresAt: claims.expiresAt), .registerEdge(registration)]) { w in
                 var j = JSONWriter()
                 j.objectStart()
                 j.field("node_id", nodeId)
@@ -139,6 +139,7 @@ public enum InternalAPI {
                     if plane.edges[nodeId] == nil { _ = plane.readmit(nodeId) }
                     _ = plane.apply(report, to: nodeId)
                     plane.noteReported(nodeId)
+                    plane.reportForwarder?(nodeId, Array(req.body))
                     w.head(.noContent)
                     w.emptyBody()
                 } catch {

@@ -3,7 +3,7 @@
 /// (``InputRules``); a refused value is logged and counted here, by source
 /// (`foghorn_input_rejections_total{source}`), since there is no HTTP caller to answer 400.
 public enum InputSource: String, CaseIterable, Sendable {
-    case mist, peer, resolver
+    case mist, peer, resolver, replica
 }
 
 /// Counts of refused values by ``InputSource`` (control loop only).

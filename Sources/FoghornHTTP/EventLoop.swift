@@ -19,6 +19,8 @@ public final class EventLoop: @unchecked Sendable {
     public let name: String
     /// The raw loop; use only on this loop's thread.
     let uvLoop: UnsafeMutablePointer<uv_loop_t>
+    /// The `uv_loop_t *`, for a C library's libuv adapter in this package (hiredis); never public.
+    package var rawUVLoop: OpaquePointer { OpaquePointer(uvLoop) }
     private let wakeup: UnsafeMutablePointer<uv_async_t>
     private let mailbox = Locked<Deque<Job>>(Deque())
     /// Set when the loop has exited: later jobs would never run (and would keep what they capture alive).

@@ -50,8 +50,10 @@ public struct DurableState: Sendable, Equatable {
         case .removeEdge(let id):
             edges[id] = nil
             modes[id] = nil
+        case .redeemToken(let id, _, let exp):
+            tokens[id] = TokenRecord(uses: (tokens[id]?.uses ?? 0) + 1, expiresAt: exp, revoked: tokens[id]?.revoked ?? false)
         case .tokenUses(let id, let uses, let exp):
-            tokens[id] = TokenRecord(uses: uses, expiresAt: exp, revoked: tokens[id]?.revoked ?? false)
+            tokens[id] = TokenRecord(uses: max(uses, tokens[id]?.uses ?? 0), expiresAt: exp, revoked: tokens[id]?.revoked ?? false)
         case .revokeToken(let id, let exp):
             tokens[id] = TokenRecord(uses: tokens[id]?.uses ?? 0, expiresAt: exp, revoked: true)
         case .setMode(let id, let mode): modes[id] = mode == .normal ? nil : mode

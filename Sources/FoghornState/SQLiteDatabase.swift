@@ -27,6 +27,9 @@ final class SQLiteDatabase {
         handle = nil
     }
 
+    /// Rows the last statement inserted, updated or deleted.
+    var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
+
     var lastError: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed" }
 
     /// Runs SQL without results (several statements allowed).

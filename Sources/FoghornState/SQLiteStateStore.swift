@@ -206,10 +206,16 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         case .removeEdge(let id):
             try statement("DELETE FROM edges WHERE node_id = ?").run([.text(id)])
             try statement("DELETE FROM edge_modes WHERE node_id = ?").run([.text(id)])
+        case .redeemToken(let id, let maxUses, let exp):
+            try statement("""
+                INSERT INTO enrollment_tokens(token_id, uses, expires_at) VALUES (?, 1, ?)
+                ON CONFLICT(token_id) DO UPDATE SET uses = uses + 1 WHERE uses < ? AND revoked = 0
+                """).run([.text(id), .int(exp), .int(Int64(maxUses))])
+            if db.changes == 0 { throw StateStoreError.tokenUsedUp }
         case .tokenUses(let id, let uses, let exp):
             try statement("""
                 INSERT INTO enrollment_tokens(token_id, uses, expires_at) VALUES (?, ?, ?)
-                ON CONFLICT(token_id) DO UPDATE SET uses = excluded.uses, expires_at = excluded.expires_at
+                ON CONFLICT(token_id) DO UPDATE SET uses = max(uses, excluded.uses), expires_at = excluded.expires_at
                 """).run([.text(id), .int(Int64(uses)), .int(exp)])
         case .revokeToken(let id, let exp):
             try statement("""

@@ -7,7 +7,12 @@ public enum StateMutation: Sendable, Equatable {
     case registerEdge(EdgeRegistration)
     /// `DELETE /v1/edges/<id>`: the registration is gone (its credential no longer reports).
     case removeEdge(nodeId: String)
-    /// An enrollment token's uses so far (and its expiry, after which the record is dropped).
+    /// One use of an enrollment token, refused by the store (``StateStoreError/tokenUsedUp``)
+    /// when it already has `maxUses`: the store, not a process's memory, decides, so two
+    /// replicas redeeming the last use at once cannot both succeed.
+    case redeemToken(tokenId: String, maxUses: Int, expiresAt: Int64)
+    /// An enrollment token's uses so far, as a store holds them (the changelog's and a re-seed's
+    /// form of ``redeemToken(tokenId:maxUses:expiresAt:)``).
     case tokenUses(tokenId: String, uses: Int, expiresAt: Int64)
     /// An enrollment token revoked before its expiry.
     case revokeToken(tokenId: String, expiresAt: Int64)

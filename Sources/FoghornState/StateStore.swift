@@ -27,4 +27,7 @@ public struct StateStoreError: Error, Sendable, Equatable, CustomStringConvertib
         self.message = message
     }
     public var description: String { message }
+
+    /// A ``StateMutation/redeemToken(tokenId:maxUses:expiresAt:)`` past its token's last use.
+    public static let tokenUsedUp = StateStoreError(code: "ENROLLMENT_TOKEN_USED", message: "enrollment_token has no uses left")
 }

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import FoghornApp
+import FoghornConfig
+import FoghornJSON
+import FoghornSync
+import FoghornTesting
+
+/// Several Foghorns of one cluster on one real `redis-server`: a write on any replica is
+/// honoured by every other, reports reach every replica, a token's last use is taken once,
+/// Redis stalled or restarted empty loses nothing.
+@Suite(.serialized) struct ReplicaTests {
+    static let token = RoutingTests.token
+
+    static func replica(_ redis: RedisServer, _ name: String) throws -> FoghornServer {
+        try TestServer.start { c in
+            c.internalToken = token
+            c.clusterSecret = "replica-secret"
+            c.clusterSlug = "eu1"
+            c.rootDomain = "example.net"
+            c.stateRedisUrl = redis.url
+            c.replicaId = name
+        }
+    }
+
+    static func call(_ s: FoghornServer, _ method: String, _ path: String, body: String? = nil, token: String? = ReplicaTests.token) throws -> TestClient.Response {
+        try RoutingTests.call(s.internalPort, method, path, body: body, token: token)
+    }
+
+    /// Polls (bounded, ≤ 3 s) until `check` holds.
+    static func eventually(_ check: () throws -> Bool) rethrows -> Bool {
+        for _ in 0..<300 {
+            if try check() { return true }
+            usleep(10_000)
+        }
+        return try check()
+    }
+
+    static func play(_ s: FoghornServer, _ id: String) throws -> Int { try TestClient.get(port: s.httpPort, "/play/\(id)/hls").status }
+
+    @Test func writesAndReportsOnOneReplicaAreHonouredByEveryOther() throws {
+        let redis = try RedisServer()
+        let a = try Self.replica(redis, "a"), b = try Self.replica(redis, "b"), c = try Self.replica(redis, "c")
+        defer { for s in [a, b, c] { s.stopNow() } }
+        // Enrolled on A, reporting to A, a playback record set on B: routed by B and C.
+        let (node, credential) = try RoutingTests.enroll(a.internalPort)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 204)
+        #expect(try Self.call(b, "PUT", "/v1/playback/r-id", body: #"{"stream": "live+r"}"#).status == 201)
+        for s in [a, b, c] {
+            #expect(try Self.eventually { try Self.play(s, "r-id") == 307 }, "replica \(s.internalPort) routes the report it did not receive")
+        }
+        let routed = try TestClient.get(port: c.httpPort, "/play/r-id/hls")
+        #expect(routed.header("Location")?.hasPrefix("https://\(node).edges.example/") == true)
+        // The edge reports to C (behind one DNS name): its credential works there too.
+        #expect(try RoutingTests.report(c.internalPort, node, credential, stream: "live+r", inputs: 1).status == 204)
+        // A mode set on B is honoured by A.
+        #expect(try Self.call(b, "PUT", "/v1/edges/\(node)/mode", body: #"{"mode": "draining"}"#).status == 200)
+        #expect(try Self.eventually { try Self.play(a, "r-id") == 503 })
+        #expect(try JSONParser.parse(try Self.call(a, "GET", "/v1/edges/\(node)").body)["mode"] == .string("draining"))
+        // Weights set on C: A and B answer them.
+        #expect(try Self.call(c, "PUT", "/v1/weights", body: #"{"cpu": 9}"#).status == 200)
+        #expect(try Self.eventually { try JSONParser.parse(try Self.call(a, "GET", "/v1/weights").body)["cpu"] == .int(9) })
+        // Deleted on A: gone on B, and its credential reports nowhere.
+        #expect(try Self.call(a, "DELETE", "/v1/edges/\(node)").status == 204)
+        #expect(try Self.eventually { try Self.call(b, "GET", "/v1/edges/\(node)").status == 404 })
+        #expect(try RoutingTests.report(b.internalPort, node, credential).status == 404)
+        // A replica started now loads everything.
+        let d = try Self.replica(redis, "d")
+        defer { d.stopNow() }
+        #expect(try Self.call(d, "GET", "/v1/playback/r-id").status == 200)
+        #expect(try JSONParser.parse(try Self.call(d, "GET", "/v1/weights").body)["cpu"] == .int(9))
+    }
+
+    @Test func twoReplicasRedeemingATokensLastUseAtOnceOneSucceeds() throws {
+        let redis = try RedisServer()
+        let a = try Self.replica(redis, "a"), b = try Self.replica(redis, "b")
+        defer { for s in [a, b] { s.stopNow() } }
+        for round in 0..<5 {
+            let issued = try JSONParser.parse(try Self.call(a, "POST", "/v1/enrollment-tokens", body: #"{"max_uses": 1}"#).body)
+            let enrollment = try #require(issued["enrollment_token"]?.stringValue)
+            let statuses = Locked<[Int]>([])
+            let group = DispatchGroup()
+            for s in [a, b] {
+                group.enter()
+                DispatchQueue.global().async {
+                    let r = try? Self.call(s, "POST", "/v1/edges/enroll", body: #"{"enrollment_token": "\#(enrollment)", "public_ip": "203.0.113.\#(round)"}"#, token: nil)
+                    statuses.withLock { $0.append(r?.status ?? 0) }
+                    group.leave()
+                }
+            }
+            #expect(group.wait(timeout: .now() + 10) == .success)
+            #expect(statuses.withLock { $0.sorted() } == [201, 403], "round \(round)")
+        }
+    }
+
+    @Test func aStalledRedisKeepsRoutingRefusesWritesAndLosesNothing() throws {
+        let redis = try RedisServer()
+        let a = try Self.replica(redis, "a"), b = try Self.replica(redis, "b")
+        defer { for s in [a, b] { s.stopNow() } }
+        let (node, credential) = try RoutingTests.enroll(a.internalPort)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 204)
+        #expect(try Self.call(a, "PUT", "/v1/playback/before", body: #"{"stream": "live+r"}"#).status == 201)
+        #expect(try Self.eventually { try Self.play(b, "before") == 307 })
+        redis.pause()
+        // Viewers see nothing; reports still apply locally; writes answer 503 within the command timeout.
+        #expect(try Self.play(a, "before") == 307)
+        #expect(try Self.play(b, "before") == 307)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 204)
+        let started = Date()
+        let refused = try Self.call(b, "PUT", "/v1/playback/during", body: #"{"stream": "live+r"}"#)
+        #expect(refused.status == 503)
+        #expect(try JSONParser.parse(refused.body)["code"] == .string("STATE_UNAVAILABLE"))
+        #expect(Date().timeIntervalSince(started) < 6)
+        #expect(try Self.call(b, "GET", "/v1/playback/during").status == 404, "a refused write changed nothing")
+        // Ten seconds stopped in all: routing never notices.
+        while Date().timeIntervalSince(started) < 10 {
+            #expect(try Self.play(a, "before") == 307)
+            #expect(try Self.play(b, "before") == 307)
+            usleep(200_000)
+        }
+        redis.resume()
+        // Back: writes are accepted again and nothing written before is lost.
+        var accepted = false
+        for _ in 0..<100 where !accepted {
+            accepted = try Self.call(b, "PUT", "/v1/playback/after", body: #"{"stream": "live+r"}"#).status == 201
+            if !accepted { usleep(100_000) }
+        }
+        #expect(accepted)
+        #expect(try Self.eventually { try Self.play(a, "after") == 307 })
+        #expect(try Self.call(a, "GET", "/v1/playback/before").status == 200)
+        #expect(try Self.call(b, "GET", "/v1/edges/\(node)").status == 200)
+    }
+
+    @Test func redisRestartedEmptyIsReseededFromMemory() throws {
+        let redis = try RedisServer()
+        let a = try Self.replica(redis, "a")
+        defer { a.stopNow() }
+        let (node, _) = try RoutingTests.enroll(a.internalPort)
+        #expect(try Self.call(a, "PUT", "/v1/playback/kept", body: #"{"stream": "live+k"}"#).status == 201)
+        #expect(try Self.call(a, "PUT", "/v1/edges/\(node)/mode", body: #"{"mode": "maintenance"}"#).status == 200)
+        redis.stop()
+        try redis.start()  // empty: no persistence
+        #expect(try redis.command(["HLEN", "foghorn:local:playback"]) == ":0")
+        // The replica notices (its connection dropped, the epoch is gone) and writes its memory back.
+        #expect(try Self.eventually { (try? redis.command(["HLEN", "foghorn:local:playback"])) == ":1" })
+        #expect(try Self.eventually { (try? redis.command(["EXISTS", "foghorn:local:epoch"])) == ":1" })
+        let fresh = try Self.replica(redis, "fresh")
+        defer { fresh.stopNow() }
+        #expect(try Self.call(fresh, "GET", "/v1/playback/kept").status == 200)
+        #expect(try JSONParser.parse(try Self.call(fresh, "GET", "/v1/edges/\(node)").body)["mode"] == .string("maintenance"))
+        // Writes work again.
+        #expect(try Self.eventually { (try? Self.call(a, "PUT", "/v1/playback/new", body: #"{"stream": "live+k"}"#).status) == 201 })
+    }
+}
