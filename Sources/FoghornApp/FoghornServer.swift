@@ -219,6 +219,12 @@ public final class FoghornServer: @unchecked Sendable {
             controlLoop.heartbeat = heartbeat
             plane.start(peerSocket: boundPeerSocket, peerTLS: tls?.publisher)
             if let redis = stateStore as? RedisStateStore {
+                let readiness = self.readiness
+                redis.onAvailability = { ok in
+                    // Still ready either way: routing goes on from memory; only admin writes wait for Redis.
+                    readiness.set("state", ok: true, detail: ok ? "redis \(redis.location): connected (replica \(redis.replicaId))"
+                                  : "redis \(redis.location): unreachable — routing from memory, admin writes answer 503 STATE_UNAVAILABLE")
+                }
                 plane.connectReplicas(redis)
                 redis.start(on: controlLoop)
                 controlLoop.addShutdownHook { redis.shutdown() }

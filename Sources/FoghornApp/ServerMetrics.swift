@@ -5,6 +5,7 @@ import FoghornModel
 import FoghornOps
 import FoghornRouting
 import FoghornState
+import FoghornRedis
 
 /// The server's metrics beyond the listeners' own, registered once at start.
 enum ServerMetrics {
@@ -52,6 +53,18 @@ enum ServerMetrics {
                                label: "kind", values: ["edges", "playback", "modes", "tokens", "mist_nodes"]) { i in
             let d = plane.durable
             return UInt64([d.edges.count, d.playback.count, d.modes.count, d.tokens.count, d.mistNodes.count][i])
+        }
+        if let redis = plane.store as? RedisStateStore {
+            metrics.registerGauge(MetricNames.stateAvailable, help: "1 while Redis takes commits (connected and caught up); 0: admin writes answer 503, routing goes on from memory.") {
+                redis.isAvailable ? 1 : 0
+            }
+            metrics.registerGauge(MetricNames.stateLag, help: "How far this replica's applied changelog trails the newest entry, in the entries' clock.") {
+                Double(redis.lagMs)
+            }
+            metrics.registerFamily(MetricNames.stateEvents, help: "Redis state store events, by kind.", label: "event",
+                                   values: ["reconnect", "resync", "reseed", "remote_entry_applied", "report_published", "report_received"]) { i in
+                [redis.reconnects, redis.resyncs, redis.reseeds, redis.remoteEntriesApplied, redis.reportsPublished, redis.reportsReceived][i]
+            }
         }
         metrics.registerFamily(MetricNames.snapshotBuilds, help: "Routing snapshots published, by how they were built.", label: "kind",
                                values: ["full", "incremental", "load_refresh", "pending_refresh"]) { i in

@@ -1,6 +1,8 @@
 import FoghornHTTPCore
 import FoghornJSON
 import FoghornModel
+import FoghornRedis
+import FoghornState
 import FoghornConfig
 
 /// `/debug/score`, `/debug/edges`, `/debug/snapshot`, `/nodes/overview`.
@@ -166,6 +168,39 @@ enum DebugAPI {
             j.field("evictions", plane.builds.evictions)
             j.field("retired_snapshots", plane.retiredSnapshotCount)
             j.field("geoip", s.geo?.describe ?? "")
+            j.objectEnd()
+            w.json(.ok, j)
+        }
+
+        router.add("debug_state", [.get, .head], InternalPaths.debugState) { _, w in
+            var j = JSONWriter()
+            j.objectStart()
+            j.field("backend", plane.store?.backend ?? "none")
+            j.field("location", plane.store?.location ?? "")
+            j.field("writes_committed", plane.stateWritesCommitted)
+            j.field("writes_failed", plane.stateWriteFailures)
+            let d = plane.durable
+            j.key("records")
+            j.objectStart()
+            j.field("edges", d.edges.count)
+            j.field("playback", d.playback.count)
+            j.field("modes", d.modes.count)
+            j.field("tokens", d.tokens.count)
+            j.field("mist_nodes", d.mistNodes.count)
+            j.objectEnd()
+            if let redis = plane.store as? RedisStateStore {
+                j.field("replica_id", redis.replicaId)
+                j.field("available", redis.isAvailable)
+                j.field("last_applied_id", redis.lastAppliedId)
+                j.field("head_id", redis.headId)
+                j.field("lag_ms", redis.lagMs)
+                j.field("reconnects", redis.reconnects)
+                j.field("resyncs", redis.resyncs)
+                j.field("reseeds", redis.reseeds)
+                j.field("remote_entries_applied", redis.remoteEntriesApplied)
+                j.field("reports_published", redis.reportsPublished)
+                j.field("reports_received", redis.reportsReceived)
+            }
             j.objectEnd()
             w.json(.ok, j)
         }

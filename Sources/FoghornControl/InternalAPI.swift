@@ -21,6 +21,7 @@ public enum InternalPaths {
     public static let nodesOverview = "/nodes/overview"
     public static let geoipReload = "/v1/geoip/reload"
     public static let debugConfig = "/debug/config"
+    public static let debugState = "/debug/state"
 }
 
 /// The edge API, admin API and debug endpoints on the internal listener.

@@ -38,10 +38,22 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
     private var backoffMs: UInt64 = 100
     /// The last changelog entry applied (`0-0`: none).
     public private(set) var lastAppliedId = "0-0"
+    /// The changelog's newest entry as last seen (once a second).
+    public private(set) var headId = "0-0"
+    /// How far this replica's applied changelog trails its head, in the entries' own clock (ms).
+    public var lagMs: UInt64 {
+        let head = RedisStateStore.entryMs(headId), applied = RedisStateStore.entryMs(lastAppliedId)
+        return head > applied ? head - applied : 0
+    }
+    static func entryMs(_ id: String) -> UInt64 { UInt64(id.prefix { $0 != "-" }) ?? 0 }
+    /// Called when commits become possible or impossible (Redis reachable and caught up, or not).
+    public var onAvailability: ((Bool) -> Void)?
     /// The dataset's epoch as last read (`nil`: not read yet).
     private var epoch: String?
     /// Ready for commits: connected and caught up.
-    public private(set) var isAvailable = false
+    public private(set) var isAvailable = false {
+        didSet { if isAvailable != oldValue { onAvailability?(isAvailable) } }
+    }
     private var resyncing = false
     /// Commands waiting for their answer, by sequence number: when sent, and what to tell.
     private var pending: [Int: (sentMs: UInt64, done: @Sendable (Result<Void, StateStoreError>) -> Void)] = [:]
@@ -269,6 +281,7 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
                 if fields[i].text == "m", case .string(let b) = fields[i + 1] { body = b }
                 i += 2
             }
+            if RedisStateStore.entryMs(id) > RedisStateStore.entryMs(headId) { headId = id }
             guard from != replicaId else { continue }
             guard let list = (try? JSONParser.parse(body))?.arrayValue else {
                 log?("warning", "Redis changelog entry \(id) is not a JSON array: skipped")
@@ -353,7 +366,11 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
             pendingIds += 1
             let id = pendingIds
             pending[id] = (now, { _ in })
-            c.send(["PING"]) { [unowned self] _ in pending[id] = nil }
+            // Liveness and the changelog's head in one round trip.
+            c.send(["XREVRANGE", prefix + "log", "+", "-", "COUNT", "1"]) { [unowned self] reply in
+                pending[id] = nil
+                if let first = reply?.array?.first?.array?.first?.text { headId = first }
+            }
         }
     }
 

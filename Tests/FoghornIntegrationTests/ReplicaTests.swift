@@ -64,6 +64,13 @@ import FoghornTesting
         #expect(try Self.call(a, "DELETE", "/v1/edges/\(node)").status == 204)
         #expect(try Self.eventually { try Self.call(b, "GET", "/v1/edges/\(node)").status == 404 })
         #expect(try RoutingTests.report(b.internalPort, node, credential).status == 404)
+        let state = try JSONParser.parse(try Self.call(b, "GET", "/debug/state").body)
+        #expect(state["backend"] == .string("redis"))
+        #expect(state["replica_id"] == .string("b"))
+        #expect(state["available"] == .bool(true))
+        #expect((state["remote_entries_applied"]?.intValue ?? 0) >= 3)
+        #expect((state["reports_received"]?.intValue ?? 0) >= 1)
+        #expect(try FederationTests.metric(b, #"foghorn_state_available"#) == 1)
         // A replica started now loads everything.
         let d = try Self.replica(redis, "d")
         defer { d.stopNow() }
@@ -129,6 +136,10 @@ import FoghornTesting
         #expect(try Self.eventually { try Self.play(a, "after") == 307 })
         #expect(try Self.call(a, "GET", "/v1/playback/before").status == 200)
         #expect(try Self.call(b, "GET", "/v1/edges/\(node)").status == 200)
+        let state = try JSONParser.parse(try Self.call(b, "GET", "/debug/state").body)
+        #expect((state["reconnects"]?.intValue ?? 0) >= 1)
+        #expect((state["resyncs"]?.intValue ?? 0) >= 1)
+        #expect(state["available"] == .bool(true))
     }
 
     @Test func redisRestartedEmptyIsReseededFromMemory() throws {
