@@ -205,6 +205,11 @@ extension ControlPlane {
         redis.seedSource = { [unowned self] in durable }
         redis.onReport = { [unowned self] node, body in applyForwardedReport(nodeId: node, body: body) }
         reportForwarder = { node, body in redis.publishReport(nodeId: node, body: body) }
+        pendingForwarder = { amounts in redis.sharePending(amounts) }
+        redis.onPending = { [unowned self] amounts in
+            builder.addSharedPending(amounts)
+            schedulePublish()
+        }
     }
 
     /// The weights the configuration file sets.

@@ -54,6 +54,8 @@ public final class ControlPlane: @unchecked Sendable {
     /// The store's content as this process knows it: registrations (evicted edges included),
     /// token uses, modes, playback records, weights and Mist nodes set at runtime.
     public internal(set) var durable = DurableState()
+    /// Shares this replica's redirects (pending bandwidth by edge) with the other replicas (set with Redis).
+    public var pendingForwarder: (([(nodeId: String, bytesPerSec: UInt64)]) -> Void)?
     /// Publishes an edge report this replica received to the other replicas (set with Redis).
     public var reportForwarder: ((String, [UInt8]) -> Void)?
     /// Durable writes committed.
@@ -260,8 +262,12 @@ public final class ControlPlane: @unchecked Sendable {
     /// Folds a data loop's redirects since its last shipment into the edges' pending bandwidth.
     public func receiveShipment(loop index: Int, sequence: UInt64, amounts: [(nodeId: String, bytesPerSec: UInt64)]) {
         builder.receiveShipment(loop: index, sequence: sequence, amounts: amounts)
+        pendingForwarder?(amounts)
         schedule()
     }
+
+    /// Publishes what changed in the builder (for changes made through it directly).
+    func schedulePublish() { schedule() }
 
     // MARK: Reload
 

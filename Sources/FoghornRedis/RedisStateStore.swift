@@ -75,6 +75,16 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
     public var seedSource: (() -> DurableState)?
     /// An edge report another replica received: node ID and the report's JSON body.
     public var onReport: ((String, [UInt8]) -> Void)?
+    /// Pending bandwidth another replica assigned, by edge (every ≤ 100 ms while it redirects).
+    public var onPending: (([(nodeId: String, bytesPerSec: UInt64)]) -> Void)?
+    /// This replica's redirects not yet shared, and the timer that shares them.
+    private var pendingOut: [String: UInt64] = [:]
+    private var pendingTimer: LoopTimer?
+    /// How often a replica shares its redirects: the anti-herd estimate another replica
+    /// routes on is at most this (plus a pub/sub hop) behind.
+    public static let pendingShareMs: UInt64 = 100
+    public private(set) var pendingShared: UInt64 = 0
+    public private(set) var pendingReceived: UInt64 = 0
     /// A line for the log (level, message).
     public var log: ((String, String) -> Void)?
 
@@ -134,8 +144,10 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
     public func shutdown() {
         ticker?.close()
         reconnectTimer?.close()
+        pendingTimer?.close()
         ticker = nil
         reconnectTimer = nil
+        pendingTimer = nil
         for c in [cmd, tail, sub] { c?.close() }
         cmd = nil; tail = nil; sub = nil
         failPending("the state store is closed")
@@ -158,6 +170,7 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
             s.onDisconnected = { [unowned self] error in connectionLost("reports", error) }
             s.onConnected = { [unowned self, weak s] in
                 s?.subscribe(prefix + "reports") { [unowned self] payload in received(payload) }
+                s?.subscribe(prefix + "pending") { [unowned self] payload in receivedPending(payload) }
             }
             sub = s
             s.connect()
@@ -392,6 +405,44 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
         let node = String(decoding: payload[(a + 1)..<b], as: UTF8.self)
         reportsReceived += 1
         onReport?(node, Array(payload[(b + 1)...]))
+    }
+
+    // MARK: Pending bandwidth (anti-herd across replicas)
+
+    /// Adds this replica's redirects to the next share (at most ``pendingShareMs`` away).
+    public func sharePending(_ amounts: [(nodeId: String, bytesPerSec: UInt64)]) {
+        for (node, bytes) in amounts { pendingOut[node, default: 0] &+= bytes }
+        guard let loop, !pendingOut.isEmpty else { return }
+        if pendingTimer == nil { pendingTimer = LoopTimer(loop: loop) { [unowned self] in flushPending() } }
+        if let t = pendingTimer, !t.isActive { t.start(afterMs: Self.pendingShareMs) }
+    }
+
+    private func flushPending() {
+        guard !pendingOut.isEmpty else { return }
+        guard let cmd, cmd.isConnected else {
+            pendingOut.removeAll()  // an estimate: not worth keeping through an outage
+            return
+        }
+        var payload = Array("\(replicaId)\n".utf8)
+        for (node, bytes) in pendingOut { payload.append(contentsOf: Array("\(node) \(bytes)\n".utf8)) }
+        pendingOut.removeAll(keepingCapacity: true)
+        pendingShared += 1
+        cmd.send([Array("PUBLISH".utf8), Array((prefix + "pending").utf8), payload]) { _ in }
+    }
+
+    private func receivedPending(_ payload: [UInt8]) {
+        let lines = payload.split(separator: 10)
+        guard let first = lines.first, String(decoding: first, as: UTF8.self) != replicaId else { return }
+        var amounts: [(nodeId: String, bytesPerSec: UInt64)] = []
+        for line in lines.dropFirst() {
+            guard let space = line.lastIndex(of: 32), let bytes = UInt64(String(decoding: line[(space + 1)...], as: UTF8.self)),
+                  bytes <= 1 << 40 else { continue }
+            let node = String(decoding: line[line.startIndex..<space], as: UTF8.self)
+            guard !node.isEmpty, node.utf8.count <= 256 else { continue }
+            amounts.append((node, bytes))
+        }
+        pendingReceived += 1
+        if !amounts.isEmpty { onPending?(amounts) }
     }
 
     // MARK: Decoding

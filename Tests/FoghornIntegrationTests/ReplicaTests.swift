@@ -162,4 +162,34 @@ import FoghornTesting
         // Writes work again.
         #expect(try Self.eventually { (try? Self.call(a, "PUT", "/v1/playback/new", body: #"{"stream": "live+k"}"#).status) == 201 })
     }
+
+    /// Anti-herd across replicas: a burst split over three replicas is seen whole by each of
+    /// them within the share interval (100 ms) and a pub/sub hop, so no replica keeps sending
+    /// viewers to an edge the others are already filling.
+    @Test func aBurstSplitOverThreeReplicasIsSeenWholeByEach() throws {
+        let redis = try RedisServer()
+        let a = try Self.replica(redis, "a"), b = try Self.replica(redis, "b"), c = try Self.replica(redis, "c")
+        defer { for s in [a, b, c] { s.stopNow() } }
+        let (node, credential) = try RoutingTests.enroll(a.internalPort)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+h").status == 204)
+        #expect(try Self.call(a, "PUT", "/v1/playback/h", body: #"{"stream": "live+h"}"#).status == 201)
+        for s in [a, b, c] { #expect(try Self.eventually { try Self.play(s, "h") == 307 }) }
+        func pending(_ s: FoghornServer) throws -> Int64 {
+            try JSONParser.parse(try Self.call(s, "GET", "/v1/edges/\(node)").body)["pending_bytes_per_sec"]?.intValue ?? -1
+        }
+        usleep(300_000)
+        let base = try pending(a)
+        for _ in 0..<30 { #expect(try Self.play(a, "h") == 307) }
+        #expect(try Self.eventually { try pending(a) > base })
+        let one = try pending(a) - base  // what 30 viewers weigh
+        #expect(one > 0)
+        for _ in 0..<30 { #expect(try Self.play(b, "h") == 307) }
+        for _ in 0..<30 { #expect(try Self.play(c, "h") == 307) }
+        // Every replica sees all 90 (pending ages slowly: within 10 %).
+        for s in [a, b, c] {
+            let whole = try Self.eventually { let p = try pending(s) - base; return p >= one * 3 * 9 / 10 }
+            let seen = try pending(s) - base
+            #expect(whole, "replica \(s.internalPort) sees \(seen) of \(one * 3)")
+        }
+    }
 }

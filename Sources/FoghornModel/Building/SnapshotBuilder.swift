@@ -263,6 +263,19 @@ public final class SnapshotBuilder {
         markDirty()
     }
 
+    /// Pending bandwidth other replicas of this cluster assigned (replicas share their
+    /// redirects every ≤ 100 ms): added as this replica's own loops' are, aged the same way.
+    public func addSharedPending(_ amounts: [(nodeId: String, bytesPerSec: UInt64)]) {
+        var any = false
+        for (nodeId, bytes) in amounts {
+            if let i = edges.index(forKey: nodeId) {
+                edges.values[i].addPending(bytes)
+                any = true
+            }
+        }
+        if any { markDirty() }
+    }
+
     /// Once a second: ages pending bandwidth, evicts edges silent past `evictAfterMs`, marks
     /// edges whose health flipped (stale, or fresh again) for a load refresh. Returns the
     /// evicted node IDs.
