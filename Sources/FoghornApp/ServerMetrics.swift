@@ -62,8 +62,10 @@ enum ServerMetrics {
                 Double(redis.lagMs)
             }
             metrics.registerFamily(MetricNames.stateEvents, help: "Redis state store events, by kind.", label: "event",
-                                   values: ["reconnect", "resync", "reseed", "remote_entry_applied", "report_published", "report_received"]) { i in
-                [redis.reconnects, redis.resyncs, redis.reseeds, redis.remoteEntriesApplied, redis.reportsPublished, redis.reportsReceived][i]
+                                   values: ["reconnect", "resync", "reseed", "remote_entry_applied", "report_published", "report_received",
+                                           "pending_shared", "pending_received"]) { i in
+                [redis.reconnects, redis.resyncs, redis.reseeds, redis.remoteEntriesApplied, redis.reportsPublished, redis.reportsReceived,
+                 redis.pendingShared, redis.pendingReceived][i]
             }
         }
         metrics.registerFamily(MetricNames.snapshotBuilds, help: "Routing snapshots published, by how they were built.", label: "kind",

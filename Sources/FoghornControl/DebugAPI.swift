@@ -200,6 +200,8 @@ enum DebugAPI {
                 j.field("remote_entries_applied", redis.remoteEntriesApplied)
                 j.field("reports_published", redis.reportsPublished)
                 j.field("reports_received", redis.reportsReceived)
+                j.field("pending_shared", redis.pendingShared)
+                j.field("pending_received", redis.pendingReceived)
             }
             j.objectEnd()
             w.json(.ok, j)
