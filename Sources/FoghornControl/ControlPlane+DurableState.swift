@@ -134,21 +134,19 @@ extension ControlPlane {
         var skipped = 0
         let fileWeights = ControlPlane.fileWeights(config)
         for r in loaded.edges.values {
-            guard StaticState.isValidNodeId(r.nodeId),
-                  InputRules.textProblem(r.tenant, maxBytes: 128) == nil, InputRules.textProblem(r.domain, maxBytes: 253) == nil,
-                  IPAddress.parse(r.publicIP) != nil, InputRules.textProblem(r.location, maxBytes: 128) == nil,
-                  r.baseURL.isEmpty || InputRules.baseURLProblem(r.baseURL) == nil else { skipped += 1; continue }
+            guard ControlPlane.isValid(.registerEdge(r)) else { skipped += 1; continue }
             applyDurable(.registerEdge(r))
         }
-        for (id, t) in loaded.tokens { durable.tokens[id] = t; tokens.restore(tokenId: id, uses: t.uses, expiresAt: t.expiresAt, revoked: t.revoked) }
+        for (id, t) in loaded.tokens where ControlPlane.isValid(.tokenUses(tokenId: id, uses: t.uses, expiresAt: t.expiresAt)) {
+            durable.tokens[id] = t
+            tokens.restore(tokenId: id, uses: t.uses, expiresAt: t.expiresAt, revoked: t.revoked)
+        }
         for (id, mode) in loaded.modes {
-            guard StaticState.isValidNodeId(id) || MistNodeAddress.parse(id)?.nodeId == id else { skipped += 1; continue }
+            guard ControlPlane.isValid(.setMode(nodeId: id, mode: mode)) else { skipped += 1; continue }
             applyDurable(.setMode(nodeId: id, mode: mode))
         }
         for r in loaded.playback.values {
-            guard StaticState.isValidPlaybackId(r.playbackId), InputRules.streamNameProblem(r.stream) == nil,
-                  InputRules.textProblem(r.tenant, maxBytes: 128) == nil, InputRules.textProblem(r.cluster, maxBytes: 128) == nil
-            else { skipped += 1; continue }
+            guard ControlPlane.isValid(.setPlayback(r)) else { skipped += 1; continue }
             applyDurable(.setPlayback(r))
         }
         if let w = loaded.weights {
@@ -160,7 +158,7 @@ extension ControlPlane {
             }
         }
         for (id, n) in loaded.mistNodes {
-            guard let a = MistNodeAddress.parse(n.address), a.nodeId == id else { skipped += 1; continue }
+            guard ControlPlane.isValid(.mistNode(nodeId: id, address: n.address, present: n.present)) else { skipped += 1; continue }
             durable.mistNodes[id] = n  // applied when the poller starts
         }
         if skipped > 0 { logger.warning("state store: records failing validation were skipped", metadata: ["skipped": "\(skipped)"]) }
@@ -200,8 +198,18 @@ extension ControlPlane {
     /// Replicas (Redis): other replicas' commits, resyncs, re-seeds and reports reach this plane;
     /// this replica's reports are published.
     public func connectReplicas(_ redis: RedisStateStore) {
-        redis.onRemote = { [unowned self] ms in for m in ms { applyDurable(m) } }
-        redis.onResync = { [unowned self] state in resync(to: state) }
+        redis.onRemote = { [unowned self] ms in
+            for m in ms {
+                if ControlPlane.isValid(m) { applyDurable(m) } else { countRejectedInput(source: .replica) }
+            }
+        }
+        redis.onResync = { [unowned self] state in
+            var valid = DurableState()
+            for m in state.mutations {
+                if ControlPlane.isValid(m) { valid.apply(m) } else { countRejectedInput(source: .replica) }
+            }
+            resync(to: valid)
+        }
         redis.seedSource = { [unowned self] in durable }
         redis.onReport = { [unowned self] node, body in applyForwardedReport(nodeId: node, body: body) }
         reportForwarder = { node, body in redis.publishReport(nodeId: node, body: body) }
@@ -209,6 +217,31 @@ extension ControlPlane {
         redis.onPending = { [unowned self] amounts in
             builder.addSharedPending(amounts)
             schedulePublish()
+        }
+    }
+
+    /// Whether a mutation read back from a store (at start, in a resync, from another replica's
+    /// changelog entry) passes the checks the API applies to the same values: a hand-edited
+    /// file or a rogue writer in Redis cannot put a control byte into a response header or a
+    /// log line.
+    public static func isValid(_ m: StateMutation) -> Bool {
+        func text(_ s: String, _ max: Int) -> Bool { InputRules.textProblem(s, maxBytes: max) == nil }
+        func node(_ id: String) -> Bool { StaticState.isValidNodeId(id) || MistNodeAddress.parse(id)?.nodeId == id }
+        func token(_ id: String) -> Bool { id.utf8.count == 16 && id.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } }
+        switch m {
+        case .registerEdge(let r):
+            return StaticState.isValidNodeId(r.nodeId) && text(r.tenant, 128) && text(r.domain, 253) && IPAddress.parse(r.publicIP) != nil
+                && text(r.location, 128) && (r.baseURL.isEmpty || InputRules.baseURLProblem(r.baseURL) == nil)
+        case .removeEdge(let id): return StaticState.isValidNodeId(id)
+        case .redeemToken(let id, let max, _): return token(id) && max >= 1
+        case .tokenUses(let id, let uses, _): return token(id) && uses >= 0
+        case .revokeToken(let id, _): return token(id)
+        case .setMode(let id, _): return node(id)
+        case .setPlayback(let r):
+            return StaticState.isValidPlaybackId(r.playbackId) && InputRules.streamNameProblem(r.stream) == nil && text(r.tenant, 128) && text(r.cluster, 128)
+        case .removePlayback(let id): return StaticState.isValidPlaybackId(id)
+        case .setWeights(let w, let f): return w.isValid && f.isValid
+        case .mistNode(let id, let address, _): return MistNodeAddress.parse(address)?.nodeId == id
         }
     }
 

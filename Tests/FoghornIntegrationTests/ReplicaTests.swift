@@ -192,4 +192,18 @@ import FoghornTesting
             #expect(whole, "replica \(s.internalPort) sees \(seen) of \(one * 3)")
         }
     }
+
+    /// Another replica's changelog entries are checked at the door like API input: a rogue
+    /// entry (a control byte in a stream name) is refused and counted, the next good one applies.
+    @Test func aRogueChangelogEntryIsRefusedAtTheDoor() throws {
+        let redis = try RedisServer()
+        let a = try Self.replica(redis, "a"), b = try Self.replica(redis, "b")
+        defer { for s in [a, b] { s.stopNow() } }
+        let rogue = #"[{"k":"playback","id":"evil","stream":"live+\r\nSet-Cookie:x","tenant":"","cluster":""}]"#
+        try redis.command(["XADD", "foghorn:local:log", "*", "r", "rogue", "m", rogue])
+        #expect(try Self.call(b, "PUT", "/v1/playback/good", body: #"{"stream": "live+g"}"#).status == 201)
+        #expect(try Self.eventually { try Self.call(a, "GET", "/v1/playback/good").status == 200 })
+        #expect(try Self.call(a, "GET", "/v1/playback/evil").status == 404)
+        #expect(try FederationTests.metric(a, #"foghorn_input_rejections_total{source="replica"}"#) >= 1)
+    }
 }
