@@ -118,8 +118,8 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
     public func sharedSecret(creatingWith candidate: [UInt8]) throws(StateStoreError) -> [UInt8] {
         let c = try RedisSyncConnection(address, timeoutMs: Self.startupTimeoutMs)
         defer { c.close() }
-        _ = try c.command(["SET", prefix + "secret", Self.hex(candidate), "NX"])
-        guard let text = try c.command(["GET", prefix + "secret"]).text, let bytes = Self.unhex(text), !bytes.isEmpty else {
+        _ = try c.command(["SET", prefix + "secret", Hex.encode(candidate), "NX"])
+        guard let text = try c.command(["GET", prefix + "secret"]).text, let bytes = Hex.decode(text), !bytes.isEmpty else {
             throw StateStoreError(code: "STATE_UNAVAILABLE", message: "Redis: cannot read the cluster secret")
         }
         return bytes
@@ -479,25 +479,6 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
     static func newEpoch() -> String {
         var bytes = [UInt8](repeating: 0, count: 8)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        return hex(bytes)
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let d = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [d[Int($0 >> 4)], d[Int($0 & 15)]] }, as: UTF8.self)
-    }
-
-    static func unhex(_ text: String) -> [UInt8]? {
-        let u = Array(text.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        func n(_ c: UInt8) -> UInt8? { c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < u.count {
-            guard let h = n(u[i]), let l = n(u[i + 1]) else { return nil }
-            out.append(h << 4 | l)
-            i += 2
-        }
-        return out
+        return Hex.encode(bytes)
     }
 }
