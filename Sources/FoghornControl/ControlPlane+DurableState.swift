@@ -214,6 +214,23 @@ extension ControlPlane {
         redis.onReport = { [unowned self] node, body in applyForwardedReport(nodeId: node, body: body) }
         reportForwarder = { node, body in redis.publishReport(nodeId: node, body: body) }
         pendingForwarder = { amounts in redis.sharePending(amounts) }
+        if let peers, peers.isEnabled {
+            // One replica owns the cluster's PeerChannels (a lease in Redis); the others take
+            // peers' edges and on-demand answers from it.
+            peers.forwardRemote = { cluster, payload in redis.publishPeer(.remote, cluster, payload) }
+            peers.forwardQuery = { stream in redis.publishPeer(.query, stream, []) }
+            peers.forwardAnswer = { stream, found in redis.publishPeer(.answer, stream, [found ? 1 : 0]) }
+            redis.onPeer = { [unowned self] kind, name, body in
+                guard let peers = self.peers else { return }
+                switch kind {
+                case .remote: peers.receiveForwardedRemote(cluster: name, payload: body)
+                case .query: peers.answerForwardedQuery(stream: name)
+                case .answer: peers.receiveForwardedAnswer(stream: name, found: body.first == 1)
+                }
+            }
+            redis.onOwnership = { [unowned self] owner in self.peers?.setOwner(owner) }
+            redis.enablePeeringLease(ms: UInt64(config.peering.deadAfterS) * 1000)
+        }
         redis.onPending = { [unowned self] amounts in
             builder.addSharedPending(amounts)
             schedulePublish()

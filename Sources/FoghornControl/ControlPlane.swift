@@ -2,6 +2,7 @@ public import FoghornConfig
 public import FoghornHTTP
 public import FoghornSync
 public import FoghornState
+import FoghornRedis
 import FoghornGeo
 public import FoghornModel
 public import FoghornTLS
@@ -129,6 +130,8 @@ public final class ControlPlane: @unchecked Sendable {
     public func start(peerSocket: ListeningSocket? = nil, peerTLS: TLSContextPublisher? = nil) {
         let peerManager = PeerManager(plane: self, config: config)
         peers = peerManager
+        // With replicas another replica may own the peer channels: wait for the lease.
+        if store is RedisStateStore { peerManager.isOwner = false }
         if let peerTLS, config.peering.tlsListen { peerManager.serverTLS = TLSContextReader(peerTLS) }
         peerManager.start(listening: peerSocket)
         if let address = ResolverAddress.parse(config.resolverUrl) {

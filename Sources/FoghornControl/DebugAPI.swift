@@ -200,6 +200,8 @@ enum DebugAPI {
                 j.field("remote_entries_applied", redis.remoteEntriesApplied)
                 j.field("reports_published", redis.reportsPublished)
                 j.field("reports_received", redis.reportsReceived)
+                j.field("owns_peer_channels", plane.peers?.isEnabled == true ? redis.ownsPeering : false)
+                j.field("peer_ownership_changes", redis.ownershipChanges)
                 j.field("pending_shared", redis.pendingShared)
                 j.field("pending_received", redis.pendingReceived)
             }

@@ -85,6 +85,16 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
     public static let pendingShareMs: UInt64 = 100
     public private(set) var pendingShared: UInt64 = 0
     public private(set) var pendingReceived: UInt64 = 0
+    /// PeerChannel ownership (replicas): the lease, and what the owner and followers exchange.
+    public enum PeerMessageKind: String, Sendable { case remote, query, answer }
+    public var onPeer: ((PeerMessageKind, String, [UInt8]) -> Void)?
+    /// This replica gained (true) or lost (false) the peer-channel lease.
+    public var onOwnership: ((Bool) -> Void)?
+    public private(set) var ownsPeering = false
+    private var leaseMs: UInt64 = 0
+    private var leaseAttemptMs: UInt64 = 0
+    private var leaseHeldMs: UInt64 = 0
+    public private(set) var ownershipChanges: UInt64 = 0
     /// A line for the log (level, message).
     public var log: ((String, String) -> Void)?
 
@@ -171,6 +181,9 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
             s.onConnected = { [unowned self, weak s] in
                 s?.subscribe(prefix + "reports") { [unowned self] payload in received(payload) }
                 s?.subscribe(prefix + "pending") { [unowned self] payload in receivedPending(payload) }
+                for kind in [PeerMessageKind.remote, .query, .answer] {
+                    s?.subscribe(prefix + "peer-" + kind.rawValue) { [unowned self] payload in receivedPeer(kind, payload) }
+                }
             }
             sub = s
             s.connect()
@@ -359,6 +372,7 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
     private func tick() {
         guard let loop else { return }
         let now = loop.nowMs
+        tendLease(now: now)
         if let oldest = pending.values.map(\.sentMs).min(), now &- oldest > Self.commandTimeoutMs, let c = cmd {
             log?("warning", "Redis did not answer within \(Self.commandTimeoutMs) ms: reconnecting")
             c.close()
@@ -405,6 +419,59 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
         let node = String(decoding: payload[(a + 1)..<b], as: UTF8.self)
         reportsReceived += 1
         onReport?(node, Array(payload[(b + 1)...]))
+    }
+
+    // MARK: PeerChannel ownership
+
+    /// Competes for the cluster's peer-channel lease (`SET … NX PX`), renewed every third of
+    /// `ms`; a holder that could not renew for two thirds of it steps down before the lease can
+    /// pass to another replica. `ms` is `peering.dead_after_s`: an owner's death hands the
+    /// channels over within it.
+    public func enablePeeringLease(ms: UInt64) { leaseMs = max(ms, 1500) }
+
+    private var leaseKey: String { prefix + "peering-owner" }
+
+    private func tendLease(now: UInt64) {
+        guard leaseMs > 0 else { return }
+        if ownsPeering && now &- leaseHeldMs > leaseMs * 2 / 3 { setOwnership(false) }
+        guard let c = cmd, c.isConnected, now &- leaseAttemptMs >= leaseMs / 3 else { return }
+        leaseAttemptMs = now
+        if ownsPeering {
+            c.send(["EVAL", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
+                    "1", leaseKey, replicaId, String(leaseMs)]) { [unowned self] reply in
+                if reply == .integer(1) { leaseHeldMs = loop?.nowMs ?? leaseHeldMs } else if reply != nil { setOwnership(false) }
+            }
+        } else {
+            c.send(["SET", leaseKey, replicaId, "NX", "PX", String(leaseMs)]) { [unowned self] reply in
+                if reply == .status("OK") {
+                    leaseHeldMs = loop?.nowMs ?? 0
+                    setOwnership(true)
+                }
+            }
+        }
+    }
+
+    private func setOwnership(_ owner: Bool) {
+        guard owner != ownsPeering else { return }
+        ownsPeering = owner
+        ownershipChanges += 1
+        onOwnership?(owner)
+    }
+
+    /// Publishes to the peer-channel owner or its followers.
+    public func publishPeer(_ kind: PeerMessageKind, _ name: String, _ body: [UInt8]) {
+        guard let cmd, cmd.isConnected else { return }
+        var payload = Array("\(replicaId)\n\(name)\n".utf8)
+        payload.append(contentsOf: body)
+        cmd.send([Array("PUBLISH".utf8), Array((prefix + "peer-" + kind.rawValue).utf8), payload]) { _ in }
+    }
+
+    private func receivedPeer(_ kind: PeerMessageKind, _ payload: [UInt8]) {
+        guard let a = payload.firstIndex(of: 10), let b = payload[(a + 1)...].firstIndex(of: 10) else { return }
+        guard String(decoding: payload[..<a], as: UTF8.self) != replicaId else { return }
+        let name = String(decoding: payload[(a + 1)..<b], as: UTF8.self)
+        guard !name.isEmpty, name.utf8.count <= 256 else { return }
+        onPeer?(kind, name, Array(payload[(b + 1)...]))
     }
 
     // MARK: Pending bandwidth (anti-herd across replicas)

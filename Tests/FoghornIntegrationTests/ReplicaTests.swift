@@ -207,3 +207,74 @@ import FoghornTesting
         #expect(try FederationTests.metric(a, #"foghorn_input_rejections_total{source="replica"}"#) >= 1)
     }
 }
+
+/// Peering with replicas: cluster a runs two replicas on one Redis, cluster b one Foghorn. One
+/// replica of a owns the channel to b (a lease in Redis); the other routes b's edges from what
+/// the owner forwards; the owner's death hands the channel over within `dead_after_s`.
+@Suite(.serialized) struct ReplicaPeeringTests {
+    @Test func oneReplicaOwnsTheChannelBothRouteAndTheLeaseMovesWhenTheOwnerDies() throws {
+        let redis = try RedisServer()
+        let pa1 = try FederationTests.freePort("127.0.0.2"), pa2 = try FederationTests.freePort("127.0.0.4"), pb = try FederationTests.freePort("127.0.0.3")
+        let toB = [PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .always, secret: FederationTests.secret)]
+        func replica(_ name: String, _ ip: String, _ port: UInt16) throws -> FoghornServer {
+            try FederationTests.start("a", ip: ip, peerPort: port, peers: toB, playback: [("pb", "live+bs")]) { c in
+                c.stateRedisUrl = redis.url
+                c.replicaId = name
+            }
+        }
+        let a1 = try replica("a1", "127.0.0.2", pa1), a2 = try replica("a2", "127.0.0.4", pa2)
+        let b = try FederationTests.start("b", ip: "127.0.0.3", peerPort: pb,
+                                          peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa1, mode: .always, secret: FederationTests.secret)],
+                                          edges: [FederationTests.edge("b1", stream: "live+bs")])
+        var stopped: [FoghornServer] = []
+        defer {
+            for s in [a1, a2, b] where !stopped.contains(where: { $0 === s }) { s.stopNow() }
+        }
+        func connected(_ s: FoghornServer) throws -> Bool { try FederationTests.peer(s, "b")?["state"] == .string("connected") }
+        // Exactly one replica of a holds the channel.
+        #expect(try FederationTests.eventually(8000) { try connected(a1) != connected(a2) })
+        usleep(1_500_000)
+        #expect(try connected(a1) != connected(a2), "one owner, not two")
+        // Both replicas route a's viewers to b's edge.
+        for s in [a1, a2] {
+            #expect(try FederationTests.eventually(5000) { try FederationTests.call(s, "GET", "/play/pb/hls").status == 307 })
+        }
+        // The owner dies; the other replica takes the channel over and keeps routing.
+        let (owner, survivor) = try connected(a1) ? (a1, a2) : (a2, a1)
+        owner.stopNow()
+        stopped.append(owner)
+        #expect(try FederationTests.eventually(10_000) { try connected(survivor) })
+        #expect(try FederationTests.call(survivor, "GET", "/play/pb/hls").status == 307)
+    }
+}
+
+extension ReplicaPeeringTests {
+    /// A viewer miss on the follower: the owner asks the on-demand peer once for the whole
+    /// cluster, and both replicas route within the query deadline.
+    @Test func aMissOnTheFollowerIsAskedOnceByTheOwner() throws {
+        let redis = try RedisServer()
+        let pa1 = try FederationTests.freePort("127.0.0.2"), pa2 = try FederationTests.freePort("127.0.0.4"), pb = try FederationTests.freePort("127.0.0.3")
+        let toB = [PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .onDemand, secret: FederationTests.secret)]
+        func replica(_ name: String, _ ip: String, _ port: UInt16) throws -> FoghornServer {
+            try FederationTests.start("a", ip: ip, peerPort: port, peers: toB, playback: [("od", "live+od")]) { c in
+                c.stateRedisUrl = redis.url
+                c.replicaId = name
+                c.peering.queryDeadlineMs = 1000
+            }
+        }
+        let a1 = try replica("a1", "127.0.0.2", pa1), a2 = try replica("a2", "127.0.0.4", pa2)
+        let b = try FederationTests.start("b", ip: "127.0.0.3", peerPort: pb,
+                                          peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa1, mode: .onDemand, secret: FederationTests.secret)],
+                                          edges: [FederationTests.edge("b1", stream: "live+od")])
+        defer { for s in [a1, a2, b] { s.stopNow() } }
+        func owns(_ s: FoghornServer) throws -> Bool {
+            try JSONParser.parse(try FederationTests.call(s, "GET", "/debug/state", toInternal: true).body)["owns_peer_channels"] == .bool(true)
+        }
+        #expect(try FederationTests.eventually(5000) { try owns(a1) != owns(a2) })
+        let follower = try owns(a1) ? a2 : a1
+        let answered = try FederationTests.call(follower, "GET", "/play/od/hls")
+        #expect(answered.status == 307, "the follower's viewer is routed after the owner's query")
+        for s in [a1, a2] { #expect(try FederationTests.eventually(3000) { try FederationTests.call(s, "GET", "/play/od/hls").status == 307 }) }
+        #expect(try FederationTests.metric(b, #"foghorn_peer_queries_served_total{result="found"}"#) == 1, "asked once for the cluster")
+    }
+}

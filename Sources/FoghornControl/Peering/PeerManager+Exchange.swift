@@ -154,5 +154,27 @@ extension PeerManager {
             for (_, entry) in p.edges.sorted(by: { $0.key < $1.key }) { entries.append((entry.edge.edgeState(cluster: name, names: plane.builder.names), entry.updatedMs)) }
         }
         plane.setRemoteEdges(entries)
+        if isOwner, let forwardRemote {
+            for name in order {
+                guard let p = peers[name] else { continue }
+                forwardRemote(name, PeerMessage.edgeSummary(streams: nil, edges: p.edges.values.map(\.edge)).payload())
+            }
+        }
+    }
+
+    /// A follower: the owner's current edges of peer `cluster` (replicas), in place of its own.
+    public func receiveForwardedRemote(cluster: String, payload: [UInt8]) {
+        guard !isOwner, let p = peers[cluster] else { return }
+        var refused: [String] = []
+        guard case .edgeSummary(nil, let edges)? = try? PeerMessage.decode(.edgeSummary, payload, refused: &refused) else {
+            plane.countRejectedInput(source: .replica)
+            return
+        }
+        if !refused.isEmpty { plane.countRejectedInput(source: .replica, refused.count) }
+        let now = ControlPlane.monotonicMs()
+        var fresh: [String: (edge: PeerEdge, updatedMs: UInt64)] = [:]
+        for e in edges { fresh[e.nodeId] = (e, now) }
+        p.edges = fresh
+        publishRemoteEdges()
     }
 }

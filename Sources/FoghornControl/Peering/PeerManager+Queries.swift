@@ -47,6 +47,17 @@ extension PeerManager {
         let q = Query(stream: stream)
         q.waiters.append(completion)
         queries[stream] = q
+        if !isOwner, let forwardQuery {
+            // A follower: the owner asks (single-flight across the cluster) and answers through
+            // Redis after forwarding the edges it found; no answer within the deadline: not found.
+            forwardQuery(stream)
+            q.timer = LoopTimer(loop: plane.loop) { [unowned self, unowned q] in
+                queryOutcomes["timeout", default: 0] += 1
+                finish(q)
+            }
+            q.timer?.start(afterMs: UInt64(settings.queryDeadlineMs) + 100)
+            return
+        }
         for name in order {
             let p = peers[name]!
             guard !p.isAlways else { continue }
@@ -65,6 +76,21 @@ extension PeerManager {
             finish(q)
         }
         q.timer?.start(afterMs: UInt64(settings.queryDeadlineMs))
+    }
+
+    /// The owner: a follower's viewer missed `stream`; ask as for a miss here and tell the
+    /// followers the outcome (after the edges, which ``publishRemoteEdges()`` forwards first).
+    public func answerForwardedQuery(stream: String) {
+        guard isOwner else { return }
+        query(stream: stream) { [weak self] found in self?.forwardAnswer?(stream, found) }
+    }
+
+    /// A follower: the owner's outcome for a miss it forwarded.
+    public func receiveForwardedAnswer(stream: String, found: Bool) {
+        guard let q = queries[stream], !q.completed else { return }
+        queryOutcomes[found ? "found" : "not_found", default: 0] += 1
+        q.found = found
+        finish(q)
     }
 
     func allocateQueryId(peer: String, stream: String) -> UInt64 {

@@ -46,6 +46,16 @@ public final class PeerManager: @unchecked Sendable {
     var lastAdvertiseMs: UInt64 = 0
     var lastQueryPurgeMs: UInt64 = 0
     var remoteDirty = false
+    /// With replicas (Redis): whether this replica owns the cluster's PeerChannels (a lease in
+    /// Redis, ``setOwner(_:)``). A follower dials nothing and refuses inbound channels; it takes
+    /// peers' edges and on-demand answers from the owner through Redis. Without replicas: always.
+    public internal(set) var isOwner = true
+    /// Owner → followers: one peer cluster's edges (an encoded `edgeSummary`), after each change.
+    public var forwardRemote: ((String, [UInt8]) -> Void)?
+    /// Follower → owner: a viewer miss for a stream.
+    public var forwardQuery: ((String) -> Void)?
+    /// Owner → followers: the outcome of a forwarded miss (sent after the edges it found).
+    public var forwardAnswer: ((String, Bool) -> Void)?
 
     // Counters (metrics).
     public internal(set) var channelErrors: [String: UInt64] = [:]
@@ -107,6 +117,31 @@ public final class PeerManager: @unchecked Sendable {
         }
     }
 
+    /// Ownership of the cluster's PeerChannels moved (replicas): an owner dials its always-on
+    /// peers; a replica that lost it closes every channel at once, so two replicas never hold
+    /// one to the same peer for longer than a lease's overlap.
+    public func setOwner(_ owner: Bool) {
+        guard owner != isOwner else { return }
+        isOwner = owner
+        logger.notice(owner ? "this replica owns the cluster's peer channels" : "this replica no longer owns the cluster's peer channels")
+        if owner {
+            for name in order where peers[name]!.isAlways { dial(peers[name]!) }
+            return
+        }
+        for c in handshaking.values { c.close(goodbye: "not_owner") }
+        handshaking.removeAll()
+        for p in peers.values {
+            p.dialing?.close("not_owner")
+            p.dialing = nil
+            if let c = p.channel {
+                c.close(goodbye: "not_owner")
+                retired.append(c)
+            }
+            p.channel = nil
+            setState(p, .idle)
+        }
+    }
+
     // MARK: Channel lifecycle
 
     func setState(_ p: Peer, _ s: State) {
@@ -124,9 +159,9 @@ public final class PeerManager: @unchecked Sendable {
         }
     }
 
-    /// Opens a channel to `p` unless one is up or being opened.
+    /// Opens a channel to `p` unless one is up or being opened (or another replica owns them).
     func dial(_ p: Peer) {
-        guard !stopped, p.channel == nil, p.dialing == nil else { return }
+        guard !stopped, isOwner, p.channel == nil, p.dialing == nil else { return }
         setState(p, .connecting)
         p.dialing = TCPStream.connect(on: plane.loop, host: p.config.host, port: p.config.port, timeoutMs: 3000) { [unowned self] result in
             p.dialing = nil
@@ -172,6 +207,10 @@ public final class PeerManager: @unchecked Sendable {
 
     func accepted(_ tcp: TCPStream) {
         guard !stopped else { return tcp.close("shutdown") }
+        guard isOwner else {
+            inbound["refused", default: 0] += 1
+            return tcp.close("not_owner")  // the peer redials (its address may lead to the owner)
+        }
         var stream: any ByteStream = tcp
         if let tls = serverTLS {
             // The peer listener speaks TLS only (peering.tls): plaintext peers fail the handshake.
