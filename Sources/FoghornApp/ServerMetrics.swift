@@ -63,9 +63,12 @@ enum ServerMetrics {
             }
             metrics.registerFamily(MetricNames.stateEvents, help: "Redis state store events, by kind.", label: "event",
                                    values: ["reconnect", "resync", "reseed", "remote_entry_applied", "report_published", "report_received",
-                                           "pending_shared", "pending_received"]) { i in
+                                           "pending_shared", "pending_received", "changelog_gap", "peer_ownership_change"]) { i in
                 [redis.reconnects, redis.resyncs, redis.reseeds, redis.remoteEntriesApplied, redis.reportsPublished, redis.reportsReceived,
-                 redis.pendingShared, redis.pendingReceived][i]
+                 redis.pendingShared, redis.pendingReceived, redis.gaps, redis.ownershipChanges][i]
+            }
+            metrics.registerGauge(MetricNames.statePeerOwner, help: "1 while this replica owns the cluster's PeerChannels (the lease in Redis).") {
+                redis.ownsPeering ? 1 : 0
             }
         }
         metrics.registerFamily(MetricNames.snapshotBuilds, help: "Routing snapshots published, by how they were built.", label: "kind",

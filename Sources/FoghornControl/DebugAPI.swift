@@ -197,6 +197,7 @@ enum DebugAPI {
                 j.field("reconnects", redis.reconnects)
                 j.field("resyncs", redis.resyncs)
                 j.field("reseeds", redis.reseeds)
+                j.field("changelog_gaps", redis.gaps)
                 j.field("remote_entries_applied", redis.remoteEntriesApplied)
                 j.field("reports_published", redis.reportsPublished)
                 j.field("reports_received", redis.reportsReceived)

@@ -33,6 +33,7 @@ public enum MetricNames {
     public static let stateAvailable = "foghorn_state_available"
     public static let stateLag = "foghorn_state_changelog_lag_ms"
     public static let stateEvents = "foghorn_state_events_total"
+    public static let statePeerOwner = "foghorn_state_peer_channel_owner"
     public static let logLinesDropped = "foghorn_log_lines_dropped_total"
     public static let resolverLookups = "foghorn_resolver_lookups_total"
     public static let resolverConnections = "foghorn_resolver_connections_opened_total"

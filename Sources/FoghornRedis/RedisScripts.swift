@@ -70,4 +70,19 @@ enum RedisScripts {
           redis.call('HGETALL', p .. 'edges'), redis.call('HGETALL', p .. 'tokens'), redis.call('HGETALL', p .. 'modes'),
           redis.call('HGETALL', p .. 'playback'), redis.call('HGETALL', p .. 'mist'), redis.call('GET', p .. 'weights')}
         """
+
+    /// KEYS[1] prefix. Returns {the newest ID trimmed or deleted from the changelog, the newest
+    /// ID written} (`XINFO STREAM`'s `max-deleted-entry-id` and `last-generated-id`, Redis 7;
+    /// '0-0' when there is no stream yet).
+    static let ends = """
+        local p = KEYS[1]
+        if redis.call('EXISTS', p .. 'log') == 0 then return {'0-0', '0-0'} end
+        local info = redis.call('XINFO', 'STREAM', p .. 'log')
+        local deleted, last = '0-0', '0-0'
+        for i = 1, #info, 2 do
+          if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+          if info[i] == 'last-generated-id' then last = info[i + 1] end
+        end
+        return {deleted, last}
+        """
 }

@@ -46,6 +46,14 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
         return head > applied ? head - applied : 0
     }
     static func entryMs(_ id: String) -> UInt64 { UInt64(id.prefix { $0 != "-" }) ?? 0 }
+    static func entrySeq(_ id: String) -> UInt64 { id.firstIndex(of: "-").flatMap { UInt64(id[id.index(after: $0)...]) } ?? 0 }
+    /// Whether stream entry ID `a` precedes `b`.
+    static func isBefore(_ a: String, _ b: String) -> Bool {
+        let (am, bm) = (entryMs(a), entryMs(b))
+        return am != bm ? am < bm : entrySeq(a) < entrySeq(b)
+    }
+    /// Times the changelog had been trimmed past this replica's position (each followed by a resync).
+    public private(set) var gaps: UInt64 = 0
     /// Called when commits become possible or impossible (Redis reachable and caught up, or not).
     public var onAvailability: ((Bool) -> Void)?
     /// The dataset's epoch as last read (`nil`: not read yet).
@@ -393,10 +401,18 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
             pendingIds += 1
             let id = pendingIds
             pending[id] = (now, { _ in })
-            // Liveness and the changelog's head in one round trip.
-            c.send(["XREVRANGE", prefix + "log", "+", "-", "COUNT", "1"]) { [unowned self] reply in
+            // Liveness, the changelog's head and the newest entry it trimmed, in one round trip: a
+            // trimmed entry newer than the last one applied means this replica fell behind by
+            // more than `changelog_max` and missed it: read everything again.
+            c.send(["EVAL", RedisScripts.ends, "1", prefix]) { [unowned self] reply in
                 pending[id] = nil
-                if let first = reply?.array?.first?.array?.first?.text { headId = first }
+                guard let ends = reply?.array, ends.count == 2 else { return }
+                if let head = ends[1].text, head != "0-0" { headId = head }
+                if let trimmed = ends[0].text, trimmed != "0-0", isAvailable, !resyncing, RedisStateStore.isBefore(lastAppliedId, trimmed) {
+                    log?("warning", "Redis changelog trimmed past this replica's position (\(lastAppliedId) < \(trimmed)): reading everything again")
+                    gaps += 1
+                    resync()
+                }
             }
         }
     }

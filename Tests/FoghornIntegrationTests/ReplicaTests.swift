@@ -193,6 +193,27 @@ import FoghornTesting
         }
     }
 
+    /// A replica that missed changelog entries (trimmed before it read them: it fell behind by
+    /// more than `changelog_max`) notices from the stream's newest trimmed ID and reads
+    /// everything again.
+    @Test func aTrimmedChangelogEntryTriggersAResync() throws {
+        let redis = try RedisServer()
+        let a = try Self.replica(redis, "a")
+        defer { a.stopNow() }
+        #expect(try Self.call(a, "PUT", "/v1/playback/first", body: #"{"stream": "live+f"}"#).status == 201)
+        // A commit whose changelog entry is gone before `a` could read it.
+        let record = #"{"k":"playback","id":"missed","stream":"live+m","tenant":"","cluster":""}"#
+        try redis.command(["EVAL", """
+            local id = redis.call('XADD', KEYS[1] .. 'log', '*', 'r', 'other', 'm', '[]')
+            redis.call('XDEL', KEYS[1] .. 'log', id)
+            redis.call('HSET', KEYS[1] .. 'playback', 'missed', ARGV[1])
+            return id
+            """, "1", "foghorn:local:", record])
+        #expect(try Self.eventually { try Self.call(a, "GET", "/v1/playback/missed").status == 200 })
+        #expect((try JSONParser.parse(try Self.call(a, "GET", "/debug/state").body)["changelog_gaps"]?.intValue ?? 0) >= 1)
+        #expect(try Self.call(a, "GET", "/v1/playback/first").status == 200)
+    }
+
     /// Another replica's changelog entries are checked at the door like API input: a rogue
     /// entry (a control byte in a stream name) is refused and counted, the next good one applies.
     @Test func aRogueChangelogEntryIsRefusedAtTheDoor() throws {
