@@ -299,3 +299,82 @@ extension ReplicaPeeringTests {
         #expect(try FederationTests.metric(b, #"foghorn_peer_queries_served_total{result="found"}"#) == 1, "asked once for the cluster")
     }
 }
+
+/// Replicas as real processes: one `kill -9`'d under viewer load; the others keep routing and
+/// taking writes, and a restarted one catches up.
+@Suite(.serialized) struct ReplicaProcessTests {
+    static func start(_ dir: URL, _ redis: RedisServer, _ name: String) throws -> FoghornProcess {
+        let file = dir.appendingPathComponent("\(name).yaml")
+        try """
+            log_level: error
+            internal_token: \(RoutingTests.token)
+            cluster_secret: replica-secret
+            cluster_slug: eu1
+            root_domain: example.net
+            state: {redis_url: "\(redis.url)", replica_id: \(name)}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let p = try FoghornProcess(arguments: [
+            "serve", "--config", file.path, "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "1",
+        ])
+        try p.waitUntilReady()
+        return p
+    }
+
+    @Test func oneReplicaKilledUnderLoadLeavesTheOthersUnaffected() throws {
+        let redis = try RedisServer()
+        let dir = URL(fileURLWithPath: try ScratchDirectory.make("foghorn-replicas"))
+        let a = try Self.start(dir, redis, "a"), b = try Self.start(dir, redis, "b"), c = try Self.start(dir, redis, "c")
+        var killed = false
+        defer {
+            for p in killed ? [a, c] : [a, b, c] {
+                p.signal(SIGTERM)
+                _ = p.waitForExit(timeoutMs: 5000)
+            }
+        }
+        let (node, credential) = try RoutingTests.enroll(a.internalPort)
+        #expect(try RoutingTests.report(b.internalPort, node, credential, stream: "live+k").status == 204)
+        #expect(try RoutingTests.call(c.internalPort, "PUT", "/v1/playback/k", body: #"{"stream": "live+k"}"#).status == 201)
+        for p in [a, b, c] {
+            #expect(try ReplicaTests.eventually { try TestClient.get(port: p.httpPort, "/play/k/hls").status == 307 })
+        }
+        // Viewers on every replica while b dies mid-load.
+        let stop = Locked(false)
+        let failures = Locked(0), served = Locked(0), lastBad = Locked(0)
+        let group = DispatchGroup()
+        for port in [a.httpPort, c.httpPort] {
+            group.enter()
+            DispatchQueue.global().async {
+                while !stop.withLock({ $0 }) {
+                    // HEAD: routed like GET but adds no pending bandwidth (thousands of GETs would
+                    // rightly exhaust the one edge's estimated bandwidth).
+                    let status = (try? RoutingTests.call(port, "HEAD", "/play/k/hls", token: nil).status) ?? 0
+                    if status == 307 { served.withLock { $0 += 1 } } else { failures.withLock { $0 += 1 }; lastBad.withLock { $0 = status } }
+                }
+                group.leave()
+            }
+        }
+        usleep(300_000)
+        b.signal(SIGKILL)
+        _ = b.waitForExit(timeoutMs: 5000)
+        killed = true
+        usleep(700_000)
+        // The others take writes and reports as before.
+        #expect(try RoutingTests.call(a.internalPort, "PUT", "/v1/playback/after", body: #"{"stream": "live+k"}"#).status == 201)
+        #expect(try ReplicaTests.eventually { try RoutingTests.call(c.internalPort, "GET", "/v1/playback/after").status == 200 })
+        #expect(try RoutingTests.report(c.internalPort, node, credential, stream: "live+k").status == 204)
+        stop.withLock { $0 = true }
+        #expect(group.wait(timeout: .now() + 10) == .success)
+        #expect(failures.withLock { $0 } == 0, "viewers on the surviving replicas all routed (last other answer: \(lastBad.withLock { $0 }))")
+        #expect(served.withLock { $0 } > 100)
+        // b comes back and knows everything written while it was dead.
+        let again = try Self.start(dir, redis, "b2")
+        defer {
+            again.signal(SIGTERM)
+            _ = again.waitForExit(timeoutMs: 5000)
+        }
+        #expect(try RoutingTests.call(again.internalPort, "GET", "/v1/playback/after").status == 200)
+        // Its edge is known but stale until the next report — which reaches it through another replica.
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+k").status == 204)
+        #expect(try ReplicaTests.eventually { try TestClient.get(port: again.httpPort, "/play/k/hls").status == 307 })
+    }
+}
