@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornState", "FoghornSync", "FoghornTesting", "FoghornRouterTesting", "foghorn"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornRedis", "FoghornState", "FoghornSync", "FoghornTesting", "FoghornRouterTesting", "foghorn"],
             swiftSettings: strict
         ),
     ]

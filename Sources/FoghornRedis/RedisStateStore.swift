@@ -355,9 +355,9 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
             return
         }
         switch reply {
-        case .error(let e) where e.hasPrefix("ENROLLMENT_TOKEN_USED"):
+        case .error(let e) where e.contains("ENROLLMENT_TOKEN_USED"):  // Redis may prefix "ERR "
             done(.failure(.tokenUsedUp))
-        case .error(let e) where e.hasPrefix("STATE_EPOCH_MISSING"):
+        case .error(let e) where e.contains("STATE_EPOCH_MISSING"):
             isAvailable = false
             done(.failure(StateStoreError(code: "STATE_UNAVAILABLE", message: "Redis lost its data; re-seeding it")))
             resync()

@@ -6,7 +6,7 @@ import Glibc
 /// A real `redis-server` (Debian's package, installed by scripts/bootstrap) on a free loopback
 /// port with its own temporary directory and no persistence; stopped when the value is.
 public final class RedisServer {
-    public let port: UInt16
+    public private(set) var port: UInt16
     let dir: String
     private var pid: pid_t = 0
 
@@ -15,7 +15,18 @@ public final class RedisServer {
     public init() throws {
         dir = try ScratchDirectory.make("foghorn-redis")
         port = try RedisServer.freePort()
-        try start()
+        // The free port may be taken by another test before redis-server binds it: try another.
+        var attempt = 0
+        while true {
+            do {
+                try start()
+                return
+            } catch {
+                attempt += 1
+                if attempt == 5 { throw error }
+                port = try RedisServer.freePort()
+            }
+        }
     }
 
     deinit { stop() }
@@ -32,6 +43,11 @@ public final class RedisServer {
         pid = child
         var lastError = ""
         for _ in 0..<500 {
+            var exitStatus: Int32 = 0
+            if waitpid(pid, &exitStatus, WNOHANG) == pid {  // exited (port taken, say): no point waiting
+                pid = 0
+                throw Failure(message: "redis-server exited at start on port \(port) (status \(exitStatus))")
+            }
             do { let r = try command(["PING"]); if r == "+PONG" { return }; lastError = "reply \(r.debugDescription)" } catch { lastError = "\(error)" }
             usleep(10_000)
         }
