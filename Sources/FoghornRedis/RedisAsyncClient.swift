@@ -31,6 +31,10 @@ final class RedisAsyncClient {
         self.address = address
     }
 
+    /// A client dropped with its connection open closes it (hiredis would otherwise call back
+    /// into freed memory). Released on the loop's thread, like everything else here.
+    deinit { close() }
+
     var isOpen: Bool { ctx != nil }
 
     /// Starts connecting (no-op while a connection exists).
