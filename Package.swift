@@ -132,12 +132,14 @@ let package = Package(
         .testTarget(name: "FoghornPeeringTests", dependencies: ["FoghornPeering", "FoghornModel", "FoghornModelFixtures", "FoghornJSON"], swiftSettings: strict),
         .testTarget(name: "FoghornControlTests", dependencies: ["FoghornControl", "FoghornConfig", "FoghornHTTP", "FoghornModel", "FoghornModelFixtures",
                                                         .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "FoghornStateTests", dependencies: ["FoghornState", "FoghornModel", "FoghornJSON", "FoghornSync", "FoghornTestSupport"], swiftSettings: strict),
+        // Durable records the state-store tests share.
+        .target(name: "FoghornStateFixtures", dependencies: ["FoghornModel", "FoghornState"], path: "Tests/FoghornStateFixtures", swiftSettings: strict),
+        .testTarget(name: "FoghornStateTests", dependencies: ["FoghornState", "FoghornStateFixtures", "FoghornModel", "FoghornJSON", "FoghornSync", "FoghornTestSupport"], swiftSettings: strict),
         .testTarget(name: "FoghornOpsTests", dependencies: ["FoghornOps", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",
-            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornRedis", "FoghornState", "FoghornSync", "FoghornTesting", "FoghornRouterTesting", "foghorn"],
+            dependencies: ["COpenSSL", "FoghornApp", "FoghornConfig", "FoghornOps", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornModel", "FoghornPeering", "FoghornRouting", "FoghornControl", "FoghornRedis", "FoghornState", "FoghornStateFixtures", "FoghornSync", "FoghornTesting", "FoghornRouterTesting", "foghorn"],
             swiftSettings: strict
         ),
     ]

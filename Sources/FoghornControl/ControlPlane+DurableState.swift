@@ -65,12 +65,10 @@ extension ControlPlane {
         case .removeEdge(let id):
             builder.standingModes[id] = nil
             _ = removeEdge(id)
-        case .redeemToken(let id, _, let exp):
-            tokens.restore(tokenId: id, uses: durable.tokens[id]?.uses ?? 1, expiresAt: exp, revoked: durable.tokens[id]?.revoked ?? false)
-        case .tokenUses(let id, let uses, let exp):
-            tokens.restore(tokenId: id, uses: uses, expiresAt: exp, revoked: durable.tokens[id]?.revoked ?? false)
-        case .revokeToken(let id, let exp):
-            tokens.restore(tokenId: id, uses: durable.tokens[id]?.uses ?? 0, expiresAt: exp, revoked: true)
+        case .redeemToken(let id, _, _), .tokenUses(let id, _, _), .revokeToken(let id, _):
+            if let t = durable.tokens[id] { tokens.restore(tokenId: id, uses: t.uses, expiresAt: t.expiresAt, revoked: t.revoked) }
+            let now = ControlPlane.unixSeconds()
+            if tokens.pruneIfGrown(nowSeconds: now) { durable.dropExpiredTokens(nowSeconds: now) }
         case .setMode(let id, let mode):
             builder.standingModes[id] = mode == .normal ? nil : mode
             if edges[id] != nil, edges[id]?.mode != mode { _ = setMode(mode, of: id) }
@@ -233,7 +231,7 @@ extension ControlPlane {
         }
         redis.onPending = { [unowned self] amounts in
             builder.addSharedPending(amounts)
-            schedulePublish()
+            schedule()
         }
     }
 

@@ -188,7 +188,7 @@ public final class ControlPlane: @unchecked Sendable {
     /// Schedules the publish of what changed in the builder. Changes are published in bursts:
     /// ``rebuildQuietMs`` after the last change, at most ``rebuildDelayMs`` after the first; a
     /// burst with a change only a full build applies at ``rebuildDelayMs`` after its first.
-    private func schedule() {
+    func schedule() {
         guard let timer = rebuildTimer, builder.isDirty else { return }
         let pendingOnly = builder.onlyPendingChanged
         if timer.isActive {
@@ -268,9 +268,6 @@ public final class ControlPlane: @unchecked Sendable {
         pendingForwarder?(amounts)
         schedule()
     }
-
-    /// Publishes what changed in the builder (for changes made through it directly).
-    func schedulePublish() { schedule() }
 
     // MARK: Reload
 

@@ -9,8 +9,8 @@ import FoghornJSON
 /// Edge credential: `fhc1.<node_id>.<hex HMAC(secret, "edge:" + node_id)>` — stateless to verify.
 public struct EnrollmentTokens {
     private let secret: [UInt8]
-    /// Uses so far and expiry, per token ID (an expired token is refused before its uses are
-    /// read, so its entry is dropped: ``redeem(_:nowSeconds:)`` prunes once the table doubles).
+    /// Uses so far and expiry, per token ID, as the state store counted them (an expired token is
+    /// refused before its uses are read, so its entry is dropped: ``pruneIfGrown(nowSeconds:)``).
     private var uses: [String: (count: Int, expiresAt: Int64)] = [:]
     /// Token IDs revoked before their expiry (dropped with it).
     private var revoked: [String: Int64] = [:]
@@ -84,23 +84,6 @@ public struct EnrollmentTokens {
         return .success(claims)
     }
 
-    /// Verifies and consumes one use.
-    public mutating func redeem(_ token: String, nowSeconds: Int64) -> Result<Claims, Failure> {
-        let result = verify(token, nowSeconds: nowSeconds)
-        if case .success(let claims) = result {
-            uses[claims.id, default: (0, claims.expiresAt)].count += 1
-            if uses.count >= pruneAt {
-                uses = uses.filter { $0.value.expiresAt > nowSeconds }
-                revoked = revoked.filter { $0.value > nowSeconds }
-                pruneAt = max(1024, uses.count * 2)
-            }
-        }
-        return result
-    }
-
-    /// Uses so far of a token (0 when none is remembered).
-    public func usesOf(_ tokenId: String) -> Int { uses[tokenId]?.count ?? 0 }
-
     /// A token's uses and revocation as the state store holds them (at start; with replicas,
     /// another replica's redemption). Uses only grow: a count lower than the one here is
     /// another process's older view.
@@ -108,6 +91,17 @@ public struct EnrollmentTokens {
         let current = uses[tokenId]?.count ?? 0
         if count > current || uses[tokenId] == nil { uses[tokenId] = (max(count, current), expiresAt) }
         if isRevoked { revoked[tokenId] = expiresAt }
+    }
+
+    /// Drops expired tokens' uses and revocations once the table has doubled since the last
+    /// time (so a long-running plane does not keep one entry per token ever redeemed); true
+    /// when it did — the caller drops the same from its copy of the store.
+    public mutating func pruneIfGrown(nowSeconds: Int64) -> Bool {
+        guard uses.count + revoked.count >= pruneAt else { return false }
+        uses = uses.filter { $0.value.expiresAt > nowSeconds }
+        revoked = revoked.filter { $0.value > nowSeconds }
+        pruneAt = max(1024, (uses.count + revoked.count) * 2)
+        return true
     }
 
     public func edgeCredential(nodeId: String) -> String {

@@ -83,9 +83,7 @@ final class RedisAsyncClient {
     private func disconnected(error: String) {
         ctx = nil  // freed by hiredis after this callback
         subscriptions.removeAll()
-        let was = isConnected
         isConnected = false
-        _ = was
         onDisconnected?(error)
     }
 

@@ -85,4 +85,17 @@ enum RedisScripts {
         end
         return {deleted, last}
         """
+
+    /// KEYS[1] prefix, ARGV[1] now (Unix seconds): drops tokens past their expiry (their uses no
+    /// longer matter); run by each replica as it starts.
+    static let dropExpiredTokens = """
+        local p = KEYS[1]
+        local all = redis.call('HGETALL', p .. 'tokens')
+        local dropped = 0
+        for i = 1, #all, 2 do
+          local d = cjson.decode(all[i + 1])
+          if d.exp <= tonumber(ARGV[1]) then redis.call('HDEL', p .. 'tokens', all[i]); dropped = dropped + 1 end
+        end
+        return dropped
+        """
 }

@@ -120,6 +120,9 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
     public func load() throws(StateStoreError) -> DurableState {
         let c = try RedisSyncConnection(address, timeoutMs: Self.startupTimeoutMs)
         defer { c.close() }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        _ = try c.command(["EVAL", RedisScripts.dropExpiredTokens, "1", prefix, String(now.tv_sec)])
         var reply = try c.command(["EVAL", RedisScripts.load, "1", prefix])
         if reply.array?.first == .null {
             _ = try c.command(["SET", prefix + "epoch", Self.newEpoch(), "NX"])
@@ -387,13 +390,12 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
             connectionLost("commands", "no answer within \(Self.commandTimeoutMs) ms")
             return
         }
-        if tailSentMs != 0, now &- tailSentMs > Self.commandTimeoutMs + 1000, let t = tail {
-            t.close()
-            tail = nil
+        if tailSentMs != 0, now &- tailSentMs > Self.commandTimeoutMs + 1000 {
+            // A stalled changelog read: Redis is stalled for the commands too. Drop both; the
+            // reconnect resyncs.
             tailSentMs = 0
-            if isAvailable { isAvailable = false }
-            connectionLost("commands", "changelog read stalled")
             cmd?.close()
+            connectionLost("commands", "changelog read stalled")
             return
         }
         if let c = cmd, c.isConnected, pending.isEmpty, now &- lastPingMs >= 1000 {

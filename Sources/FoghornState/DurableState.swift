@@ -42,7 +42,11 @@ public struct DurableState: Sendable, Equatable {
         }
     }
 
-    public var isEmpty: Bool { self == DurableState() }
+    /// Forgets tokens past their expiry (their uses no longer matter: an expired token is
+    /// refused before its uses are read).
+    public mutating func dropExpiredTokens(nowSeconds: Int64) {
+        tokens = tokens.filter { $0.value.expiresAt > nowSeconds }
+    }
 
     public mutating func apply(_ m: StateMutation) {
         switch m {

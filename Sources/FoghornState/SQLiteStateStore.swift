@@ -22,11 +22,9 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     private let wake = WakeupSignal()
     private let stopping = Atomic<Bool>(false)
     private var thread: pthread_t?
-    /// Transactions committed (writer thread; read for metrics).
+    /// Transactions committed (writer thread; how well writes are grouped).
     private let committedCount = Atomic<UInt64>(0)
-    private let failedCount = Atomic<UInt64>(0)
     public var commits: UInt64 { committedCount.load(ordering: .relaxed) }
-    public var failures: UInt64 { failedCount.load(ordering: .relaxed) }
     /// The schema version the file had when opened (0: a new file).
     public let openedVersion: Int
 
@@ -39,12 +37,16 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         }
         try db.exec("PRAGMA synchronous = FULL")
         openedVersion = try StateSchema.migrate(db)
+        // Expired tokens' uses no longer matter (an expired token is refused first).
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        try db.prepare("DELETE FROM enrollment_tokens WHERE expires_at <= ?").run([.int(Int64(now.tv_sec))])
     }
 
     public static var schemaVersion: Int { StateSchema.currentVersion }
 
     /// Sets the file's schema version (tests: a file as a newer release leaves it).
-    public func setUserVersionForTesting(_ version: Int) throws(StateStoreError) {
+    func setUserVersion(_ version: Int) throws(StateStoreError) {
         try db.exec("PRAGMA user_version = \(version)")
     }
 
@@ -103,13 +105,6 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
         wake.notify()
     }
 
-    /// Commits synchronously on the calling thread (start-up, tests); not while the writer runs.
-    public func commitNow(_ mutations: [StateMutation]) throws(StateStoreError) {
-        precondition(thread == nil, "commitNow while the writer thread runs")
-        let results = try write([mutations])
-        if case .failure(let e) = results[0] { throw e }
-    }
-
     public func close() {
         stopping.store(true, ordering: .releasing)
         wake.notify()
@@ -155,7 +150,6 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
             results = try write(jobs.map(\.mutations))
             committedCount.add(1, ordering: .relaxed)
         } catch {
-            failedCount.add(1, ordering: .relaxed)
             results = Array(repeating: .failure(StateStoreError(code: "STATE_UNAVAILABLE", message: "state store commit failed: \(error.message)")), count: jobs.count)
         }
         for (job, result) in zip(jobs, results) { job.done(result) }

@@ -6,6 +6,7 @@ import FoghornRedis
 import FoghornState
 import FoghornSync
 import FoghornTesting
+import FoghornStateFixtures
 
 /// One suite, both stores (docs/DEPLOYMENT.md): what a commit writes a fresh store loads back,
 /// and a token's last use is decided by the store — SQLite on a real file, Redis on a real
@@ -105,9 +106,9 @@ import FoghornTesting
         let h = try Harness(backend)
         defer { h.close() }
         var expected = DurableState()
-        for m in SQLiteStateStoreFixture.everyKind { expected.apply(m) }
-        #expect(try h.commit(Array(SQLiteStateStoreFixture.everyKind[..<5])).map { try $0.get() } != nil)
-        #expect(try h.commit(Array(SQLiteStateStoreFixture.everyKind[5...])).map { try $0.get() } != nil)
+        for m in StateFixtures.everyKind { expected.apply(m) }
+        #expect(try h.commit(Array(StateFixtures.everyKind[..<5])).map { try $0.get() } != nil)
+        #expect(try h.commit(Array(StateFixtures.everyKind[5...])).map { try $0.get() } != nil)
         #expect(try h.loadFresh() == expected, "\(backend)")
     }
 
@@ -127,29 +128,16 @@ import FoghornTesting
         #expect(loaded.tokens["00112233445566ff"]?.uses == 2)
         #expect(loaded.playback["with-it"] == nil, "a refused batch writes nothing (\(backend))")
     }
-}
 
-/// The mutation list both stores' tests commit.
-enum SQLiteStateStoreFixture {
-    static let registration = EdgeRegistration(
-        nodeId: "a1b2c3d4e5f6", tenant: "t1", domain: "edge-a1b2c3d4e5f6.eu1.example.net", publicIP: "203.0.113.7", lat: 52.37, lon: 4.9,
-        location: "Amsterdam", baseURL: "https://a.example/", capabilities: [.edge, .ingest], enrolledAtUnixMs: 1_764_892_800_000)
-
-    static let everyKind: [StateMutation] = [
-        .registerEdge(registration),
-        .registerEdge(EdgeRegistration(nodeId: "0f0f0f0f0f0f", tenant: "", domain: "d", publicIP: "2001:db8::7", enrolledAtUnixMs: 1)),
-        .registerEdge(EdgeRegistration(nodeId: "dropped00000", tenant: "", domain: "d", publicIP: "203.0.113.9", enrolledAtUnixMs: 2)),
-        .removeEdge(nodeId: "dropped00000"),
-        .tokenUses(tokenId: "00112233445566ff", uses: 2, expiresAt: 4_102_444_800),
-        .revokeToken(tokenId: "ffeeddccbbaa9988", expiresAt: 4_102_444_800),
-        .setMode(nodeId: "a1b2c3d4e5f6", mode: .draining),
-        .setMode(nodeId: "s1", mode: .maintenance),
-        .setMode(nodeId: "s1", mode: .normal),
-        .setPlayback(PlaybackRecord(playbackId: "pb-1", stream: "live+one", tenant: "t1", cluster: "c2")),
-        .setPlayback(PlaybackRecord(playbackId: "pb-2", stream: "live+two")),
-        .removePlayback(playbackId: "pb-2"),
-        .setWeights(ScoringWeights(cpu: 7, geo: 11), fileWeights: ScoringWeights()),
-        .mistNode(nodeId: "10.0.0.5:4343", address: "10.0.0.5:4343/100", present: true),
-        .mistNode(nodeId: "mist.example", address: "mist.example", present: false),
-    ]
+    @Test(arguments: Backend.allCases)
+    func expiredTokensAreDroppedWhenAStoreOpens(_ backend: Backend) throws {
+        let h = try Harness(backend)
+        defer { h.close() }
+        #expect(h.commit([.tokenUses(tokenId: "00000000000000aa", uses: 1, expiresAt: 1000),
+                          .revokeToken(tokenId: "00000000000000bb", expiresAt: 1000),
+                          .tokenUses(tokenId: "00000000000000cc", uses: 3, expiresAt: 4_102_444_800)]).map { (try? $0.get()) != nil } == true)
+        let loaded = try h.loadFresh()
+        #expect(Set(loaded.tokens.keys) == ["00000000000000cc"], "\(backend)")
+        #expect(loaded.tokens["00000000000000cc"]?.uses == 3)
+    }
 }

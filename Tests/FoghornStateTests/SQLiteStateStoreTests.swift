@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import FoghornModel
-import FoghornState
+@testable import FoghornState
 import FoghornSync
 import FoghornTestSupport
+import FoghornStateFixtures
 
 /// The SQLite store on real files: every mutation kind round-trips, a burst commits in few
 /// transactions and loses nothing, the previous schema's file opens and migrates, a newer one
@@ -14,28 +15,6 @@ import FoghornTestSupport
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir.appendingPathComponent(name).path
     }
-
-    static let registration = EdgeRegistration(
-        nodeId: "a1b2c3d4e5f6", tenant: "t1", domain: "edge-a1b2c3d4e5f6.eu1.example.net", publicIP: "203.0.113.7", lat: 52.37, lon: 4.9,
-        location: "Amsterdam", baseURL: "https://a.example/", capabilities: [.edge, .ingest], enrolledAtUnixMs: 1_764_892_800_000)
-
-    static let everyKind: [StateMutation] = [
-        .registerEdge(registration),
-        .registerEdge(EdgeRegistration(nodeId: "0f0f0f0f0f0f", tenant: "", domain: "d", publicIP: "2001:db8::7", enrolledAtUnixMs: 1)),
-        .registerEdge(EdgeRegistration(nodeId: "dropped00000", tenant: "", domain: "d", publicIP: "203.0.113.9", enrolledAtUnixMs: 2)),
-        .removeEdge(nodeId: "dropped00000"),
-        .tokenUses(tokenId: "00112233445566ff", uses: 2, expiresAt: 4_102_444_800),
-        .revokeToken(tokenId: "ffeeddccbbaa9988", expiresAt: 4_102_444_800),
-        .setMode(nodeId: "a1b2c3d4e5f6", mode: .draining),
-        .setMode(nodeId: "s1", mode: .maintenance),
-        .setMode(nodeId: "s1", mode: .normal),  // back to normal: no record
-        .setPlayback(PlaybackRecord(playbackId: "pb-1", stream: "live+one", tenant: "t1", cluster: "c2")),
-        .setPlayback(PlaybackRecord(playbackId: "pb-2", stream: "live+two")),
-        .removePlayback(playbackId: "pb-2"),
-        .setWeights(ScoringWeights(cpu: 7, geo: 11), fileWeights: ScoringWeights()),
-        .mistNode(nodeId: "10.0.0.5:4343", address: "10.0.0.5:4343/100", present: true),
-        .mistNode(nodeId: "mist.example", address: "mist.example", present: false),
-    ]
 
     static func commit(_ store: SQLiteStateStore, _ m: [StateMutation]) throws {
         let done = DispatchSemaphore(value: 0)
@@ -51,13 +30,13 @@ import FoghornTestSupport
     @Test func everyMutationKindRoundTripsThroughTheFile() throws {
         let path = try Self.scratch("state.db")
         var expected = DurableState()
-        for m in Self.everyKind { expected.apply(m) }
+        for m in StateFixtures.everyKind { expected.apply(m) }
         #expect(expected.edges.count == 2 && expected.modes == ["a1b2c3d4e5f6": .draining] && expected.playback.count == 1)
         do {
             let store = try SQLiteStateStore(path: path)
             #expect(store.openedVersion == 0)
-            try Self.commit(store, Array(Self.everyKind[..<5]))
-            try Self.commit(store, Array(Self.everyKind[5...]))
+            try Self.commit(store, Array(StateFixtures.everyKind[..<5]))
+            try Self.commit(store, Array(StateFixtures.everyKind[5...]))
             store.close()
         }
         let reopened = try SQLiteStateStore(path: path)
@@ -65,7 +44,7 @@ import FoghornTestSupport
         #expect(reopened.openedVersion == SQLiteStateStore.schemaVersion)
         let loaded = try reopened.load()
         #expect(loaded == expected)
-        #expect(loaded.edges["a1b2c3d4e5f6"] == Self.registration)
+        #expect(loaded.edges["a1b2c3d4e5f6"] == StateFixtures.registration)
         #expect(loaded.edges["0f0f0f0f0f0f"]?.lat == nil)
         #expect(loaded.tokens["ffeeddccbbaa9988"]?.revoked == true)
         // Re-seeding from the loaded state gives the same state.
@@ -105,7 +84,7 @@ import FoghornTestSupport
         defer { store.close() }
         #expect(store.openedVersion == 1)
         let s = try store.load()
-        #expect(s.edges["a1b2c3d4e5f6"] == Self.registration)
+        #expect(s.edges["a1b2c3d4e5f6"] == StateFixtures.registration)
         #expect(s.edges["0f0f0f0f0f0f"]?.publicIP == "2001:db8::7")
         #expect(s.edges["0f0f0f0f0f0f"]?.lat == nil)
         #expect(s.tokens["00112233445566ff"] == .init(uses: 2, expiresAt: 4_102_444_800, revoked: false))
@@ -128,7 +107,7 @@ import FoghornTestSupport
         store.close()
         // Pretend a newer release migrated it.
         let raw = try SQLiteStateStore(path: path)
-        try raw.setUserVersionForTesting(SQLiteStateStore.schemaVersion + 1)
+        try raw.setUserVersion(SQLiteStateStore.schemaVersion + 1)
         raw.close()
         #expect(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
         do {

@@ -82,6 +82,8 @@ extension PeerManager {
     /// followers the outcome (after the edges, which ``publishRemoteEdges()`` forwards first).
     public func answerForwardedQuery(stream: String) {
         guard isOwner else { return }
+        // From Redis: checked at the door like a viewer's stream name before it reaches a peer or a log.
+        guard InputRules.streamNameProblem(stream) == nil else { return plane.countRejectedInput(source: .replica) }
         query(stream: stream) { [weak self] found in self?.forwardAnswer?(stream, found) }
     }
 
