@@ -37,10 +37,21 @@ import FoghornTesting
         let a = try start("a", ip: "127.0.0.2", peerPort: pa,
                           peers: [PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .always, secret: secret)],
                           playback: [("pb", "live+bs")], configure: configureA)
+        // B restarts on its fixed peer port. Its other listeners bind port 0 on the same address, and
+        // the kernel may hand one of them that very port while B is down (or another test's socket may
+        // hold it for a moment): retry a bounded number of times on EADDRINUSE.
         let startB = {
-            try start("b", ip: "127.0.0.3", peerPort: pb,
-                      peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: secret)],
-                      edges: [edge("b1", stream: "live+bs")])
+            var attempt = 0
+            while true {
+                do {
+                    return try start("b", ip: "127.0.0.3", peerPort: pb,
+                                     peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: secret)],
+                                     edges: [edge("b1", stream: "live+bs")])
+                } catch where attempt < 20 && "\(error)".contains("Address already in use") {
+                    attempt += 1
+                    usleep(50_000)
+                }
+            }
         }
         return (a, startB)
     }
