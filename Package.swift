@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "FoghornRouting", targets: ["FoghornRouting"]),
         .library(name: "FoghornApp", targets: ["FoghornApp"]),
         .library(name: "FoghornFuzzChecks", targets: ["FoghornFuzzChecks"]),
+        .library(name: "FoghornAgent", targets: ["FoghornAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -97,10 +98,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The edge side: `foghorn edge-agent` (enrol once, then sample MistServer and /proc and report).
+        .target(
+            name: "FoghornAgent",
+            dependencies: ["FoghornHTTP", "FoghornJSON", "FoghornModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "foghorn",
             dependencies: [
-                "FoghornApp", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornOps",
+                "FoghornAgent", "FoghornApp", "FoghornConfig", "FoghornJSON", "FoghornModel", "FoghornOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -4,7 +4,8 @@ import FoghornHTTP
 /// Every socket a server listens on, bound on the starting thread before any loop runs, so a
 /// busy port fails start-up with a clear error (`cannot bind 127.0.0.1:18009: Address already in
 /// use`). One `SO_REUSEPORT` socket per data loop for the viewer and HTTPS listeners, one for
-/// the internal listener, one for peers when peers are configured. If any bind fails, those
+/// the internal listener, one for peers when peers are configured, one for the edge API with
+/// `edge_listen`. If any bind fails, those
 /// already bound are closed and the error is thrown; a later start-up failure calls
 /// ``closeUnused()``.
 struct BoundSockets {
@@ -12,6 +13,8 @@ struct BoundSockets {
     var https: [ListeningSocket] = []
     var internalListener: ListeningSocket!
     var peer: ListeningSocket?
+    /// The public edge API (`edge_listen`), when configured.
+    var edge: ListeningSocket?
 
     static func bind(_ config: FoghornConfiguration, loops: Int, https: Bool) throws -> BoundSockets {
         var bound = BoundSockets()
@@ -22,6 +25,9 @@ struct BoundSockets {
             // The peer listener exists only when peers are configured (unlisted clusters are refused anyway).
             if !config.peers.isEmpty {
                 bound.peer = try ListeningSocket.bind(host: config.peerListen.host, port: config.peerListen.port, reusePort: false)
+            }
+            if let edge = config.edgeListen {
+                bound.edge = try ListeningSocket.bind(host: edge.host, port: edge.port, reusePort: false)
             }
         } catch {
             bound.closeUnused()
@@ -49,5 +55,6 @@ struct BoundSockets {
         for s in viewer + https { s.closeUnused() }
         internalListener?.closeUnused()
         peer?.closeUnused()
+        edge?.closeUnused()
     }
 }

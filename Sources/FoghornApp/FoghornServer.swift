@@ -42,6 +42,10 @@ public final class FoghornServer: @unchecked Sendable {
     public private(set) var peerPort: UInt16 = 0
     /// The HTTPS listener's port (0 without certificates).
     public private(set) var httpsPort: UInt16 = 0
+    /// The public edge API's port (0 without `edge_listen`).
+    public private(set) var edgePort: UInt16 = 0
+    /// The edge API of the edge listener (nil without `edge_listen`); touch on the control loop.
+    public private(set) var edgeAPI: EdgeAPI?
     /// Certificates (nil without HTTPS); touch on the control loop.
     public private(set) var tls: TLSManager?
     /// Every HTTPS listener's handshake counters (appended on the control loop, read at scrape time there).
@@ -136,6 +140,9 @@ public final class FoghornServer: @unchecked Sendable {
             var geo: (any GeoLookup)?
             if !config.geoipDb.isEmpty { geo = try MMDBGeoDatabase(path: config.geoipDb) }
             plane = try ControlPlane(config: config, loop: controlLoop, logger: logger, dataLoops: count, geo: geo)
+            if let pair = config.tlsEdgeCertificate {
+                do { plane.edgeCertificate = try EdgeCertificate.load(pair) } catch { throw StartError(message: error.description) }
+            }
             // Durable state loads before anything is served (a restarted Foghorn knows its edges).
             let store = try openStateStore()
             do { try plane.restore(from: store) } catch {
@@ -151,6 +158,8 @@ public final class FoghornServer: @unchecked Sendable {
         internalPort = sockets.internalListener.port
         httpsPort = sockets.https.first?.port ?? 0
         peerPort = sockets.peer?.port ?? 0
+        edgePort = sockets.edge?.port ?? 0
+        let edgeSocket = sockets.edge
         let viewerSockets = sockets.viewer, httpsSockets = sockets.https, internalSocket: ListeningSocket = sockets.internalListener
         let peerSocket = sockets.peer
         self.plane = plane
@@ -198,7 +207,7 @@ public final class FoghornServer: @unchecked Sendable {
         metrics.registerGauge(MetricNames.dataLoops, help: "Data loops serving viewers.") { Double(count) }
 
         let started = Locked(0)
-        let total = count + 1
+        let total = count + 1 + (edgeSocket == nil ? 0 : 1)
         let markStarted: @Sendable () -> Void = { [readiness] in
             let n = started.withLock { $0 += 1; return $0 }
             if n == total { readiness.set("listeners", ok: true) }
@@ -246,6 +255,7 @@ public final class FoghornServer: @unchecked Sendable {
             } catch {
                 logger.critical("internal listener failed", metadata: ["error": "\(error)"])
             }
+            if let edgeSocket { startEdgeListener(edgeSocket, markStarted: markStarted) }
             if installSignalHandlers { installSignals() }
         }
         controlLoop.start()
@@ -259,6 +269,9 @@ public final class FoghornServer: @unchecked Sendable {
             throw StartError(message: "listeners did not start within 2 s")
         }
         if httpsPort != 0 { logger.info("HTTPS listening", metadata: ["https": "\(HostPort.format(host: config.httpsListen.host, port: httpsPort))"]) }
+        if edgePort != 0, let edge = config.edgeListen {
+            logger.info("edge API listening", metadata: ["edge": "\(HostPort.format(host: edge.host, port: edgePort))", "tls": "\(tls != nil)"])
+        }
         if peerPort != 0 { logger.info("peer listener up", metadata: ["peer": "\(HostPort.format(host: config.peerListen.host, port: peerPort))", "peers": "\(config.peers.count)"]) }
         logger.info("foghorn listening", metadata: [
             "viewer": "\(HostPort.format(host: config.httpListen.host, port: httpPort))",
@@ -299,6 +312,42 @@ public final class FoghornServer: @unchecked Sendable {
             w.body(location, contentType: "text/plain; charset=utf-8")
         }
         return router
+    }
+
+    var edgeOptions: HTTPListenerOptions {
+        HTTPListenerOptions(
+            name: "edge",
+            limits: HTTPLimits(
+                maxRequestLineBytes: config.maxRequestLineBytes, maxHeaderBytes: config.maxHeaderBytes,
+                maxHeaderCount: config.maxHeaders, maxBodyBytes: config.edgeAPI.maxBodyBytes),
+            timeouts: timeouts,
+            maxConnectionsPerLoop: config.edgeAPI.maxConnections,
+            maxPipelinedRequests: config.maxPipelinedRequests)
+    }
+
+    /// The public edge API (`edge_listen`) on the control loop: enrolment, reports and `/livez`,
+    /// over TLS with the HTTPS certificates (plain only with `edge_api.plaintext`).
+    func startEdgeListener(_ socket: ListeningSocket, markStarted: @Sendable () -> Void) {
+        let api = EdgeAPI(plane: plane)
+        edgeAPI = api
+        let router = HTTPRouter()
+        OpsRoutes.registerLiveness(on: router, controlLoop: controlHeartbeat)
+        api.register(on: router)
+        let listenerMetrics = ListenerMetrics(listenerName: "edge", routeNames: router.routeNames)
+        metrics.register(listenerMetrics)
+        metrics.registerFamily(MetricNames.edgeAPIRateLimited, help: "Edge API requests refused 429 by each rate limit.", label: "limit",
+                               values: ["address", "credential"]) { i in i == 0 ? api.limitedByAddress : api.limitedByCredential }
+        do {
+            let listener = try HTTPListener(socket: socket, options: edgeOptions, router: router, context: controlContext, metrics: listenerMetrics)
+            if let tls {
+                listener.tls = TLSContextReader(tls.publisher)
+                listener.tlsHandshakeTimeoutMs = UInt64(config.tlsHandshakeTimeoutMs)
+                tlsCounterSets.append(listener.tlsCounters)
+            }
+            markStarted()
+        } catch {
+            logger.critical("edge listener failed", metadata: ["error": "\(error)"])
+        }
     }
 
     func makeInternalRouter() -> HTTPRouter {
@@ -365,8 +414,22 @@ public final class FoghornServer: @unchecked Sendable {
         let restart = try plane.reload(new)
         applyLiveSettings(plane.config)
         if let tls { tls.reload(new.tlsCertificates.isEmpty ? tls.pairs : new.tlsCertificates, reason: "SIGHUP") }
+        reloadEdgeCertificate(new.tlsEdgeCertificate)
         readiness.set("geoip", ok: true, detail: plane.config.geoipDb)
         return restart
+    }
+
+    /// `tls.edge_certificate` re-read (SIGHUP): a file that does not load keeps the previous one.
+    func reloadEdgeCertificate(_ pair: TLSFilePair?) {
+        guard let pair else {
+            plane.edgeCertificate = nil
+            return
+        }
+        do {
+            plane.edgeCertificate = try EdgeCertificate.load(pair)
+        } catch {
+            logger.error("tls.edge_certificate did not load; enrolment keeps handing out the previous one", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Hands a reloaded configuration's live keys (``ConfigKeys/reloadClasses``) to the loops:
@@ -389,5 +452,6 @@ public final class FoghornServer: @unchecked Sendable {
             }
         }
         controlContext.retune(listenersNamed: internalListener.name, internalListener)
+        controlContext.retune(listenersNamed: edgeOptions.name, edgeOptions)
     }
 }

@@ -167,17 +167,78 @@ public enum ConfigKeys {
         listen("peer_listen", "peer listener for PeerChannels from other clusters (bound only when peers are configured)", \.peerListen),
         peersKey(),
         peering(),
+        optionalListen("edge_listen", "public edge API listener (enrol, report; TLS with tls.certificates, control loop); empty = not bound", \.edgeListen),
+        edgeAPI(),
     ]
+
+    /// A listen address that may be empty (the listener is then not bound).
+    static func optionalListen(_ name: String, _ summary: String, _ path: any WritableKeyPath<FoghornConfiguration, ListenAddress?> & Sendable) -> ConfigKey {
+        ConfigKey(name: name, summary: summary, defaultText: "\"\"", fields: .path(path),
+                  read: { .string($0[keyPath: path]?.description ?? "") }) { config, value in
+            guard case .string(let s) = value else { return "expected \"HOST:PORT\" or \"\", got \(value.typeDescription)" }
+            if s.isEmpty {
+                config[keyPath: path] = nil
+                return nil
+            }
+            guard let address = ListenAddress.parse(s) else {
+                return "\"\(s)\" is not HOST:PORT with a numeric IPv4 host or a bracketed IPv6 host"
+            }
+            config[keyPath: path] = address
+            return nil
+        }
+    }
+
+    /// `edge_api: {public_url, report_interval_s, plaintext, address_per_minute, …}`.
+    static func edgeAPI() -> ConfigKey {
+        let ints: [(String, any WritableKeyPath<EdgeAPISettings, Int> & Sendable, ClosedRange<Int>)] = [
+            ("report_interval_s", \.reportIntervalS, 1...300),
+            ("address_per_minute", \.addressPerMinute, 1...1_000_000), ("address_burst", \.addressBurst, 1...100_000),
+            ("credential_per_minute", \.credentialPerMinute, 1...1_000_000), ("credential_burst", \.credentialBurst, 1...100_000),
+            ("tracked_keys", \.trackedKeys, 1024...16_777_216), ("max_body_bytes", \.maxBodyBytes, 1024...67_108_864),
+            ("max_connections", \.maxConnections, 1...1_000_000),
+        ]
+        let defaults = EdgeAPISettings()
+        let names = (["public_url"] + ints.map(\.0) + ["plaintext"]).joined(separator: ", ")
+        return ConfigKey(name: "edge_api", summary: "public edge API: {\(names)}",
+                         defaultText: "{public_url: \"\", " + ints.map { "\($0.0): \(defaults[keyPath: $0.1])" }.joined(separator: ", ") + ", plaintext: false}",
+                         fields: .path(\.edgeAPI),
+                         read: { c in .object([("public_url", .string(c.edgeAPI.publicUrl))] + ints.map { ($0.0, JSONValue.int(Int64(c.edgeAPI[keyPath: $0.1]))) }
+                                              + [("plaintext", .bool(c.edgeAPI.plaintext))]) }) { config, value in
+            guard case .object(let members) = objectValue(value) else { return "expected an object {\(names)}" }
+            for (key, item) in members {
+                switch key {
+                case "public_url":
+                    guard let s = item.stringValue else { return "public_url: expected https://host[:port]" }
+                    if !s.isEmpty {
+                        guard let parts = URLParts.parse(s), s.hasPrefix("https://") || s.hasPrefix("http://"), InputRules.forbiddenURLByte(s) == nil,
+                              parts.host.utf8.count <= 253 else {
+                            return "public_url: expected http(s)://host[:port] (the URL edges reach edge_listen at)"
+                        }
+                    }
+                    config.edgeAPI.publicUrl = s.hasSuffix("/") ? String(s.dropLast()) : s
+                case "plaintext":
+                    guard let b = item.boolValue else { return "plaintext: expected true or false" }
+                    config.edgeAPI.plaintext = b
+                default:
+                    guard let field = ints.first(where: { $0.0 == key }) else { return "\(key): unknown field (\(names))" }
+                    guard let n = item.intValue, field.2.contains(Int(n)) else { return "\(key): expected an integer in \(field.2.lowerBound)...\(field.2.upperBound)" }
+                    config.edgeAPI[keyPath: field.1] = Int(n)
+                }
+            }
+            return nil
+        }
+    }
 
     /// `tls: {certificates: [{cert, key}], handshake_timeout_ms, check_interval_s}`.
     static func tls() -> ConfigKey {
-        ConfigKey(name: "tls", summary: "HTTPS: {certificates: [{cert, key}] (PEM files; first = default, SNI picks), handshake_timeout_ms, check_interval_s, ticket_rotate_s}",
-                  defaultText: "{certificates: [], handshake_timeout_ms: 5000, check_interval_s: 10, ticket_rotate_s: 43200}",
-                  fields: .all([.path(\.tlsCertificates), .path(\.tlsHandshakeTimeoutMs), .path(\.tlsCheckIntervalS), .path(\.tlsTicketRotateS)]),
+        ConfigKey(name: "tls", summary: "HTTPS: {certificates: [{cert, key}] (PEM files; first = default, SNI picks), handshake_timeout_ms, check_interval_s, ticket_rotate_s, edge_certificate: {cert, key} (handed to enrolling edges)}",
+                  defaultText: "{certificates: [], handshake_timeout_ms: 5000, check_interval_s: 10, ticket_rotate_s: 43200, edge_certificate: null}",
+                  fields: .all([.path(\.tlsCertificates), .path(\.tlsHandshakeTimeoutMs), .path(\.tlsCheckIntervalS), .path(\.tlsTicketRotateS), .path(\.tlsEdgeCertificate)]),
                   read: { c in .object([
                       ("certificates", .array(c.tlsCertificates.map { .object([("cert", .string($0.cert)), ("key", .string($0.key))]) })),
                       ("handshake_timeout_ms", .int(Int64(c.tlsHandshakeTimeoutMs))), ("check_interval_s", .int(Int64(c.tlsCheckIntervalS))),
                       ("ticket_rotate_s", .int(Int64(c.tlsTicketRotateS))),
+                      ("edge_certificate", c.tlsEdgeCertificate.map { .object([("cert", .string($0.cert)), ("key", .string($0.key))]) } ?? .null),
                   ]) }) { config, value in
             guard case .object(let members) = objectValue(value) else { return "expected an object {certificates, handshake_timeout_ms, check_interval_s, ticket_rotate_s}" }
             for (key, item) in members {
@@ -202,8 +263,15 @@ public enum ConfigKeys {
                 case "ticket_rotate_s":
                     guard let n = item.intValue, (0...604_800).contains(n) else { return "ticket_rotate_s: expected an integer in 0...604800" }
                     config.tlsTicketRotateS = Int(n)
+                case "edge_certificate":
+                    if case .null = item { config.tlsEdgeCertificate = nil; continue }
+                    guard let cert = item["cert"]?.stringValue, !cert.isEmpty, let keyPath = item["key"]?.stringValue, !keyPath.isEmpty,
+                          item.objectValue?.count == 2 else {
+                        return "edge_certificate: expected {cert: PEM path, key: PEM path} (the cluster's wildcard for edges)"
+                    }
+                    config.tlsEdgeCertificate = TLSFilePair(cert: cert, key: keyPath)
                 default:
-                    return "\(key): unknown field (certificates, handshake_timeout_ms, check_interval_s, ticket_rotate_s)"
+                    return "\(key): unknown field (certificates, handshake_timeout_ms, check_interval_s, ticket_rotate_s, edge_certificate)"
                 }
             }
             return nil

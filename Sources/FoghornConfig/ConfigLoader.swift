@@ -166,6 +166,17 @@ public enum ConfigLoader {
         if !config.tlsCertificates.isEmpty && config.httpsListen == config.httpListen && config.httpListen.port != 0 {
             throw ConfigError(key: "https_listen", problem: "must differ from http_listen (\(config.httpListen))", source: "merged")
         }
+        if let edge = config.edgeListen {
+            if config.tlsCertificates.isEmpty && !config.edgeAPI.plaintext {
+                throw ConfigError(key: "edge_listen", problem: "needs tls.certificates (edges send credentials), or edge_api.plaintext: true behind a TLS-terminating proxy", source: "merged")
+            }
+            if edge.port != 0 && [config.httpListen, config.internalListen].contains(edge) {
+                throw ConfigError(key: "edge_listen", problem: "must differ from http_listen and internal_listen (\(edge))", source: "merged")
+            }
+            if edge.port != 0 && !config.tlsCertificates.isEmpty && edge == config.httpsListen {
+                throw ConfigError(key: "edge_listen", problem: "must differ from https_listen (\(edge))", source: "merged")
+            }
+        }
         if config.hardStopAfterMs <= config.shutdownDelayMs {
             throw ConfigError(
                 key: "hard_stop_after_ms",

@@ -125,6 +125,38 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var peerListen = ListenAddress(host: "0.0.0.0", port: 18019)
     public var peers: [PeerConfig] = []
     public var peering = PeeringSettings()
+    /// `edge_listen`: the public edge API (enrol, report) over TLS; nil = not bound.
+    public var edgeListen: ListenAddress?
+    /// `edge_api`: that listener's limits and what enrolment answers.
+    public var edgeAPI = EdgeAPISettings()
+    /// `tls.edge_certificate`: the cluster's wildcard for `*.<slug>.<root_domain>`, handed to
+    /// enrolling edges so they serve HTTPS for their domain; nil = not handed out.
+    public var tlsEdgeCertificate: TLSFilePair?
+
+    public init() {}
+}
+
+/// `edge_api: {…}` — the public edge listener's limits and what enrolment tells an edge.
+public struct EdgeAPISettings: Sendable, Equatable {
+    /// The URL edges reach this listener at (`https://foghorn.eu.example.net:18444`); the enrol
+    /// answer's `report_url` is built on it. Empty: the scheme and Host the enrolling edge used.
+    public var publicUrl = ""
+    /// How often an edge should report (told to it at enrolment).
+    public var reportIntervalS = 5
+    /// Serve the edge API without TLS (only behind a TLS-terminating proxy, or in tests).
+    public var plaintext = false
+    /// Requests per minute and burst per source address (every request, before anything else).
+    public var addressPerMinute = 600
+    public var addressBurst = 60
+    /// Requests per minute and burst per credential (an edge's reports, one enrolment token's uses).
+    public var credentialPerMinute = 60
+    public var credentialBurst = 10
+    /// Addresses and credentials tracked at once (fixed memory; the quietest are forgotten first).
+    public var trackedKeys = 65_536
+    /// Largest request body; larger → 413.
+    public var maxBodyBytes = 1_048_576
+    /// Connections at once; at the cap the listener stops accepting.
+    public var maxConnections = 4096
 
     public init() {}
 }

@@ -91,7 +91,8 @@ extension ControlPlane {
         edge.publicIP = r.publicIP
         edge.domain = r.domain
         edge.location = r.location
-        edge.baseURL = r.baseURL
+        // Registrations from before enrolment set a default have none: the assigned domain's.
+        edge.baseURL = r.baseURL.isEmpty && !r.domain.isEmpty ? EdgeAPI.defaultBaseURL(domain: r.domain) : r.baseURL
         edge.capabilities = r.capabilities
         if let lat = r.lat, let lon = r.lon, GeoPoint.isValid(lat: lat, lon: lon) {
             edge.lat = lat

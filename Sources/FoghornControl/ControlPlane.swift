@@ -59,6 +59,8 @@ public final class ControlPlane: @unchecked Sendable {
     public var pendingForwarder: (([(nodeId: String, bytesPerSec: UInt64)]) -> Void)?
     /// Publishes an edge report this replica received to the other replicas (set with Redis).
     public var reportForwarder: ((String, [UInt8]) -> Void)?
+    /// `tls.edge_certificate`, loaded (handed to enrolling edges); set at start and on SIGHUP.
+    public var edgeCertificate: EdgeCertificate?
     /// Durable writes committed.
     public internal(set) var stateWritesCommitted: UInt64 = 0
     /// Commits the store refused (each answered 503 `STATE_UNAVAILABLE`).

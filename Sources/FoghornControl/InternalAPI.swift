@@ -68,46 +68,7 @@ public enum InternalAPI {
         }
 
         router.add("edges_enroll", [.post], InternalPaths.enroll) { req, w in
-            guard let body = parseBody(req, &w) else { return }
-            guard checkFields(body, ["enrollment_token", "public_ip", "lat", "lon", "location"], &w) else { return }
-            guard let token = body["enrollment_token"]?.stringValue else {
-                return invalid(&w, "enrollment_token", "required string")
-            }
-            guard let ipText = body["public_ip"]?.stringValue, IPAddress.parse(ipText) != nil else {
-                return invalid(&w, "public_ip", "required: an IPv4 or IPv6 address")
-            }
-            var report = JSONValue.object([])
-            if case .object(let members) = body {
-                report = .object(members.filter { ["lat", "lon", "location"].contains($0.key) })
-            }
-            let parsed: EdgeReport
-            do throws(EdgeReport.FieldError) { parsed = try EdgeReport.parse(report, names: plane.builder.names) } catch { return invalid(&w, error.field, error.problem) }
-            let claims: EnrollmentTokens.Claims
-            // Verified here; the use is taken by the store (one use per commit, refused past the
-            // last), so concurrent enrolments — on this replica or another — cannot overspend it.
-            switch plane.tokens.verify(token, nowSeconds: ControlPlane.unixSeconds()) {
-            case .success(let c): claims = c
-            case .failure(let f):
-                w.error(HTTPStatus(rawValue: f.status)!, code: f.code, message: f.message)
-                return
-            }
-            var nodeId = Crypto.hex(Crypto.randomBytes(6))
-            while plane.edges[nodeId] != nil || plane.durable.edges[nodeId] != nil { nodeId = Crypto.hex(Crypto.randomBytes(6)) }
-            var registration = EdgeRegistration(
-                nodeId: nodeId, tenant: claims.tenant, domain: "edge-\(nodeId).\(plane.config.clusterSlug).\(plane.config.rootDomain)",
-                publicIP: ipText, location: parsed.location ?? "", enrolledAtUnixMs: ControlPlane.unixMs())
-            if let lat = parsed.lat, let lon = parsed.lon, GeoPoint.isValid(lat: lat, lon: lon) { registration.lat = lat; registration.lon = lon }
-            let domain = registration.domain
-            DurableAnswer.commit(plane, &w, [.redeemToken(tokenId: claims.id, maxUses: claims.maxUses, expiresAt: claims.expiresAt), .registerEdge(registration)]) { w in
-                var j = JSONWriter()
-                j.objectStart()
-                j.field("node_id", nodeId)
-                j.field("domain", domain)
-                j.field("cluster_id", plane.config.clusterId)
-                j.field("edge_token", plane.tokens.edgeCredential(nodeId: nodeId))
-                j.objectEnd()
-                w.json(.created, j)
-            }
+            EdgeAPI.enroll(req, &w, plane, limiter: nil)
         }
 
         router.add("edges_list", [.get, .head], InternalPaths.edges) { _, w in
@@ -131,21 +92,7 @@ public enum InternalAPI {
             let action = parts.count == 5 ? String(parts[4]) : ""
             switch (req.method, action) {
             case (.post, "report"):
-                // An evicted edge's registration stays: its credential brings it back.
-                guard plane.edges[nodeId] != nil || plane.durable.edges[nodeId] != nil else { return edgeNotFound(&w, nodeId) }
-                guard authorizeEdge(req, &w, plane, nodeId: nodeId) else { return }
-                guard let body = parseBody(req, &w) else { return }
-                do throws(EdgeReport.FieldError) {
-                    let report = try EdgeReport.parse(body, names: plane.builder.names)
-                    if plane.edges[nodeId] == nil { _ = plane.readmit(nodeId) }
-                    _ = plane.apply(report, to: nodeId)
-                    plane.noteReported(nodeId)
-                    plane.reportForwarder?(nodeId, Array(req.body))
-                    w.head(.noContent)
-                    w.emptyBody()
-                } catch {
-                    invalid(&w, error.field, error.problem)
-                }
+                EdgeAPI.report(req, &w, plane, nodeId: nodeId, limiter: nil)
             case (.put, "mode"):
                 guard requireAdmin(req, &w, plane) else { return }
                 guard plane.edges[nodeId] != nil else { return edgeNotFound(&w, nodeId) }
@@ -412,6 +359,9 @@ public enum InternalAPI {
         j.objectStart()
         j.field("node_id", e.nodeId)
         j.field("state", edgeState(e, plane, now))
+        let warnings = EdgeWarnings(e, staleness: plane.staleness, nowMs: now)
+        j.key("warnings"); j.arrayStart(); for line in warnings.blocking { j.string(line) }; j.arrayEnd()
+        j.key("notes"); j.arrayStart(); for line in warnings.notes { j.string(line) }; j.arrayEnd()
         j.field("mode", e.mode.rawValue)
         j.field("static", e.isStatic)
         if !e.pollError.isEmpty { j.field("poll_error", e.pollError) }

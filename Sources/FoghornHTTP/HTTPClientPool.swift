@@ -1,7 +1,7 @@
 import FoghornTLS
 
-/// Non-blocking HTTP/1.1 GETs over pooled keep-alive connections, plain or TLS
-/// (the upstream playback resolver). One pool per event loop; every call and
+/// Non-blocking HTTP/1.1 requests over pooled keep-alive connections, plain or TLS
+/// (the upstream playback resolver, the edge agent). One pool per event loop; every call and
 /// callback runs on that loop. A request reuses an idle connection to the same
 /// origin when there is one, else dials (name resolution on libuv's pool,
 /// connect deadline, TLS handshake with certificate and host verification);
@@ -44,7 +44,28 @@ public final class HTTPClientPool {
     /// GET `path` from `origin`; `completion` runs once on the loop.
     public func get(_ origin: Origin, path: String, options: Options = Options(),
                     completion: @escaping (Result<HTTPFetchResponse, HTTPFetchError>) -> Void) {
+        request(origin, method: "GET", path: path, options: options, completion: completion)
+    }
+
+    /// Any request: `headers` are added after Host, User-Agent and Accept (names and values must
+    /// not hold CR or LF: callers pass fixed names and checked values); a `body` is sent with its
+    /// Content-Length as `application/json`. A reused connection found closed before any answer
+    /// is retried once on a fresh one only when `retryOnStale` (the request is safe to repeat).
+    public func request(_ origin: Origin, method: String, path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                        retryOnStale: Bool = true, options: Options = Options(),
+                        completion: @escaping (Result<HTTPFetchResponse, HTTPFetchError>) -> Void) {
+        var head = "\(method) \(path) HTTP/1.1\r\n"
+        let hostHeader = origin.host.contains(":") ? "[\(origin.host)]" : origin.host
+        let defaultPort: UInt16 = origin.tls ? 443 : 80
+        head += "Host: \(hostHeader)\(origin.port == defaultPort ? "" : ":\(origin.port)")\r\nUser-Agent: foghorn\r\nAccept: application/json\r\n"
+        for (name, value) in headers where !(name + value).utf8.contains(where: { $0 == 13 || $0 == 10 }) { head += "\(name): \(value)\r\n" }
+        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        var bytes = Array(head.utf8)
+        if let body { bytes += body }
         let exchange = Exchange(origin: origin, path: path, options: options, completion: completion)
+        exchange.requestBytes = bytes
+        exchange.retryOnStale = retryOnStale
         // Strong on purpose: the exchange lives until its deadline or answer (finish closes the timer).
         exchange.timer = LoopTimer(loop: loop) { [unowned self, exchange] in
             exchange.connection?.abandon()
@@ -114,7 +135,7 @@ public final class HTTPClientPool {
     /// The connection failed under `exchange`: retry once if it was a reused one that
     /// died before answering (the server closed an idle keep-alive), else fail.
     func failed(_ exchange: Exchange, _ error: HTTPFetchError, receivedAnything: Bool) {
-        if exchange.reused && !receivedAnything && !exchange.done {
+        if exchange.reused && exchange.retryOnStale && !receivedAnything && !exchange.done {
             return start(exchange, allowReuse: false)
         }
         finish(exchange, .failure(error))
@@ -148,6 +169,9 @@ public final class HTTPClientPool {
         var connected = false
         var done = false
         var connection: PooledConnection?
+        /// The whole request as sent (head and body).
+        var requestBytes: [UInt8] = []
+        var retryOnStale = true
 
         init(origin: Origin, path: String, options: Options, completion: @escaping (Result<HTTPFetchResponse, HTTPFetchError>) -> Void) {
             self.origin = origin
@@ -186,10 +210,7 @@ final class PooledConnection {
         exchange = e
         e.connection = self
         received.removeAll(keepingCapacity: true)
-        let hostHeader = origin.host.contains(":") ? "[\(origin.host)]" : origin.host
-        let defaultPort: UInt16 = origin.tls ? 443 : 80
-        let text = "GET \(e.path) HTTP/1.1\r\nHost: \(hostHeader)\(origin.port == defaultPort ? "" : ":\(origin.port)")\r\nUser-Agent: foghorn\r\nAccept: application/json\r\n\r\n"
-        stream.write(Array(text.utf8))
+        stream.write(e.requestBytes)
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {

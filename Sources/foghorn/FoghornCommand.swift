@@ -10,7 +10,7 @@ struct FoghornCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "foghorn",
         abstract: "Routes live-video viewers to the best edge.",
-        subcommands: [Serve.self, CheckConfig.self, Version.self],
+        subcommands: [Serve.self, CheckConfig.self, EdgeAgentCommand.self, Version.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -74,6 +74,9 @@ struct ConfigOptions: ParsableArguments, Sendable {
     @Flag(name: .long, help: "Redirect every plain-HTTP request to HTTPS.")
     var httpRedirectToHttps = false
 
+    @Option(name: .long, help: ArgumentHelp("Public edge API listener: enrolment and reports over TLS (needs --tls-cert/--tls-key).", valueName: "HOST:PORT"))
+    var edgeListen: String?
+
     @Option(name: .long, help: ArgumentHelp("Peer listener for PeerChannels (bound only when peers are configured; default 0.0.0.0:18019).", valueName: "HOST:PORT"))
     var peerListen: String?
 
@@ -117,6 +120,7 @@ struct ConfigOptions: ParsableArguments, Sendable {
         if let v = clusterSecret { overrides.append(("cluster_secret", v)) }
         if let v = peerListen { overrides.append(("peer_listen", v)) }
         if let v = httpsListen { overrides.append(("https_listen", v)) }
+        if let v = edgeListen { overrides.append(("edge_listen", v)) }
         if let v = resolverUrl { overrides.append(("resolver_url", v)) }
         if tlsCerts.count != tlsKeys.count {
             throw ConfigError(key: "tls", problem: "--tls-cert and --tls-key must come in pairs (\(tlsCerts.count) certificates, \(tlsKeys.count) keys)", source: "flag --tls-cert")
@@ -181,7 +185,11 @@ struct Serve: ParsableCommand {
         let internalURL = listenURL(config.internalListen.host, server.internalPort)
         // Unbuffered: scripts and tests wait for this line on a pipe.
         let https = server.httpsPort == 0 ? "" : ", https on " + listenURL(config.httpsListen.host, server.httpsPort).replacingAll("http://", with: "https://")
-        let ready = "Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL)\(https) (\(server.loopCount) data loops). Ctrl-C stops.\n"
+        var edge = ""
+        if server.edgePort != 0, let address = config.edgeListen {
+            edge = ", edge API on " + listenURL(address.host, server.edgePort).replacingAll("http://", with: config.tlsCertificates.isEmpty ? "http://" : "https://")
+        }
+        let ready = "Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL)\(https)\(edge) (\(server.loopCount) data loops). Ctrl-C stops.\n"
         ProcessIO.write(ready, to: 1)
         let code = server.waitUntilStopped()
         sink.stop()

@@ -44,7 +44,7 @@ import FoghornTesting
         defer { for s in [a, b, c] { s.stopNow() } }
         // Enrolled on A, reporting to A, a playback record set on B: routed by B and C.
         let (node, credential) = try RoutingTests.enroll(a.internalPort)
-        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 204)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 200)
         #expect(try Self.call(b, "PUT", "/v1/playback/r-id", body: #"{"stream": "live+r"}"#).status == 201)
         for s in [a, b, c] {
             #expect(try Self.eventually { try Self.play(s, "r-id") == 307 }, "replica \(s.internalPort) routes the report it did not receive")
@@ -52,7 +52,7 @@ import FoghornTesting
         let routed = try TestClient.get(port: c.httpPort, "/play/r-id/hls")
         #expect(routed.header("Location")?.hasPrefix("https://\(node).edges.example/") == true)
         // The edge reports to C (behind one DNS name): its credential works there too.
-        #expect(try RoutingTests.report(c.internalPort, node, credential, stream: "live+r", inputs: 1).status == 204)
+        #expect(try RoutingTests.report(c.internalPort, node, credential, stream: "live+r", inputs: 1).status == 200)
         // A mode set on B is honoured by A.
         #expect(try Self.call(b, "PUT", "/v1/edges/\(node)/mode", body: #"{"mode": "draining"}"#).status == 200)
         #expect(try Self.eventually { try Self.play(a, "r-id") == 503 })
@@ -105,14 +105,14 @@ import FoghornTesting
         let a = try Self.replica(redis, "a"), b = try Self.replica(redis, "b")
         defer { for s in [a, b] { s.stopNow() } }
         let (node, credential) = try RoutingTests.enroll(a.internalPort)
-        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 204)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 200)
         #expect(try Self.call(a, "PUT", "/v1/playback/before", body: #"{"stream": "live+r"}"#).status == 201)
         #expect(try Self.eventually { try Self.play(b, "before") == 307 })
         redis.pause()
         // Viewers see nothing; reports still apply locally; writes answer 503 within the command timeout.
         #expect(try Self.play(a, "before") == 307)
         #expect(try Self.play(b, "before") == 307)
-        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 204)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 200)
         let started = Date()
         let refused = try Self.call(b, "PUT", "/v1/playback/during", body: #"{"stream": "live+r"}"#)
         #expect(refused.status == 503)
@@ -171,7 +171,7 @@ import FoghornTesting
         let a = try Self.replica(redis, "a"), b = try Self.replica(redis, "b"), c = try Self.replica(redis, "c")
         defer { for s in [a, b, c] { s.stopNow() } }
         let (node, credential) = try RoutingTests.enroll(a.internalPort)
-        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+h").status == 204)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+h").status == 200)
         #expect(try Self.call(a, "PUT", "/v1/playback/h", body: #"{"stream": "live+h"}"#).status == 201)
         for s in [a, b, c] { #expect(try Self.eventually { try Self.play(s, "h") == 307 }) }
         func pending(_ s: FoghornServer) throws -> Int64 {
@@ -332,7 +332,7 @@ extension ReplicaPeeringTests {
             }
         }
         let (node, credential) = try RoutingTests.enroll(a.internalPort)
-        #expect(try RoutingTests.report(b.internalPort, node, credential, stream: "live+k").status == 204)
+        #expect(try RoutingTests.report(b.internalPort, node, credential, stream: "live+k").status == 200)
         #expect(try RoutingTests.call(c.internalPort, "PUT", "/v1/playback/k", body: #"{"stream": "live+k"}"#).status == 201)
         for p in [a, b, c] {
             #expect(try ReplicaTests.eventually { try TestClient.get(port: p.httpPort, "/play/k/hls").status == 307 })
@@ -361,7 +361,7 @@ extension ReplicaPeeringTests {
         // The others take writes and reports as before.
         #expect(try RoutingTests.call(a.internalPort, "PUT", "/v1/playback/after", body: #"{"stream": "live+k"}"#).status == 201)
         #expect(try ReplicaTests.eventually { try RoutingTests.call(c.internalPort, "GET", "/v1/playback/after").status == 200 })
-        #expect(try RoutingTests.report(c.internalPort, node, credential, stream: "live+k").status == 204)
+        #expect(try RoutingTests.report(c.internalPort, node, credential, stream: "live+k").status == 200)
         stop.withLock { $0 = true }
         #expect(group.wait(timeout: .now() + 10) == .success)
         #expect(failures.withLock { $0 } == 0, "viewers on the surviving replicas all routed (last other answer: \(lastBad.withLock { $0 }))")
@@ -374,7 +374,7 @@ extension ReplicaPeeringTests {
         }
         #expect(try RoutingTests.call(again.internalPort, "GET", "/v1/playback/after").status == 200)
         // Its edge is known but stale until the next report — which reaches it through another replica.
-        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+k").status == 204)
+        #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+k").status == 200)
         #expect(try ReplicaTests.eventually { try TestClient.get(port: again.httpPort, "/play/k/hls").status == 307 })
     }
 }

@@ -108,7 +108,7 @@ import FoghornTesting
              "outputs": {"HLS": "https://HOST/hls/$/index.m3u8?label=\\"x\\"&v=1", "MP4": "https://HOST/$.mp4"},
              "streams": {\(JSONValue.string(stream).jsonText): {"inputs": 1, "viewers": 3, "up_bytes_per_sec": 600000}}}
             """, token: tokenA)
-        #expect(report.status == 204, "\(report.bodyText)")
+        #expect(report.status == 200, "\(report.bodyText)")
         #expect(try Self.call(ip, "PUT", "/v1/playback/pq", body: #"{"stream": \#(JSONValue.string(stream).jsonText)}"#).status == 201)
         Self.settle()
         let json = try Self.call(vp, "GET", "/play/pq", token: nil)
@@ -192,15 +192,15 @@ import FoghornTesting
         #expect(try winner() == a)
         let before = try counters()
         // Same streams, position and URLs; only CPU (and viewers) change: a is busy now.
-        #expect(try Self.report(ip, a, ta, cpu: 950).status == 204)
-        #expect(try Self.report(ip, b, tb, cpu: 50).status == 204)
+        #expect(try Self.report(ip, a, ta, cpu: 950).status == 200)
+        #expect(try Self.report(ip, b, tb, cpu: 50).status == 200)
         Self.settle()
         #expect(try winner() == b)
         let after = try counters()
         #expect(after.rebuilds == before.rebuilds)
         #expect(after.loads >= before.loads + 1 && after.incremental == before.incremental)
         // Moving b places it elsewhere: an incremental build (no full one).
-        #expect(try Self.report(ip, b, tb, cpu: 50, lat: 40.4, lon: -3.7).status == 204)
+        #expect(try Self.report(ip, b, tb, cpu: 50, lat: 40.4, lon: -3.7).status == 200)
         Self.settle()
         let moved = try counters()
         #expect(moved.rebuilds == after.rebuilds && moved.incremental == after.incremental + 1)
@@ -259,21 +259,21 @@ import FoghornTesting
         let before = try state()
         #expect(before.streams == 1)
         // b moves to live+new: the new stream routes to it; live+s stays on a.
-        #expect(try Self.report(ip, b, tb, cpu: 900, stream: "live+new").status == 204)
+        #expect(try Self.report(ip, b, tb, cpu: 900, stream: "live+new").status == 200)
         Self.settle()
         #expect(try play("pn") == (307, b, nil))
         #expect(try play("pl") == (307, a, nil))
         var now = try state()
         #expect(now.rebuilds == before.rebuilds && now.incremental >= before.incremental + 1 && now.streams == 2)
         // a moves too: live+s ends (offline), live+new goes to the idle a.
-        #expect(try Self.report(ip, a, ta, cpu: 100, stream: "live+new").status == 204)
+        #expect(try Self.report(ip, a, ta, cpu: 100, stream: "live+new").status == 200)
         Self.settle()
         #expect(try play("pn") == (307, a, nil))
         #expect(try play("pl") == (404, nil, "STREAM_OFFLINE"))
         now = try state()
         #expect(now.rebuilds == before.rebuilds && now.incremental >= before.incremental + 2 && now.streams == 1)
         // b goes back: live+s is live again on its old slot.
-        #expect(try Self.report(ip, b, tb, cpu: 900, stream: "live+s").status == 204)
+        #expect(try Self.report(ip, b, tb, cpu: 900, stream: "live+s").status == 200)
         Self.settle()
         #expect(try play("pl") == (307, b, nil))
         #expect(try play("pn") == (307, a, nil))
@@ -286,7 +286,7 @@ import FoghornTesting
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
         let (a, tokenA) = try Self.enroll(ip)
-        #expect(try Self.report(ip, a, tokenA).status == 204)
+        #expect(try Self.report(ip, a, tokenA).status == 200)
         #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
         #expect(try Self.call(ip, "PUT", "/v1/playback/gone", body: #"{"stream": "live+nothing"}"#).status == 201)
         Self.settle()
@@ -315,7 +315,7 @@ import FoghornTesting
         #expect(try JSONParser.parse(r.body)["code"] == .string("NO_EDGE_AVAILABLE"))
         // A stream without inputs is offline.
         #expect(try Self.call(ip, "PUT", "/v1/edges/\(a)/mode", body: #"{"mode": "normal"}"#).status == 200)
-        #expect(try Self.report(ip, a, tokenA, inputs: 0).status == 204)
+        #expect(try Self.report(ip, a, tokenA, inputs: 0).status == 200)
         Self.settle()
         try check("/play/pk/hls", 404, "STREAM_OFFLINE")
     }
@@ -333,7 +333,7 @@ import FoghornTesting
         // Another edge's credential cannot report for this one.
         #expect(try Self.report(ip, a, tokenB).status == 401)
         // Invalid field → 400 naming it, state unchanged.
-        #expect(try Self.report(ip, a, tokenA, cpu: 300).status == 204)
+        #expect(try Self.report(ip, a, tokenA, cpu: 300).status == 200)
         let bad = try Self.call(ip, "POST", "/v1/edges/\(a)/report", body: #"{"cpu_permille": 5000, "ram_max_bytes": 1}"#, token: tokenA)
         #expect(bad.status == 400)
         let j = try JSONParser.parse(bad.body)
@@ -450,7 +450,7 @@ import FoghornTesting
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
         let (a, token) = try Self.enroll(ip)
-        #expect(try Self.report(ip, a, token, inputs: 0).status == 204)
+        #expect(try Self.report(ip, a, token, inputs: 0).status == 200)
         #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
         let play = try Self.eventually(vp, "/play/pk/hls") { $0.status == 404 && $0.bodyText.contains("STREAM_OFFLINE") }
         #expect(play.status == 404)
@@ -459,7 +459,7 @@ import FoghornTesting
         #expect(debug["outcome"] == .string("STREAM_OFFLINE"))
         #expect(debug["winner"] == .null)
         // With an input but the edge draining: both say NO_EDGE_AVAILABLE.
-        #expect(try Self.report(ip, a, token, inputs: 1).status == 204)
+        #expect(try Self.report(ip, a, token, inputs: 1).status == 200)
         #expect(try Self.call(ip, "PUT", "/v1/edges/\(a)/mode", body: #"{"mode": "draining"}"#).status == 200)
         #expect(try Self.eventually(vp, "/play/pk/hls") { $0.status == 503 }.status == 503)
         #expect(try JSONParser.parse(try Self.call(ip, "GET", "/debug/score?playback=pk").body)["outcome"] == .string("NO_EDGE_AVAILABLE"))
@@ -472,7 +472,7 @@ import FoghornTesting
         defer { server.stopNow() }
         let ip = server.internalPort, vp = server.httpPort
         let (a, token) = try Self.enroll(ip)
-        #expect(try Self.report(ip, a, token).status == 204)
+        #expect(try Self.report(ip, a, token).status == 200)
         #expect(try Self.call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
         Self.settle()
         func pending() throws -> Int {

@@ -8,6 +8,8 @@ public final class FoghornProcess {
     public private(set) var internalPort: UInt16 = 0
     /// The HTTPS port, when the binary serves HTTPS.
     public private(set) var httpsPort: UInt16 = 0
+    /// The edge API's port, when the binary serves one (`edge_listen`).
+    public private(set) var edgePort: UInt16 = 0
     private let stdout = Pipe()
     private let stderr = Pipe()
 
@@ -59,7 +61,8 @@ public final class FoghornProcess {
                 guard ports.count >= 2 else { break }
                 httpPort = ports[0]
                 internalPort = ports[1]
-                if ports.count >= 3 { httpsPort = ports[2] }
+                if let m = line.firstMatch(of: /https on https:\/\/127\.0\.0\.1:(\d+)/) { httpsPort = UInt16(m.output.1) ?? 0 }
+                if let m = line.firstMatch(of: /edge API on https?:\/\/127\.0\.0\.1:(\d+)/) { edgePort = UInt16(m.output.1) ?? 0 }
                 return
             }
         }
