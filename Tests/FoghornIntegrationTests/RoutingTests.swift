@@ -62,8 +62,8 @@ import FoghornTesting
     static func londonAndSeattle(_ ip: UInt16) throws -> (String, String) {
         let (london, tl) = try enroll(ip)
         let (seattle, ts) = try enroll(ip)
-        #expect(try report(ip, london, tl, cpu: 300, lat: 51.5, lon: -0.1).status == 204)
-        #expect(try report(ip, seattle, ts, cpu: 100, lat: 47.6, lon: -122.3).status == 204)
+        #expect(try report(ip, london, tl, cpu: 300, lat: 51.5, lon: -0.1).status == 200)
+        #expect(try report(ip, seattle, ts, cpu: 100, lat: 47.6, lon: -122.3).status == 200)
         #expect(try call(ip, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#).status == 201)
         settle()
         return (london, seattle)
@@ -73,8 +73,8 @@ import FoghornTesting
     /// ID `id` for the stream, published. Returns both edges with their tokens.
     static func idleAndBusy(_ ip: UInt16, playback id: String) throws -> (a: (String, String), b: (String, String)) {
         let a = try enroll(ip), b = try enroll(ip)
-        #expect(try report(ip, a.0, a.1, cpu: 100).status == 204)
-        #expect(try report(ip, b.0, b.1, cpu: 900).status == 204)
+        #expect(try report(ip, a.0, a.1, cpu: 100).status == 200)
+        #expect(try report(ip, b.0, b.1, cpu: 900).status == 200)
         #expect(try call(ip, "PUT", "/v1/playback/\(id)", body: #"{"stream": "live+s"}"#).status == 201)
         settle()
         return (a, b)

@@ -17,7 +17,9 @@ public final class FakeMistNode: @unchecked Sendable {
 
     public let host: String
 
-    public init(host: String = "127.0.0.1", passphrase: String = "koekjes", document: String) throws {
+    /// `mediaDirectory`: files served under `/hls/` (an HLS rendition ffmpeg wrote), as MistServer
+    /// serves its outputs.
+    public init(host: String = "127.0.0.1", passphrase: String = "koekjes", document: String, mediaDirectory: String? = nil) throws {
         self.passphrase = passphrase
         self.host = host
         state = Locked((document, .normal, 0))
@@ -44,6 +46,16 @@ public final class FakeMistNode: @unchecked Sendable {
                 w.error(.internalServerError, code: "BOOM", message: "controller error")
             }
         }
+        if let mediaDirectory {
+            router.add("media", [.get, .head], "/hls/*") { req, w in
+                let rest = String(req.pathString.dropFirst(5))
+                guard !rest.contains(".."), let bytes = FakeMistNode.read(mediaDirectory + "/" + rest) else {
+                    return w.error(.notFound, code: "NOT_FOUND", message: "no such file")
+                }
+                w.head(.ok)
+                w.body(bytes, contentType: rest.hasSuffix(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp2t")
+            }
+        }
         let context = HTTPLoopContext(loop: loop)
         let options = HTTPListenerOptions(name: "fake-mist", limits: HTTPLimits(), timeouts: HTTPTimeouts(), maxConnectionsPerLoop: 100)
         loop.execute {
@@ -55,6 +67,20 @@ public final class FakeMistNode: @unchecked Sendable {
     }
 
     public var address: String { "\(host):\(port)" }
+
+    static func read(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while out.count < 64 << 20 {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
 
     public func setDocument(_ document: String) { state.withLock { $0.document = document } }
     public func setBehaviour(_ behaviour: Behaviour) { state.withLock { $0.behaviour = behaviour } }
