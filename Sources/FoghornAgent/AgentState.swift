@@ -119,6 +119,22 @@ enum AgentFiles {
         return bytes
     }
 
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// `mkdir -p` with mode 0700 for what it creates (the state holds a credential).
+    static func makeDirectories(_ dir: String) throws(AgentState.FileError) {
+        var st = stat()
+        if stat(dir, &st) == 0 { return }
+        let parent = directory(of: dir)
+        if parent != dir && parent != "." && parent != "/" { try makeDirectories(parent) }
+        if mkdir(dir, 0o700) != 0 && errno != EEXIST {
+            throw AgentState.FileError(description: "cannot create \(dir): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Text of a small file (`/proc`), nil when unreadable.
     static func text(_ path: String) -> String? {
         guard let b = try? read(path, limit: 1 << 20) else { return nil }
@@ -128,6 +144,7 @@ enum AgentFiles {
     /// Writes `bytes` to `path` through `path.tmp` (created with `mode`), fsync, rename, and a
     /// sync of the directory.
     static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(AgentState.FileError) {
+        try makeDirectories(directory(of: path))
         let tmp = path + ".tmp"
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
@@ -155,9 +172,7 @@ enum AgentFiles {
             unlink(tmp)
             throw AgentState.FileError(description: "cannot rename \(tmp) to \(path): \(String(cString: strerror(errno)))")
         }
-        var dir = path
-        if let slash = dir.lastIndex(of: "/") { dir = slash == dir.startIndex ? "/" : String(dir[..<slash]) } else { dir = "." }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dfd = open(directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             _ = fsync(dfd)
             close(dfd)

@@ -127,6 +127,11 @@ public final class EdgeAgent: @unchecked Sendable {  // its loop's thread only, 
         if options.bwLimitBytesPerSec == nil {
             logger.info("no --bw-limit-mbps: using MistServer's bwlimit, else 1 Gbit/s (128 MiB/s)")
         }
+        // A parent may have spawned us with these blocked (a blocked mask survives exec).
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signum in [SIGTERM, SIGINT] { sigaddset(&set, signum) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         loop.execute { [self] in
             signals = SignalWatcher(loop: loop, signals: [SIGTERM, SIGINT]) { [unowned self] signum in
                 logger.notice("signal received, stopping", metadata: ["signal": "\(signum == SIGTERM ? "SIGTERM" : "SIGINT")"])
@@ -231,7 +236,7 @@ public final class EdgeAgent: @unchecked Sendable {  // its loop's thread only, 
         do {
             try s.save(options.stateFile)
             if let tls = v["tls"], let cert = tls["certificate_pem"]?.stringValue, let key = tls["private_key_pem"]?.stringValue {
-                let dir = Self.directory(of: options.stateFile)
+                let dir = AgentFiles.directory(of: options.stateFile)
                 try AgentFiles.writeAtomically(dir + "/edge-cert.pem", Array(cert.utf8), mode: 0o644)
                 try AgentFiles.writeAtomically(dir + "/edge-key.pem", Array(key.utf8), mode: 0o600)
                 logger.info("wrote the edge's TLS certificate for its domain", metadata: ["cert": "\(dir)/edge-cert.pem", "key": "\(dir)/edge-key.pem"])
@@ -246,11 +251,6 @@ public final class EdgeAgent: @unchecked Sendable {  // its loop's thread only, 
         logger.info("enrolled", metadata: ["node_id": "\(node)", "domain": "\(s.domain)", "base_url": "\(s.baseURL)",
                                            "report_interval_s": "\(s.reportIntervalS)", "state_file": "\(options.stateFile)"])
         sampleAndReport()
-    }
-
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     // MARK: Reports

@@ -179,9 +179,16 @@ public final class EdgeAPI: @unchecked Sendable {  // control loop only (metrics
     /// `POST /v1/edges/<id>/report` with the edge's credential → 200
     /// `{node_id, state, routable, warnings, notes, report_interval_s}`.
     static func report(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane, nodeId: String, limiter: EdgeAPI?) {
-        // An evicted edge's registration stays: its credential brings it back.
-        guard plane.edges[nodeId] != nil || plane.durable.edges[nodeId] != nil else { return InternalAPI.edgeNotFound(&w, nodeId) }
         guard InternalAPI.authorizeEdge(req, &w, plane, nodeId: nodeId) else { return }
+        // An evicted edge's registration stays: its credential brings it back. A removed one's
+        // credential still verifies (it is an HMAC of the node ID) but reports nothing any more.
+        guard plane.edges[nodeId] != nil || plane.durable.edges[nodeId] != nil else {
+            if InternalAPI.isAdmin(req, plane) { return InternalAPI.edgeNotFound(&w, nodeId) }
+            w.head(.unauthorized)
+            w.header("WWW-Authenticate", "Bearer")
+            return w.error(.unauthorized, code: "EDGE_REMOVED",
+                           message: "edge \(nodeId) was removed (DELETE /v1/edges/\(nodeId)): its credential reports nothing any more; enrol again with a new enrolment token")
+        }
         if let limiter, !limiter.admit("n:" + nodeId, &w, credential: true) { return }
         guard let body = InternalAPI.parseBody(req, &w) else { return }
         do throws(EdgeReport.FieldError) {

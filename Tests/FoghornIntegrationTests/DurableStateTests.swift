@@ -140,7 +140,7 @@ import FoghornHTTP
         var ip = p.internalPort
         let (node, credential) = try RoutingTests.enroll(ip)
         #expect(try Self.call(ip, "DELETE", "/v1/edges/\(node)").status == 204)
-        #expect(try RoutingTests.report(ip, node, credential).status == 404)
+        #expect(try RoutingTests.report(ip, node, credential).status == 401)
         let issued = try Self.json(try Self.call(ip, "POST", "/v1/enrollment-tokens", body: "{}"))
         let tokenId = try #require(issued["token_id"]?.stringValue)
         let enrollment = try #require(issued["enrollment_token"]?.stringValue)
@@ -151,7 +151,7 @@ import FoghornHTTP
         defer { Self.stop(p) }
         ip = p.internalPort
         #expect(try Self.call(ip, "GET", "/v1/edges/\(node)").status == 404)
-        #expect(try RoutingTests.report(ip, node, credential).status == 404)
+        #expect(try RoutingTests.report(ip, node, credential).status == 401)
         let refused = try Self.call(ip, "POST", "/v1/edges/enroll", body: #"{"enrollment_token": "\#(enrollment)", "public_ip": "203.0.113.7"}"#, token: nil)
         #expect(refused.status == 403)
         #expect(try Self.json(refused)["code"] == .string("ENROLLMENT_TOKEN_REVOKED"))

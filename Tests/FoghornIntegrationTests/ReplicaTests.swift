@@ -63,7 +63,7 @@ import FoghornTesting
         // Deleted on A: gone on B, and its credential reports nowhere.
         #expect(try Self.call(a, "DELETE", "/v1/edges/\(node)").status == 204)
         #expect(try Self.eventually { try Self.call(b, "GET", "/v1/edges/\(node)").status == 404 })
-        #expect(try RoutingTests.report(b.internalPort, node, credential).status == 404)
+        #expect(try RoutingTests.report(b.internalPort, node, credential).status == 401)
         let state = try JSONParser.parse(try Self.call(b, "GET", "/debug/state").body)
         #expect(state["backend"] == .string("redis"))
         #expect(state["replica_id"] == .string("b"))

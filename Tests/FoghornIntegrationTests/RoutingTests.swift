@@ -343,7 +343,7 @@ import FoghornTesting
         #expect(edge["cpu_permille"] == .int(300))
         #expect(edge["ram_max_bytes"] == .int(8000))
         #expect(try Self.call(ip, "POST", "/v1/edges/\(a)/report", body: "{nope", token: tokenA).status == 400)
-        #expect(try Self.call(ip, "POST", "/v1/edges/ffffffffffff/report", body: "{}", token: tokenA).status == 404)
+        #expect(try Self.call(ip, "POST", "/v1/edges/ffffffffffff/report", body: "{}", token: tokenA).status == 401)
         // Enrollment tokens: forged, used up, expired-range validation.
         let issued = try JSONParser.parse(try Self.call(ip, "POST", "/v1/enrollment-tokens", body: #"{"max_uses": 1}"#).body)["enrollment_token"]!.stringValue!
         let body = #"{"enrollment_token": "\#(issued)", "public_ip": "203.0.113.9"}"#
