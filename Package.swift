@@ -142,6 +142,7 @@ let package = Package(
         // Durable records the state-store tests share.
         .target(name: "FoghornStateFixtures", dependencies: ["FoghornModel", "FoghornState"], path: "Tests/FoghornStateFixtures", swiftSettings: strict),
         .testTarget(name: "FoghornStateTests", dependencies: ["FoghornState", "FoghornStateFixtures", "FoghornModel", "FoghornJSON", "FoghornSync", "FoghornTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FoghornAgentTests", dependencies: ["FoghornAgent", "FoghornJSON", "FoghornModel"], swiftSettings: strict),
         .testTarget(name: "FoghornOpsTests", dependencies: ["FoghornOps", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
