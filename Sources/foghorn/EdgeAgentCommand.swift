@@ -2,6 +2,9 @@ import ArgumentParser
 import FoghornAgent
 import FoghornOps
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `foghorn edge-agent`: the edge side (docs/EDGES.md).
 struct EdgeAgentCommand: ParsableCommand {
@@ -20,7 +23,7 @@ struct EdgeAgentCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Enrolment token (first start only; a different token enrols again).", valueName: "TOKEN"))
     var enrollmentToken: String?
 
-    @Option(name: .long, help: ArgumentHelp("Read the enrolment token from this file instead (keeps it out of ps).", valueName: "PATH"))
+    @Option(name: .long, help: ArgumentHelp("Read the enrolment token from this file instead (keeps it out of ps; may be deleted once enrolled).", valueName: "PATH"))
     var enrollmentTokenFile: String?
 
     @Option(name: .long, help: ArgumentHelp("Where the edge's credential is kept (mode 0600).", valueName: "PATH"))
@@ -89,7 +92,8 @@ struct EdgeAgentCommand: ParsableCommand {
         var options = EdgeAgent.Options()
         options.foghornURLs = foghorn
         options.enrollmentToken = enrollmentToken
-        if let path = enrollmentTokenFile {
+        // A token file that is gone is fine once enrolled (the state file has the credential).
+        if let path = enrollmentTokenFile, access(path, F_OK) == 0 {
             do {
                 options.enrollmentToken = try ProcessIO.readFile(path).split(whereSeparator: \.isWhitespace).first.map(String.init)
             } catch {

@@ -181,6 +181,29 @@ import FoghornTesting
         #expect(try RoutingTests.call(server.edgePort, "POST", "/v1/edges/enroll", body: #"{"enrollment_token": "\#(token)"}"#, token: nil).status == 403)
     }
 
+    @Test func theClustersEdgeCertificateIsHandedToEnrollingEdges() throws {
+        let dir = try TestCertificates.tempDir()
+        let (cert, key) = try TestCertificates.leaf("wildcard", names: ["*.eu1.example.net"], in: dir)
+        let server = try Self.start { $0.tlsEdgeCertificate = TLSFilePair(cert: cert, key: key) }
+        defer { server.stopNow() }
+        let token = try Self.token(server)
+        let r = try RoutingTests.call(server.edgePort, "POST", "/v1/edges/enroll", body: #"{"enrollment_token": "\#(token)"}"#, token: nil)
+        #expect(r.status == 201)
+        let tls = try #require(try JSONParser.parse(r.body)["tls"])
+        #expect(tls["certificate_pem"] == .string(try String(contentsOfFile: cert, encoding: .utf8)))
+        #expect(tls["private_key_pem"] == .string(try String(contentsOfFile: key, encoding: .utf8)))
+        #expect(tls["names"] == .array([.string("*.eu1.example.net")]))
+        #expect((tls["not_after"]?.intValue ?? 0) > Int64(Date().timeIntervalSince1970))
+        // A key that does not match its certificate fails the start, saying which setting.
+        let (other, _) = try TestCertificates.leaf("other", names: ["x.eu1.example.net"], in: dir)
+        #expect(throws: (any Error).self) { try Self.start { $0.tlsEdgeCertificate = TLSFilePair(cert: other, key: key) } }
+        do {
+            _ = try Self.start { $0.tlsEdgeCertificate = TLSFilePair(cert: other, key: key) }
+        } catch {
+            #expect("\(error)".contains("tls.edge_certificate"), "\(error)")
+        }
+    }
+
     @Test func theEdgeListenerNeedsCertificatesUnlessToldItIsBehindATLSProxy() throws {
         var c = FoghornConfiguration()
         c.edgeListen = ListenAddress(host: "0.0.0.0", port: 18444)
