@@ -150,7 +150,8 @@ public final class EdgeAgent: @unchecked Sendable {  // its loop's thread only, 
         outcome = result
         timer?.close()
         signals?.close()
-        pool.closeAll()
+        // Not now: a connection that just answered goes back to the pool after this callback.
+        loop.addShutdownHook { [pool] in pool.closeAll() }
         loop.stop()
     }
 

@@ -87,12 +87,7 @@ import FoghornTesting
     }
 
     static func waitFor(_ ms: Int, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(Double(ms) / 1000)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
+        try FederationTests.eventually(ms, condition)
     }
 
     @Test func tokenToFirstViewerThenRestartRevokeAndASpentToken() throws {
@@ -112,8 +107,8 @@ import FoghornTesting
                                        "--base-url", "http://127.0.0.1:\(mist.port)/", "--log-level", "debug"])
         #expect(try Self.waitFor(8000) { try Self.play(foghorn).status == 307 })
         let elapsed = Date().timeIntervalSince(started)
-        // Two report intervals (1 s each) plus the agent's own start-up (a debug binary, a TLS handshake).
-        #expect(elapsed < 2.0 + 1.5, "first viewer routed \(elapsed) s after the agent started")
+        // Within two report intervals (1 s each) of the agent's start, its process start-up included.
+        #expect(elapsed < 2.0, "first viewer routed \(elapsed) s after the agent started")
         let redirect = try Self.play(foghorn)
         #expect(redirect.header("Location") == "http://127.0.0.1:\(mist.port)/hls/pb1/index.m3u8")
         if media != nil {
