@@ -351,6 +351,11 @@ public final class EdgeAgent: @unchecked Sendable {  // its loop's thread only, 
         let warnings = v?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let notes = v?["notes"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let state = v?["state"]?.stringValue ?? "reported"
+        // Foghorn's interval wins over the one enrolment gave (an operator changed edge_api), unless a flag set it.
+        if let i = v?["report_interval_s"]?.intValue, (1...300).contains(i), Int(i) != self.state?.reportIntervalS {
+            logger.info("report interval changed", metadata: ["report_interval_s": "\(i)"])
+            self.state?.reportIntervalS = Int(i)
+        }
         if warnings.isEmpty {
             status("ok:" + state + notes.joined(), level: .info, "reporting; edge is \(state)",
                    ["foghorn": "\(endpoint.text)", "notes": "\(notes.joined(separator: "; "))"])
