@@ -96,8 +96,11 @@ let package = Package(
                 "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRedis", "FoghornRouting", "FoghornState", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["BuildInfoPlugin"]
         ),
+        // The git commit baked into the binary (`foghorn --version`, `foghorn_build_info`).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         // The edge side: `foghorn edge-agent` (enrol once, then sample MistServer and /proc and report).
         .target(
             name: "FoghornAgent",

@@ -81,7 +81,7 @@ public final class FoghornServer: @unchecked Sendable {
         reloader = ConfigReloader(controlLoop: controlLoop, heartbeat: controlHeartbeat, logger: logger)
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        metrics = MetricsRegistry(version: FoghornVersion.string, startTimeSeconds: Double(now.tv_sec))
+        metrics = MetricsRegistry(version: FoghornVersion.string, commit: FoghornVersion.commit, startTimeSeconds: Double(now.tv_sec))
     }
 
     public var loopCount: Int {

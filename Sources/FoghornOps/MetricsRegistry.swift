@@ -12,10 +12,13 @@ public final class MetricsRegistry: Sendable {
     private let families = Locked<[(name: String, help: String, type: String, label: String, values: [String], read: @Sendable (Int) -> UInt64)]>([])
     private let dynamic = Locked<[(name: String, help: String, type: String, label: String, read: @Sendable () -> [(String, Double)])]>([])
     public let version: String
+    /// The git commit the binary was built from (`foghorn_build_info{commit}`).
+    public let commit: String
     public let startTimeSeconds: Double
 
-    public init(version: String, startTimeSeconds: Double) {
+    public init(version: String, commit: String = "unknown", startTimeSeconds: Double) {
         self.version = version
+        self.commit = commit
         self.startTimeSeconds = startTimeSeconds
     }
 
@@ -104,7 +107,7 @@ public final class MetricsRegistry: Sendable {
             out += "\(gauge.name) \(format(gauge.read()))\n"
         }
         header(&out, MetricNames.buildInfo, "Build information.", "gauge")
-        out += "\(MetricNames.buildInfo){version=\"\(version)\"} 1\n"
+        out += "\(MetricNames.buildInfo){version=\"\(version)\",commit=\"\(commit)\"} 1\n"
         header(&out, MetricNames.startTime, "Start time of the process since the Unix epoch in seconds.", "gauge")
         out += "\(MetricNames.startTime) \(format(startTimeSeconds))\n"
         return out

@@ -57,6 +57,7 @@ public enum OpsRoutes {
             j.objectStart()
             j.field("name", "foghorn")
             j.field("version", version)
+            j.field("commit", metrics.commit)
             j.objectEnd()
             w.head(.ok)
             w.header("Cache-Control", "no-store")

@@ -10,6 +10,7 @@ struct FoghornCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "foghorn",
         abstract: "Routes live-video viewers to the best edge.",
+        version: "foghorn \(FoghornVersion.full)",
         subcommands: [Serve.self, CheckConfig.self, EdgeAgentCommand.self, Version.self],
         defaultSubcommand: Serve.self
     )
@@ -189,7 +190,7 @@ struct Serve: ParsableCommand {
         if server.edgePort != 0, let address = config.edgeListen {
             edge = ", edge API on " + listenURL(address.host, server.edgePort).replacingAll("http://", with: config.tlsCertificates.isEmpty ? "http://" : "https://")
         }
-        let ready = "Foghorn \(FoghornVersion.string) ready: viewers on \(viewer), ops/admin on \(internalURL)\(https)\(edge) (\(server.loopCount) data loops). Ctrl-C stops.\n"
+        let ready = "Foghorn \(FoghornVersion.full) ready: viewers on \(viewer), ops/admin on \(internalURL)\(https)\(edge) (\(server.loopCount) data loops). Ctrl-C stops.\n"
         ProcessIO.write(ready, to: 1)
         let code = server.waitUntilStopped()
         sink.stop()
@@ -224,6 +225,6 @@ struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the version.")
 
     func run() {
-        print("foghorn \(FoghornVersion.string)")
+        print("foghorn \(FoghornVersion.full)")
     }
 }
