@@ -60,6 +60,7 @@ extension FoghornServer {
             do {
                 let listener = try HTTPListener(socket: socket, options: options, router: plainRouter, context: context, metrics: listenerMetrics,
                                                 commonHeaders: settings.commonHeaders)
+                listener.onAcceptError = { [acceptErrors] status in acceptErrors.record(listener: "viewer", status: status, nowMs: loop.nowMs) }
                 let queue = accessSink?.makeQueue()
                 if let queue {
                     listener.accessLogger = { request, status, _, ns in
@@ -71,6 +72,7 @@ extension FoghornServer {
                     metrics.register(tlsMetrics)
                     let secure = try HTTPListener(socket: httpsSocket, options: options, router: router, context: context, metrics: tlsMetrics,
                                                   commonHeaders: settings.commonHeaders)
+                    secure.onAcceptError = { [acceptErrors] status in acceptErrors.record(listener: "viewer_https", status: status, nowMs: loop.nowMs) }
                     secure.tls = TLSContextReader(tlsPublisher)
                     secure.tlsHandshakeTimeoutMs = UInt64(config.tlsHandshakeTimeoutMs)
                     secure.accessLogger = listener.accessLogger

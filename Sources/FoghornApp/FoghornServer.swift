@@ -73,11 +73,14 @@ public final class FoghornServer: @unchecked Sendable {
     var shutdownStarted = false
     var loopsDraining = 0
     var signals: SignalWatcher?
+    /// Failed accepts, logged rate-limited (every listener).
+    let acceptErrors: AcceptErrorLog
     var lifecycleTimers: [LoopTimer] = []
 
     public init(config: FoghornConfiguration, logger: Logger) {
         self.config = config
         self.logger = logger
+        acceptErrors = AcceptErrorLog(logger: logger)
         reloader = ConfigReloader(controlLoop: controlLoop, heartbeat: controlHeartbeat, logger: logger)
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
@@ -85,7 +88,7 @@ public final class FoghornServer: @unchecked Sendable {
     }
 
     public var loopCount: Int {
-        config.loops > 0 ? config.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        config.loops > 0 ? config.loops : ProcessLimits.cpuBudget().cpus
     }
 
     var viewerOptions: HTTPListenerOptions {
@@ -132,6 +135,12 @@ public final class FoghornServer: @unchecked Sendable {
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
         }
         let count = loopCount
+        if config.loops == 0 {
+            let budget = ProcessLimits.cpuBudget()
+            logger.info("data loops: one per CPU this process may use", metadata: [
+                "loops": "\(count)", "affinity_cpus": "\(budget.affinity)", "cgroup_quota": "\(budget.quotaSource ?? "none")"])
+        }
+        checkOpenFileLimit(loops: count)
         // HTTPS: certificates load before anything is bound (a bad file fails start-up).
         if !config.tlsCertificates.isEmpty { tls = try TLSManager(pairs: config.tlsCertificates, logger: logger) }
         let sockets = try BoundSockets.bind(config, loops: count, https: tls != nil)
@@ -250,7 +259,8 @@ public final class FoghornServer: @unchecked Sendable {
             let listenerMetrics = ListenerMetrics(listenerName: "internal", routeNames: router.routeNames)
             metrics.register(listenerMetrics)
             do {
-                _ = try HTTPListener(socket: internalSocket, options: internalOptions, router: router, context: controlContext, metrics: listenerMetrics)
+                let listener = try HTTPListener(socket: internalSocket, options: internalOptions, router: router, context: controlContext, metrics: listenerMetrics)
+                listener.onAcceptError = { [acceptErrors, controlLoop] status in acceptErrors.record(listener: "internal", status: status, nowMs: controlLoop.nowMs) }
                 markStarted()
             } catch {
                 logger.critical("internal listener failed", metadata: ["error": "\(error)"])
@@ -278,6 +288,26 @@ public final class FoghornServer: @unchecked Sendable {
             "internal": "\(HostPort.format(host: config.internalListen.host, port: internalPort))",
             "loops": "\(count)",
         ])
+    }
+
+    /// Raises the soft descriptor limit to the hard one (containers and shells often start with
+    /// 1,024) and warns when even the hard limit is below what the connection caps allow.
+    func checkOpenFileLimit(loops: Int) {
+        guard let limits = ProcessLimits.raiseOpenFileLimit() else {
+            logger.warning("could not read RLIMIT_NOFILE")
+            return
+        }
+        if limits.now > limits.before {
+            logger.info("raised the open-file limit", metadata: ["soft_before": "\(limits.before)", "soft": "\(limits.now)", "hard": "\(limits.hard)"])
+        } else {
+            logger.info("open-file limit", metadata: ["soft": "\(limits.now)", "hard": "\(limits.hard)"])
+        }
+        let needed = UInt64(loops) * UInt64(config.maxConnectionsPerLoop) + UInt64(config.maxConnectionsPerLoop) + 256
+        if limits.now < needed {
+            let warning = "RLIMIT_NOFILE is \(limits.now) (hard \(limits.hard)) but \(loops) loops × max_connections_per_loop \(config.maxConnectionsPerLoop) may need \(needed): beyond it connections are refused (foghorn_http_accept_errors_total); raise LimitNOFILE / ulimit -n or lower max_connections_per_loop"
+            logger.warning("\(warning)")
+            readiness.warn(warning)
+        }
     }
 
     public struct StartError: Error, CustomStringConvertible {
@@ -339,6 +369,7 @@ public final class FoghornServer: @unchecked Sendable {
                                values: ["address", "credential"]) { i in i == 0 ? api.limitedByAddress : api.limitedByCredential }
         do {
             let listener = try HTTPListener(socket: socket, options: edgeOptions, router: router, context: controlContext, metrics: listenerMetrics)
+            listener.onAcceptError = { [acceptErrors, controlLoop] status in acceptErrors.record(listener: "edge", status: status, nowMs: controlLoop.nowMs) }
             if let tls {
                 listener.tls = TLSContextReader(tls.publisher)
                 listener.tlsHandshakeTimeoutMs = UInt64(config.tlsHandshakeTimeoutMs)

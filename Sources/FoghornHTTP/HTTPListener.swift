@@ -19,7 +19,12 @@ public final class HTTPListener: @unchecked Sendable {
     let headerScratch: UnsafeMutableBufferPointer<HTTPHeaderField>
     /// Headers every response carries (e.g. CORS on the viewer listener).
     let commonHeaders: UnsafeMutableRawBufferPointer?
-    private let handle: UnsafeMutablePointer<uv_tcp_t>
+    /// The listening socket (ours: closed once the poll handle has closed).
+    private let fd: Int32
+    /// Readiness of the listening socket: we accept ourselves (see ``onReadable()``).
+    private let poll: UnsafeMutablePointer<uv_poll_t>
+    /// Resumes accepting after a descriptor shortage.
+    private let retryTimer: UnsafeMutablePointer<uv_timer_t>
     /// Called after every routed response when set (access log): request, status, route index,
     /// handler time in ns. Runs on the loop; must not block.
     public var accessLogger: ((HTTPRequest, HTTPStatus, Int, UInt64) -> Void)?
@@ -51,22 +56,29 @@ public final class HTTPListener: @unchecked Sendable {
             copy.copyBytes(from: commonHeaders)
             self.commonHeaders = copy
         }
-        handle = .allocate(capacity: 1)
-        uv_tcp_init(context.loop.uvLoop, handle)
-        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        var rc = uv_tcp_open(handle, uv_os_sock_t(socket.fd))
+        fd = socket.fd
+        poll = .allocate(capacity: 1)
+        retryTimer = .allocate(capacity: 1)
+        // The socket listens already (bound and listening at start); this sets our backlog.
+        var rc: Int32 = Glibc.listen(fd, options.backlog) == 0 ? 0 : -errno
         if rc == 0 {
-            rc = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) {
-                uv_listen($0, options.backlog, httpListenerConnectionCallback)
-            }
+            let flags = fcntl(fd, F_GETFL)
+            rc = flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 ? 0 : -errno
         }
+        if rc == 0 { rc = uv_poll_init(context.loop.uvLoop, poll, fd) }
         if rc != 0 {
             isClosed = true
-            handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, httpListenerClosedCallback) }
-            _ = Unmanaged.passRetained(self)
+            Glibc.close(fd)
+            poll.deallocate()
+            retryTimer.deallocate()
             throw ListeningSocket.BindError(address: HostPort.format(host: socket.host, port: socket.port), errno: -rc)
         }
+        uv_timer_init(context.loop.uvLoop, retryTimer)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        poll.pointee.data = me
+        retryTimer.pointee.data = me
         isOpen = true
+        startPolling()
         context.listeners.append(self)
     }
 
@@ -75,15 +87,68 @@ public final class HTTPListener: @unchecked Sendable {
         commonHeaders?.deallocate()
     }
 
-    fileprivate func onConnection(status: Int32) {
-        guard status == 0, !isClosed else { return }
-        if context.connectionCount >= options.maxConnectionsPerLoop {
-            // Leave it in the kernel backlog: libuv stops polling this socket until we accept.
-            if !isPaused { metrics.countPausedAtCap() }
-            isPaused = true
-            return
+    /// Hears of a failed accept (on this listener's loop): `-errno` (libuv's error codes). The
+    /// server logs it, rate-limited.
+    public var onAcceptError: ((Int32) -> Void)?
+
+    /// How long accepting pauses after running out of descriptors (the backlog keeps the rest).
+    static let descriptorRetryMs: UInt64 = 100
+    /// Connections taken per readiness callback, so one busy listener cannot starve its loop.
+    static let acceptsPerWakeup = 64
+
+    /// The listening socket is readable: accept (bounded), each into a connection of this loop.
+    /// At the connection cap, stop watching the socket (connections wait in the kernel backlog);
+    /// out of descriptors (EMFILE, ENFILE), count, tell ``onAcceptError`` and pause for
+    /// ``descriptorRetryMs`` instead of spinning on a socket that stays readable.
+    fileprivate func onReadable() {
+        guard !isClosed, !isPaused else { return }
+        for _ in 0..<HTTPListener.acceptsPerWakeup {
+            if context.connectionCount >= options.maxConnectionsPerLoop {
+                metrics.countPausedAtCap()
+                return pause()
+            }
+            let client = foghorn_accept(fd)
+            if client < 0 {
+                let e = -client
+                switch e {
+                case EAGAIN, EWOULDBLOCK: return
+                case EINTR, ECONNABORTED, EPROTO, EPERM: continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    metrics.countAcceptError(reason: e == EMFILE ? 0 : e == ENFILE ? 1 : 2)
+                    onAcceptError?(-e)
+                    pause()
+                    uv_timer_start(retryTimer, httpListenerRetryCallback, HTTPListener.descriptorRetryMs, 0)
+                    return
+                default:
+                    metrics.countAcceptError(reason: 2)
+                    onAcceptError?(-e)
+                    return
+                }
+            }
+            let connection = HTTPConnection(listener: self)
+            if uv_tcp_open(connection.tcp, uv_os_sock_t(client)) != 0 {
+                Glibc.close(client)
+                connection.discardUnaccepted()
+                continue
+            }
+            connection.start()
         }
-        acceptOne()
+    }
+
+    private func startPolling() {
+        isPaused = false
+        uv_poll_start(poll, Int32(UV_READABLE.rawValue), httpListenerReadableCallback)
+    }
+
+    private func pause() {
+        isPaused = true
+        uv_poll_stop(poll)
+    }
+
+    fileprivate func retryAfterDescriptorShortage() {
+        guard !isClosed else { return }
+        startPolling()
+        onReadable()
     }
 
     /// Takes `new`'s timeouts, connection cap and pipelining limit (on this listener's loop).
@@ -96,23 +161,10 @@ public final class HTTPListener: @unchecked Sendable {
     }
 
     func resumeAccepting() {
-        guard isPaused, !isClosed, context.connectionCount < options.maxConnectionsPerLoop else { return }
-        isPaused = false
-        acceptOne()
-    }
-
-    private func acceptOne() {
-        let connection = HTTPConnection(listener: self)
-        let rc = handle.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { server in
-            connection.tcp.withMemoryRebound(to: uv_stream_t.self, capacity: 1) { client in
-                uv_accept(server, client)
-            }
-        }
-        if rc != 0 {
-            connection.discardUnaccepted()
-            return
-        }
-        connection.start()
+        guard isPaused, !isClosed, context.connectionCount < options.maxConnectionsPerLoop,
+              uv_is_active(UnsafeMutableRawPointer(retryTimer).assumingMemoryBound(to: uv_handle_t.self)) == 0 else { return }
+        startPolling()
+        onReadable()
     }
 
     /// Stops listening (drain / shutdown). Idempotent.
@@ -120,23 +172,38 @@ public final class HTTPListener: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         if isOpen {
-            _ = Unmanaged.passRetained(self)  // released in the close callback
-            handle.withMemoryRebound(to: uv_handle_t.self, capacity: 1) { uv_close($0, httpListenerClosedCallback) }
+            _ = Unmanaged.passRetained(self)  // released once both handles have closed
+            uv_poll_stop(poll)
+            uv_close(UnsafeMutableRawPointer(poll).assumingMemoryBound(to: uv_handle_t.self), httpListenerClosedCallback)
+            uv_close(UnsafeMutableRawPointer(retryTimer).assumingMemoryBound(to: uv_handle_t.self), httpListenerClosedCallback)
         }
     }
 
-    fileprivate func didClose() {
-        handle.deallocate()
+    private var handlesOpen = 2
+
+    /// One of the two handles closed; after both, the socket is closed and the memory freed.
+    fileprivate func handleClosed() -> Bool {
+        handlesOpen -= 1
+        guard handlesOpen == 0 else { return false }
+        Glibc.close(fd)
+        poll.deallocate()
+        retryTimer.deallocate()
+        return true
     }
 }
 
-private func httpListenerConnectionCallback(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
-    guard let data = server?.pointee.data else { return }
-    Unmanaged<HTTPListener>.fromOpaque(data).takeUnretainedValue().onConnection(status: status)
+private func httpListenerReadableCallback(_ handle: UnsafeMutablePointer<uv_poll_t>?, _ status: Int32, _ events: Int32) {
+    guard let data = handle?.pointee.data else { return }
+    Unmanaged<HTTPListener>.fromOpaque(data).takeUnretainedValue().onReadable()
+}
+
+private func httpListenerRetryCallback(_ handle: UnsafeMutablePointer<uv_timer_t>?) {
+    guard let data = handle?.pointee.data else { return }
+    Unmanaged<HTTPListener>.fromOpaque(data).takeUnretainedValue().retryAfterDescriptorShortage()
 }
 
 private func httpListenerClosedCallback(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
     guard let data = handle?.pointee.data else { return }
-    let listener = Unmanaged<HTTPListener>.fromOpaque(data).takeRetainedValue()
-    listener.didClose()
+    let listener = Unmanaged<HTTPListener>.fromOpaque(data).takeUnretainedValue()
+    if listener.handleClosed() { Unmanaged<HTTPListener>.fromOpaque(data).release() }
 }

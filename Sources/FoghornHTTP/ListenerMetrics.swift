@@ -13,6 +13,9 @@ public final class ListenerMetrics: @unchecked Sendable {
     private let acceptedSlot: Int
     private let closedSlot: Int
     private let rejectedAtCapSlot: Int
+    private let acceptErrorBase: Int
+    /// Why an accept failed: out of descriptors (process, system), anything else.
+    public static let acceptErrorReasons = ["emfile", "enfile", "other"]
 
     public init(listenerName: String, routeNames: [String]) {
         self.listenerName = listenerName
@@ -21,7 +24,8 @@ public final class ListenerMetrics: @unchecked Sendable {
         acceptedSlot = parseErrorBase + HTTPParseError.allCases.count
         closedSlot = acceptedSlot + 1
         rejectedAtCapSlot = closedSlot + 1
-        counters = RelaxedCounters(count: rejectedAtCapSlot + 1)
+        acceptErrorBase = rejectedAtCapSlot + 1
+        counters = RelaxedCounters(count: acceptErrorBase + ListenerMetrics.acceptErrorReasons.count)
     }
 
     @inline(__always) public func countRequest(route: Int, status: HTTPStatus) {
@@ -36,6 +40,9 @@ public final class ListenerMetrics: @unchecked Sendable {
     @inline(__always) public func countAccepted() { counters.add(acceptedSlot) }
     @inline(__always) public func countClosed() { counters.add(closedSlot) }
     @inline(__always) public func countPausedAtCap() { counters.add(rejectedAtCapSlot) }
+    /// `reason`: index into ``acceptErrorReasons``.
+    public func countAcceptError(reason: Int) { counters.add(acceptErrorBase + min(max(reason, 0), ListenerMetrics.acceptErrorReasons.count - 1)) }
+    public func acceptErrors(reason: Int) -> UInt64 { counters.load(acceptErrorBase + reason) }
 
     public func requests(route: Int, statusClass: Int) -> UInt64 {
         counters.load(route * ListenerMetrics.statusClasses + statusClass - 1)

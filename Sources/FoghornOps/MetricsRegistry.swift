@@ -88,6 +88,13 @@ public final class MetricsRegistry: Sendable {
             let total = all.filter { $0.listenerName == listener }.reduce(UInt64(0)) { $0 + $1.pausedAtCap }
             out += "\(MetricNames.httpAcceptPaused){listener=\"\(listener)\"} \(total)\n"
         }
+        header(&out, MetricNames.httpAcceptErrors, "Connections the kernel had but accept() could not take (out of descriptors: emfile, enfile).", "counter")
+        for listener in listenerNames(all) {
+            for (r, reason) in ListenerMetrics.acceptErrorReasons.enumerated() {
+                let total = all.filter { $0.listenerName == listener }.reduce(UInt64(0)) { $0 + $1.acceptErrors(reason: r) }
+                out += "\(MetricNames.httpAcceptErrors){listener=\"\(listener)\",reason=\"\(reason)\"} \(total)\n"
+            }
+        }
 
         for family in families.withLock({ $0 }) {
             header(&out, family.name, family.help, family.type)

@@ -15,7 +15,7 @@ import FoghornTesting
 
     @Test func emfileDoesNotSpinAndRecovers() throws {
         let foghorn = try FoghornProcess(arguments: [
-            "-c", "ulimit -n 48 && exec \"$0\" serve --http-listen 127.0.0.1:0 --internal-listen 127.0.0.1:0 --loops 1 --log-level critical",
+            "-c", "ulimit -n 48 && exec \"$0\" serve --http-listen 127.0.0.1:0 --internal-listen 127.0.0.1:0 --loops 1 --log-level warning",
             FoghornProcess.binaryPath,
         ], executable: "/bin/sh")
         try foghorn.waitUntilReady()
@@ -47,7 +47,31 @@ import FoghornTesting
             usleep(100_000)
         }
         #expect(ok)
+        // Counted and said (once per 10 s, with how many failed).
+        let metrics = try TestClient.get(port: foghorn.internalPort, "/metrics").bodyText
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("foghorn_http_accept_errors_total{listener=\"viewer\",reason=\"emfile\"} ") }
+        #expect((line.flatMap { Int($0.split(separator: " ").last!) } ?? 0) >= 1, "\(line ?? "no line")")
         foghorn.signal(SIGTERM)
         #expect(foghorn.waitForExit(timeoutMs: 5000) == 0)
+        let log = foghorn.standardErrorText
+        #expect(log.contains("cannot accept connections: too many open files in this process (EMFILE)"), "\(log.suffix(1500))")
+        #expect(log.contains("RLIMIT_NOFILE is 48 (hard 48)"))
+    }
+
+    @Test func theSoftDescriptorLimitIsRaisedToTheHardOne() throws {
+        let foghorn = try FoghornProcess(arguments: [
+            "--nofile=256:8192", FoghornProcess.binaryPath, "serve", "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "1",
+            "--set", "max_connections_per_loop=1000",
+        ], executable: "/usr/bin/prlimit")
+        try foghorn.waitUntilReady()
+        let limits = try String(contentsOfFile: "/proc/\(foghorn.processIdentifier)/limits", encoding: .utf8)
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }.map(String.init) ?? ""
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).prefix(2).map(String.init) == ["8192", "8192"], "\(line)")
+        foghorn.signal(SIGTERM)
+        #expect(foghorn.waitForExit(timeoutMs: 5000) == 0)
+        let log = foghorn.standardErrorText
+        #expect(log.contains("\"msg\":\"raised the open-file limit\""), "\(log.prefix(2000))")
+        #expect(log.contains("\"soft_before\":\"256\""))
+        #expect(!log.contains("RLIMIT_NOFILE is"))  // 8192 covers 1 loop × 1000
     }
 }

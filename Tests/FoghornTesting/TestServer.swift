@@ -10,6 +10,8 @@ public enum TestServer {
         config.internalListen = ListenAddress(host: "127.0.0.1", port: 0)
         config.loops = 2
         config.lingerMs = 200
+        // Within this machine's descriptor limit for 2 loops (a larger cap is a readiness warning).
+        config.maxConnectionsPerLoop = 2000
         configure(&config)
         // A test that replaced the whole configuration gets no state file in the package directory
         // either (tests that want one name their own path).

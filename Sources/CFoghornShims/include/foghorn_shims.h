@@ -60,6 +60,16 @@ uint64_t foghorn_termination_requested_ns(void);
 /// Ends the process at once (`_exit`): the watchdog's last resort when shutdown cannot run.
 void foghorn_exit_now(int code);
 
+/// accept4(fd, NONBLOCK | CLOEXEC): the new descriptor, or -errno.
+int foghorn_accept(int fd);
+
+/// CPUs this process may run on (`sched_getaffinity`); -1 when the call fails.
+int foghorn_affinity_cpu_count(void);
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit. Writes the limits before and after; returns
+/// 0, or -1 (errno set) when the limit could not be read or raised.
+int foghorn_raise_nofile_limit(uint64_t *soft_before, uint64_t *hard, uint64_t *soft_after);
+
 #ifdef __cplusplus
 }
 #endif
