@@ -50,6 +50,7 @@ extension FoghornServer {
             }, done: { stream, found in viewerLoop.peerQueryDone(stream, found: found) })
         }
         let tlsPublisher = tls?.publisher
+        let proxyProtocolCheck = proxyProtocolPredicate
         loop.execute { [self] in
             let router = makeViewerRouter(viewerLoop: viewerLoop)
             let plainRouter = config.httpRedirectToHttps ? makeRedirectRouter() : router
@@ -61,6 +62,7 @@ extension FoghornServer {
                 let listener = try HTTPListener(socket: socket, options: options, router: plainRouter, context: context, metrics: listenerMetrics,
                                                 commonHeaders: settings.commonHeaders)
                 listener.onAcceptError = { [acceptErrors] status in acceptErrors.record(listener: "viewer", status: status, nowMs: loop.nowMs) }
+                listener.proxyProtocolFrom = proxyProtocolCheck
                 let queue = accessSink?.makeQueue()
                 if let queue {
                     listener.accessLogger = { request, status, _, ns in
@@ -72,6 +74,7 @@ extension FoghornServer {
                     metrics.register(tlsMetrics)
                     let secure = try HTTPListener(socket: httpsSocket, options: options, router: router, context: context, metrics: tlsMetrics,
                                                   commonHeaders: settings.commonHeaders)
+                    secure.proxyProtocolFrom = proxyProtocolCheck
                     secure.onAcceptError = { [acceptErrors] status in acceptErrors.record(listener: "viewer_https", status: status, nowMs: loop.nowMs) }
                     secure.tls = TLSContextReader(tlsPublisher)
                     secure.tlsHandshakeTimeoutMs = UInt64(config.tlsHandshakeTimeoutMs)
@@ -99,5 +102,12 @@ extension FoghornServer {
                 ask(key) { outcome in loop.execute { done(key, outcome) } }
             }
         }
+    }
+
+    /// `proxy_protocol_from` as a check of a connection's peer address (nil: no PROXY protocol).
+    var proxyProtocolPredicate: (@Sendable (String) -> Bool)? {
+        guard !config.proxyProtocolFrom.isEmpty else { return nil }
+        let balancers = ClientAddressResolver(trustedProxies: config.proxyProtocolFrom.compactMap(CIDRBlock.parse))
+        return { peer in IPAddress.parse(peer).map(balancers.isTrusted) ?? false }
     }
 }

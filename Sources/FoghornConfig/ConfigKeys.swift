@@ -131,6 +131,7 @@ public enum ConfigKeys {
         int("control_stall_after_ms", "the watchdog calls the control loop stalled after this long without running: logged, /livez 503", \.controlStallAfterMs, 200...600_000),
         string("internal_token", "admin bearer token for the internal listener; empty refuses every mutation", \.internalToken, secret: true),
         list("trusted_proxies", "CIDRs whose X-Forwarded-For / X-Real-IP / CF-Connecting-IP / X-Forwarded-Proto are believed", \.trustedProxies, validate: { CIDRBlock.parse($0) == nil ? "\"\($0)\" is not a CIDR block" : nil }),
+        list("proxy_protocol_from", "CIDRs of L4 load balancers whose connections start with a PROXY header (v1 or v2) on the viewer listeners; others are closed; empty = no PROXY protocol", \.proxyProtocolFrom, validate: { CIDRBlock.parse($0) == nil ? "\"\($0)\" is not a CIDR block" : nil }),
         string("geoip_db", "path of a MaxMind-format City .mmdb; empty = no geo term", \.geoipDb),
         string("state_path", "durable state (enrolled edges, token uses, modes, playback records, weights and Mist nodes set through the API): an SQLite file, created if missing; :memory: keeps none across restarts", \.statePath),
         string("cluster_id", "this cluster's ID (enrollment answers, federation)", \.clusterId),

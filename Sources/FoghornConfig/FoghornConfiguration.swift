@@ -33,6 +33,8 @@ public struct FoghornConfiguration: Sendable, Equatable {
     /// Admin bearer token for the internal listener; empty = every mutation refused.
     public var internalToken = ""
     public var trustedProxies: [String] = []
+    /// `proxy_protocol_from`: CIDRs of the L4 balancers that send a PROXY header; empty = off.
+    public var proxyProtocolFrom: [String] = []
     public var geoipDb = ""
     /// The durable state file (SQLite); `:memory:` keeps nothing across restarts.
     public var statePath = "foghorn-state.db"

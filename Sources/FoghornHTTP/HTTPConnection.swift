@@ -30,7 +30,7 @@ final class HTTPConnection {
     var next: HTTPConnection?
     unowned(unsafe) var prev: HTTPConnection?
 
-    private enum TimerKind { case none, header, idle, write, linger, parked, handshake }
+    private enum TimerKind { case none, header, idle, write, linger, parked, handshake, proxyHeader }
 
     /// A request waiting for its handler to be resumed.
     private struct Parked {
@@ -67,6 +67,10 @@ final class HTTPConnection {
     private(set) var peerAddress = ""
     /// The TLS session on an HTTPS listener (nil: plain HTTP).
     private var tls: TLSSession?
+    /// PROXY protocol (``HTTPListener/proxyProtocolFrom``): the header has not been read yet.
+    private var awaitingProxyHeader = false
+    /// The header's bytes so far (it may arrive in pieces).
+    private var proxyPending: [UInt8] = []
     private var tlsDraining = false
 
     init(listener: HTTPListener) {
@@ -103,6 +107,14 @@ final class HTTPConnection {
                 peerAddress = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             }
         }
+        if let trusted = listener.proxyProtocolFrom {
+            // Only the balancers may say who the client is; anyone else is cut off unanswered.
+            guard trusted(peerAddress) else {
+                listener.metrics.countProxyRejected(reason: 0)
+                return hardClose()
+            }
+            awaitingProxyHeader = true
+        }
         if let reader = listener.tls {
             guard let session = TLSSession(server: reader.context) else { return hardClose() }
             tls = session
@@ -111,7 +123,41 @@ final class HTTPConnection {
             return
         }
         startReading()
-        armTimer(.idle, afterMs: listener.options.timeouts.idleTimeoutMs)
+        if awaitingProxyHeader {
+            armTimer(.proxyHeader, afterMs: listener.options.timeouts.headerTimeoutMs)
+        } else {
+            armTimer(.idle, afterMs: listener.options.timeouts.idleTimeoutMs)
+        }
+    }
+
+    /// Bytes before the PROXY header is complete: parse it, take the client's address from it,
+    /// then hand whatever followed to TLS or HTTP as if just read. A header that is malformed,
+    /// too long or of an unknown kind closes the connection unanswered.
+    private func proxyBytes(_ data: UnsafeRawBufferPointer) {
+        proxyPending.append(contentsOf: data)
+        switch ProxyProtocol.parse(proxyPending) {
+        case .incomplete:
+            return
+        case .invalid:
+            listener.metrics.countProxyRejected(reason: 1)
+            proxyPending = []
+            return hardClose()
+        case .header(let source, let length):
+            awaitingProxyHeader = false
+            if let source { peerAddress = source }
+            let rest = Array(proxyPending[length...])
+            proxyPending = []
+            if tls == nil { armTimer(.idle, afterMs: listener.options.timeouts.idleTimeoutMs) }
+            guard !rest.isEmpty else { return }
+            rest.withUnsafeBytes { r in
+                if let tls {
+                    tls.feed(r)
+                    tlsReceived(tls)
+                } else {
+                    process(r, fromScratch: true)
+                }
+            }
+        }
     }
 
     // MARK: Reading
@@ -151,6 +197,7 @@ final class HTTPConnection {
         }
         if state == .lingering { return }  // discard
         if state == .closing { return }
+        if awaitingProxyHeader { return proxyBytes(UnsafeRawBufferPointer(start: buf.pointee.base, count: nread)) }
         if let tls {
             tls.feed(UnsafeRawBufferPointer(start: buf.pointee.base, count: nread))
             return tlsReceived(tls)
@@ -639,6 +686,9 @@ final class HTTPConnection {
         case .parked:
             resumeParked(timedOut: true)
         case .idle, .write, .linger:
+            hardClose()
+        case .proxyHeader:
+            listener.metrics.countProxyRejected(reason: 2)
             hardClose()
         case .handshake:
             listener.tlsCounters.add(HTTPListener.tlsFailed)

@@ -31,6 +31,10 @@ public final class HTTPListener: @unchecked Sendable {
     /// Set on HTTPS listeners: the loop's view of the published certificates.
     public var tls: TLSContextReader?
     public var tlsHandshakeTimeoutMs: UInt64 = 5000
+    /// PROXY protocol (v1 and v2) on this listener: set, every connection must come from an
+    /// address it accepts and start with a PROXY header, whose source address becomes the
+    /// connection's peer address (geo, stickiness, trusted-proxy headers, logs). Nil: off.
+    public var proxyProtocolFrom: ((String) -> Bool)?
     /// TLS handshakes on this listener: completed, of which resumed, failed (by slot).
     public let tlsCounters = RelaxedCounters(count: 3)
     public static let tlsCompleted = 0, tlsResumed = 1, tlsFailed = 2

@@ -14,6 +14,9 @@ public final class ListenerMetrics: @unchecked Sendable {
     private let closedSlot: Int
     private let rejectedAtCapSlot: Int
     private let acceptErrorBase: Int
+    private let proxyRejectBase: Int
+    /// Why a PROXY-protocol connection was closed unanswered.
+    public static let proxyRejectReasons = ["untrusted_source", "malformed", "timeout"]
     /// Why an accept failed: out of descriptors (process, system), anything else.
     public static let acceptErrorReasons = ["emfile", "enfile", "other"]
 
@@ -25,7 +28,8 @@ public final class ListenerMetrics: @unchecked Sendable {
         closedSlot = acceptedSlot + 1
         rejectedAtCapSlot = closedSlot + 1
         acceptErrorBase = rejectedAtCapSlot + 1
-        counters = RelaxedCounters(count: acceptErrorBase + ListenerMetrics.acceptErrorReasons.count)
+        proxyRejectBase = acceptErrorBase + ListenerMetrics.acceptErrorReasons.count
+        counters = RelaxedCounters(count: proxyRejectBase + ListenerMetrics.proxyRejectReasons.count)
     }
 
     @inline(__always) public func countRequest(route: Int, status: HTTPStatus) {
@@ -43,6 +47,9 @@ public final class ListenerMetrics: @unchecked Sendable {
     /// `reason`: index into ``acceptErrorReasons``.
     public func countAcceptError(reason: Int) { counters.add(acceptErrorBase + min(max(reason, 0), ListenerMetrics.acceptErrorReasons.count - 1)) }
     public func acceptErrors(reason: Int) -> UInt64 { counters.load(acceptErrorBase + reason) }
+    /// `reason`: index into ``proxyRejectReasons``.
+    public func countProxyRejected(reason: Int) { counters.add(proxyRejectBase + reason) }
+    public func proxyRejected(reason: Int) -> UInt64 { counters.load(proxyRejectBase + reason) }
 
     public func requests(route: Int, statusClass: Int) -> UInt64 {
         counters.load(route * ListenerMetrics.statusClasses + statusClass - 1)

@@ -40,6 +40,7 @@ public enum MetricNames {
     public static let tlsCertificateExpiry = "foghorn_tls_certificate_expiry_seconds"
     public static let tlsReloads = "foghorn_tls_reloads_total"
     public static let tlsHandshakes = "foghorn_tls_handshakes_total"
+    public static let proxyProtocolRejected = "foghorn_proxy_protocol_rejected_total"
     public static let httpAcceptErrors = "foghorn_http_accept_errors_total"
     public static let edgeAPIRateLimited = "foghorn_edge_api_rate_limited_total"
     public static let peerChannels = "foghorn_peer_channels"

@@ -88,6 +88,15 @@ public final class MetricsRegistry: Sendable {
             let total = all.filter { $0.listenerName == listener }.reduce(UInt64(0)) { $0 + $1.pausedAtCap }
             out += "\(MetricNames.httpAcceptPaused){listener=\"\(listener)\"} \(total)\n"
         }
+        header(&out, MetricNames.proxyProtocolRejected, "Connections closed unanswered on a PROXY-protocol listener: from an address not in proxy_protocol_from, a malformed header, or none in time.", "counter")
+        for listener in listenerNames(all) {
+            for (r, reason) in ListenerMetrics.proxyRejectReasons.enumerated() {
+                let total = all.filter { $0.listenerName == listener }.reduce(UInt64(0)) { $0 + $1.proxyRejected(reason: r) }
+                if total > 0 || listener.hasPrefix("viewer") {
+                    out += "\(MetricNames.proxyProtocolRejected){listener=\"\(listener)\",reason=\"\(reason)\"} \(total)\n"
+                }
+            }
+        }
         header(&out, MetricNames.httpAcceptErrors, "Connections the kernel had but accept() could not take (out of descriptors: emfile, enfile).", "counter")
         for listener in listenerNames(all) {
             for (r, reason) in ListenerMetrics.acceptErrorReasons.enumerated() {

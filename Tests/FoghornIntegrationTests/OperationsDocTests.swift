@@ -24,7 +24,7 @@ import FoghornControl
             MetricNames.peerChannels, MetricNames.peerChannelErrors, MetricNames.peerQueries, MetricNames.peerQueriesServed,
             MetricNames.peerInbound, MetricNames.peerRemoteEdges,
             MetricNames.resolverConnections, MetricNames.tlsHandshakes, MetricNames.tlsReloads, MetricNames.tlsCertificateExpiry,
-            MetricNames.edgeAPIRateLimited, MetricNames.httpAcceptErrors,
+            MetricNames.edgeAPIRateLimited, MetricNames.httpAcceptErrors, MetricNames.proxyProtocolRejected,
         ]
         for label in PeerManager.errorLabels + PeerManager.queryOutcomeLabels { #expect(Self.operations.contains("`\(label)`"), "\(label)") }
         for name in names { #expect(Self.operations.contains("`\(name)`"), "\(name) undocumented") }

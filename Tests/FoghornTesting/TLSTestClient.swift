@@ -18,9 +18,11 @@ public final class TLSTestClient {
 
     /// Connects and completes the handshake (throws when it fails).
     public init(port: UInt16, host: String = "127.0.0.1", serverName: String?, caFile: String?,
-                maxVersion: Int32 = 0, session: OpaquePointer? = nil, timeoutMs: Int = 5000) throws {
+                maxVersion: Int32 = 0, session: OpaquePointer? = nil, timeoutMs: Int = 5000, prefix: [UInt8] = []) throws {
         let fd = try TestClient.connectedSocket(host: host, port: port)
         self.fd = fd
+        // Bytes before the handshake (a PROXY protocol header).
+        if !prefix.isEmpty { _ = prefix.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let ctx = SSL_CTX_new(TLS_client_method())!
