@@ -146,7 +146,7 @@ let package = Package(
         .target(name: "FoghornStateFixtures", dependencies: ["FoghornModel", "FoghornState"], path: "Tests/FoghornStateFixtures", swiftSettings: strict),
         .testTarget(name: "FoghornStateTests", dependencies: ["FoghornState", "FoghornStateFixtures", "FoghornModel", "FoghornJSON", "FoghornSync", "FoghornTestSupport"], swiftSettings: strict),
         .testTarget(name: "FoghornAgentTests", dependencies: ["FoghornAgent", "FoghornJSON", "FoghornModel"], swiftSettings: strict),
-        .testTarget(name: "FoghornOpsTests", dependencies: ["FoghornOps", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "FoghornOpsTests", dependencies: ["FoghornOps", "FoghornHTTP", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FoghornFuzzChecksTests", dependencies: ["FoghornFuzzChecks"], swiftSettings: strict),
         .testTarget(
             name: "FoghornIntegrationTests",

@@ -236,6 +236,15 @@ public final class FoghornServer: @unchecked Sendable {
             plane.heartbeat = heartbeat
             controlLoop.heartbeat = heartbeat
             plane.start(peerSocket: boundPeerSocket, peerTLS: tls?.publisher)
+            if let mist = plane.mist {
+                metrics.registerHistogram(MetricNames.mistPollDuration, help: "Time of each MistServer poll, by result.", labelName: "result", mist.durations)
+            }
+            if let resolver = plane.playbackResolver {
+                metrics.registerHistogram(MetricNames.resolverLookupDuration, help: "Time of each request to the playback resolver, by outcome.", labelName: "outcome", resolver.durations)
+            }
+            if let peers = plane.peers {
+                metrics.registerHistogram(MetricNames.peerQueryDuration, help: "Time from a viewer's miss to the peer query's outcome, by result.", labelName: "result", peers.queryDurations)
+            }
             if let redis = stateStore as? RedisStateStore {
                 let readiness = self.readiness
                 redis.onAvailability = { ok in

@@ -27,6 +27,20 @@ enum ServerMetrics {
             MetricNames.forwardingHeaderDuplicates, help: "Requests from trusted proxies with CF-Connecting-IP or X-Real-IP on several lines (ignored as ambiguous).",
             label: "header", values: ["cf-connecting-ip", "x-real-ip"]
         ) { i in loops.reduce(0) { $0 + $1.forwardingDuplicates.load(i) } }
+        metrics.registerGauge(MetricNames.processCPUSeconds, help: "User and system CPU time spent, in seconds.", type: "counter") { ProcessStats.read().cpuSeconds }
+        metrics.registerGauge(MetricNames.processResidentMemory, help: "Resident memory size in bytes.") { ProcessStats.read().residentBytes }
+        metrics.registerGauge(MetricNames.processVirtualMemory, help: "Virtual memory size in bytes.") { ProcessStats.read().virtualBytes }
+        metrics.registerGauge(MetricNames.processOpenFds, help: "Open file descriptors.") { ProcessStats.read().openFds }
+        metrics.registerGauge(MetricNames.processMaxFds, help: "Maximum open file descriptors (the soft RLIMIT_NOFILE).") { ProcessStats.read().maxFds }
+        let started = metrics.startTimeSeconds
+        metrics.registerGauge(MetricNames.processStartTime, help: "Start time of the process since the Unix epoch, in seconds.") { started }
+        // One pass over the edges per scrape (control loop), every state listed even at 0.
+        metrics.registerDynamicFamily(MetricNames.edgesByState, help: "Edges known to this Foghorn by state (/v1/edges): routable, no_metrics, stale, draining, maintenance, poll_failed, starting; peers' edges are not counted.", label: "state") {
+            var counts: [String: Int] = [:]
+            let now = ControlPlane.monotonicMs()
+            for e in plane.edges.values where !e.isRemote { counts[InternalAPI.edgeStateName(e, plane, now), default: 0] += 1 }
+            return ["routable", "no_metrics", "stale", "draining", "maintenance", "poll_failed", "starting"].map { ($0, Double(counts[$0] ?? 0)) }
+        }
         let publisher = plane.publisher
         metrics.registerGauge(MetricNames.snapshotGeneration, help: "Generation of the published routing snapshot.") {
             Double(publisher.generation)

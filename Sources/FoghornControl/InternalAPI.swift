@@ -2,7 +2,7 @@ import FoghornTLS
 import Logging
 public import FoghornHTTPCore
 import FoghornJSON
-import FoghornModel
+public import FoghornModel
 import FoghornConfig
 import FoghornGeo
 import FoghornState
@@ -399,6 +399,9 @@ public enum InternalAPI {
         j.objectEnd()
         j.objectEnd()
     }
+
+    /// The state `/v1/edges` shows (metrics count edges by it).
+    public static func edgeStateName(_ e: EdgeState, _ plane: ControlPlane, _ now: UInt64) -> String { edgeState(e, plane, now) }
 
     static func edgeState(_ e: EdgeState, _ plane: ControlPlane, _ now: UInt64) -> String {
         if e.mode != .normal { return e.mode.rawValue }

@@ -1,5 +1,5 @@
 import Logging
-import FoghornHTTP
+public import FoghornHTTP
 import FoghornJSON
 public import FoghornModel
 
@@ -35,6 +35,9 @@ public final class MistPoller: @unchecked Sendable {
     public static let outcomeLabels = ["ok", "resolve_failed", "connect_failed", "connect_timeout", "timeout", "too_large",
                                        "closed_early", "malformed_response", "http_status", "invalid_document"]
     private var rng = UInt64(truncatingIfNeeded: ControlPlane.monotonicNs()) | 1
+
+    /// Time of each poll, answered (`ok`) or not (`failed`: refused, timed out, not HTTP 200).
+    public let durations = LatencyHistogram(labels: ["ok", "failed"])
 
     init(plane: ControlPlane, passphrase: String, intervalS: Int) {
         self.plane = plane
@@ -94,10 +97,17 @@ public final class MistPoller: @unchecked Sendable {
         options.totalTimeoutMs = min(4000, max(intervalMs, 500))
         options.maxResponseBytes = 8 << 20
         nodes[id]?.nextAttemptMs = now + intervalMs
+        let startedNs = LatencyHistogram.nowNs()
         let fetch = HTTPFetch.get(on: plane.loop, host: address.host, port: address.port, path: "/\(passphrase).json", options: options) {
             [unowned self] result in
             inFlight.removeValue(forKey: id)
             guard nodes[id] != nil else { return }  // removed meanwhile
+            if case .success(let r) = result, r.status == 200 {
+                durations.record(label: 0, ns: LatencyHistogram.nowNs() &- startedNs)
+            } else if case .failure(let e) = result, e == .cancelled {
+            } else {
+                durations.record(label: 1, ns: LatencyHistogram.nowNs() &- startedNs)
+            }
             switch result {
             case .success(let response):
                 guard response.status == 200 else { return failed(id, "http_status", "HTTP \(response.status)") }

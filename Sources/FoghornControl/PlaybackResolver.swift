@@ -1,5 +1,5 @@
 import Logging
-import FoghornHTTP
+public import FoghornHTTP
 import FoghornJSON
 import FoghornModel
 
@@ -34,6 +34,8 @@ public final class PlaybackResolver: @unchecked Sendable {
     /// Lookups by outcome: hit, miss (fetched), negative (cached unknown), stale (served stale), error.
     public private(set) var counts: [String: UInt64] = [:]
     public static let outcomeLabels = ["hit", "fetched", "not_found", "negative_hit", "stale", "error"]
+    /// Time of each request to the resolver, by its outcome.
+    public let durations = LatencyHistogram(labels: ["fetched", "not_found", "error"])
     public private(set) var fetches: UInt64 = 0
     /// Keep-alive connections to the resolver (plain or TLS).
     let pool: HTTPClientPool
@@ -112,11 +114,18 @@ public final class PlaybackResolver: @unchecked Sendable {
         var options = HTTPClientPool.Options()
         options.timeoutMs = timeoutMs
         options.maxResponseBytes = 64 << 10
+        let startedNs = LatencyHistogram.nowNs()
         pool.get(HTTPClientPool.Origin(host: address.host, port: address.port, tls: address.tls),
                  path: "\(address.basePath)/v1/playback/\(id)", options: options) {
             [unowned self] result in
             let waiters = inflight.removeValue(forKey: id) ?? []
             let now = ControlPlane.monotonicMs()
+            let elapsedNs = LatencyHistogram.nowNs() &- startedNs
+            switch result {
+            case .success(let r) where r.status == 200: durations.record(label: 0, ns: elapsedNs)
+            case .success(let r) where r.status == 404: durations.record(label: 1, ns: elapsedNs)
+            default: durations.record(label: 2, ns: elapsedNs)
+            }
             switch result {
             case .success(let r) where r.status == 200:
                 guard let json = try? JSONParser.parse(r.body), let stream = json["stream"]?.stringValue, !stream.isEmpty else {

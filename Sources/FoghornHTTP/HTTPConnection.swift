@@ -40,6 +40,8 @@ final class HTTPConnection {
         var deadlineMs: UInt64
         /// The route that parked it (metrics for an ``HTTPResumeHandle/answer(_:)``).
         var route: Int
+        /// When its handler first ran (the duration histogram counts the wait).
+        var startedNs: UInt64
     }
     private var parked: Parked?
     /// A resume (or timeout) that arrived while earlier responses were still being written.
@@ -69,6 +71,8 @@ final class HTTPConnection {
     private var tls: TLSSession?
     /// PROXY protocol (``HTTPListener/proxyProtocolFrom``): the header has not been read yet.
     private var awaitingProxyHeader = false
+    /// A parked request being run again: when it first ran (its duration includes the wait).
+    private var resumedFromNs: UInt64?
     /// The header's bytes so far (it may arrive in pieces).
     private var proxyPending: [UInt8] = []
     private var tlsDraining = false
@@ -374,15 +378,16 @@ final class HTTPConnection {
             buffer: output, closeConnection: !keepAlive, isHeadRequest: request.head.method == .head,
             commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }
         )
-        let logger = listener.accessLogger
-        let started = logger != nil ? HTTPConnection.monotonicNs() : 0
+        let started = resumedFromNs ?? HTTPConnection.monotonicNs()
+        resumedFromNs = nil
         let route = HTTPDispatch.run(listener.router, request, &writer)
         if let park = writer.park, !writer.finished {
-            beginPark(request, park, route: route)
+            beginPark(request, park, route: route, startedNs: started)
             return false
         }
-        listener.metrics.countRequest(route: route, status: writer.status)
-        if let logger { logger(request, writer.status, route, HTTPConnection.monotonicNs() &- started) }
+        let ns = HTTPConnection.monotonicNs() &- started
+        listener.metrics.countRequest(route: route, status: writer.status, ns: ns)
+        if let logger = listener.accessLogger { logger(request, writer.status, route, ns) }
         return writer.closeConnection
     }
 
@@ -509,10 +514,11 @@ final class HTTPConnection {
 
     // MARK: Parking
 
-    private func beginPark(_ request: HTTPRequest, _ park: HTTPParkRequest, route: Int) {
+    private func beginPark(_ request: HTTPRequest, _ park: HTTPParkRequest, route: Int, startedNs: UInt64) {
         let bytes = Array(request.buffer)
         let handle = HTTPResumeHandle { [weak self] in self?.resumeParked(timedOut: false) }
-        parked = Parked(bytes: bytes, onTimeout: park.onTimeout, handle: handle, deadlineMs: context.loop.nowMs &+ park.timeoutMs, route: route)
+        parked = Parked(bytes: bytes, onTimeout: park.onTimeout, handle: handle, deadlineMs: context.loop.nowMs &+ park.timeoutMs, route: route,
+                        startedNs: startedNs)
         stopReading()
         armTimer(.parked, afterMs: park.timeoutMs)
         park.register(handle)
@@ -549,7 +555,7 @@ final class HTTPConnection {
                     commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) })
                 p.onTimeout(&writer)
                 if !writer.finished { writer.reset(); writer.error(.serviceUnavailable, code: "TIMEOUT", message: "no answer in time") }
-                listener.metrics.countRequest(route: HTTPRouter.notFoundRoute, status: writer.status)
+                listener.metrics.countRequest(route: HTTPRouter.notFoundRoute, status: writer.status, ns: HTTPConnection.monotonicNs() &- p.startedNs)
                 return writer.closeConnection
             }
             if let answer = p.handle.answerWriter {
@@ -558,9 +564,10 @@ final class HTTPConnection {
                     commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) })
                 answer(&writer)
                 if !writer.finished { writer.reset(); writer.error(.internalServerError, code: "INTERNAL_ERROR", message: "handler produced no response") }
-                listener.metrics.countRequest(route: p.route, status: writer.status)
+                listener.metrics.countRequest(route: p.route, status: writer.status, ns: HTTPConnection.monotonicNs() &- p.startedNs)
                 return writer.closeConnection
             }
+            resumedFromNs = p.startedNs
             return dispatch(request, output: output)
         }
         if parked != nil {  // parked again: keep waiting (the deadline stays)

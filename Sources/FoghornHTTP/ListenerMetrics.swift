@@ -7,6 +7,11 @@ public final class ListenerMetrics: @unchecked Sendable {
     public let listenerName: String
     public let routeNames: [String]
     public let counters: RelaxedCounters
+    /// Time to answer, by outcome (status class): from the request's complete head to its
+    /// response in the output buffer — a parked request (resolver, peers, durable write) until it
+    /// is answered.
+    public let durations = LatencyHistogram(labels: ListenerMetrics.outcomes)
+    public static let outcomes = ["1xx", "2xx", "3xx", "4xx", "5xx"]
 
     static let statusClasses = 5
     private let parseErrorBase: Int
@@ -35,6 +40,13 @@ public final class ListenerMetrics: @unchecked Sendable {
     @inline(__always) public func countRequest(route: Int, status: HTTPStatus) {
         let cls = min(max(status.statusClass, 1), 5) - 1
         counters.add(route &* ListenerMetrics.statusClasses &+ cls)
+    }
+
+    /// Counts the request and records how long it took.
+    @inline(__always) public func countRequest(route: Int, status: HTTPStatus, ns: UInt64) {
+        let cls = min(max(status.statusClass, 1), 5) - 1
+        counters.add(route &* ListenerMetrics.statusClasses &+ cls)
+        durations.record(label: cls, ns: ns)
     }
 
     @inline(__always) public func countParseError(_ error: HTTPParseError) {

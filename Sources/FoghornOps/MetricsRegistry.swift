@@ -36,6 +36,13 @@ public final class MetricsRegistry: Sendable {
         families.withLock { $0.append((name, help, type, label, values, read)) }
     }
 
+    private let histograms = Locked<[(name: String, help: String, labelName: String, histogram: LatencyHistogram)]>([])
+
+    /// Adds a latency histogram written by one thread (a control-loop component: resolver, peers, Mist polls).
+    public func registerHistogram(_ name: String, help: String, labelName: String, _ histogram: LatencyHistogram) {
+        histograms.withLock { $0.append((name, help, labelName, histogram)) }
+    }
+
     /// Adds a family whose label values are known only at scrape time (e.g. certificate names).
     public func registerDynamicFamily(_ name: String, help: String, type: String = "gauge", label: String, read: @escaping @Sendable () -> [(String, Double)]) {
         dynamic.withLock { $0.append((name, help, type, label, read)) }
@@ -63,6 +70,22 @@ public final class MetricsRegistry: Sendable {
         }
         for labels in requestOrder where requestTotals[labels]! > 0 {
             out += "\(MetricNames.httpRequests)\(labels) \(requestTotals[labels]!)\n"
+        }
+
+        header(&out, MetricNames.httpRequestDuration, "Time to answer a request, from its complete head to its response in the output buffer (a parked request: until answered), by listener and outcome.", "histogram")
+        for listener in listenerNames(all) {
+            var values: [(String, LatencyHistogram.Snapshot)] = []
+            for (k, outcome) in ListenerMetrics.outcomes.enumerated() {
+                var merged = LatencyHistogram.Snapshot.empty()
+                for m in all where m.listenerName == listener { merged.merge(m.durations.snapshot(label: k)) }
+                if merged.count > 0 || outcome == "2xx" { values.append((outcome, merged)) }
+            }
+            LatencyHistogram.render(&out, name: MetricNames.httpRequestDuration, fixedLabels: "listener=\"\(listener)\"", labelName: "outcome", values: values)
+        }
+        for h in histograms.withLock({ $0 }) {
+            header(&out, h.name, h.help, "histogram")
+            LatencyHistogram.render(&out, name: h.name, fixedLabels: "", labelName: h.histogram.labels.isEmpty ? "" : h.labelName,
+                                    values: h.histogram.labels.indices.map { (h.histogram.labels[$0], h.histogram.snapshot(label: $0)) })
         }
 
         header(&out, MetricNames.httpParseErrors, "Requests rejected before routing, by listener and reason.", "counter")

@@ -25,6 +25,8 @@ import FoghornControl
             MetricNames.peerInbound, MetricNames.peerRemoteEdges,
             MetricNames.resolverConnections, MetricNames.tlsHandshakes, MetricNames.tlsReloads, MetricNames.tlsCertificateExpiry,
             MetricNames.edgeAPIRateLimited, MetricNames.httpAcceptErrors, MetricNames.proxyProtocolRejected,
+            MetricNames.httpRequestDuration, MetricNames.resolverLookupDuration, MetricNames.peerQueryDuration, MetricNames.mistPollDuration,
+            MetricNames.edgesByState, MetricNames.processCPUSeconds, MetricNames.processResidentMemory, MetricNames.processOpenFds, MetricNames.processMaxFds,
         ]
         for label in PeerManager.errorLabels + PeerManager.queryOutcomeLabels { #expect(Self.operations.contains("`\(label)`"), "\(label)") }
         for name in names { #expect(Self.operations.contains("`\(name)`"), "\(name) undocumented") }

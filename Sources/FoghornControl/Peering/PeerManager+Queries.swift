@@ -17,6 +17,7 @@ extension PeerManager {
         var found = false
         var completed = false
         var timer: LoopTimer?
+        let startedNs = LatencyHistogram.nowNs()
         init(stream: String) { self.stream = stream }
     }
 
@@ -131,6 +132,7 @@ extension PeerManager {
     func finish(_ q: Query) {
         guard !q.completed else { return }
         q.completed = true
+        queryDurations.record(label: q.found ? 0 : 1, ns: LatencyHistogram.nowNs() &- q.startedNs)
         q.timer?.close()
         q.timer = nil
         if q.found {

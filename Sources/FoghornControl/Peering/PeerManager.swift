@@ -1,5 +1,5 @@
 import FoghornConfig
-import FoghornHTTP
+public import FoghornHTTP
 import FoghornJSON
 import FoghornModel
 import FoghornPeering
@@ -25,6 +25,8 @@ public final class PeerManager: @unchecked Sendable {
     public enum State: String, Sendable, CaseIterable { case idle, connecting, connected, backoff }
 
     unowned let plane: ControlPlane
+    /// Time from a viewer's miss to the query's outcome (found on a peer, or not), this replica's queries.
+    public let queryDurations = LatencyHistogram(labels: ["found", "not_found"])
     let local: String
     let settings: PeeringSettings
     let logger: Logger
