@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "FoghornApp",
             dependencies: [
-                "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornOps", "FoghornConfig", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRedis", "FoghornRouting", "FoghornState", "FoghornSync", "FoghornTLS",
+                "CFoghornShims", "FoghornHTTP", "FoghornHTTPCore", "FoghornJSON", "FoghornOps", "FoghornConfig", "FoghornModel", "FoghornGeo", "FoghornControl", "FoghornRedis", "FoghornRouting", "FoghornState", "FoghornSync", "FoghornTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict,

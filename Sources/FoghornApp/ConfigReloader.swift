@@ -24,6 +24,18 @@ final class ConfigReloader: @unchecked Sendable {
     /// A reload is being read (control loop only); another SIGHUP meanwhile sets `again`.
     private var reading = false
     private var again = false
+    /// Who asked for the reload being read (`POST /-/reload`), and for the one after it.
+    private var waiters: [(Outcome) -> Void] = []
+    private var nextWaiters: [(Outcome) -> Void] = []
+
+    /// How a reload ended, for `POST /-/reload`.
+    struct Outcome {
+        var applied: Bool
+        var restartKeys: [String] = []
+        var error = ""
+        var readMs = 0.0
+        var applyMs = 0.0
+    }
 
     init(controlLoop: EventLoop, heartbeat: LoopHeartbeat, logger: Logger) {
         self.controlLoop = controlLoop
@@ -44,6 +56,14 @@ final class ConfigReloader: @unchecked Sendable {
 
     /// Requests a reload from any thread.
     func request() { controlLoop.execute { [self] in reload() } }
+
+    /// On the control loop: reloads and calls `completion` with the outcome of a read that
+    /// started after this call (a request while one is being read waits for the next).
+    func reload(completion: @escaping (Outcome) -> Void) {
+        guard source != nil else { return completion(Outcome(applied: false, error: "no configuration source: this process was not started from a file and flags")) }
+        if reading { nextWaiters.append(completion) } else { waiters.append(completion) }
+        reload()
+    }
 
     /// On the control loop.
     func reload() {
@@ -97,7 +117,12 @@ final class ConfigReloader: @unchecked Sendable {
     private func apply(_ read: Result<FoghornConfiguration, any Error>, readMs: Double) {
         reading = false
         plane.builder.releaseNames()
+        let done = waiters
+        waiters = nextWaiters
+        nextWaiters = []
+        var outcome = Outcome(applied: false, readMs: Self.rounded(readMs))
         defer {
+            for w in done { w(outcome) }
             if again {
                 again = false
                 reload()
@@ -106,8 +131,11 @@ final class ConfigReloader: @unchecked Sendable {
         let startedNs = ControlPlane.monotonicNs()
         do {
             let restart = try takeOver(try read.get())
+            outcome.applied = true
+            outcome.restartKeys = restart
+            outcome.applyMs = Self.rounded(Double(ControlPlane.monotonicNs() &- startedNs) / 1e6)
             let timing: Logger.Metadata = [
-                "read_ms": "\(Self.rounded(readMs))", "apply_ms": "\(Self.rounded(Double(ControlPlane.monotonicNs() &- startedNs) / 1e6))",
+                "read_ms": "\(Self.rounded(readMs))", "apply_ms": "\(outcome.applyMs)",
             ]
             if restart.isEmpty {
                 logger.notice("configuration reloaded", metadata: timing)
@@ -116,6 +144,7 @@ final class ConfigReloader: @unchecked Sendable {
                                metadata: timing.merging(["keys": "\(restart.joined(separator: ","))"]) { a, _ in a })
             }
         } catch {
+            outcome.error = "\(error)"
             plane.recordReloadFailure()
             logger.error("configuration reload refused; the running configuration stays", metadata: ["error": "\(error)"])
         }

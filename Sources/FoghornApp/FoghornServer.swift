@@ -6,6 +6,7 @@ public import FoghornModel
 public import FoghornRouting
 public import FoghornHTTP
 import FoghornHTTPCore
+import FoghornJSON
 public import FoghornOps
 public import Logging
 import Synchronization
@@ -394,6 +395,7 @@ public final class FoghornServer: @unchecked Sendable {
         let router = HTTPRouter()
         OpsRoutes.register(on: router, readiness: readiness, metrics: metrics, version: FoghornVersion.string, controlLoop: controlHeartbeat)
         InternalAPI.register(on: router, plane: plane)
+        registerReload(on: router)
         InternalAPI.gate(router, plane: plane)
         return router
     }
@@ -457,6 +459,36 @@ public final class FoghornServer: @unchecked Sendable {
         reloadEdgeCertificate(new.tlsEdgeCertificate)
         readiness.set("geoip", ok: true, detail: plane.config.geoipDb)
         return restart
+    }
+
+    /// `POST /-/reload` (admin token): what SIGHUP does, answered with the outcome once the
+    /// configuration was read and applied — 200 `{applied: true, restart_required, read_ms,
+    /// apply_ms}`, or 422 `RELOAD_REFUSED` with the problem (the running configuration stays).
+    func registerReload(on router: HTTPRouter) {
+        let reloader = self.reloader, plane = self.plane!
+        router.add("reload", [.post], OpsPaths.reload) { req, w in
+            guard InternalAPI.requireAdminToken(req, &w, plane) else { return }
+            w.park = HTTPParkRequest(timeoutMs: 120_000, onTimeout: { w in
+                w.error(.serviceUnavailable, code: "RELOAD_TIMEOUT", message: "the reload did not finish within 120 s; it may still apply (see the log)")
+            }, register: { handle in
+                reloader.reload { outcome in
+                    handle.answer { w in
+                        guard outcome.applied else {
+                            return w.error(.unprocessableContent, code: "RELOAD_REFUSED", message: "the running configuration stays: \(outcome.error)")
+                        }
+                        var j = JSONWriter()
+                        j.objectStart()
+                        j.field("applied", true)
+                        j.key("restart_required"); j.arrayStart(); for k in outcome.restartKeys { j.string(k) }; j.arrayEnd()
+                        j.field("read_ms", outcome.readMs)
+                        j.field("apply_ms", outcome.applyMs)
+                        j.field("generation", Int64(plane.publisher.generation))
+                        j.objectEnd()
+                        w.json(.ok, j)
+                    }
+                }
+            })
+        }
     }
 
     /// `tls.edge_certificate` re-read (SIGHUP): a file that does not load keeps the previous one.

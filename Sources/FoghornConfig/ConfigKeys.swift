@@ -130,6 +130,8 @@ public enum ConfigKeys {
         int("hard_stop_after_ms", "on SIGTERM, exit after this long even if connections remain", \.hardStopAfterMs, 1...3_600_000),
         int("control_stall_after_ms", "the watchdog calls the control loop stalled after this long without running: logged, /livez 503", \.controlStallAfterMs, 200...600_000),
         string("internal_token", "admin bearer token for the internal listener; empty refuses every mutation", \.internalToken, secret: true),
+        string("internal_token_file", "read internal_token from this file (one line; not both)", \.internalTokenFile),
+        string("cluster_secret_file", "read cluster_secret from this file (one line; not both)", \.clusterSecretFile),
         list("trusted_proxies", "CIDRs whose X-Forwarded-For / X-Real-IP / CF-Connecting-IP / X-Forwarded-Proto are believed", \.trustedProxies, validate: { CIDRBlock.parse($0) == nil ? "\"\($0)\" is not a CIDR block" : nil }),
         list("proxy_protocol_from", "CIDRs of L4 load balancers whose connections start with a PROXY header (v1 or v2) on the viewer listeners; others are closed; empty = no PROXY protocol", \.proxyProtocolFrom, validate: { CIDRBlock.parse($0) == nil ? "\"\($0)\" is not a CIDR block" : nil }),
         string("geoip_db", "path of a MaxMind-format City .mmdb; empty = no geo term", \.geoipDb),

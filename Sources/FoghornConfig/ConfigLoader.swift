@@ -43,36 +43,80 @@ public enum ConfigLoader {
         fileText: String?, fileName: String = "config",
         environment: [String: String] = [:],
         overrides: [(key: String, value: String)] = [],
+        overrideSources: [String] = [],
         names: StreamNameTable? = nil
     ) throws(ConfigError) -> FoghornConfiguration {
         var config = FoghornConfiguration()
         if let names { config.streamNames = names }
         if let text = fileText {
             let format = try format(forFileName: fileName)
-            if format == .json {
-                try applyStreamingStatics(json: text, fileName: fileName, to: &config)
-            } else {
-                try apply(tree: try parseDocument(text, format: format, fileName: fileName), to: &config)
-                try StaticState.absorbTrees(&config)
+            do throws(ConfigError) {
+                if format == .json {
+                    try applyStreamingStatics(json: text, fileName: fileName, to: &config)
+                } else {
+                    try apply(tree: try parseDocument(text, format: format, fileName: fileName), to: &config)
+                    try StaticState.absorbTrees(&config)
+                }
+            } catch {
+                throw ConfigErrorContext.locate(ConfigErrorContext.suggest(error), text: text, fileName: fileName, json: format == .json)
             }
         }
         for key in ConfigKeys.all {
             if let value = environment[key.environmentVariable] {
                 if let problem = key.apply(&config, .string(value)) {
-                    throw ConfigError(key: key.name, problem: problem, source: "env \(key.environmentVariable)")
+                    throw ConfigErrorContext.suggest(ConfigError(key: key.name, problem: problem, source: "env \(key.environmentVariable)"))
                 }
             }
         }
-        for (name, value) in overrides {
+        for (i, (name, value)) in overrides.enumerated() {
+            // Where the value came from: `--set key=…` or the key's own flag.
+            let flag = i < overrideSources.count ? overrideSources[i] : "--set \(name)"
             guard let key = ConfigKeys.named(name) else {
-                throw ConfigError(key: name, problem: "unknown key", source: "flag")
+                throw ConfigError(key: name, problem: "unknown key" + nearestKey(name), source: "flag \(flag)")
             }
             if let problem = key.apply(&config, .string(value)) {
-                throw ConfigError(key: name, problem: problem, source: "flag \(key.flag)")
+                throw ConfigErrorContext.suggest(ConfigError(key: name, problem: problem, source: "flag \(flag)"))
             }
         }
         try validate(config)
         return config
+    }
+
+    /// Reads `internal_token_file` and `cluster_secret_file` with `read` (the first line, without
+    /// its line break; surrounding spaces trimmed). A secret given both inline and as a file, an
+    /// unreadable or empty file are errors naming the key.
+    public static func resolveSecretFiles(_ config: inout FoghornConfiguration, read: (String) throws -> String) throws(ConfigError) {
+        for (fileKey, valueKey, file, value) in [("internal_token_file", "internal_token", \FoghornConfiguration.internalTokenFile, \FoghornConfiguration.internalToken),
+                                                 ("cluster_secret_file", "cluster_secret", \.clusterSecretFile, \.clusterSecret)] {
+            let path = config[keyPath: file]
+            guard !path.isEmpty else { continue }
+            guard config[keyPath: value].isEmpty else {
+                throw ConfigError(key: fileKey, problem: "give \(valueKey) or \(fileKey), not both", source: "merged")
+            }
+            let text: String
+            do { text = try read(path) } catch {
+                throw ConfigError(key: fileKey, problem: "cannot read \(path): \(error)", source: "merged")
+            }
+            // ("\r\n" is one Character: split on either.)
+            let line = text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).first.map(String.init) ?? ""
+            let secret = line.trimmingSpaces()
+            guard !secret.isEmpty else { throw ConfigError(key: fileKey, problem: "\(path) is empty", source: "merged") }
+            config[keyPath: value] = secret
+        }
+    }
+
+    /// ` (did you mean FOGHORN_LOOPS?)` for an environment variable close to a real one, else empty.
+    public static func nearestVariable(_ name: String) -> String {
+        guard let hint = ConfigKeys.all.map(\.environmentVariable).min(by: { editDistance($0, name) < editDistance($1, name) }),
+              editDistance(hint, name) <= 3 else { return "" }
+        return " (did you mean \(hint)?)"
+    }
+
+    /// ` (did you mean loops?)` for a key close to a real one, else empty.
+    static func nearestKey(_ name: String) -> String {
+        guard let hint = ConfigKeys.all.map(\.name).min(by: { editDistance($0, name) < editDistance($1, name) }),
+              editDistance(hint, name) <= 3 else { return "" }
+        return " (did you mean \(hint)?)"
     }
 
     /// Parses a JSON file with its `edges` and `playback` lists streamed: each element becomes an
@@ -124,9 +168,7 @@ public enum ConfigLoader {
         }
         for (name, value) in members {
             guard let key = ConfigKeys.named(name) else {
-                let hint = ConfigKeys.all.map(\.name).min { editDistance($0, name) < editDistance($1, name) }
-                let suffix = hint.map { editDistance($0, name) <= 3 ? " (did you mean \($0)?)" : "" } ?? ""
-                throw ConfigError(key: name, problem: "unknown key" + suffix, source: "file")
+                throw ConfigError(key: name, problem: "unknown key" + nearestKey(name), source: "file")
             }
             if case .string = value {} else if case .int = value {} else if case .double = value {} else {
                 if case .null = value { throw ConfigError(key: name, problem: "value is empty", source: "file") }
@@ -201,5 +243,14 @@ public enum ConfigLoader {
             previous = current
         }
         return previous[y.count]
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" || c == "\r" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\r" { s.removeLast() }
+        return String(s)
     }
 }

@@ -33,6 +33,10 @@ public struct FoghornConfiguration: Sendable, Equatable {
     /// Admin bearer token for the internal listener; empty = every mutation refused.
     public var internalToken = ""
     public var trustedProxies: [String] = []
+    /// `internal_token_file`, `cluster_secret_file`: the secrets read from files (Kubernetes
+    /// secrets, systemd credentials) instead of the configuration or argv.
+    public var internalTokenFile = ""
+    public var clusterSecretFile = ""
     /// `proxy_protocol_from`: CIDRs of the L4 balancers that send a PROXY header; empty = off.
     public var proxyProtocolFrom: [String] = []
     public var geoipDb = ""

@@ -268,6 +268,11 @@ public enum InternalAPI {
         route == "edges_item" && req.method == .post && req.pathString.hasSuffix("/report")
     }
 
+    /// ``requireAdmin(_:_:_:)`` for routes registered outside this module (`/-/reload`).
+    public static func requireAdminToken(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane) -> Bool {
+        requireAdmin(req, &w, plane)
+    }
+
     static func requireAdmin(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane) -> Bool {
         if plane.config.internalToken.isEmpty {
             w.error(.forbidden, code: "ADMIN_TOKEN_NOT_CONFIGURED", message: "refused: no internal_token is configured")

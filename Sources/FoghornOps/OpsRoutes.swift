@@ -9,6 +9,8 @@ public enum OpsPaths {
     public static let health = "/health"
     public static let metrics = "/metrics"
     public static let version = "/v1/version"
+    /// Reload the configuration over HTTP (admin token), as SIGHUP does.
+    public static let reload = "/-/reload"
 }
 
 /// Registers `/livez`, `/readyz`, `/health`, `/metrics`, `/v1/version`.

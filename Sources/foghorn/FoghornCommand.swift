@@ -106,6 +106,8 @@ struct ConfigOptions: ParsableArguments, Sendable {
             }
             overrides.append((String(item[..<eq]), String(item[item.index(after: eq)...])))
         }
+        // Where each override came from, for errors: `--set key` above, the key's own flag below.
+        var sources = overrides.map { "--set \($0.key)" }
         if let v = httpListen { overrides.append(("http_listen", v)) }
         if let v = internalListen { overrides.append(("internal_listen", v)) }
         if let v = loops { overrides.append(("loops", v)) }
@@ -140,8 +142,13 @@ struct ConfigOptions: ParsableArguments, Sendable {
             let list = mistNodes.map { "\"" + $0.replacingAll("\"", with: "") + "\"" }.joined(separator: ",")
             overrides.append(("mist", "{\"nodes\": [\(list)]}"))
         }
-        return try ConfigLoader.load(
-            fileText: text, fileName: fileName, environment: ProcessIO.environment, overrides: overrides, names: names)
+        for (key, _) in overrides.dropFirst(sources.count) {
+            sources.append(key == "tls" ? "--tls-cert/--tls-key" : key == "mist" ? "--mist-node" : ConfigKeys.named(key)?.flag ?? "--\(key)")
+        }
+        var config = try ConfigLoader.load(
+            fileText: text, fileName: fileName, environment: ProcessIO.environment, overrides: overrides, overrideSources: sources, names: names)
+        try ConfigLoader.resolveSecretFiles(&config) { path in try ProcessIO.readFile(path) }
+        return config
     }
 }
 
@@ -213,6 +220,12 @@ struct CheckConfig: ParsableCommand {
         do {
             let config = try options.load()
             for warning in config.warnings { ProcessIO.write("warning: \(warning)\n", to: 2) }
+            for name in ConfigLoader.unknownEnvironmentVariables(ProcessIO.environment) {
+                ProcessIO.write("warning: \(name) is not a Foghorn setting (ignored)\(ConfigLoader.nearestVariable(name))\n", to: 2)
+            }
+            if config.internalToken.isEmpty {
+                ProcessIO.write("warning: internal_token is empty: every admin mutation (tokens, playback records, modes, weights, reload) is refused\n", to: 2)
+            }
             print("ok: \(options.config ?? "(defaults)") is valid")
         } catch {
             ProcessIO.write("error: \(error)\n", to: 2)

@@ -232,3 +232,71 @@ import FoghornModelFixtures
         #expect(ConfigKeys.named("http_listen")?.flag == "--http-listen")
     }
 }
+
+@Suite struct ConfigErgonomicsTests {
+    static func error(_ text: String, file: String = "foghorn.yaml", overrides: [(key: String, value: String)] = [], sources: [String] = [],
+                      environment: [String: String] = [:]) -> ConfigError? {
+        do {
+            _ = try ConfigLoader.load(fileText: text, fileName: file, environment: environment, overrides: overrides, overrideSources: sources)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func errorsNameTheLineAndTheNearestField() throws {
+        let yaml = "loops: 2\nedges:\n  - node_id: a\n    base_url: \"https://a.example/\"\n  - node_id: b\n    latt: 3\n"
+        let e = try #require(Self.error(yaml))
+        #expect(e.description == "edges[1].latt: unknown field (did you mean lat?) (from file foghorn.yaml:6)")
+        let peering = try #require(Self.error("loops: 1\n\npeering:\n  heartbeat_interval_s: 2\n  close_grac_s: 3\n"))
+        #expect(peering.source == "file foghorn.yaml:5")
+        #expect(peering.problem.hasPrefix("close_grac_s: unknown field (did you mean close_grace_s? one of: "))
+        let top = try #require(Self.error("loops: 2\nlogg_level: debug\n"))
+        #expect(top.description == "logg_level: unknown key (did you mean log_level?) (from file foghorn.yaml:2)")
+        let playback = try #require(Self.error("playback:\n  - id: x\n    stream: live+a\n  - id: y\n    strem: live+b\n"))
+        #expect(playback.description == "playback[1].strem: unknown field (did you mean stream?) (from file foghorn.yaml:5)")
+        let value = try #require(Self.error("http_listen: \"127.0.0.1:0\"\nloops: many\n"))
+        #expect(value.source == "file foghorn.yaml:2")
+        // JSON: the path.
+        let json = try #require(Self.error(#"{"loops": 2, "edges": [{"node_id": "a"}, {"node_id": "b", "latt": 3}]}"#, file: "f.json"))
+        #expect(json.description == "edges[1].latt: unknown field (did you mean lat?) (from file f.json at $.edges[1].latt)")
+        // Nothing close: no guess.
+        let far = try #require(Self.error("edges:\n  - node_id: a\n    zzzzzzzz: 1\n"))
+        #expect(far.problem == "unknown field")
+    }
+
+    @Test func overridesNameTheFlagTheyCameFrom() throws {
+        let set = try #require(Self.error("", overrides: [("loops", "x")]))
+        #expect(set.source == "flag --set loops")
+        let own = try #require(Self.error("", overrides: [("loops", "x")], sources: ["--loops"]))
+        #expect(own.source == "flag --loops")
+        let typo = try #require(Self.error("", overrides: [("lops", "3")]))
+        #expect(typo.description == "lops: unknown key (did you mean loops?) (from flag --set lops)")
+        #expect(ConfigLoader.nearestVariable("FOGHORN_LOPS") == " (did you mean FOGHORN_LOOPS?)")
+        #expect(ConfigLoader.nearestVariable("HOME") == "")
+    }
+
+    @Test func secretsFromFiles() throws {
+        var c = try ConfigLoader.load(fileText: "internal_token_file: /run/secrets/token\ncluster_secret_file: /run/secrets/cluster\n", fileName: "f.yaml")
+        try ConfigLoader.resolveSecretFiles(&c) { path in path.hasSuffix("token") ? "s3cr3t\n" : "  cluster-key \r\nignored second line\n" }
+        #expect(c.internalToken == "s3cr3t")
+        #expect(c.clusterSecret == "cluster-key")
+        var both = try ConfigLoader.load(fileText: "internal_token: a\ninternal_token_file: /x\n", fileName: "f.yaml")
+        #expect(throws: ConfigError.self) { try ConfigLoader.resolveSecretFiles(&both) { _ in "b" } }
+        var empty = try ConfigLoader.load(fileText: "internal_token_file: /x\n", fileName: "f.yaml")
+        do {
+            try ConfigLoader.resolveSecretFiles(&empty) { _ in "\n" }
+            Issue.record("an empty secret file was accepted")
+        } catch {
+            #expect(error.key == "internal_token_file")
+            #expect(error.problem == "/x is empty")
+        }
+        struct Missing: Error, CustomStringConvertible { var description: String { "No such file or directory" } }
+        var missing = try ConfigLoader.load(fileText: "cluster_secret_file: /nope\n", fileName: "f.yaml")
+        do {
+            try ConfigLoader.resolveSecretFiles(&missing) { _ in throw Missing() }
+        } catch {
+            #expect(error.description == "cluster_secret_file: cannot read /nope: No such file or directory (from merged)")
+        }
+    }
+}
