@@ -174,10 +174,13 @@ public final class FoghornServer: @unchecked Sendable {
         let peerSocket = sockets.peer
         self.plane = plane
         config = plane.config  // static edge/record trees are parsed now; do not keep them
-        let settings = ViewerSettings(
+        var settings = ViewerSettings(
             resolver: plane.resolver, allowedOrigins: config.corsAllowedOrigins,
             redirectStatus: config.redirectStatus == 302 ? .found : .temporaryRedirect,
             useInternalStreamName: config.urlStreamName == "internal", stickyBand: UInt64(config.stickyBand))
+        settings.edgeScheme = EdgeScheme(rawValue: config.edgeScheme) ?? .template
+        settings.logClientIP = LogClientIP(rawValue: config.logClientIp) ?? .full
+        settings.logQuery = config.logQuery
         let seed = Crypto.randomBytes(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let controlLoop = self.controlLoop
         for i in 0..<count {
@@ -514,12 +517,17 @@ public final class FoghornServer: @unchecked Sendable {
         let viewer = viewerOptions, internalListener = internalOptions
         let redirect: HTTPStatus = running.redirectStatus == 302 ? .found : .temporaryRedirect
         let internalName = running.urlStreamName == "internal", sticky = UInt64(running.stickyBand)
+        let scheme = EdgeScheme(rawValue: running.edgeScheme) ?? .template
+        let logIP = LogClientIP(rawValue: running.logClientIp) ?? .full, logQuery = running.logQuery
         for (i, loop) in dataLoops.enumerated() {
             let viewerLoop = viewerLoops[i], context = dataContexts[i]
             loop.execute {
                 viewerLoop.settings.redirectStatus = redirect
                 viewerLoop.settings.useInternalStreamName = internalName
                 viewerLoop.settings.stickyBand = sticky
+                viewerLoop.settings.edgeScheme = scheme
+                viewerLoop.settings.logClientIP = logIP
+                viewerLoop.settings.logQuery = logQuery
                 context.retune(listenersNamed: viewer.name, viewer)
             }
         }

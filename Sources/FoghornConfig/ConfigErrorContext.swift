@@ -45,7 +45,8 @@ enum ConfigErrorContext {
         guard error.source == "file", error.key != "file" else { return error }
         var path = error.key
         // "peering: close_grac_s: unknown field": the field is in the problem.
-        if let colon = error.problem.firstRange(of: ": "), !error.problem[..<colon.lowerBound].contains(" ") {
+        // (Only under a section key: a list item's key names its field already.)
+        if !error.key.contains("["), let colon = error.problem.firstRange(of: ": "), !error.problem[..<colon.lowerBound].contains(" ") {
             let head = String(error.problem[..<colon.lowerBound])
             let isPath = !head.isEmpty && head.unicodeScalars.allSatisfy(isPathScalar)
             if isPath { path += (head.hasPrefix("[") ? "" : ".") + head }

@@ -94,6 +94,7 @@ public enum ConfigKeys {
         "header_timeout_ms": .live, "idle_timeout_ms": .live, "write_timeout_ms": .live, "linger_ms": .live,
         "max_connections_per_loop": .live, "max_pipelined_requests": .live, "shutdown_delay_ms": .live,
         "geoip_db": .live, "sticky_band": .live, "url_stream_name": .live, "redirect_status": .live, "internal_auth": .live,
+        "edge_scheme": .live, "log_client_ip": .live, "log_query": .live,
         "weight_cpu": .live, "weight_ram": .live, "weight_bandwidth": .live, "weight_geo": .live, "weight_stream_bonus": .live,
         "edges": .live, "playback": .live, "cluster_slug": .live, "root_domain": .live,
         "cluster": .live,  // its id is restart-only: cluster_id keeps the running one
@@ -145,6 +146,9 @@ public enum ConfigKeys {
         int("sticky_band", "score points within which a returning viewer keeps its edge (0 = off)", \.stickyBand, 0...1_000_000),
         oneOf("url_stream_name", "name used for $ in edge URLs", \.urlStreamName, ["playback", "internal"]),
         oneOf("internal_auth", "what internal_token guards on the internal listener: mutations, all (every read but probes), auto (all unless internal_listen is loopback)", \.internalAuth, ["auto", "mutations", "all"]),
+        oneOf("edge_scheme", "scheme of edge URLs given to viewers: template (each edge's own; https for viewers on HTTPS), https or http (every edge URL rewritten)", \.edgeScheme, ["template", "https", "http"]),
+        oneOf("log_client_ip", "client address in the access log: full, truncated (IPv4 /24, IPv6 /48) or off", \.logClientIp, ["full", "truncated", "off"]),
+        bool("log_query", "keep query strings (signed tokens) in the access log's path", \.logQuery),
         int("redirect_status", "redirect status for /play with a protocol (307 or 302)", \.redirectStatus, 302...307),
         list("cors_allowed_origins", "Access-Control-Allow-Origin policy: * or exact origins", \.corsAllowedOrigins, validate: { $0 == "*" || (($0.hasPrefix("http://") || $0.hasPrefix("https://")) && InputRules.forbiddenURLByte($0) == nil) ? nil : "\"\($0)\" is not * or an http(s) origin" }),
         int("weight_cpu", "score weight of CPU", \.weightCpu, 0...1_000_000),

@@ -62,6 +62,11 @@ public struct FoghornConfiguration: Sendable, Equatable {
     /// `auto`, `mutations` or `all`: see ``effectiveInternalAuth``.
     public var internalAuth = "auto"
     public var redirectStatus = 307
+    /// `edge_scheme`: template | https | http (see `EdgeScheme`).
+    public var edgeScheme = "template"
+    /// Access log: the client address `full`, `truncated` (IPv4 /24, IPv6 /48) or `off`; the query string or not.
+    public var logClientIp = "full"
+    public var logQuery = true
     /// `["*"]` or exact origins (then `Vary: Origin`).
     public var corsAllowedOrigins: [String] = ["*"]
     public var weightCpu = 500
@@ -210,6 +215,10 @@ extension FoghornConfiguration {
                 + (effectiveInternalAuth == .all ? " and every read but the probes answers 403" : ", and reads (edges, debug, metrics) are open to anyone who can reach it"))
         } else if !internalListenIsLoopback && effectiveInternalAuth == .mutations {
             out.append("internal_listen \(internalListen) is not loopback and internal_auth is mutations: reads (edges, debug, metrics) need no token")
+        }
+        if tlsCertificates.isEmpty && !httpRedirectToHttps && edgeScheme == "template",
+           let edge = staticEdges.first(where: { $0.baseURL.hasPrefix("https://") || $0.outputs.contains { $0.template.hasPrefix("https://") } }) {
+            out.append("viewers arrive over plain HTTP (no tls.certificates) and edges such as \(edge.nodeId) are https: ExoPlayer/Media3 does not follow an http→https redirect unless allowCrossProtocolRedirects is set; serve viewers over HTTPS, or set edge_scheme")
         }
         return out
     }

@@ -225,6 +225,7 @@ public enum InternalAPI {
         }
 
         DebugAPI.register(on: router, plane: plane)
+        StatusPage.register(on: router)
         MistCompatAPI.register(on: router, plane: plane)
     }
 
@@ -244,7 +245,8 @@ public enum InternalAPI {
 
     /// Routes `internal_auth: all` leaves open: probes, enrolment and reports (credentials of
     /// their own, checked by their handlers) and the MistUtilLoad API (MistServer sends no token).
-    static let openRoutes: Set<String> = ["livez", "readyz", "health", "version", "edges_enroll", "mist_root"]
+    /// `ui`: the status page holds no data (what it fetches is gated).
+    static let openRoutes: Set<String> = ["livez", "readyz", "health", "version", "edges_enroll", "mist_root", "ui"]
 
     /// Puts `internal_auth` in front of every route of the internal listener's `router`: with
     /// `all` (read from the running configuration, so a reload applies it), a request to any

@@ -376,7 +376,7 @@ final class HTTPConnection {
         let keepAlive = request.head.keepAlive && !context.isDraining
         var writer = HTTPResponseWriter(
             buffer: output, closeConnection: !keepAlive, isHeadRequest: request.head.method == .head,
-            commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }
+            commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }, dateHeader: context.dateHeader()
         )
         let started = resumedFromNs ?? HTTPConnection.monotonicNs()
         resumedFromNs = nil
@@ -395,7 +395,7 @@ final class HTTPConnection {
         listener.metrics.countParseError(error)
         var writer = HTTPResponseWriter(
             buffer: output, closeConnection: true, isHeadRequest: false,
-            commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }
+            commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }, dateHeader: context.dateHeader()
         )
         writer.error(error)
         closeAfterWrite = true
@@ -552,7 +552,7 @@ final class HTTPConnection {
             if timedOut {
                 var writer = HTTPResponseWriter(
                     buffer: output, closeConnection: !request.head.keepAlive || context.isDraining, isHeadRequest: request.head.method == .head,
-                    commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) })
+                    commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }, dateHeader: context.dateHeader())
                 p.onTimeout(&writer)
                 if !writer.finished { writer.reset(); writer.error(.serviceUnavailable, code: "TIMEOUT", message: "no answer in time") }
                 listener.metrics.countRequest(route: HTTPRouter.notFoundRoute, status: writer.status, ns: HTTPConnection.monotonicNs() &- p.startedNs)
@@ -561,7 +561,7 @@ final class HTTPConnection {
             if let answer = p.handle.answerWriter {
                 var writer = HTTPResponseWriter(
                     buffer: output, closeConnection: !request.head.keepAlive || context.isDraining, isHeadRequest: request.head.method == .head,
-                    commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) })
+                    commonHeaders: listener.commonHeaders.map { UnsafeRawBufferPointer($0) }, dateHeader: context.dateHeader())
                 answer(&writer)
                 if !writer.finished { writer.reset(); writer.error(.internalServerError, code: "INTERNAL_ERROR", message: "handler produced no response") }
                 listener.metrics.countRequest(route: p.route, status: writer.status, ns: HTTPConnection.monotonicNs() &- p.startedNs)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 public import FoghornHTTPCore
 
 /// Per-loop state shared by the loop's listeners and connections: the scratch
@@ -37,8 +40,23 @@ public final class HTTPLoopContext: @unchecked Sendable {
         readScratch = .allocate(byteCount: HTTPLoopContext.readScratchSize, alignment: 16)
     }
 
+    /// `Date: Sat, 05 Dec 2026 06:21:00 GMT\r\n`, formatted once per second of the loop's clock.
+    private let dateLine = UnsafeMutableRawBufferPointer.allocate(byteCount: 37, alignment: 1)
+    private var dateSecond: UInt64 = .max
+
+    /// The current `Date` header line (refreshed when the loop's millisecond clock enters a new second).
+    @inline(__always) func dateHeader() -> UnsafeRawBufferPointer {
+        let second = loop.nowMs / 1000
+        if second != dateSecond {
+            dateSecond = second
+            HTTPDate.format(Int(time(nil)), into: dateLine)
+        }
+        return UnsafeRawBufferPointer(dateLine)
+    }
+
     deinit {
         readScratch.deallocate()
+        dateLine.deallocate()
         tlsScratchStorage?.deallocate()
     }
 

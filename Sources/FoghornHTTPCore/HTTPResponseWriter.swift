@@ -28,6 +28,8 @@ public struct HTTPResponseWriter {
     public var park: HTTPParkRequest?
     /// Headers every response on this listener carries (e.g. CORS), written after the status line.
     public let commonHeaders: UnsafeRawBufferPointer?
+    /// The `Date: …\r\n` line (RFC 9110 §6.6.1), cached per second by the loop; nil: none.
+    public let dateHeader: UnsafeRawBufferPointer?
     private let start: Int
     /// A header value with CR, LF or NUL was refused: the response becomes a 500 at `body`.
     private var refusedHeader = false
@@ -35,11 +37,13 @@ public struct HTTPResponseWriter {
     /// Header values refused so far in this process (`foghorn_http_unsafe_header_values_total`).
     public static var unsafeHeaderValues: UInt64 { unsafeHeaderValueCount.load(ordering: .relaxed) }
 
-    public init(buffer: ByteBuffer, closeConnection: Bool, isHeadRequest: Bool, commonHeaders: UnsafeRawBufferPointer? = nil) {
+    public init(buffer: ByteBuffer, closeConnection: Bool, isHeadRequest: Bool, commonHeaders: UnsafeRawBufferPointer? = nil,
+                dateHeader: UnsafeRawBufferPointer? = nil) {
         self.buffer = buffer
         self.closeConnection = closeConnection
         self.isHeadRequest = isHeadRequest
         self.commonHeaders = commonHeaders
+        self.dateHeader = dateHeader
         self.start = buffer.count
     }
 
@@ -57,6 +61,7 @@ public struct HTTPResponseWriter {
         started = true
         self.status = status
         buffer.append(status.statusLine)
+        if let date = dateHeader { buffer.append(date) }
         if let common = commonHeaders { buffer.append(common) }
     }
 

@@ -54,10 +54,15 @@ struct JSONBodyWriter {
 
     /// The URL of `t` for the stream `name` as a JSON string, straight from the template bytes
     /// (their escaping decided once per template, the name's once per answer: `nameClean`).
-    @inline(__always) func url(_ t: URLTemplate, name: UnsafeRawBufferPointer, nameClean: Bool) {
+    @inline(__always) func url(_ t: URLTemplate, name: UnsafeRawBufferPointer, nameClean: Bool, scheme: EdgeScheme = .template) {
         out.append(UInt8(ascii: "\""))
         t.withParts { prefix, suffix in
-            escaped(prefix, clean: !t.needsJSONEscaping)
+            if scheme != .template, let rest = EdgeScheme.afterHTTPScheme(prefix) {
+                out.append(scheme == .https ? "https" : "http")
+                escaped(UnsafeRawBufferPointer(rebasing: prefix[rest...]), clean: !t.needsJSONEscaping)
+            } else {
+                escaped(prefix, clean: !t.needsJSONEscaping)
+            }
             if t.hasStreamPlaceholder {
                 escaped(name, clean: nameClean)
                 escaped(suffix, clean: !t.needsJSONEscaping)

@@ -27,11 +27,13 @@ public enum PlayHandler {
         loop.writeRequestID(req, &w)
         if retryAfter { w.header("Retry-After", "5") }
         w.error(status, code: code, message: message)
+        loop.lastErrorCode = code
         loop.count(outcome)
     }
 
     static func handle(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, prefixLength: Int) {
         loop.lastDecision = nil
+        loop.lastErrorCode = nil
         if req.method == .options {
             w.head(.noContent)
             loop.writeCORS(req, &w)
@@ -129,7 +131,7 @@ public enum PlayHandler {
             buildURL(url, template, name: useInternal ? nil : idBytes, internalName: useInternal ? snapshot.playback[p].stream : "",
                      manifest: parsed.manifest.map { UnsafeRawBufferPointer(rebasing: rest[$0]) },
                      query: req.head.hasQuery ? req.bytes(req.head.query) : nil,
-                     forceHTTPS: req.isSecure || loop.forwardedProtoIsHTTPS(req))
+                     scheme: loop.settings.edgeScheme == .template ? (req.isSecure || loop.forwardedProtoIsHTTPS(req) ? .https : .template) : loop.settings.edgeScheme)
             w.head(loop.settings.redirectStatus)
             loop.writeCORS(req, &w)
             loop.writeRequestID(req, &w)
@@ -173,12 +175,12 @@ public enum PlayHandler {
     /// prefix + name + suffix; the manifest path replaces the template's own
     /// manifest file (or is appended); the request's query is carried over.
     static func buildURL(_ out: ByteBuffer, _ t: URLTemplate, name: UnsafeRawBufferPointer?, internalName: String,
-                         manifest: UnsafeRawBufferPointer?, query: UnsafeRawBufferPointer?, forceHTTPS: Bool) {
+                         manifest: UnsafeRawBufferPointer?, query: UnsafeRawBufferPointer?, scheme: EdgeScheme) {
         let start = out.count
         t.withParts { p, suffix in
-            if forceHTTPS, p.count > 7, p[0] == UInt8(ascii: "h"), p[4] == UInt8(ascii: ":") {
-                out.append("https")
-                out.append(UnsafeRawBufferPointer(rebasing: p[4...]))
+            if scheme != .template, let rest = EdgeScheme.afterHTTPScheme(p) {
+                out.append(scheme == .https ? "https" : "http")
+                out.append(UnsafeRawBufferPointer(rebasing: p[rest...]))
             } else {
                 out.append(p)
             }
@@ -224,6 +226,7 @@ public enum PlayHandler {
     static func writeJSON(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, _ s: RoutingSnapshot, _ top: TopCandidates,
                           record: PlaybackRecord, streamEntry: StreamEntry, viewer: GeoPoint?, idBytes: UnsafeRawBufferPointer) {
         let j = JSONBodyWriter(loop.jsonScratch)
+        let scheme = loop.settings.edgeScheme
         var internalName = record.stream
         internalName.withUTF8 { internalBytes in
             let name = loop.settings.useInternalStreamName || idBytes.count == 0 ? UnsafeRawBufferPointer(internalBytes) : idBytes
@@ -237,7 +240,7 @@ public enum PlayHandler {
                 let webrtc = s.url(edge: edge, proto: .webrtc)
                 j.raw(webrtc != nil ? #","protocol":"webrtc","url":"# : #","protocol":"hls","url":"#)
                 if let t = webrtc ?? s.url(edge: edge, proto: .hls) {
-                    j.url(t, name: name, nameClean: nameClean)
+                    j.url(t, name: name, nameClean: nameClean, scheme: scheme)
                 } else {
                     j.raw(#""""#)
                 }
@@ -252,7 +255,7 @@ public enum PlayHandler {
                     if !first { j.out.append(UInt8(ascii: ",")) }
                     first = false
                     j.raw(opening)
-                    j.url(t, name: name, nameClean: nameClean)
+                    j.url(t, name: name, nameClean: nameClean, scheme: scheme)
                     j.out.append(UInt8(ascii: "}"))
                 }
                 j.raw("}}")

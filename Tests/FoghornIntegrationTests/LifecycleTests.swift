@@ -102,7 +102,7 @@ import FoghornSync
         #expect(ok.waitForExit(timeoutMs: 10000) == 0)
         let failing = try FoghornProcess(arguments: ["check-config", "--config", bad.path])
         #expect(failing.waitForExit(timeoutMs: 10000) == 1)
-        #expect(failing.standardErrorText.contains("idle_timeout: unknown key (did you mean idle_timeout_ms?) (from file)"))
+        #expect(failing.standardErrorText.contains("idle_timeout: unknown key (did you mean idle_timeout_ms?) (from file \(bad.path) at $.idle_timeout)"))
         let envBad = try FoghornProcess(arguments: ["check-config", "--config", good.path], environment: ["FOGHORN_LOOPS": "x"])
         #expect(envBad.waitForExit(timeoutMs: 10000) == 1)
         #expect(envBad.standardErrorText.contains("loops: expected an integer, got a string (from env FOGHORN_LOOPS)"))
@@ -218,6 +218,41 @@ import FoghornSync
         #expect(access.contains { $0["status"] == .int(404) && $0["request_id"]?.stringValue?.count == 32 })
         let lifecycle = lines.compactMap { try? JSONParser.parse(String($0)) }.filter { $0["msg"] == .string("foghorn listening") }
         #expect(lifecycle.first?["level"] == .string("info"))
+    }
+
+    @Test func theAccessLogCarriesAgentRefererCodeAndTargetAndTrimsWhatItIsTold() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        func run(_ extra: [String]) throws -> [JSONValue] {
+            let foghorn = try FoghornProcess(arguments: [
+                "serve", "--config", root.appendingPathComponent("fixtures/demo/foghorn.yaml").path,
+                "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "1", "--access-log", "on",
+            ] + extra)
+            try foghorn.waitUntilReady()
+            #expect(try TestClient.get(port: foghorn.httpPort, "/play/demo/hls/index.m3u8?token=s3cret",
+                                       headers: ["User-Agent: ExoPlayerLib/2.19.1", "Referer: https://player.example/watch?session=abc"]).status == 307)
+            #expect(try TestClient.get(port: foghorn.httpPort, "/play/nope/hls").status == 404)
+            usleep(200_000)
+            foghorn.signal(SIGTERM)
+            #expect(foghorn.waitForExit(timeoutMs: 5000) == 0)
+            return foghorn.standardErrorText.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }.filter { $0["type"] == .string("access") }
+        }
+        let full = try run([])
+        let redirect = try #require(full.first { $0["status"] == .int(307) })
+        #expect(redirect["user_agent"] == .string("ExoPlayerLib/2.19.1"))
+        #expect(redirect["referer"] == .string("https://player.example/watch?session=abc"))
+        #expect(redirect["target_host"] == .string("edge-ams-1.demo.example"))
+        #expect(redirect["path"] == .string("/play/demo/hls/index.m3u8?token=s3cret"))
+        #expect(redirect["client"] == .string("127.0.0.1"))
+        #expect(redirect["code"] == nil)
+        #expect(full.first { $0["status"] == .int(404) }?["code"] == .string("VIEW_KEY_NOT_FOUND"))
+
+        let trimmed = try run(["--set", "log_client_ip=truncated", "--set", "log_query=false"])
+        let r = try #require(trimmed.first { $0["status"] == .int(307) })
+        #expect(r["path"] == .string("/play/demo/hls/index.m3u8"))
+        #expect(r["referer"] == .string("https://player.example/watch"))
+        #expect(r["client"] == .string("127.0.0.0"))
+        let off = try run(["--set", "log_client_ip=off"])
+        #expect(off.allSatisfy { $0["client"] == nil })
     }
 }
 
