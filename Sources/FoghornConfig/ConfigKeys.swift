@@ -317,8 +317,8 @@ public enum ConfigKeys {
             var peers: [PeerConfig] = []
             for (i, item) in items.enumerated() {
                 guard case .object(let members) = item else { return "[\(i)]: expected an object {cluster, address, mode, secret}" }
-                for (k, _) in members where !["cluster", "address", "mode", "secret", "tls"].contains(k) {
-                    return "[\(i)].\(k): unknown field (cluster, address, mode, secret, tls)"
+                for (k, _) in members where !["cluster", "address", "mode", "secret", "secret_file", "tls"].contains(k) {
+                    return "[\(i)].\(k): unknown field (cluster, address, mode, secret, secret_file, tls)"
                 }
                 var tls = false
                 if let t = item["tls"] {
@@ -335,11 +335,18 @@ public enum ConfigKeys {
                 guard let modeText = item["mode"]?.stringValue, let mode = PeerConfig.Mode(rawValue: modeText) else {
                     return "[\(i)].mode: expected always or on-demand"
                 }
-                guard let secret = item["secret"]?.stringValue, secret.utf8.count >= 16 else {
-                    return "[\(i)].secret: expected a shared secret of at least 16 bytes"
+                // secret_file: read by the command (ConfigLoader.resolveSecretFiles), checked there.
+                let secretFile = item["secret_file"]?.stringValue ?? ""
+                if item["secret_file"] != nil && secretFile.isEmpty { return "[\(i)].secret_file: expected a path" }
+                if !secretFile.isEmpty && item["secret"] != nil { return "[\(i)]: give secret or secret_file, not both" }
+                let secret = item["secret"]?.stringValue ?? ""
+                guard !secretFile.isEmpty || secret.utf8.count >= 16 else {
+                    return "[\(i)].secret: expected a shared secret of at least 16 bytes (or secret_file)"
                 }
                 if peers.contains(where: { $0.cluster == cluster }) { return "[\(i)].cluster: \(cluster) is listed twice" }
-                peers.append(PeerConfig(cluster: cluster, host: address.host, port: address.port, mode: mode, secret: secret, tls: tls))
+                var peer = PeerConfig(cluster: cluster, host: address.host, port: address.port, mode: mode, secret: secret, tls: tls)
+                peer.secretFile = secretFile
+                peers.append(peer)
             }
             config.peers = peers
             return nil
@@ -393,7 +400,7 @@ public enum ConfigKeys {
     /// `mist: {nodes: [...], passphrase, poll_interval_s, fallback}` (file), or
     /// `FOGHORN_MIST` / `--set mist=` as the same JSON object.
     static func mist() -> ConfigKey {
-        ConfigKey(name: "mist", summary: "MistServer nodes to poll and MistUtilLoad API: {nodes, passphrase, poll_interval_s, fallback, compat}", defaultText: "{}",
+        ConfigKey(name: "mist", summary: "MistServer nodes to poll and MistUtilLoad API: {nodes, passphrase, passphrase_file, poll_interval_s, fallback, compat}", defaultText: "{}",
                   fields: .all([.path(\.mistNodes), .path(\.mistPassphrase), .path(\.mistPollIntervalS), .path(\.mistFallback), .path(\.mistCompat)]),
                   read: { c in .object([("nodes", .array(c.mistNodes.map(JSONValue.string))), ("passphrase", .string("<redacted>")),
                                        ("poll_interval_s", .int(Int64(c.mistPollIntervalS))), ("fallback", .string(c.mistFallback)),
@@ -419,6 +426,9 @@ public enum ConfigKeys {
                 case "passphrase":
                     guard let s = item.stringValue, !s.isEmpty, !s.contains("/") else { return "passphrase: expected a non-empty string without '/'" }
                     config.mistPassphrase = s
+                case "passphrase_file":
+                    guard let s = item.stringValue, !s.isEmpty else { return "passphrase_file: expected a path" }
+                    config.mistPassphraseFile = s
                 case "poll_interval_s":
                     guard let i = item.intValue, i >= 1, i <= 3600 else { return "poll_interval_s: expected an integer in 1...3600" }
                     config.mistPollIntervalS = Int(i)
@@ -429,7 +439,7 @@ public enum ConfigKeys {
                     guard let b = item.boolValue else { return "compat: expected true or false" }
                     config.mistCompat = b
                 default:
-                    return "\(key): unknown field (nodes, passphrase, poll_interval_s, fallback, compat)"
+                    return "\(key): unknown field (nodes, passphrase, passphrase_file, poll_interval_s, fallback, compat)"
                 }
             }
             return nil

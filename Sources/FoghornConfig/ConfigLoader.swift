@@ -103,6 +103,28 @@ public enum ConfigLoader {
             guard !secret.isEmpty else { throw ConfigError(key: fileKey, problem: "\(path) is empty", source: "merged") }
             config[keyPath: value] = secret
         }
+        if !config.mistPassphraseFile.isEmpty {
+            let secret = try readSecret(config.mistPassphraseFile, key: "mist.passphrase_file", read: read)
+            guard !secret.contains("/") else { throw ConfigError(key: "mist.passphrase_file", problem: "the passphrase must not contain '/'", source: "merged") }
+            config.mistPassphrase = secret
+        }
+        for i in config.peers.indices where !config.peers[i].secretFile.isEmpty {
+            let key = "peers[\(i)].secret_file"
+            let secret = try readSecret(config.peers[i].secretFile, key: key, read: read)
+            guard secret.utf8.count >= 16 else { throw ConfigError(key: key, problem: "the shared secret must be at least 16 bytes", source: "merged") }
+            config.peers[i].secret = secret
+        }
+    }
+
+    static func readSecret(_ path: String, key: String, read: (String) throws -> String) throws(ConfigError) -> String {
+        let text: String
+        do { text = try read(path) } catch {
+            throw ConfigError(key: key, problem: "cannot read \(path): \(error)", source: "merged")
+        }
+        let line = text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).first.map(String.init) ?? ""
+        let secret = line.trimmingSpaces()
+        guard !secret.isEmpty else { throw ConfigError(key: key, problem: "\(path) is empty", source: "merged") }
+        return secret
     }
 
     /// ` (did you mean FOGHORN_LOOPS?)` for an environment variable close to a real one, else empty.

@@ -110,6 +110,8 @@ public struct FoghornConfiguration: Sendable, Equatable {
     public var mistNodes: [String] = []
     /// The controller's `prometheus` passphrase: nodes are polled at `/<passphrase>.json`.
     public var mistPassphrase = "koekjes"
+    /// `mist.passphrase_file`: read the passphrase from this file (the command resolves it).
+    public var mistPassphraseFile = ""
     public var mistPollIntervalS = 5
     /// What MistUtilLoad-compatible queries answer when no node qualifies.
     public var mistFallback = "FULL"

@@ -17,6 +17,8 @@ public struct PeerConfig: Sendable, Equatable {
     public var secret: String
     /// Dial this peer over TLS (its peer listener has `peering.tls_listen`).
     public var tls: Bool
+    /// `secret_file`: where `secret` is read from (the command resolves it; empty: inline).
+    public var secretFile = ""
 
     public init(cluster: String, host: String, port: UInt16, mode: Mode, secret: String, tls: Bool = false) {
         self.cluster = cluster

@@ -293,6 +293,25 @@ import FoghornModelFixtures
             #expect(error.key == "internal_token_file")
             #expect(error.problem == "/x is empty")
         }
+        // Every secret has a file variant: the Mist passphrase and each peer's shared secret.
+        var more = try ConfigLoader.load(fileText: """
+            mist: {passphrase_file: /run/secrets/mist}
+            peers:
+              - {cluster: b, address: "10.0.0.2:18019", mode: always, secret_file: /run/secrets/peer-b}
+            """, fileName: "f.yaml")
+        try ConfigLoader.resolveSecretFiles(&more) { path in path.hasSuffix("mist") ? "m1st\n" : "a-long-enough-shared-secret\n" }
+        #expect(more.mistPassphrase == "m1st")
+        #expect(more.peers[0].secret == "a-long-enough-shared-secret")
+        var short = try ConfigLoader.load(fileText: "peers:\n  - {cluster: b, address: \"10.0.0.2:18019\", mode: always, secret_file: /s}\n", fileName: "f.yaml")
+        do {
+            try ConfigLoader.resolveSecretFiles(&short) { _ in "short" }
+            Issue.record("a short peer secret was accepted")
+        } catch {
+            #expect(error.key == "peers[0].secret_file")
+        }
+        #expect(throws: ConfigError.self) {
+            _ = try ConfigLoader.load(fileText: "peers:\n  - {cluster: b, address: \"10.0.0.2:18019\", mode: always, secret: x, secret_file: /s}\n", fileName: "f.yaml")
+        }
         struct Missing: Error, CustomStringConvertible { var description: String { "No such file or directory" } }
         var missing = try ConfigLoader.load(fileText: "cluster_secret_file: /nope\n", fileName: "f.yaml")
         do {
