@@ -24,7 +24,10 @@ public enum AccessLog {
             if d.edge < s.edgeCount { w.field("node", s.nodeIds[d.edge]) }
             w.field("score", d.score)
         }
-        if let code = loop.lastErrorCode { w.field("code", code) }
+        if let code = loop.lastErrorCode {
+            w.field("code", code)
+            loop.lastErrorCode = nil  // set by the next error (cleared here, not per request: the request path stays as it was)
+        }
         if status.statusClass == 3, loop.lastDecision != nil, let host = redirectHost(loop.url.readable) { w.field("target_host", host) }
         if let agent = req.headerString("user-agent") { w.field("user_agent", String(agent.prefix(256))) }
         if let referer = req.headerString("referer") {

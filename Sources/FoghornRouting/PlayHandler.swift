@@ -33,7 +33,6 @@ public enum PlayHandler {
 
     static func handle(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, prefixLength: Int) {
         loop.lastDecision = nil
-        loop.lastErrorCode = nil
         if req.method == .options {
             w.head(.noContent)
             loop.writeCORS(req, &w)

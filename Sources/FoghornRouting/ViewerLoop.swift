@@ -28,7 +28,7 @@ public final class ViewerLoop: @unchecked Sendable {
     private var requestCounter: UInt64 = 0
     /// The decision of the request being answered (for the access log): node index and score.
     public var lastDecision: (edge: Int, score: UInt64)?
-    /// The error code of the last answer, when it was an error (access log).
+    /// The error code of the last error answer not yet logged (the access log reads and clears it).
     public var lastErrorCode: String?
     /// The request ID of the request being answered, when generated here (0 when echoed).
     public var lastGeneratedRequestId: (UInt64, UInt64) = (0, 0)

@@ -106,6 +106,18 @@ import FoghornSync
         let envBad = try FoghornProcess(arguments: ["check-config", "--config", good.path], environment: ["FOGHORN_LOOPS": "x"])
         #expect(envBad.waitForExit(timeoutMs: 10000) == 1)
         #expect(envBad.standardErrorText.contains("loops: expected an integer, got a string (from env FOGHORN_LOOPS)"))
+        // Valid, but worth hearing about: an unknown variable, no admin token, http viewers meeting https edges.
+        let demo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures/demo/foghorn.yaml").path
+        let warned = try FoghornProcess(arguments: ["check-config", "--config", demo], environment: ["FOGHORN_LOPS": "3"])
+        #expect(warned.waitForExit(timeoutMs: 10000) == 0)
+        let warnings = warned.standardErrorText
+        #expect(warnings.contains("warning: FOGHORN_LOPS is not a Foghorn setting (ignored) (did you mean FOGHORN_LOOPS?)"), "\(warnings)")
+        #expect(warnings.contains("warning: internal_token is empty"))
+        #expect(warnings.contains("ExoPlayer/Media3 does not follow an http→https redirect"))
+        let flag = try FoghornProcess(arguments: ["check-config", "--config", good.path, "--loops", "many"])
+        #expect(flag.waitForExit(timeoutMs: 10000) == 1)
+        #expect(flag.standardErrorText.contains("loops: expected an integer, got a string (from flag --loops)"))
         // An internal listener reachable from other hosts without a token: valid, but said so.
         let exposed = try FoghornProcess(arguments: ["check-config", "--config", good.path, "--internal-listen", "0.0.0.0:18009"])
         #expect(exposed.waitForExit(timeoutMs: 10000) == 0)

@@ -58,6 +58,19 @@ import FoghornTesting
         #expect(log.contains("RLIMIT_NOFILE is 48 (hard 48)"))
     }
 
+    @Test func loopsZeroCountsTheCPUsThisProcessMayUse() throws {
+        // Pinned to one CPU (a cpuset, taskset): one data loop, however many cores the host has.
+        let foghorn = try FoghornProcess(arguments: [
+            "-c", "0", FoghornProcess.binaryPath, "serve", "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "0",
+        ], executable: "/usr/bin/taskset")
+        try foghorn.waitUntilReady()
+        let metrics = try TestClient.get(port: foghorn.internalPort, "/metrics").bodyText
+        #expect(metrics.contains("foghorn_data_loops 1\n"), "\(metrics.split(separator: "\n").filter { $0.contains("data_loops") })")
+        foghorn.signal(SIGTERM)
+        #expect(foghorn.waitForExit(timeoutMs: 5000) == 0)
+        #expect(foghorn.standardErrorText.contains("\"affinity_cpus\":\"1\""))
+    }
+
     @Test func theSoftDescriptorLimitIsRaisedToTheHardOne() throws {
         let foghorn = try FoghornProcess(arguments: [
             "--nofile=256:8192", FoghornProcess.binaryPath, "serve", "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "1",
