@@ -97,7 +97,7 @@ public final class FoghornServer: @unchecked Sendable {
             name: "viewer",
             limits: HTTPLimits(
                 maxRequestLineBytes: config.maxRequestLineBytes, maxHeaderBytes: config.maxHeaderBytes,
-                maxHeaderCount: config.maxHeaders, maxBodyBytes: 0),
+                maxHeaderCount: config.maxHeaders, maxBodyBytes: ViewerLimits.whepOfferMaxBytes),
             timeouts: timeouts,
             maxConnectionsPerLoop: config.maxConnectionsPerLoop,
             maxPipelinedRequests: config.maxPipelinedRequests)

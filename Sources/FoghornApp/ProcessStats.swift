@@ -27,8 +27,11 @@ enum ProcessStats {
         }
         if let dir = opendir("/proc/self/fd") {
             var n = 0
+            // d_name is read in place: a dirent is allocated only as long as its name
+            // (copying the 256-byte field out of it reads past the allocation).
+            let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
             while let entry = readdir(dir) {
-                let first = withUnsafeBytes(of: entry.pointee.d_name) { $0.first ?? 0 }
+                let first = UnsafeRawPointer(entry).load(fromByteOffset: nameOffset, as: UInt8.self)
                 if first != UInt8(ascii: ".") { n += 1 }
             }
             closedir(dir)

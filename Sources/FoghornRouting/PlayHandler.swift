@@ -3,6 +3,13 @@ import FoghornModel
 import FoghornJSON
 
 /// Paths of the viewer endpoint, declared once.
+/// Bounds of the viewer listener.
+public enum ViewerLimits {
+    /// The largest request body the viewer listener reads: a WHEP offer (SDP, a few KiB). Any
+    /// other body there is read and discarded (or refused 413 above this).
+    public static let whepOfferMaxBytes = 65_536
+}
+
 public enum ViewerPaths {
     public static let play = "/play/"
     public static let resolve = "/resolve/"
@@ -14,7 +21,7 @@ public enum PlayHandler {
     public static func register(on router: HTTPRouter, loop: ViewerLoop) {
         for (name, prefix) in [("play", ViewerPaths.play), ("resolve", ViewerPaths.resolve)] {
             let prefixLength = prefix.utf8.count
-            router.add(name, [.get, .head, .options], prefix + "*") { req, w in
+            router.add(name, [.get, .head, .options, .post], prefix + "*") { req, w in
                 handle(req, &w, loop, prefixLength: prefixLength)
             }
         }
@@ -31,13 +38,21 @@ public enum PlayHandler {
         loop.count(outcome)
     }
 
+    /// `application/sdp`, any case, parameters allowed.
+    static func isSDP(_ value: UnsafeRawBufferPointer) -> Bool {
+        let expected = Array("application/sdp".utf8)
+        guard value.count >= expected.count else { return false }
+        for i in 0..<expected.count where value[i] | 0x20 != expected[i] | 0x20 { return false }
+        return value.count == expected.count || value[expected.count] == UInt8(ascii: ";") || value[expected.count] == UInt8(ascii: " ")
+    }
+
     static func handle(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, prefixLength: Int) {
         loop.lastDecision = nil
         if req.method == .options {
             w.head(.noContent)
             loop.writeCORS(req, &w)
             loop.writeRequestID(req, &w)
-            w.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+            w.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS, POST")
             if let requested = req.header("access-control-request-headers"), requested.count <= 1024,
                req.bytes(requested).allSatisfy({ $0 == 0x20 || $0 == 0x2C || ($0 > 0x20 && $0 < 0x7F) }) {
                 w.header("Access-Control-Allow-Headers", req.bytes(requested))
@@ -52,6 +67,21 @@ public enum PlayHandler {
         switch PlaybackPath.parse(rest) {
         case .success(let p): parsed = p
         case .failure(let e): return fail(&w, req, loop, .badRequest, e.code, e.message, .badRequest)
+        }
+        // WHEP: a player POSTs its SDP offer to the playback URL; we answer 307 so that it
+        // re-sends the offer to the chosen edge (RFC 9725 allows the redirect). Only there.
+        if req.method == .post {
+            guard let range = parsed.protocolName, ViewerProtocol.normalize(UnsafeRawBufferPointer(rebasing: rest[range])) == .webrtc else {
+                w.head(.methodNotAllowed)
+                w.header("Allow", "GET, HEAD, OPTIONS")
+                loop.writeCORS(req, &w)
+                w.error(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", message: "POST is for WHEP offers: /play/<id>/webrtc or /play/<id>/whep")
+                loop.count(.badRequest)
+                return
+            }
+            guard let type = req.header("content-type"), PlayHandler.isSDP(req.bytes(type)) else {
+                return fail(&w, req, loop, .unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "a WHEP offer is Content-Type: application/sdp", .badRequest)
+            }
         }
         loop.refresh()
         // A strong local (one retain): with `unowned(unsafe)` the compiler could not prove the
@@ -130,8 +160,10 @@ public enum PlayHandler {
             buildURL(url, template, name: useInternal ? nil : idBytes, internalName: useInternal ? snapshot.playback[p].stream : "",
                      manifest: parsed.manifest.map { UnsafeRawBufferPointer(rebasing: rest[$0]) },
                      query: req.head.hasQuery ? req.bytes(req.head.query) : nil,
-                     scheme: loop.settings.edgeScheme == .template ? (req.isSecure || loop.forwardedProtoIsHTTPS(req) ? .https : .template) : loop.settings.edgeScheme)
-            w.head(loop.settings.redirectStatus)
+                     scheme: loop.settings.edgeScheme == .template ? (req.isSecure || loop.forwardedProtoIsHTTPS(req) ? .https : .template) : loop.settings.edgeScheme,
+                     whep: req.method == .post)
+            // A POST (a WHEP offer) must be re-sent as a POST: always 307, never 302.
+            w.head(req.method == .post ? .temporaryRedirect : loop.settings.redirectStatus)
             loop.writeCORS(req, &w)
             loop.writeRequestID(req, &w)
             w.header("Location", url.readable)
@@ -174,10 +206,15 @@ public enum PlayHandler {
     /// prefix + name + suffix; the manifest path replaces the template's own
     /// manifest file (or is appended); the request's query is carried over.
     static func buildURL(_ out: ByteBuffer, _ t: URLTemplate, name: UnsafeRawBufferPointer?, internalName: String,
-                         manifest: UnsafeRawBufferPointer?, query: UnsafeRawBufferPointer?, scheme: EdgeScheme) {
+                         manifest: UnsafeRawBufferPointer?, query: UnsafeRawBufferPointer?, scheme: EdgeScheme, whep: Bool = false) {
         let start = out.count
         t.withParts { p, suffix in
-            if scheme != .template, let rest = EdgeScheme.afterHTTPScheme(p) {
+            if whep, p.count > 6, p[0] == UInt8(ascii: "w"), p[1] == UInt8(ascii: "s") {
+                // A WebRTC output given as its WebSocket signalling URL: WHEP is plain HTTP(S) on the same host and path.
+                let secure = p[2] == UInt8(ascii: "s")
+                out.append(secure || scheme == .https ? "https" : "http")
+                out.append(UnsafeRawBufferPointer(rebasing: p[(secure ? 3 : 2)...]))
+            } else if scheme != .template, let rest = EdgeScheme.afterHTTPScheme(p) {
                 out.append(scheme == .https ? "https" : "http")
                 out.append(UnsafeRawBufferPointer(rebasing: p[rest...]))
             } else {

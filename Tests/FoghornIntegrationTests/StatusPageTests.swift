@@ -9,18 +9,26 @@ import FoghornTesting
 @Suite(.serialized) struct StatusPageTests {
     static let chromium = "/usr/bin/chromium"
 
+    /// Runs headless Chromium (bounded: killed after 60 s) and returns what it printed. Its output
+    /// goes to a file, not a pipe: Chromium's crash handler outlives it and would hold a pipe open.
     static func browser(_ args: [String]) throws -> String {
+        let dir = try ScratchDirectory.make("chromium")
+        let outPath = dir + "/stdout"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: chromium)
         p.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                       "--user-data-dir=" + (try ScratchDirectory.make("chromium")), "--virtual-time-budget=5000"] + args
-        let out = Pipe()
+                       "--disable-breakpad", "--disable-crash-reporter", "--user-data-dir=" + dir + "/profile", "--virtual-time-budget=5000"] + args
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline { usleep(50_000) }
+        if p.isRunning { p.terminate() }
         p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try out.close()
+        return (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     }
 
     @Test func theStatusPageShowsTheDemoAndExplainsTheSameWinnerAsPlay() throws {
