@@ -265,6 +265,9 @@ public final class FoghornServer: @unchecked Sendable {
                 controlLoop.addShutdownHook { tls.stop() }
             }
             readiness.set("snapshot", ok: true, detail: "generation \(plane.publisher.generation)")
+            // The verbose /readyz names the snapshot being served, not the first one.
+            let readiness = self.readiness, publisher = plane.publisher
+            readiness.setDetailSource("snapshot") { "generation \(publisher.generation)" }
             // Parsing a large static config leaves freed memory in malloc's arenas: give it back.
             ProcessMemory.releaseFree()
             controlLoop.addShutdownHook { plane.stop() }

@@ -35,8 +35,18 @@ public final class Readiness: Sendable {
         state.withLock { s in !s.draining && !s.checks.isEmpty && s.checks.allSatisfy(\.ok) }
     }
 
+    /// Details computed when read (the snapshot's current generation), by check name.
+    private let detailSources = Locked<[String: @Sendable () -> String]>([:])
+
+    /// `name`'s detail is `source()` at read time from now on (while the check is ok).
+    public func setDetailSource(_ name: String, _ source: @escaping @Sendable () -> String) {
+        detailSources.withLock { $0[name] = source }
+    }
+
     /// All checks, with `draining` first.
     public var checks: [(name: String, ok: Bool, detail: String)] {
-        state.withLock { s in [("not_draining", !s.draining, s.draining ? "shutting down" : "")] + s.checks }
+        let sources = detailSources.withLock { $0 }
+        let listed = state.withLock { s in [("not_draining", !s.draining, s.draining ? "shutting down" : "")] + s.checks }
+        return listed.map { c in c.ok ? (c.name, c.ok, sources[c.name]?() ?? c.detail) : c }
     }
 }

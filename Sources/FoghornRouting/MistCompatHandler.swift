@@ -16,7 +16,21 @@ public enum MistCompatHandler {
             loop.writeRequestID(req, &w)
             w.error(.notFound, code: "NOT_FOUND", message: "no favicon")
         }
-        router.add("mist_stream", [.get, .head], "/*") { req, w in
+        router.add("mist_stream", [.get, .head, .options], "/*") { req, w in
+            if req.method == .options {
+                // A browser's preflight before a cross-origin query (custom headers): allowed.
+                w.head(.noContent)
+                loop.writeCORS(req, &w)
+                loop.writeRequestID(req, &w)
+                w.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+                if let requested = req.header("access-control-request-headers"), requested.count <= 1024,
+                   req.bytes(requested).allSatisfy({ $0 == 0x20 || $0 == 0x2C || ($0 > 0x20 && $0 < 0x7F) }) {
+                    w.header("Access-Control-Allow-Headers", req.bytes(requested))
+                }
+                w.header("Access-Control-Max-Age", "86400")
+                w.emptyBody()
+                return
+            }
             handle(req, &w, loop, fallback: fallback)
         }
     }

@@ -281,7 +281,8 @@ public enum PlayHandler {
                     j.raw(#""""#)
                 }
                 j.raw(#","geoDistance":"#)
-                if let v = viewer, let e = s.geoPoint(edge: edge) { j.oneDecimal(v.kilometres(to: e)) } else { j.raw("0") }
+                // Unknown (no viewer position or no edge position): null, not a distance of 0 km.
+                if let v = viewer, let e = s.geoPoint(edge: edge) { j.oneDecimal(v.kilometres(to: e)) } else { j.raw("null") }
                 j.raw(#","loadScore":"#)
                 j.decimal(score)
                 j.raw(#","outputs":{"#)

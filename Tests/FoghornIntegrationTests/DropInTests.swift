@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import FoghornApp
+import FoghornConfig
+import FoghornJSON
+import FoghornTesting
+
+/// Where we matched the surfaces we replace more closely (issue "Drop-in means drop-in").
+@Suite struct DropInTests {
+    static func start(_ configure: (inout FoghornConfiguration) -> Void = { _ in }) throws -> FoghornServer {
+        try TestServer.start { c in
+            c.edges = try! JSONParser.parse("""
+                [{"node_id": "e1", "base_url": "https://e1.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000,
+                  "streams": {"live+s": {"inputs": 1}}}]
+                """).arrayValue!
+            c.playback = [.object([("id", .string("a")), ("stream", .string("live+s"))])]
+            c.internalToken = "tok"
+            configure(&c)
+        }
+    }
+
+    @Test func anUnknownDistanceIsNullNotZero() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        let j = try JSONParser.parse(try TestClient.get(port: server.httpPort, "/play/a").body)
+        let primary = try #require(j["primary"])
+        #expect(primary["geoDistance"] == JSONValue.null)
+        #expect(primary["nodeId"] == .string("e1"))
+    }
+
+    @Test func theCompatQueryAnswersABrowsersPreflight() throws {
+        let server = try Self.start { $0.mistCompat = true }
+        defer { server.stopNow() }
+        let client = try TestClient(port: server.httpPort)
+        try client.send("OPTIONS /live+s?proto=hls HTTP/1.1\r\nHost: t\r\nOrigin: https://player.example\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: x-session\r\n\r\n")
+        let r = try client.readResponse()
+        #expect(r.status == 204)
+        #expect(r.header("Access-Control-Allow-Origin") == "*")
+        #expect(r.header("Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS")
+        #expect(r.header("Access-Control-Allow-Headers") == "x-session")
+        #expect(try TestClient.get(port: server.httpPort, "/live+s").status == 200)  // the query itself still answers
+    }
+
+    @Test func verboseReadinessNamesTheSnapshotBeingServed() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        for i in 0..<3 {
+            #expect(try RoutingTests.call(server.internalPort, "PUT", "/v1/playback/p\(i)", body: #"{"stream": "live+s"}"#, token: "tok").status == 201)
+        }
+        RoutingTests.settle()
+        let generation = try JSONParser.parse(try TestClient.get(port: server.internalPort, "/debug/snapshot").body)["generation"]?.intValue ?? -1
+        #expect(generation > 1)
+        let verbose = try JSONParser.parse(try TestClient.get(port: server.internalPort, "/readyz?verbose").body)
+        let snapshot = verbose["checks"]?.arrayValue?.first { $0["name"] == .string("snapshot") }
+        #expect(snapshot?["detail"] == .string("generation \(generation)"))
+    }
+}
