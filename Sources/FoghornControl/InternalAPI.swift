@@ -98,8 +98,9 @@ public enum InternalAPI {
                 guard plane.edges[nodeId] != nil else { return edgeNotFound(&w, nodeId) }
                 guard let body = parseBody(req, &w) else { return }
                 guard checkFields(body, ["mode"], &w) else { return }
-                guard let text = body["mode"]?.stringValue, let mode = EdgeMode(rawValue: text) else {
-                    return invalid(&w, "mode", "must be normal, draining or maintenance")
+                // "" is normal, as Foghorn takes it.
+                guard let text = body["mode"]?.stringValue, let mode = EdgeMode(rawValue: text.isEmpty ? "normal" : text) else {
+                    return invalid(&w, "mode", "must be normal, draining or maintenance (or \"\" for normal)")
                 }
                 DurableAnswer.commit(plane, &w, [.setMode(nodeId: nodeId, mode: mode)]) { w in
                     var j = JSONWriter()
@@ -226,7 +227,51 @@ public enum InternalAPI {
 
         DebugAPI.register(on: router, plane: plane)
         StatusPage.register(on: router)
+        registerFoghornNodeAliases(on: router, plane: plane)
         MistCompatAPI.register(on: router, plane: plane)
+    }
+
+    /// FrameWorks Foghorn's node endpoints, as aliases of ours (same auth): `PUT /nodes/<id>/mode`
+    /// (`{"mode", "set_by"?}`, `""` = normal) and `GET /nodes/<id>/drain-status`, both answering
+    /// `{node_id, operational_mode, active_viewers}`. Registered after `/nodes/overview`.
+    static func registerFoghornNodeAliases(on router: HTTPRouter, plane: ControlPlane) {
+        func status(_ j: inout JSONWriter, _ id: String, _ mode: EdgeMode) {
+            let viewers = plane.edges[id].map { e in e.streamStats.reduce(UInt64(0)) { $0 + UInt64($1.viewers) } } ?? 0
+            j.objectStart()
+            j.field("node_id", id)
+            j.field("operational_mode", mode.rawValue)
+            j.field("active_viewers", viewers)
+            j.objectEnd()
+        }
+        router.add("foghorn_nodes", [.get, .head, .put], "/nodes/*") { req, w in
+            let parts = req.pathString.split(separator: "/", omittingEmptySubsequences: false)
+            // ["", "nodes", id, action]
+            guard parts.count == 4, !parts[2].isEmpty else { return w.error(.notFound, code: "NOT_FOUND", message: "no route for this path") }
+            let id = String(parts[2])
+            switch (req.method, parts[3]) {
+            case (.get, "drain-status"), (.head, "drain-status"):
+                guard let edge = plane.edges[id] else { return w.error(.notFound, code: "EDGE_NOT_FOUND", message: "node not found") }
+                var j = JSONWriter()
+                status(&j, id, edge.mode)
+                w.json(.ok, j)
+            case (.put, "mode"):
+                guard requireAdmin(req, &w, plane) else { return }
+                guard plane.edges[id] != nil else { return w.error(.notFound, code: "EDGE_NOT_FOUND", message: "node not found") }
+                guard let body = parseBody(req, &w) else { return }
+                guard checkFields(body, ["mode", "set_by"], &w) else { return }
+                guard let text = body["mode"]?.stringValue, let mode = EdgeMode(rawValue: text.isEmpty ? "normal" : text) else {
+                    return invalid(&w, "mode", "must be normal, draining or maintenance (or \"\" for normal)")
+                }
+                if let by = body["set_by"], by.stringValue == nil { return invalid(&w, "set_by", "must be a string") }
+                DurableAnswer.commit(plane, &w, [.setMode(nodeId: id, mode: mode)]) { w in
+                    var j = JSONWriter()
+                    status(&j, id, mode)
+                    w.json(.ok, j)
+                }
+            default:
+                w.error(.notFound, code: "NOT_FOUND", message: "Foghorn's node routes here: PUT /nodes/<id>/mode, GET /nodes/<id>/drain-status, GET /nodes/overview")
+            }
+        }
     }
 
     // MARK: Helpers

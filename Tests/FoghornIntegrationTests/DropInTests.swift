@@ -54,4 +54,32 @@ import FoghornTesting
         let snapshot = verbose["checks"]?.arrayValue?.first { $0["name"] == .string("snapshot") }
         #expect(snapshot?["detail"] == .string("generation \(generation)"))
     }
+
+    @Test func foghornsNodeEndpointsAreAliasesOfOurs() throws {
+        let server = try Self.start { $0.edges[0] = try! JSONParser.parse("""
+            {"node_id": "e1", "base_url": "https://e1.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000,
+             "streams": {"live+s": {"inputs": 1, "viewers": 7}, "live+t": {"inputs": 1, "viewers": 5}}}
+            """) }
+        defer { server.stopNow() }
+        let ip = server.internalPort
+        let drained = try RoutingTests.call(ip, "PUT", "/nodes/e1/mode", body: #"{"mode": "draining", "set_by": "ops"}"#, token: "tok")
+        #expect(drained.status == 200, "\(drained.bodyText)")
+        let j = try JSONParser.parse(drained.body)
+        #expect(j["node_id"] == .string("e1") && j["operational_mode"] == .string("draining") && j["active_viewers"] == .int(12))
+        RoutingTests.settle()
+        #expect(try TestClient.get(port: server.httpPort, "/play/a/hls/index.m3u8").status == 503)
+        let status = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/nodes/e1/drain-status").body)
+        #expect(status["operational_mode"] == .string("draining"))
+        // "" is normal, on both paths.
+        #expect(try JSONParser.parse(try RoutingTests.call(ip, "PUT", "/nodes/e1/mode", body: #"{"mode": ""}"#, token: "tok").body)["operational_mode"] == .string("normal"))
+        #expect(try RoutingTests.call(ip, "PUT", "/v1/edges/e1/mode", body: #"{"mode": ""}"#, token: "tok").status == 200)
+        RoutingTests.settle()
+        #expect(try TestClient.get(port: server.httpPort, "/play/a/hls/index.m3u8").status == 307)
+        // The same checks as ours.
+        #expect(try RoutingTests.call(ip, "PUT", "/nodes/e1/mode", body: #"{"mode": "off"}"#, token: "tok").status == 400)
+        #expect(try RoutingTests.call(ip, "PUT", "/nodes/e1/mode", body: #"{"mode": "draining"}"#, token: nil).status == 401)
+        #expect(try RoutingTests.call(ip, "PUT", "/nodes/nope/mode", body: #"{"mode": "draining"}"#, token: "tok").status == 404)
+        #expect(try RoutingTests.call(ip, "GET", "/nodes/nope/drain-status").status == 404)
+        #expect(try RoutingTests.call(ip, "GET", "/nodes/overview").status == 200)
+    }
 }
