@@ -126,9 +126,18 @@ enum MistCompatAPI {
             return weightsAnswer(&w, current)
         }
         if q("lstserver") != nil {
+            // Every node the balancer routes to: polled Mist nodes with their poll state, edges
+            // that report (or are configured) as online while fresh, `Offline` when stale or out.
+            var states: [String: String] = [:]
+            let now = ControlPlane.monotonicMs()
+            for edge in plane.edges.values where !edge.isRemote {
+                let state = InternalAPI.edgeState(edge, plane, now)
+                states[edge.nodeId] = state == "stale" || state == "maintenance" ? "Offline" : "Monitored (online)"
+            }
+            for (id, status) in plane.mist.nodes { states[id] = stateString(status) }
             var j = JSONWriter()
             j.objectStart()
-            for (id, status) in plane.mist.nodes.sorted(by: { $0.key < $1.key }) { j.field(id, stateString(status)) }
+            for id in states.keys.sorted() { j.field(id, states[id]!) }
             j.objectEnd()
             return text(&w, j.string)
         }
@@ -137,7 +146,15 @@ enum MistCompatAPI {
             guard let best = MistCompatScorer.best(snapshot, stream: stream, mode: .source(requesterHost: requester), viewer: viewer, tags: tags) else {
                 return text(&w, fallback)
             }
-            return text(&w, "dtsc://" + MistCompatScorer.hostOf(snapshot.edges[best.edge]))
+            let url = "dtsc://" + MistCompatScorer.hostOf(snapshot.edges[best.edge])
+            // `redirect=1` (Foghorn's): 302 to the source instead of its URL as text.
+            if q("redirect") == "1", InputRules.forbiddenURLByte(url) == nil {
+                w.head(.found)
+                w.header("Location", string: url)
+                w.body(url, contentType: "text/plain; charset=utf-8")
+                return
+            }
+            return text(&w, url)
         }
         if let ingest = q("ingest") {
             guard let pct = UInt64(ingest) else { return text(&w, fallback) }
@@ -196,12 +213,16 @@ enum MistCompatAPI {
                 text(&w, stateString(status))
             }
         }
-        // `?host=<host>` or nothing: node state objects.
+        // `?host=<host>`: that node's bare state object (MistUtilLoad's shape; `{}` when unknown);
+        // nothing: every node's, by name.
         let only = q("host")
         var j = JSONWriter(capacity: 2048)
-        j.objectStart()
+        if only == nil { j.objectStart() }
+        var written = 0
         for (i, edge) in snapshot.edges.enumerated() where only == nil || edge.nodeId == only || MistCompatScorer.hostOf(edge) == only {
-            j.key(edge.nodeId)
+            if only != nil && written > 0 { break }
+            written += 1
+            if only == nil { j.key(edge.nodeId) }
             j.objectStart()
             j.field("cpu", Int(edge.cpuPermille / 10))
             j.field("ram", edge.ramMaxBytes > 0 ? Int(edge.ramUsedBytes * 100 / edge.ramMaxBytes) : 0)
@@ -225,7 +246,11 @@ enum MistCompatAPI {
             if let status = plane.mist.nodes[edge.nodeId] { j.field("state", stateString(status)) }
             j.objectEnd()
         }
-        j.objectEnd()
+        if only == nil {
+            j.objectEnd()
+        } else if written == 0 {
+            j.objectStart(); j.objectEnd()
+        }
         text(&w, j.string)
     }
 }

@@ -83,3 +83,16 @@ import FoghornTesting
         #expect(try RoutingTests.call(ip, "GET", "/nodes/overview").status == 200)
     }
 }
+
+extension DropInTests {
+    /// `?lstserver=1` lists every node the balancer routes to, not only polled Mist nodes.
+    @Test func lstserverListsReportingEdgesToo() throws {
+        let server = try Self.start { $0.mistCompat = true }
+        defer { server.stopNow() }
+        let list = try JSONParser.parse(try RoutingTests.call(server.internalPort, "GET", "/?lstserver=1", token: nil).body)
+        #expect(list["e1"] == .string("Monitored (online)"))
+        #expect(try RoutingTests.call(server.internalPort, "PUT", "/v1/edges/e1/mode", body: #"{"mode": "maintenance"}"#, token: "tok").status == 200)
+        let after = try JSONParser.parse(try RoutingTests.call(server.internalPort, "GET", "/?lstserver=1", token: nil).body)
+        #expect(after["e1"] == .string("Offline"))
+    }
+}
