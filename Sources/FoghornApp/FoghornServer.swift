@@ -335,6 +335,9 @@ public final class FoghornServer: @unchecked Sendable {
         let router = HTTPRouter()
         PlayHandler.register(on: router, loop: viewerLoop)
         OpsRoutes.registerLiveness(on: router, controlLoop: controlHeartbeat)
+        // `/health` on the viewer port is the probe (as Foghorn's), never a stream named "health"
+        // for the MistUtilLoad query below (which answered 200 with an edge's host).
+        OpsRoutes.registerViewerHealth(on: router, controlLoop: controlHeartbeat)
         if config.mistCompatEnabled { MistCompatHandler.register(on: router, loop: viewerLoop, fallback: config.mistFallback) }
         return router
     }

@@ -70,6 +70,14 @@ enum MistCompatAPI {
         }
     }
 
+    /// This cluster's edges a viewer count includes: fresh, polled fine, not in maintenance.
+    static func countedEdges(_ plane: ControlPlane) -> [EdgeState] {
+        let now = ControlPlane.monotonicMs()
+        return plane.edges.values.filter { e in
+            !e.isRemote && e.mode != .maintenance && e.pollError.isEmpty && plane.staleness.health(of: e, nowMs: now) == .fresh
+        }
+    }
+
     static func weightsAnswer(_ w: inout HTTPResponseWriter, _ current: ScoringWeights) {
         var j = JSONWriter()
         j.objectStart()
@@ -183,14 +191,21 @@ enum MistCompatAPI {
             return text(&w, j.string)
         }
         if q("viewers") != nil {
+            // Viewers on nodes MistUtilLoad would count (online): not on edges in maintenance,
+            // stale or failing their poll.
+            var totals: [String: UInt64] = [:]
+            for edge in countedEdges(plane) {
+                edge.forEachStream(in: plane.builder.names) { name, stats in totals[name, default: 0] += UInt64(stats.viewers) }
+            }
             var j = JSONWriter()
             j.objectStart()
-            for (si, entry) in snapshot.streams.enumerated() where entry.candidateCount > 0 { j.field(snapshot.streamName(si), entry.totalViewers) }
+            for name in totals.keys.sorted() { j.field(name, totals[name]!) }
             j.objectEnd()
             return text(&w, j.string)
         }
         if let name = q("stream") {
-            let total = snapshot.streamIndex(named: name).map { snapshot.streams[$0].totalViewers } ?? 0
+            var total: UInt64 = 0
+            for edge in countedEdges(plane) { total += UInt64(edge.stats(for: name, in: plane.builder.names)?.viewers ?? 0) }
             return text(&w, String(total))
         }
         if let add = q("addserver") {

@@ -83,4 +83,17 @@ public enum OpsRoutes {
             w.body("ok\n", contentType: "text/plain; charset=utf-8")
         }
     }
+
+    /// `/health` on a viewer listener: what `/livez` answers (the process and its control loop run).
+    public static func registerViewerHealth(on router: HTTPRouter, controlLoop: LoopHeartbeat?) {
+        router.add("health", [.get, .head], OpsPaths.health) { _, w in
+            if let controlLoop, controlLoop.isStalled {
+                return w.error(.serviceUnavailable, code: "CONTROL_LOOP_STALLED",
+                               message: "the control loop has not run for \(controlLoop.silentMs()) ms (activity: \(controlLoop.activity.label))")
+            }
+            w.head(.ok)
+            w.header("Cache-Control", "no-store")
+            w.body("ok\n", contentType: "text/plain; charset=utf-8")
+        }
+    }
 }

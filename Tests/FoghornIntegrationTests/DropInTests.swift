@@ -96,3 +96,32 @@ extension DropInTests {
         #expect(after["e1"] == .string("Offline"))
     }
 }
+
+extension DropInTests {
+    @Test func viewerCountsLeaveOutEdgesInMaintenance() throws {
+        let server = try Self.start { c in
+            c.mistCompat = true
+            c.edges = try! JSONParser.parse("""
+                [{"node_id": "e1", "base_url": "https://e1.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000,
+                  "streams": {"live+s": {"inputs": 1, "viewers": 7}}},
+                 {"node_id": "e2", "base_url": "https://e2.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000,
+                  "streams": {"live+s": {"inputs": 1, "viewers": 5}}}]
+                """).arrayValue!
+        }
+        defer { server.stopNow() }
+        let ip = server.internalPort
+        #expect(try RoutingTests.call(ip, "GET", "/?stream=live+s", token: nil).bodyText == "12")
+        #expect(try RoutingTests.call(ip, "PUT", "/v1/edges/e2/mode", body: #"{"mode": "maintenance"}"#, token: "tok").status == 200)
+        #expect(try RoutingTests.call(ip, "GET", "/?stream=live+s", token: nil).bodyText == "7")
+        #expect(try JSONParser.parse(try RoutingTests.call(ip, "GET", "/?viewers=1", token: nil).body)["live+s"] == .int(7))
+    }
+
+    @Test func healthOnTheViewerPortIsTheProbeNotAStream() throws {
+        let server = try Self.start { $0.mistCompat = true }
+        defer { server.stopNow() }
+        let r = try TestClient.get(port: server.httpPort, "/health")
+        #expect(r.status == 200)
+        #expect(r.bodyText == "ok\n")
+        #expect(try TestClient.get(port: server.httpPort, "/live+s").bodyText == "e1.example")  // streams still answer
+    }
+}

@@ -150,7 +150,8 @@ import FoghornTesting
             ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, "HTTP2_PREFACE"),
             ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "VERSION_NOT_SUPPORTED"),
             ("GET /\r\n", 400, "HTTP09_NOT_SUPPORTED"),
-            ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx", 413, "PAYLOAD_TOO_LARGE"),
+            // The viewer listener reads bodies up to a WHEP offer's 64 KiB; one byte more is refused.
+            ("POST /play/x/whep HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\nx", 413, "PAYLOAD_TOO_LARGE"),
         ]
         for (request, status, code) in cases {
             let client = try TestClient(port: server.httpPort)
