@@ -35,6 +35,15 @@ public enum MistCompatHandler {
         }
     }
 
+    /// A position a trusted proxy states: MistUtilLoad's `X-Latitude`/`X-Longitude`, else
+    /// Cloudflare's `CF-IPLatitude`/`CF-IPLongitude` (what Foghorn reads).
+    static func trustedPosition(_ req: HTTPRequest) -> (Double, Double)? {
+        for (latName, lonName) in [("x-latitude", "x-longitude"), ("cf-iplatitude", "cf-iplongitude")] as [(StaticString, StaticString)] {
+            if let lat = req.headerString(latName).flatMap(Double.init), let lon = req.headerString(lonName).flatMap(Double.init) { return (lat, lon) }
+        }
+        return nil
+    }
+
     /// `^[A-Za-z0-9][A-Za-z0-9_+\-.]{0,255}$`.
     static func isStreamName(_ b: UnsafeRawBufferPointer) -> Bool {
         guard b.count >= 1, b.count <= 256 else { return false }
@@ -66,8 +75,7 @@ public enum MistCompatHandler {
            GeoPoint.isValid(lat: lat, lon: lon) {
             viewer = GeoPoint(lat: lat, lon: lon)
         } else if let peer = IPAddress.parse(req.peerAddress), loop.settings.resolver.isTrusted(peer),
-                  let lat = req.headerString("x-latitude").flatMap(Double.init), let lon = req.headerString("x-longitude").flatMap(Double.init),
-                  GeoPoint.isValid(lat: lat, lon: lon) {
+                  let (lat, lon) = trustedPosition(req), GeoPoint.isValid(lat: lat, lon: lon) {
             viewer = GeoPoint(lat: lat, lon: lon)
         } else if let client = loop.clientAddress(req) {
             viewer = loop.geoCache.position(of: client, in: snapshot.geo)

@@ -125,3 +125,30 @@ extension DropInTests {
         #expect(try TestClient.get(port: server.httpPort, "/live+s").bodyText == "e1.example")  // streams still answer
     }
 }
+
+extension DropInTests {
+    @Test func theCompatQueryTakesCloudflaresPositionFromATrustedProxy() throws {
+        func start(trusted: Bool) throws -> FoghornServer {
+            try Self.start { c in
+                c.mistCompat = true
+                if trusted { c.trustedProxies = ["127.0.0.0/8"] }
+                c.edges = try! JSONParser.parse("""
+                    [{"node_id": "ams", "base_url": "https://ams.example/", "lat": 52.37, "lon": 4.9, "ram_max_bytes": 1000,
+                      "bw_limit_bytes_per_sec": 1000000000, "streams": {"live+s": {"inputs": 1}}},
+                     {"node_id": "nyc", "base_url": "https://nyc.example/", "lat": 40.71, "lon": -74.0, "ram_max_bytes": 1000,
+                      "bw_limit_bytes_per_sec": 1000000000, "streams": {"live+s": {"inputs": 1}}}]
+                    """).arrayValue!
+            }
+        }
+        let server = try start(trusted: true)
+        defer { server.stopNow() }
+        #expect(try TestClient.get(port: server.httpPort, "/live+s", headers: ["CF-IPLatitude: 40.7", "CF-IPLongitude: -73.9"]).bodyText == "nyc.example")
+        #expect(try TestClient.get(port: server.httpPort, "/live+s", headers: ["CF-IPLatitude: 51.5", "CF-IPLongitude: -0.1"]).bodyText == "ams.example")
+        // From an untrusted peer the headers are ignored.
+        let untrusted = try start(trusted: false)
+        defer { untrusted.stopNow() }
+        let a = try TestClient.get(port: untrusted.httpPort, "/live+s", headers: ["CF-IPLatitude: 40.7", "CF-IPLongitude: -73.9"]).bodyText
+        let b = try TestClient.get(port: untrusted.httpPort, "/live+s", headers: ["CF-IPLatitude: 51.5", "CF-IPLongitude: -0.1"]).bodyText
+        #expect(a == b)
+    }
+}
