@@ -128,18 +128,16 @@ public enum ConfigLoader {
     }
 
     /// ` (did you mean FOGHORN_LOOPS?)` for an environment variable close to a real one, else empty.
-    public static func nearestVariable(_ name: String) -> String {
-        guard let hint = ConfigKeys.all.map(\.environmentVariable).min(by: { editDistance($0, name) < editDistance($1, name) }),
-              editDistance(hint, name) <= 3 else { return "" }
+    public static func nearestVariable(_ name: String) -> String { nearest(name, in: ConfigKeys.all.map(\.environmentVariable)) }
+
+    /// ` (did you mean X?)` for the candidate within 3 edits of `name`, else empty.
+    static func nearest(_ name: String, in candidates: [String]) -> String {
+        guard let hint = candidates.min(by: { editDistance($0, name) < editDistance($1, name) }), editDistance(hint, name) <= 3 else { return "" }
         return " (did you mean \(hint)?)"
     }
 
     /// ` (did you mean loops?)` for a key close to a real one, else empty.
-    static func nearestKey(_ name: String) -> String {
-        guard let hint = ConfigKeys.all.map(\.name).min(by: { editDistance($0, name) < editDistance($1, name) }),
-              editDistance(hint, name) <= 3 else { return "" }
-        return " (did you mean \(hint)?)"
-    }
+    static func nearestKey(_ name: String) -> String { nearest(name, in: ConfigKeys.all.map(\.name)) }
 
     /// Parses a JSON file with its `edges` and `playback` lists streamed: each element becomes an
     /// ``EdgeState``/``PlaybackRecord`` as soon as it is parsed, so 10,000 edges with 100 streams

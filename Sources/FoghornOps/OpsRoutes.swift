@@ -73,27 +73,22 @@ public enum OpsRoutes {
     /// data loops serve it too, so it answers while the control loop — which serves the
     /// internal listener — cannot.
     public static func registerLiveness(on router: HTTPRouter, controlLoop: LoopHeartbeat?) {
-        router.add("livez", [.get, .head], OpsPaths.livez) { _, w in
-            if let controlLoop, controlLoop.isStalled {
-                return w.error(.serviceUnavailable, code: "CONTROL_LOOP_STALLED",
-                               message: "the control loop has not run for \(controlLoop.silentMs()) ms (activity: \(controlLoop.activity.label))")
-            }
-            w.head(.ok)
-            w.header("Cache-Control", "no-store")
-            w.body("ok\n", contentType: "text/plain; charset=utf-8")
+        router.add("livez", [.get, .head], OpsPaths.livez) { _, w in alive(&w, controlLoop) }
+    }
+
+    /// 200 `ok`, or 503 `CONTROL_LOOP_STALLED` while the watchdog sees the control loop stalled.
+    static func alive(_ w: inout HTTPResponseWriter, _ controlLoop: LoopHeartbeat?) {
+        if let controlLoop, controlLoop.isStalled {
+            return w.error(.serviceUnavailable, code: "CONTROL_LOOP_STALLED",
+                           message: "the control loop has not run for \(controlLoop.silentMs()) ms (activity: \(controlLoop.activity.label))")
         }
+        w.head(.ok)
+        w.header("Cache-Control", "no-store")
+        w.body("ok\n", contentType: "text/plain; charset=utf-8")
     }
 
     /// `/health` on a viewer listener: what `/livez` answers (the process and its control loop run).
     public static func registerViewerHealth(on router: HTTPRouter, controlLoop: LoopHeartbeat?) {
-        router.add("health", [.get, .head], OpsPaths.health) { _, w in
-            if let controlLoop, controlLoop.isStalled {
-                return w.error(.serviceUnavailable, code: "CONTROL_LOOP_STALLED",
-                               message: "the control loop has not run for \(controlLoop.silentMs()) ms (activity: \(controlLoop.activity.label))")
-            }
-            w.head(.ok)
-            w.header("Cache-Control", "no-store")
-            w.body("ok\n", contentType: "text/plain; charset=utf-8")
-        }
+        router.add("health", [.get, .head], OpsPaths.health) { _, w in alive(&w, controlLoop) }
     }
 }

@@ -17,20 +17,8 @@ public enum MistCompatHandler {
             w.error(.notFound, code: "NOT_FOUND", message: "no favicon")
         }
         router.add("mist_stream", [.get, .head, .options], "/*") { req, w in
-            if req.method == .options {
-                // A browser's preflight before a cross-origin query (custom headers): allowed.
-                w.head(.noContent)
-                loop.writeCORS(req, &w)
-                loop.writeRequestID(req, &w)
-                w.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-                if let requested = req.header("access-control-request-headers"), requested.count <= 1024,
-                   req.bytes(requested).allSatisfy({ $0 == 0x20 || $0 == 0x2C || ($0 > 0x20 && $0 < 0x7F) }) {
-                    w.header("Access-Control-Allow-Headers", req.bytes(requested))
-                }
-                w.header("Access-Control-Max-Age", "86400")
-                w.emptyBody()
-                return
-            }
+            // A browser's preflight before a cross-origin query (custom headers): allowed.
+            if req.method == .options { return PlayHandler.preflight(req, &w, loop, methods: "GET, HEAD, OPTIONS") }
             handle(req, &w, loop, fallback: fallback)
         }
     }

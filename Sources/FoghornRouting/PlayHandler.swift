@@ -38,6 +38,20 @@ public enum PlayHandler {
         loop.count(outcome)
     }
 
+    /// A CORS preflight: 204 allowing `methods` and echoing the requested headers (printable, ≤ 1 KiB).
+    static func preflight(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, methods: StaticString) {
+        w.head(.noContent)
+        loop.writeCORS(req, &w)
+        loop.writeRequestID(req, &w)
+        w.header("Access-Control-Allow-Methods", methods)
+        if let requested = req.header("access-control-request-headers"), requested.count <= 1024,
+           req.bytes(requested).allSatisfy({ $0 == 0x20 || $0 == 0x2C || ($0 > 0x20 && $0 < 0x7F) }) {
+            w.header("Access-Control-Allow-Headers", req.bytes(requested))
+        }
+        w.header("Access-Control-Max-Age", "86400")
+        w.emptyBody()
+    }
+
     /// `application/sdp`, any case, parameters allowed.
     static func isSDP(_ value: UnsafeRawBufferPointer) -> Bool {
         let expected = Array("application/sdp".utf8)
@@ -49,16 +63,7 @@ public enum PlayHandler {
     static func handle(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, prefixLength: Int) {
         loop.lastDecision = nil
         if req.method == .options {
-            w.head(.noContent)
-            loop.writeCORS(req, &w)
-            loop.writeRequestID(req, &w)
-            w.header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS, POST")
-            if let requested = req.header("access-control-request-headers"), requested.count <= 1024,
-               req.bytes(requested).allSatisfy({ $0 == 0x20 || $0 == 0x2C || ($0 > 0x20 && $0 < 0x7F) }) {
-                w.header("Access-Control-Allow-Headers", req.bytes(requested))
-            }
-            w.header("Access-Control-Max-Age", "86400")
-            w.emptyBody()
+            preflight(req, &w, loop, methods: "GET, HEAD, OPTIONS, POST")
             loop.count(.preflight)
             return
         }
