@@ -176,6 +176,7 @@ import FoghornTesting
         #expect(first.header("X-Foghorn-Edge") == "c1@c")
         #expect(try Self.peer(a, "c")?["state"] == .string("connected"))
         #expect(try Self.metric(a, "foghorn_peer_queries_total{outcome=\"found\"}") == 1)
+        #expect(try Self.metric(a, "foghorn_peer_query_duration_seconds_count{result=\"found\"}") == 1)
         // Later viewers are served from the cache: no new query.
         for _ in 0..<5 { #expect(try Self.call(a, "GET", "/play/pc/hls/index.m3u8").status == 307) }
         #expect(try Self.metric(c, "foghorn_peer_queries_served_total{result=\"found\"}") == 1)

@@ -135,6 +135,9 @@ import FoghornTesting
         #expect(try RoutingTests.call(ip, "POST", "/v1/mist/nodes", body: #"{"node": "not a host!"}"#).status == 400)
         let metrics = try TestClient.get(port: ip, "/metrics").bodyText
         #expect(metrics.contains(#"foghorn_mist_polls_total{outcome="ok"}"#))
+        // Each poll is timed.
+        let polled = metrics.split(separator: "\n").first { $0.hasPrefix(#"foghorn_mist_poll_duration_seconds_count{result="ok"} "#) }
+        #expect((polled.flatMap { Int($0.split(separator: " ").last!) } ?? 0) >= 1, "\(polled ?? "no line")")
     }
 
     @Test func aStalledNodeNeverDelaysShutdown() throws {

@@ -52,6 +52,8 @@ import FoghornTesting
         #expect(resolver.hits("r2") == 1)
         let metrics = try TestClient.get(port: server.internalPort, "/metrics").bodyText
         #expect(metrics.contains(#"foghorn_resolver_lookups_total{outcome="fetched"} 2"#))
+        // Each request to the resolver is timed.
+        #expect(metrics.contains(#"foghorn_resolver_lookup_duration_seconds_count{outcome="fetched"} 2"#))
     }
 
     @Test func outagesGive503AndStaleRecordsKeepServing() throws {
