@@ -173,6 +173,8 @@ public final class FoghornServer: @unchecked Sendable {
         let viewerSockets = sockets.viewer, httpsSockets = sockets.https, internalSocket: ListeningSocket = sockets.internalListener
         let peerSocket = sockets.peer
         self.plane = plane
+        // Warnings need the static edges (https edges behind a plain-HTTP viewer listener): before they are dropped.
+        let startWarnings = config.warnings
         config = plane.config  // static edge/record trees are parsed now; do not keep them
         var settings = ViewerSettings(
             resolver: plane.resolver, allowedOrigins: config.corsAllowedOrigins,
@@ -201,7 +203,7 @@ public final class FoghornServer: @unchecked Sendable {
             }
         }
 
-        for warning in config.warnings {
+        for warning in startWarnings {
             logger.warning("configuration: \(warning)")
             readiness.warn(warning)
         }

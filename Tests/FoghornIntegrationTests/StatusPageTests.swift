@@ -48,6 +48,9 @@ import FoghornTesting
         #expect(page.header("Content-Security-Policy")?.contains("default-src 'none'") == true)
         for external in ["<script src", "<link", "src=\"http", "href=\"http", "@import"] { #expect(!page.bodyText.contains(external), "\(external)") }
 
+        // The demo serves viewers over plain HTTP and its edges are https: /readyz says what that does to players.
+        let verbose = try JSONParser.parse(try TestClient.get(port: foghorn.internalPort, "/readyz?verbose").body)
+        #expect(verbose["warnings"]?.arrayValue?.contains { $0.stringValue?.contains("ExoPlayer/Media3") == true } == true, "\(verbose)")
         let play = try TestClient.get(port: foghorn.httpPort, "/play/demo/hls/index.m3u8")
         let routed = try #require(play.header("X-Foghorn-Edge"))
         let url = "http://127.0.0.1:\(foghorn.internalPort)/ui?playback=demo"
