@@ -107,6 +107,8 @@ import FoghornTesting
         let (node, credential) = try RoutingTests.enroll(a.internalPort)
         #expect(try RoutingTests.report(a.internalPort, node, credential, stream: "live+r").status == 200)
         #expect(try Self.call(a, "PUT", "/v1/playback/before", body: #"{"stream": "live+r"}"#).status == 201)
+        // A answered the PUT once committed and applied; its snapshot is published a few ms later.
+        #expect(try Self.eventually { try Self.play(a, "before") == 307 })
         #expect(try Self.eventually { try Self.play(b, "before") == 307 })
         redis.pause()
         // Viewers see nothing; reports still apply locally; writes answer 503 within the command timeout.
