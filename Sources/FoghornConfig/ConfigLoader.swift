@@ -93,15 +93,7 @@ public enum ConfigLoader {
             guard config[keyPath: value].isEmpty else {
                 throw ConfigError(key: fileKey, problem: "give \(valueKey) or \(fileKey), not both", source: "merged")
             }
-            let text: String
-            do { text = try read(path) } catch {
-                throw ConfigError(key: fileKey, problem: "cannot read \(path): \(error)", source: "merged")
-            }
-            // ("\r\n" is one Character: split on either.)
-            let line = text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).first.map(String.init) ?? ""
-            let secret = line.trimmingSpaces()
-            guard !secret.isEmpty else { throw ConfigError(key: fileKey, problem: "\(path) is empty", source: "merged") }
-            config[keyPath: value] = secret
+            config[keyPath: value] = try readSecret(path, key: fileKey, read: read)
         }
         if !config.mistPassphraseFile.isEmpty {
             let secret = try readSecret(config.mistPassphraseFile, key: "mist.passphrase_file", read: read)
@@ -116,11 +108,13 @@ public enum ConfigLoader {
         }
     }
 
+    /// The first line of the file at `path`, spaces trimmed; errors name `key`.
     static func readSecret(_ path: String, key: String, read: (String) throws -> String) throws(ConfigError) -> String {
         let text: String
         do { text = try read(path) } catch {
             throw ConfigError(key: key, problem: "cannot read \(path): \(error)", source: "merged")
         }
+        // ("\r\n" is one Character: split on either.)
         let line = text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).first.map(String.init) ?? ""
         let secret = line.trimmingSpaces()
         guard !secret.isEmpty else { throw ConfigError(key: key, problem: "\(path) is empty", source: "merged") }
