@@ -242,7 +242,7 @@ enum MistCompatAPI {
             j.field("cpu", Int(edge.cpuPermille / 10))
             j.field("ram", edge.ramMaxBytes > 0 ? Int(edge.ramUsedBytes * 100 / edge.ramMaxBytes) : 0)
             j.field("up", edge.upBytesPerSec)
-            j.field("up_add", edge.pendingBytesPerSec)
+            j.field("up_add", snapshot.pending[i])  // redirects' bandwidth as folded from every loop (MistUtilLoad's addBandwidth)
             j.field("down", edge.downBytesPerSec)
             j.field("streams", edge.streamCount)
             j.field("viewers", edge.streamStats.reduce(UInt64(0)) { $0 + UInt64($1.viewers) })
@@ -252,7 +252,7 @@ enum MistCompatAPI {
             }
             if !edge.tags.isEmpty { j.key("tags"); j.arrayStart(); for t in edge.tags { j.string(t) }; j.arrayEnd() }
             let weights = snapshot.weights
-            let used = edge.upBytesPerSec &+ edge.pendingBytesPerSec
+            let used = edge.upBytesPerSec &+ snapshot.pending[i]
             j.key("score"); j.objectStart()
             j.field("cpu", weights.cpuScore(permille: edge.cpuPermille))
             j.field("ram", weights.ramScore(used: edge.ramUsedBytes, max: edge.ramMaxBytes))

@@ -135,6 +135,56 @@ public struct HTTPRequest {
 
 /// `application/x-www-form-urlencoded` query handling.
 public enum QueryString {
+    /// The raw (still escaped) value of the first pair whose key is exactly `name` — a key sent
+    /// escaped does not match — or nil; "" for a key without `=`. Allocates nothing (the
+    /// request path): `rawValue(of: "lat", in: "a=1&lat=52.3")` → `52.3`.
+    public static func rawValue(of name: StaticString, in query: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let key = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        var start = 0
+        let n = query.count
+        while start < n {
+            var end = start
+            while end < n && query[end] != UInt8(ascii: "&") { end &+= 1 }
+            // `key` or `key=…`
+            if end &- start >= key.count {
+                var k = 0
+                while k < key.count && query[start &+ k] == key[k] { k &+= 1 }
+                if k == key.count {
+                    let after = start &+ k
+                    if after == end { return UnsafeRawBufferPointer(rebasing: query[end..<end]) }
+                    if query[after] == UInt8(ascii: "=") { return UnsafeRawBufferPointer(rebasing: query[(after &+ 1)..<end]) }
+                }
+            }
+            start = end &+ 1
+        }
+        return nil
+    }
+
+    /// Calls `body` with each pair's raw key and the whole raw pair (`key=value`), in order.
+    public static func forEachPair(in query: UnsafeRawBufferPointer, _ body: (_ key: UnsafeRawBufferPointer, _ pair: UnsafeRawBufferPointer) -> Void) {
+        var start = 0
+        let n = query.count
+        while start < n {
+            var end = start
+            while end < n && query[end] != UInt8(ascii: "&") { end &+= 1 }
+            if end > start {
+                var eq = start
+                while eq < end && query[eq] != UInt8(ascii: "=") { eq &+= 1 }
+                body(UnsafeRawBufferPointer(rebasing: query[start..<eq]), UnsafeRawBufferPointer(rebasing: query[start..<end]))
+            }
+            start = end &+ 1
+        }
+    }
+
+    /// A finite decimal number from a raw query value (`%XX` decoded first), or nil. Values of
+    /// up to 15 bytes allocate nothing (a small string).
+    public static func double(_ raw: UnsafeRawBufferPointer) -> Double? {
+        guard raw.count > 0, raw.count <= 64 else { return nil }
+        let text = raw.contains(UInt8(ascii: "%")) ? percentDecode(raw) : String(decoding: raw, as: UTF8.self)
+        guard let text, let v = Double(text), v.isFinite else { return nil }
+        return v
+    }
+
     public static func value(of name: String, in query: UnsafeRawBufferPointer, plusIsSpace: Bool = true) -> String? {
         for pair in query.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)

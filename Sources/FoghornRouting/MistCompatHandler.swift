@@ -24,12 +24,19 @@ public enum MistCompatHandler {
     }
 
     /// A position a trusted proxy states: MistUtilLoad's `X-Latitude`/`X-Longitude`, else
-    /// Cloudflare's `CF-IPLatitude`/`CF-IPLongitude` (what Foghorn reads).
-    static func trustedPosition(_ req: HTTPRequest) -> (Double, Double)? {
-        for (latName, lonName) in [("x-latitude", "x-longitude"), ("cf-iplatitude", "cf-iplongitude")] as [(StaticString, StaticString)] {
-            if let lat = req.headerString(latName).flatMap(Double.init), let lon = req.headerString(lonName).flatMap(Double.init) { return (lat, lon) }
+    /// Cloudflare's `CF-IPLatitude`/`CF-IPLongitude` (what Foghorn reads). Nil when the request
+    /// carries neither pair (checked before the peer's address is).
+    static func trustedPosition(_ req: HTTPRequest, _ loop: ViewerLoop) -> GeoPoint? {
+        var pair: (ByteRange, ByteRange)?
+        if let lat = req.header("x-latitude"), let lon = req.header("x-longitude") {
+            pair = (lat, lon)
+        } else if let lat = req.header("cf-iplatitude"), let lon = req.header("cf-iplongitude") {
+            pair = (lat, lon)
         }
-        return nil
+        guard let (latRange, lonRange) = pair, let peer = loop.peerIP(req), loop.settings.resolver.isTrusted(peer),
+              let lat = QueryString.double(req.bytes(latRange)), let lon = QueryString.double(req.bytes(lonRange)),
+              GeoPoint.isValid(lat: lat, lon: lon) else { return nil }
+        return GeoPoint(lat: lat, lon: lon)
     }
 
     /// `^[A-Za-z0-9][A-Za-z0-9_+\-.]{0,255}$`.
@@ -43,7 +50,8 @@ public enum MistCompatHandler {
         return true
     }
 
-    static let consumedKeys: Set<String> = ["proto", "lat", "lon", "tag_adjust", "fallback"]
+    /// Query keys the balancer reads (left out of the URL a redirect carries).
+    static let consumedKeys: [StaticString] = ["proto", "lat", "lon", "tag_adjust", "fallback", "cap"]
 
     static func handle(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ loop: ViewerLoop, fallback configured: String) {
         loop.lastDecision = nil
@@ -53,79 +61,145 @@ public enum MistCompatHandler {
             if name.isEmpty { return PlayHandler.fail(&w, req, loop, .notFound, "NOT_FOUND", "no route for this path", .badRequest) }
             return PlayHandler.fail(&w, req, loop, .badRequest, "INVALID_STREAM_NAME", "stream names are [A-Za-z0-9][A-Za-z0-9_+-.]*", .badRequest)
         }
-        let stream = String(decoding: name, as: UTF8.self)
+        let query = req.head.hasQuery ? req.bytes(req.head.query) : UnsafeRawBufferPointer(start: nil, count: 0)
+        var required: EdgeCapabilities = []
+        if let raw = QueryString.rawValue(of: "cap", in: query) {
+            switch PlayHandler.capabilities(raw) {
+            case .success(let c): required = c
+            case .failure(let e): return PlayHandler.fail(&w, req, loop, .badRequest, "INVALID_CAPABILITY", e.message, .badRequest)
+            }
+        }
         loop.refresh()
         let snapshot = loop.current  // strong: see PlayHandler (fewer retains than unowned(unsafe))
-        let fallback = req.queryParameter("fallback") ?? configured
-        // Position: query lat/lon, trusted X-Latitude/X-Longitude, else GeoIP of the client.
-        var viewer: GeoPoint?
-        if let lat = req.queryParameter("lat").flatMap(Double.init), let lon = req.queryParameter("lon").flatMap(Double.init),
-           GeoPoint.isValid(lat: lat, lon: lon) {
+        // Position: a trusted proxy's headers (MistUtilLoad: headers win over the query; Foghorn:
+        // CF-IP… first), the query's lat/lon, else GeoIP of the client.
+        var viewer = trustedPosition(req, loop)
+        if viewer == nil, let latRaw = QueryString.rawValue(of: "lat", in: query), let lonRaw = QueryString.rawValue(of: "lon", in: query),
+           let lat = QueryString.double(latRaw), let lon = QueryString.double(lonRaw), GeoPoint.isValid(lat: lat, lon: lon) {
             viewer = GeoPoint(lat: lat, lon: lon)
-        } else if let peer = IPAddress.parse(req.peerAddress), loop.settings.resolver.isTrusted(peer),
-                  let (lat, lon) = trustedPosition(req), GeoPoint.isValid(lat: lat, lon: lon) {
-            viewer = GeoPoint(lat: lat, lon: lon)
-        } else if let client = loop.clientAddress(req) {
+        }
+        if viewer == nil, let client = loop.clientAddress(req) {
             viewer = loop.geoCache.position(of: client, in: snapshot.geo)
         }
-        var tags = CompiledTagAdjustment.none
+        var tags = CompiledTagAdjustment(masks: [], maxPositive: 0)  // not the shared `.none`: no global access per request
         if let text = PlayHandler.tagAdjustText(req), let adjust = try? TagAdjustment.parse(text) {
             tags = snapshot.compile(adjust)
         }
-        guard let best = MistCompatScorer.best(snapshot, stream: stream, mode: .viewer, viewer: viewer, tags: tags, localPending: loop.localPending) else {
+        let slot = snapshot.streamIndex(named: name)
+        guard let best = MistCompatScorer.best(snapshot, slot: slot, name: name, mode: .viewer, viewer: viewer, tags: tags,
+                                               capabilities: required, localPending: loop.localPending) else {
             w.head(.ok)
             loop.writeRequestID(req, &w)
-            w.body(fallback, contentType: "text/plain; charset=utf-8")
+            if let raw = QueryString.rawValue(of: "fallback", in: query), let text = QueryString.percentDecode(raw) {
+                w.body(text, contentType: "text/plain; charset=utf-8")
+            } else {
+                w.body(configured, contentType: "text/plain; charset=utf-8")
+            }
             loop.count(.noEdgeAvailable)
             return
         }
         loop.lastDecision = (best.edge, best.score)
-        let host = MistCompatScorer.hostOf(snapshot.edges[best.edge])
-        let nodeId = snapshot.nodeIds[best.edge]
-        if let streamIndex = snapshot.streamIndex(named: stream) {
-            loop.addPending(edge: best.edge, bytesPerSec: snapshot.streams[streamIndex].perViewerBytesPerSec)
-        } else {
-            loop.addPending(edge: best.edge, bytesPerSec: 131_072)
-        }
-        guard let proto = req.queryParameter("proto"), !proto.isEmpty else {
+        let edge = best.edge
+        var host = snapshot.edges[edge].publicHost
+        var nodeId = snapshot.nodeIds[edge]
+        // A redirect (or an answer naming the host) sends a viewer there: MistUtilLoad's
+        // addBandwidth, our pending bandwidth (``pendingEstimate``). HEAD sends nobody.
+        if !w.isHeadRequest { loop.addPending(edge: edge, bytesPerSec: pendingEstimate(snapshot, edge: edge, slot: slot)) }
+        guard let protoRaw = QueryString.rawValue(of: "proto", in: query), !protoRaw.isEmpty else {
             w.head(.ok)
             loop.writeRequestID(req, &w)
-            w.header("X-Foghorn-Edge", string: nodeId)
-            w.body(host, contentType: "text/plain; charset=utf-8")
+            nodeId.withUTF8 { w.header("X-Foghorn-Edge", UnsafeRawBufferPointer($0)) }
+            host.withUTF8 { w.body(UnsafeRawBufferPointer($0), contentType: "text/plain; charset=utf-8") }
             loop.count(.redirect)
             return
         }
-        guard let template = outputTemplate(snapshot.edges[best.edge], proto, snapshot: snapshot, index: best.edge) else {
+        guard let template = outputTemplate(snapshot.edges[edge], protoRaw) else {
+            let proto = String(decoding: protoRaw.prefix(64), as: UTF8.self)
             return PlayHandler.fail(&w, req, loop, .notFound, "PROTOCOL_NOT_AVAILABLE", "node \(nodeId) has no output \(proto)", .protocolNotAvailable)
         }
-        var url = template.replacingAll("HOST", with: host.contains(":") ? "[\(host)]" : host).replacingAll("$", with: stream)
-        let rest = remainingQuery(req)
-        if !rest.isEmpty { url += (url.contains("?") ? "&" : "?") + rest }
+        let url = loop.url
+        url.clear()
+        var t = template
+        host.withUTF8 { h in
+            t.withUTF8 { buildURL(url, template: UnsafeRawBufferPointer($0), host: UnsafeRawBufferPointer(h), stream: name, query: query) }
+        }
+        // Header-safe: the template was checked at the door, the query is the request line's.
         w.head(.temporaryRedirect)
         loop.writeRequestID(req, &w)
-        w.header("Location", string: url)
-        w.header("X-Foghorn-Edge", string: nodeId)
-        w.body(url, contentType: "text/plain; charset=utf-8")
+        w.header("Location", url.readable)
+        nodeId.withUTF8 { w.header("X-Foghorn-Edge", UnsafeRawBufferPointer($0)) }
+        w.body(url.readable, contentType: "text/plain; charset=utf-8")
         loop.count(.redirect)
     }
 
+    /// What one more viewer is expected to cost on `edge`, MistUtilLoad's way: the stream's
+    /// per-viewer rate where the node carries it, else the node's (up + down) / viewers, else
+    /// 128 KiB/s — clamped to 64 KiB/s … 1 MiB/s.
+    ///
+    /// Worked example: a node sending 40 MB/s up and 2 MB/s down to 100 viewers, asked for a
+    /// stream it lacks: 420,000 B/s per viewer.
+    static func pendingEstimate(_ s: RoutingSnapshot, edge: Int, slot: Int?) -> UInt64 {
+        if let slot {
+            let c = s.candidates(of: slot)
+            for k in 0..<c.edges.count where Int(c.edges[k]) == edge { return s.perViewerByStream[slot] }
+        }
+        let e = s.edges[edge]
+        var viewers: UInt64 = 0
+        for stats in e.streamStats { viewers &+= UInt64(stats.viewers) }
+        guard viewers > 0 else { return StreamEntry.unknownPerViewerBytesPerSec }
+        return min(max((e.upBytesPerSec &+ e.downBytesPerSec) / viewers, 65_536), 1_048_576)
+    }
+
+    /// `template` with `HOST` → host (bracketed when IPv6) and `$` → the stream, then the
+    /// request's query minus the keys the balancer consumed.
+    static func buildURL(_ out: ByteBuffer, template: UnsafeRawBufferPointer, host: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer,
+                         query: UnsafeRawBufferPointer) {
+        let bracket = host.contains(UInt8(ascii: ":"))
+        var i = 0
+        var hasQuery = false
+        while i < template.count {
+            let b = template[i]
+            if b == UInt8(ascii: "H") && i &+ 4 <= template.count && template[i &+ 1] == UInt8(ascii: "O")
+                && template[i &+ 2] == UInt8(ascii: "S") && template[i &+ 3] == UInt8(ascii: "T") {
+                if bracket { out.append(UInt8(ascii: "[")) }
+                out.append(host)
+                if bracket { out.append(UInt8(ascii: "]")) }
+                i &+= 4
+                continue
+            }
+            if b == UInt8(ascii: "$") { out.append(stream) } else { out.append(b) }
+            if b == UInt8(ascii: "?") { hasQuery = true }
+            i &+= 1
+        }
+        QueryString.forEachPair(in: query) { key, pair in
+            for consumed in consumedKeys {
+                let k = UnsafeRawBufferPointer(start: consumed.utf8Start, count: consumed.utf8CodeUnitCount)
+                if key.elementsEqual(k) { return }
+            }
+            out.append(hasQuery ? UInt8(ascii: "&") : UInt8(ascii: "?"))
+            hasQuery = true
+            out.append(pair)
+        }
+    }
+
     /// The node's output for a connector name: exact (case-insensitive) first, then our protocol aliases.
-    static func outputTemplate(_ edge: EdgeState, _ proto: String, snapshot: RoutingSnapshot, index: Int) -> String? {
-        let lower = proto.lowercased()
-        if let out = edge.outputs.first(where: { $0.name.lowercased() == lower }) { return out.template }
+    static func outputTemplate(_ edge: EdgeState, _ proto: UnsafeRawBufferPointer) -> String? {
+        func same(_ name: String, _ raw: UnsafeRawBufferPointer) -> Bool {
+            var n = name
+            return n.withUTF8 { a in
+                a.count == raw.count && (0..<a.count).allSatisfy { k in lower(a[k]) == lower(raw[k]) }
+            }
+        }
+        if let out = edge.outputs.first(where: { same($0.name, proto) }) { return out.template }
         if let canonical = ViewerProtocol.normalize(proto) {
             for name in canonical.outputNames {
-                if let out = edge.outputs.first(where: { $0.name.lowercased() == name }) { return out.template }
+                var n = name
+                let found = n.withUTF8 { alias in edge.outputs.first { same($0.name, UnsafeRawBufferPointer(alias)) } }
+                if let found { return found.template }
             }
         }
         return nil
     }
 
-    static func remainingQuery(_ req: HTTPRequest) -> String {
-        guard let q = req.queryString else { return "" }
-        return q.split(separator: "&").filter { pair in
-            let key = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-            return !consumedKeys.contains(key)
-        }.joined(separator: "&")
-    }
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 }

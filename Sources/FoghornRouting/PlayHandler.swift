@@ -140,14 +140,25 @@ public enum PlayHandler {
                 return fail(&w, req, loop, .badRequest, "INVALID_TAG_ADJUST", "tag adjustment must be a JSON object of \"tag,tag\": integer", .badRequest)
             }
         }
+        var required: EdgeCapabilities = []
+        if req.head.hasQuery, let raw = QueryString.rawValue(of: "cap", in: req.bytes(req.head.query)) {
+            switch capabilities(raw) {
+            case .success(let c): required = c
+            case .failure(let e): return fail(&w, req, loop, .badRequest, "INVALID_CAPABILITY", e.message, .badRequest)
+            }
+        }
         let request = ScoringRequest(
             stream: stream, tenant: snapshot.tenantOf(playback: p), viewer: viewer, tags: tags,
-            stickyBand: loop.settings.stickyBand, clientHash: client?.networkHash ?? 0)
+            stickyBand: loop.settings.stickyBand, clientHash: client?.networkHash ?? 0, capabilities: required)
         let top = Scorer.top(snapshot, request, localPending: loop.localPending, pendingMayExclude: loop.pendingMayExclude)
         loop.countExclusions(top)
         guard !top.isEmpty else {
             if snapshot.isOffline(stream: stream) {
                 return offline(req, &w, loop, stream: snapshot.streamName(stream))
+            }
+            if !required.isEmpty && top.excluded[Int(Exclusion.capability.rawValue)] > 0 {
+                return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "no edge carrying the stream has every capability cap= requires",
+                            .noEdgeAvailable, retryAfter: true)
             }
             return fail(&w, req, loop, .serviceUnavailable, "NO_EDGE_AVAILABLE", "every edge carrying the stream is excluded (full, draining, stale…)", .noEdgeAvailable, retryAfter: true)
         }
@@ -202,9 +213,17 @@ public enum PlayHandler {
         fail(&w, req, loop, .notFound, "STREAM_OFFLINE", "stream is not live on any edge", .streamOffline)
     }
 
+    /// Foghorn's `cap=` (a raw query value): every listed capability required.
+    static func capabilities(_ raw: UnsafeRawBufferPointer) -> Result<EdgeCapabilities, EdgeCapabilities.UnknownCapability> {
+        guard let text = QueryString.percentDecode(raw) else { return .failure(.init(name: String(decoding: raw.prefix(64), as: UTF8.self))) }
+        return Result { () throws(EdgeCapabilities.UnknownCapability) in try EdgeCapabilities.required(by: text) }
+    }
+
     public static func tagAdjustText(_ req: HTTPRequest) -> String? {
         if let h = req.header("x-tag-adjust") { return req.string(h) }
-        if req.head.hasQuery, req.bytes(req.head.query).count >= 10 { return req.queryParameter("tag_adjust") }
+        if req.head.hasQuery, let raw = QueryString.rawValue(of: "tag_adjust", in: req.bytes(req.head.query)) {
+            return QueryString.percentDecode(raw)
+        }
         return nil
     }
 

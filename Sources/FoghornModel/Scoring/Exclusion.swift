@@ -10,7 +10,7 @@ public enum Exclusion: UInt8, CaseIterable, Sendable {
     case streamMissing
     case streamNoInputs
     case tenantMismatch
-    /// The edge lacks the `edge` capability.
+    /// The edge lacks the `edge` capability, or one the request's `cap=` requires.
     case capability
     /// A negative tag adjustment took the score to zero.
     case adjustedToZero
@@ -37,34 +37,5 @@ public enum Exclusion: UInt8, CaseIterable, Sendable {
         case .streamNotAllowed: return "stream_not_allowed"
         case .belowCrossClusterPenalty: return "below_cross_cluster_penalty"
         }
-    }
-}
-
-/// Edge capabilities reported by the sidecar.
-public struct EdgeCapabilities: OptionSet, Sendable, Hashable {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
-    public static let edge = EdgeCapabilities(rawValue: 1)
-    public static let ingest = EdgeCapabilities(rawValue: 2)
-    public static let storage = EdgeCapabilities(rawValue: 4)
-    public static let processing = EdgeCapabilities(rawValue: 8)
-
-    public static func named(_ name: String) -> EdgeCapabilities? {
-        switch name {
-        case "edge": return .edge
-        case "ingest": return .ingest
-        case "storage": return .storage
-        case "processing": return .processing
-        default: return nil
-        }
-    }
-
-    public var names: [String] {
-        var out: [String] = []
-        if contains(.edge) { out.append("edge") }
-        if contains(.ingest) { out.append("ingest") }
-        if contains(.storage) { out.append("storage") }
-        if contains(.processing) { out.append("processing") }
-        return out
     }
 }

@@ -14,74 +14,129 @@ public enum MistCompatScorer {
         case ingest(cpuPercent: UInt64)
     }
 
+    /// `best` by stream name (the control loop's `?source=`/`?ingest=`).
     public static func best(
         _ s: RoutingSnapshot, stream name: String?, mode: Mode, viewer: GeoPoint?, tags: CompiledTagAdjustment,
-        localPending: UnsafePointer<UInt64>? = nil
+        capabilities: EdgeCapabilities = [], localPending: UnsafePointer<UInt64>? = nil
     ) -> (edge: Int, score: UInt64)? {
-        let w = s.weights
-        let entry = name.flatMap { s.streamIndex(named: $0) }.map { s.candidates(of: $0) }
+        guard var text = name else {
+            return best(s, slot: nil, name: nil, mode: mode, viewer: viewer, tags: tags, capabilities: capabilities, localPending: localPending)
+        }
         // Source mode reads the replicated flag per edge: resolve the name once (that takes the
         // name table's lock; source queries come from the control loop, never a data loop).
         var sourceStreamId: Int32?
-        if case .source = mode, let name { sourceStreamId = s.names.existingId(for: name) }
+        if case .source = mode { sourceStreamId = s.names.existingId(for: text) }
+        let slot = s.streamIndex(named: text)
+        return text.withUTF8 { bytes in
+            best(s, slot: slot, name: UnsafeRawBufferPointer(bytes), sourceStreamId: sourceStreamId, mode: mode, viewer: viewer, tags: tags,
+                 capabilities: capabilities, localPending: localPending)
+        }
+    }
+
+    /// The best node for stream slot `slot` (nil: no edge carries it) named `name` (nil: no
+    /// stream, `?ingest=`), or nil when none qualifies. One pass over the snapshot's hot rows in
+    /// edge order (every node is a candidate here, not only the stream's carriers); an edge's
+    /// full state is read only for a qualifying node that lists `conf_streams`. Allocates nothing.
+    /// `capabilities`: `cap=`, every one required.
+    public static func best(
+        _ s: RoutingSnapshot, slot: Int?, name: UnsafeRawBufferPointer?, sourceStreamId: Int32? = nil, mode: Mode,
+        viewer: GeoPoint?, tags: CompiledTagAdjustment, capabilities: EdgeCapabilities = [],
+        localPending: UnsafePointer<UInt64>? = nil
+    ) -> (edge: Int, score: UInt64)? {
+        let w = s.weights
+        let entry = slot.map { s.candidates(of: $0) }
+        let required = capabilities.rawValue
+        let isViewer = mode == .viewer
+        var ingestPercent: UInt64 = 0
+        var requester: String?
+        var isSource = false
+        switch mode {
+        case .viewer: break
+        case .ingest(let pct): ingestPercent = pct
+        case .source(let r): requester = r; isSource = true
+        }
+        let hasViewer = viewer != nil
+        let vx = viewer?.x ?? 0, vy = viewer?.y ?? 0, vz = viewer?.z ?? 0
+        let hot = s.hot.baseAddress.unsafelyUnwrapped
+        let maxExtra = (hasViewer ? w.geo : 0) &+ max(w.streamBonus, 1) &+ UInt64(max(tags.maxPositive, 0))
         var k = 0  // cursor into entry.edges (ascending, like i)
-        var best: (edge: Int, score: UInt64)?
+        var bestEdge = -1
+        var bestScore: UInt64 = 0
         for i in 0..<s.edgeCount {
+            let h = hot + i
+            var lastResort = false
+            switch h.pointee.exclusion {
+            case 0: break
+            case Exclusion.noMetrics.rawValue:
+                if isSource { lastResort = true } else { continue }
+            case Exclusion.capability.rawValue:
+                // Not a viewer edge: still a source or an ingest node (then only `cap=` decides).
+                if isViewer { continue }
+            default: continue
+            }
+            if h.pointee.capabilities & required != required { continue }
             var carries = false
             var inputs: UInt32 = 0
             if let entry {
-                while k < entry.edges.count && Int(entry.edges[k]) < i { k += 1 }
+                while k < entry.edges.count && Int(entry.edges[k]) < i { k &+= 1 }
                 if k < entry.edges.count && Int(entry.edges[k]) == i {
                     inputs = entry.inputs[k]
-                    carries = entry.inputs[k] > 0 || entry.hasViewers(k)
+                    carries = inputs > 0 || entry.hasViewers(k)
                 }
             }
-            let h = s.hot[i]
-            var lastResort = false
-            switch h.exclusion {
-            case 0: break
-            case Exclusion.noMetrics.rawValue:
-                if case .source = mode { lastResort = true } else { continue }
-            default: continue
-            }
-            // Read edge fields in place (no copy of the whole EdgeState per node).
-            if let name, !s.edges[i].configStreams.isEmpty, !allowed(name, s.edges[i].configStreams) { continue }
-            switch mode {
-            case .viewer:
-                break
-            case .source(let requester):
+            if isSource {
                 guard inputs > 0, let id = sourceStreamId, !(s.edges[i].stats(forId: id)?.replicated ?? false) else { continue }
                 if let requester, hostOf(s.edges[i]) == requester { continue }
-            case .ingest(let pct):
-                if s.edges[i].cpuPermille + pct * 10 >= 1000 { continue }
+            } else if !isViewer {
+                if s.edges[i].cpuPermille &+ ingestPercent &* 10 >= 1000 { continue }
             }
-            let used = h.used &+ (localPending?[i] ?? 0)
+            let used = h.pointee.used &+ (localPending?[i] ?? 0)
             var score: UInt64
-            if lastResort || used >= h.limit {
-                if case .source = mode { score = 1 } else { continue }
+            if lastResort || used >= h.pointee.limit {
+                if isSource { score = 1 } else { continue }
             } else {
-                score = UInt64(h.cpuRamScore) &+ w.bandwidthScore(used: used, limit: h.limit)
-                if let v = viewer, h.geoValid {
-                    let dot = min(1, max(-1, v.x * h.ux + v.y * h.uy + v.z * h.uz))
+                score = UInt64(h.pointee.cpuRamScore) &+ (localPending == nil || localPending![i] == 0
+                    ? UInt64(h.pointee.bwBase) : w.bandwidthScore(used: used, limit: h.pointee.limit))
+                // Cannot beat the best so far even with the full geo term, bonus and tag bonus
+                // (ties lose to the lower index): skip the geo and tag arithmetic.
+                if bestEdge >= 0 && score &+ maxExtra <= bestScore { continue }
+                if hasViewer && h.pointee.geoValid {
+                    let dot = min(1, max(-1, vx * h.pointee.ux + vy * h.pointee.uy + vz * h.pointee.uz))
                     score &+= GeoTerm.fast(weight: w.geo, dot: dot)
                 }
-                switch mode {
-                case .viewer: if carries { score &+= w.streamBonus }
-                case .source, .ingest: score &+= 1
-                }
-                if !tags.masks.isEmpty { score = TagAdjustment.apply(tags.total(tagBits: h.tagBits, edge: i, of: s), to: score) }
+                if isViewer { if carries { score &+= w.streamBonus } } else { score &+= 1 }
+                if !tags.masks.isEmpty { score = TagAdjustment.apply(tags.total(tagBits: h.pointee.tagBits, edge: i, of: s), to: score) }
                 if score == 0 { continue }
             }
-            if best == nil || score > best!.score { best = (i, score) }
+            // Only a node that would win pays for its `conf_streams` check.
+            if score > bestScore || bestEdge < 0 {
+                if let name, !s.edges[i].configStreams.isEmpty, !allowed(name, s.edges[i].configStreams) { continue }
+                bestEdge = i
+                bestScore = score
+            }
         }
-        return best
+        return bestEdge < 0 ? nil : (bestEdge, bestScore)
     }
 
     /// `conf_streams`: the name itself, or its base (before the first `+` or space).
     static func allowed(_ name: String, _ list: [String]) -> Bool {
-        if list.contains(name) { return true }
-        let base = name.split(whereSeparator: { $0 == "+" || $0 == " " }).first.map(String.init) ?? name
-        return list.contains(base)
+        var text = name
+        return text.withUTF8 { allowed(UnsafeRawBufferPointer($0), list) }
+    }
+
+    static func allowed(_ name: UnsafeRawBufferPointer, _ list: [String]) -> Bool {
+        var baseEnd = 0
+        while baseEnd < name.count && name[baseEnd] != UInt8(ascii: "+") && name[baseEnd] != UInt8(ascii: " ") { baseEnd &+= 1 }
+        let base = UnsafeRawBufferPointer(rebasing: name[..<baseEnd])
+        for item in list {
+            var entry = item
+            let match = entry.withUTF8 { e in
+                let e = UnsafeRawBufferPointer(e)
+                return e.elementsEqual(name) || (baseEnd > 0 && e.elementsEqual(base))
+            }
+            if match { return true }
+        }
+        return false
     }
 
     /// The host part of an edge's base URL (what MistUtilLoad answers).

@@ -10,9 +10,12 @@ public struct ScoringRequest {
     public var stickyBand: UInt64
     /// Hash of the client's /24 (IPv4) or /48 (IPv6).
     public var clientHash: UInt64
+    /// ``EdgeCapabilities`` every candidate must have (`cap=`; 0 = no filter beyond `edge`).
+    public var capabilities: UInt8
 
     public init(stream: Int, tenant: Int32 = -1, viewer: GeoPoint? = nil, tags: CompiledTagAdjustment = .none,
-                stickyBand: UInt64 = 0, clientHash: UInt64 = 0) {
+                stickyBand: UInt64 = 0, clientHash: UInt64 = 0, capabilities: EdgeCapabilities = []) {
+        self.capabilities = capabilities.rawValue
         self.stream = stream
         self.tenant = tenant
         self.viewer = viewer
@@ -337,6 +340,7 @@ public enum Scorer {
         let exclusion = h.pointee.exclusion
         if exclusion != 0 { return .excluded(Exclusion(rawValue: exclusion).unsafelyUnwrapped) }
         if inputs == 0 { return .excluded(.streamNoInputs) }
+        if h.pointee.capabilities & request.capabilities != request.capabilities { return .excluded(.capability) }
         let tenant = h.pointee.tenant
         if tenant >= 0 && tenant != request.tenant { return .excluded(.tenantMismatch) }
         let pendingHere = localPending?[i] ?? 0
@@ -449,6 +453,8 @@ public enum Scorer {
                 b.exclusion = Exclusion(rawValue: h.exclusion)
             } else if stream.inputs[k] == 0 {
                 b.exclusion = .streamNoInputs
+            } else if h.capabilities & request.capabilities != request.capabilities {
+                b.exclusion = .capability
             } else if h.tenant >= 0 && h.tenant != request.tenant {
                 b.exclusion = .tenantMismatch
             } else if b.usedBytesPerSec >= h.limit {

@@ -22,10 +22,12 @@ public struct EdgeHot: Sendable {
     /// A peer cluster's edge: `limit` is the 10 Gbps reference and `used` is
     /// reference − available (+ pending); scored without stream bonus, minus the penalty.
     public var remote: Bool
+    /// ``EdgeCapabilities`` raw value (the `cap=` filter; the 64th byte of the line).
+    public var capabilities: UInt8
 
     /// A row for an edge not placed yet (an added edge before its incremental step).
     static let blank = EdgeHot(ux: 0, uy: 0, uz: 0, cpuRamScore: 0, bwBase: 0, used: 0, limit: 0, tagBits: 0, tenant: -1, exclusion: 0,
-                               geoValid: false, remote: false)
+                               geoValid: false, remote: false, capabilities: 0)
 
     /// Tags with a bit of their own (in the order edges first carry them); bit 63 marks an edge
     /// with any other tag (``CompiledTagAdjustment/overflowBit``).
@@ -53,6 +55,7 @@ public struct EdgeHot: Sendable {
     /// builds share.
     mutating func place(_ e: borrowing EdgeState, tenant: Int32, tagBit: inout [String: Int]) {
         remote = e.isRemote
+        capabilities = e.capabilities.rawValue
         if let p = e.position {
             ux = p.x; uy = p.y; uz = p.z; geoValid = true
         } else {

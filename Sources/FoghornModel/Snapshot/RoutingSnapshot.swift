@@ -102,6 +102,12 @@ public final class RoutingSnapshot: @unchecked Sendable {
         return slot
     }
 
+    /// ``streamIndex(named:)`` for the name's bytes (the request path: no allocation).
+    public func streamIndex(named name: UnsafeRawBufferPointer) -> Int? {
+        guard let slot = streamTable.slot(named: name), streams[slot].candidateCount > 0 else { return nil }
+        return slot
+    }
+
     /// Streams some edge carries (a full build's `streams.count`; after incremental builds
     /// `streams` also holds emptied slots).
     public var liveStreamCount: Int { streams.reduce(0) { $0 + ($1.candidateCount > 0 ? 1 : 0) } }

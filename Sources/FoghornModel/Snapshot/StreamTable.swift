@@ -29,6 +29,12 @@ public struct StreamTable: Sendable {
         return added.isEmpty ? nil : added[name].map(Int.init)
     }
 
+    /// ``slot(named:)`` for raw bytes (no allocation unless incremental builds added streams).
+    func slot(named name: UnsafeRawBufferPointer) -> Int? {
+        if let slot = names.lookup(name) { return Int(slot) }
+        return added.isEmpty ? nil : added[String(decoding: name, as: UTF8.self)].map(Int.init)
+    }
+
     /// Stream `slot`'s candidates (views valid while the columns are alive).
     @inline(__always) func candidates(of slot: Int) -> StreamCandidates {
         let (start, count) = entries.withUnsafeBufferPointer { (Int($0[slot].candidateStart), Int($0[slot].candidateCount)) }
