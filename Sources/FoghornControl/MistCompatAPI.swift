@@ -174,17 +174,24 @@ enum MistCompatAPI {
         if let name = q("streamstats") {
             var j = JSONWriter()
             j.objectStart()
+            // MistUtilLoad's [viewers, bytes/s per viewer, bytes up, bytes down]: the byte counts
+            // are the nodes' cumulative `bw` totals (polled nodes; edges that report over the API
+            // send rates, not totals, and add none), the rate is up bytes/s over viewers.
             for (si, entry) in snapshot.streams.enumerated() where entry.candidateCount > 0 {
                 let stream = snapshot.streamName(si)
                 guard name == "*" || stream == name || stream.hasPrefix(name + "+") else { continue }
-                var up: UInt64 = 0
-                for e in snapshot.candidates(of: si).edges { up += snapshot.edges[Int(e)].stats(forId: entry.streamId)?.upBytesPerSec ?? 0 }
+                var rate: UInt64 = 0, up: UInt64 = 0, down: UInt64 = 0
+                for e in snapshot.candidates(of: si).edges where !snapshot.edges[Int(e)].isRemote {
+                    let edge = snapshot.edges[Int(e)]
+                    rate &+= edge.stats(forId: entry.streamId)?.upBytesPerSec ?? 0
+                    if let bytes = plane.mist.streamBytes(node: edge.nodeId, stream: stream) { up &+= bytes.up; down &+= bytes.down }
+                }
                 j.key(stream)
                 j.arrayStart()
                 j.int(entry.totalViewers)
-                j.int(entry.totalViewers > 0 ? up / entry.totalViewers : 0)
+                j.int(entry.totalViewers > 0 ? rate / entry.totalViewers : 0)
                 j.int(up)
-                j.int(0)
+                j.int(down)
                 j.arrayEnd()
             }
             j.objectEnd()

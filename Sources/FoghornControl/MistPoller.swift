@@ -36,6 +36,13 @@ public final class MistPoller: @unchecked Sendable {
                                        "closed_early", "malformed_response", "http_status", "invalid_document"]
     private var rng = UInt64(truncatingIfNeeded: ControlPlane.monotonicNs()) | 1
 
+    /// Stream `name`'s cumulative bytes (up, down) as node `id` last reported them (MistServer's
+    /// `streams.<name>.bw`); nil when the node is not polled or does not carry the stream.
+    public func streamBytes(node id: String, stream name: String) -> (up: UInt64, down: UInt64)? {
+        guard let st = samples[id]?.streams[name] else { return nil }
+        return (st.upTotal, st.downTotal)
+    }
+
     /// Time of each poll, answered (`ok`) or not (`failed`: refused, timed out, not HTTP 200).
     public let durations = LatencyHistogram(labels: ["ok", "failed"])
 

@@ -37,8 +37,10 @@ import FoghornTesting
         Row(listener: "internal", path: "/?ingest=99", status: 200, body: "FULL"),
         Row(listener: "internal", path: "/?stream=live+foo", status: 200, body: "7"),
         Row(listener: "internal", path: "/?viewers=1", status: 200, body: nil, check: { (try? JSONParser.parse($0))?["live+foo"] == .int(7) }),
-        Row(listener: "internal", path: "/?streamstats=*", status: 200, body: nil,
-            check: { (try? JSONParser.parse($0))?["live+foo"]?.arrayValue?.count == 4 }),
+        // [viewers, bytes/s per viewer, cumulative bytes up, cumulative bytes down] (both nodes' `bw` summed).
+        Row(listener: "internal", path: "/?streamstats=*", status: 200, body: #"{"live+foo":[7,0,1000000,250000]}"#),
+        Row(listener: "internal", path: "/?streamstats=live", status: 200, body: #"{"live+foo":[7,0,1000000,250000]}"#),
+        Row(listener: "internal", path: "/?streamstats=live+bar", status: 200, body: "{}"),
         Row(listener: "internal", path: "/?host=127.0.0.6", status: 200, body: nil,
             check: { s in (try? JSONParser.parse(s)).map { $0["cpu"] != nil && $0["score"] != nil } ?? false }),
         Row(listener: "internal", path: "/?delserver=203.0.113.250", status: 200,
@@ -47,9 +49,9 @@ import FoghornTesting
 
     @Test func everyQueryFormAnswersAsTheContractSays() throws {
         let eu = try FakeMistNode(host: "127.0.0.6", document: FakeMistNode.document(
-            cpu: 200, lat: 52.37, lon: 4.9, streams: [("live+foo", 5, 1, 0, false)]))
+            cpu: 200, lat: 52.37, lon: 4.9, streams: [("live+foo", 5, 1, 600_000, false)]))
         let us = try FakeMistNode(host: "127.0.0.7", document: FakeMistNode.document(
-            cpu: 200, lat: 40.7, lon: -74.0, streams: [("live+foo", 2, 0, 0, true)]))
+            cpu: 200, lat: 40.7, lon: -74.0, streams: [("live+foo", 2, 0, 400_000, true)]))
         defer { eu.stop(); us.stop() }
         let server = try RoutingTests.start { c in
             c.mistNodes = [eu.address, us.address]

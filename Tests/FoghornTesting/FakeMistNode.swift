@@ -95,7 +95,7 @@ public final class FakeMistNode: @unchecked Sendable {
     public static func document(cpu: Int = 250, memUsed: Int = 4_000_000, memTotal: Int = 16_000_000, bwUp: UInt64 = 0, bwDown: UInt64 = 0,
                                 bwLimit: UInt64 = 0, lat: Double = 52.37, lon: Double = 4.9, tags: [String] = ["eu"],
                                 streams: [(name: String, viewers: Int, inputs: Int, up: UInt64, rep: Bool)] = [], confStreams: [String] = []) -> String {
-        let s = streams.map { #""\#($0.name)": {"curr": [\#($0.viewers), \#($0.inputs), 0, 0], "bw": [\#($0.up), 0], "rep": \#($0.rep)}"# }.joined(separator: ", ")
+        let s = streams.map { #""\#($0.name)": {"curr": [\#($0.viewers), \#($0.inputs), 0, 0], "bw": [\#($0.up), \#($0.up / 4)], "rep": \#($0.rep)}"# }.joined(separator: ", ")
         let t = tags.map { "\"\($0)\"" }.joined(separator: ", ")
         let c = confStreams.map { "\"\($0)\"" }.joined(separator: ", ")
         return """
