@@ -279,6 +279,7 @@ public enum PlayHandler {
         (.mp4, #""MP4":{"protocol":"MP4","url":"#), (.webm, #""WEBM":{"protocol":"WEBM","url":"#),
         (.ts, #""TS":{"protocol":"TS","url":"#), (.srt, #""SRT":{"protocol":"SRT","url":"#),
         (.rtmp, #""RTMP":{"protocol":"RTMP","url":"#), (.rtsp, #""RTSP":{"protocol":"RTSP","url":"#),
+        (.html, #""MIST_HTML":{"protocol":"MIST_HTML","url":"#),
     ]
 
     /// `{primary, fallbacks, metadata}` in Foghorn's camelCase shape, written into the loop's

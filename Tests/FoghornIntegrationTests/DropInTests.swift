@@ -152,3 +152,25 @@ extension DropInTests {
         #expect(a == b)
     }
 }
+
+extension DropInTests {
+    /// Foghorn always offers MistServer's HTML player page: `/play/<id>.html` and `MIST_HTML`.
+    @Test func theHTMLPlayerPageIsOffered() throws {
+        let server = try Self.start()
+        defer { server.stopNow() }
+        let r = try TestClient.get(port: server.httpPort, "/play/a.html")
+        #expect(r.status == 307)
+        #expect(r.header("Location") == "https://e1.example/a.html")
+        #expect(try TestClient.get(port: server.httpPort, "/play/a/embed").header("Location") == "https://e1.example/a.html")
+        let j = try JSONParser.parse(try TestClient.get(port: server.httpPort, "/play/a").body)
+        #expect(j["primary"]?["outputs"]?["MIST_HTML"]?["url"] == .string("https://e1.example/a.html"))
+        #expect(j["primary"]?["outputs"]?["MIST_HTML"]?["protocol"] == .string("MIST_HTML"))
+        // An edge's own HTML output wins over the derived page.
+        let own = try Self.start { $0.edges[0] = try! JSONParser.parse("""
+            {"node_id": "e1", "base_url": "https://e1.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000,
+             "outputs": {"HTTP": "https://HOST:4433/$.html"}, "streams": {"live+s": {"inputs": 1}}}
+            """) }
+        defer { own.stopNow() }
+        #expect(try TestClient.get(port: own.httpPort, "/play/a.html").header("Location") == "https://e1.example:4433/a.html")
+    }
+}

@@ -73,6 +73,8 @@ public struct PlaybackPath: Equatable, Sendable {
 /// Canonical viewer protocols (reference §1.2's `normalizeProtocol`).
 public enum ViewerProtocol: UInt8, CaseIterable, Sendable {
     case hls, dash, cmaf, webrtc, srt, rtmp, rtsp, mp4, webm, mkv, ts, flv, aac, smoothstreaming, hds, sdp, h264, dtsc, wsmp4, wswebrtc
+    /// MistServer's HTML player page (`/play/<id>.html`; Foghorn's `MIST_HTML`).
+    case html
     /// No protocol, `any`, `all`, `json`: answer with JSON instead of a redirect.
     case any
 
@@ -126,7 +128,7 @@ public enum ViewerProtocol: UInt8, CaseIterable, Sendable {
         ("flv", .flv), ("flash", .flv), ("aac", .aac), ("audio", .aac), ("smooth", .smoothstreaming),
         ("smoothstreaming", .smoothstreaming), ("hss", .smoothstreaming), ("hds", .hds), ("f4m", .hds), ("dynamic", .hds),
         ("sdp", .sdp), ("h264", .h264), ("rawh264", .h264), ("raw", .h264), ("dtsc", .dtsc), ("mist", .dtsc), ("wsmp4", .wsmp4),
-        ("wswebrtc", .wswebrtc), ("any", .any), ("all", .any), ("json", .any),
+        ("wswebrtc", .wswebrtc), ("html", .html), ("embed", .html), ("any", .any), ("all", .any), ("json", .any),
     ]
 
     /// Output names (case-insensitive) an edge may report for this protocol, in order of preference.
@@ -152,6 +154,7 @@ public enum ViewerProtocol: UInt8, CaseIterable, Sendable {
         case .sdp: return ["sdp"]
         case .wsmp4: return ["wsmp4", "mews"]
         case .wswebrtc: return ["wswebrtc", "webrtc with websocket signalling"]
+        case .html: return ["html", "embed", "http"]
         case .any: return []
         }
     }
@@ -164,6 +167,7 @@ public enum ViewerProtocol: UInt8, CaseIterable, Sendable {
         case .dash, .cmaf: return "cmaf/$/index.mpd"
         case .webrtc: return "webrtc/$"
         case .mp4: return "$.mp4"
+        case .html: return "$.html"
         default: return nil
         }
     }
