@@ -14,6 +14,8 @@ enum MistCompatAPI {
     static func register(on router: HTTPRouter, plane: ControlPlane) {
         router.add("mist_root", [.get, .head], "/") { req, w in handleRoot(req, &w, plane) }
 
+        router.add("mist_source_by_node", [.get, .head], "/source/by-node/*") { req, w in handleSourceByNode(req, &w, plane) }
+
         router.add("mist_nodes", [.post], "/v1/mist/nodes") { req, w in
             guard InternalAPI.requireAdmin(req, &w, plane) else { return }
             guard let body = InternalAPI.parseBody(req, &w) else { return }
@@ -97,17 +99,64 @@ enum MistCompatAPI {
         return InternalAPI.isAdmin(req, plane)
     }
 
+    /// `dtsc://<host>` of the best node with a live, non-replicated input for `stream` other
+    /// than the requester's host; `redirect=1` (Foghorn's) → 302 to it; none → the fallback.
+    static func sourceAnswer(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ snapshot: RoutingSnapshot, stream: String, requesterHost: String?,
+                             viewer: GeoPoint?, tags: CompiledTagAdjustment, fallback: String) {
+        var required: EdgeCapabilities = []
+        if let cap = req.queryParameter("cap") {
+            do throws(EdgeCapabilities.UnknownCapability) { required = try EdgeCapabilities.required(by: cap) } catch {
+                return w.error(.badRequest, code: "INVALID_CAPABILITY", message: error.message)
+            }
+        }
+        guard let best = MistCompatScorer.best(snapshot, stream: stream, mode: .source(requesterHost: requesterHost), viewer: viewer, tags: tags,
+                                               capabilities: required) else {
+            return text(&w, fallback)
+        }
+        let url = "dtsc://" + MistCompatScorer.hostOf(snapshot.edges[best.edge])
+        if req.queryParameter("redirect") == "1", InputRules.forbiddenURLByte(url) == nil {
+            w.head(.found)
+            w.header("Location", string: url)
+            w.body(url, contentType: "text/plain; charset=utf-8")
+            return
+        }
+        text(&w, url)
+    }
+
+    /// Foghorn's `/source/by-node/<node>[/…]?source=<stream>`: `?source=` for the node named in
+    /// the path (its host is skipped) rather than the caller's address.
+    static func handleSourceByNode(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane) {
+        let rest = req.pathString.dropFirst("/source/by-node/".count)
+        let node = String(rest.prefix { $0 != "/" })
+        guard !node.isEmpty else { return w.error(.badRequest, code: "MISSING_NODE_ID", message: "the path is /source/by-node/<node>?source=<stream>") }
+        guard let stream = req.queryParameterKeepingPlus("source"), !stream.isEmpty else {
+            return w.error(.badRequest, code: "MISSING_SOURCE", message: "Missing source: /source/by-node/<node>?source=<stream>")
+        }
+        let snapshot = plane.publisher.snapshot
+        let requester = snapshot.edgeIndex(nodeId: node).map { MistCompatScorer.hostOf(snapshot.edges[$0]) } ?? node
+        let fallback = req.queryParameterKeepingPlus("fallback").flatMap { $0.isEmpty ? nil : $0 } ?? plane.config.mistFallback
+        var tags = CompiledTagAdjustment.none
+        if let t = req.headerString("x-tag-adjust") ?? req.queryParameter("tag_adjust"), let adj = try? TagAdjustment.parse(t) { tags = snapshot.compile(adj) }
+        sourceAnswer(req, &w, snapshot, stream: stream, requesterHost: requester, viewer: position(req), tags: tags, fallback: fallback)
+    }
+
+    /// A position from the query's `lat`/`lon` or `X-Latitude`/`X-Longitude`.
+    static func position(_ req: HTTPRequest) -> GeoPoint? {
+        if let lat = req.queryParameter("lat").flatMap(Double.init), let lon = req.queryParameter("lon").flatMap(Double.init), GeoPoint.isValid(lat: lat, lon: lon) {
+            return GeoPoint(lat: lat, lon: lon)
+        }
+        if let lat = req.headerString("x-latitude").flatMap(Double.init), let lon = req.headerString("x-longitude").flatMap(Double.init),
+           GeoPoint.isValid(lat: lat, lon: lon) {
+            return GeoPoint(lat: lat, lon: lon)
+        }
+        return nil
+    }
+
     static func handleRoot(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane) {
         let snapshot = plane.publisher.snapshot
         func q(_ k: String) -> String? { req.queryParameterKeepingPlus(k).flatMap { $0.isEmpty ? nil : $0 } }
         let fallback = q("fallback") ?? plane.config.mistFallback
-        var viewer: GeoPoint?
-        if let lat = q("lat").flatMap(Double.init), let lon = q("lon").flatMap(Double.init), GeoPoint.isValid(lat: lat, lon: lon) {
-            viewer = GeoPoint(lat: lat, lon: lon)
-        } else if let lat = req.headerString("x-latitude").flatMap(Double.init), let lon = req.headerString("x-longitude").flatMap(Double.init),
-                  GeoPoint.isValid(lat: lat, lon: lon) {
-            viewer = GeoPoint(lat: lat, lon: lon)
-        }
+        let viewer = position(req)
         var tags = CompiledTagAdjustment.none
         if let t = req.headerString("x-tag-adjust") ?? q("tag_adjust"), let adj = try? TagAdjustment.parse(t) { tags = snapshot.compile(adj) }
 
@@ -150,19 +199,9 @@ enum MistCompatAPI {
             return text(&w, j.string)
         }
         if let stream = q("source") {
+            // The caller is the node asking (MistUtilLoad: its address is never its own source).
             let requester = IPAddress.parse(req.peerAddress)?.description
-            guard let best = MistCompatScorer.best(snapshot, stream: stream, mode: .source(requesterHost: requester), viewer: viewer, tags: tags) else {
-                return text(&w, fallback)
-            }
-            let url = "dtsc://" + MistCompatScorer.hostOf(snapshot.edges[best.edge])
-            // `redirect=1` (Foghorn's): 302 to the source instead of its URL as text.
-            if q("redirect") == "1", InputRules.forbiddenURLByte(url) == nil {
-                w.head(.found)
-                w.header("Location", string: url)
-                w.body(url, contentType: "text/plain; charset=utf-8")
-                return
-            }
-            return text(&w, url)
+            return sourceAnswer(req, &w, snapshot, stream: stream, requesterHost: requester, viewer: viewer, tags: tags, fallback: fallback)
         }
         if let ingest = q("ingest") {
             guard let pct = UInt64(ingest) else { return text(&w, fallback) }

@@ -174,3 +174,31 @@ extension DropInTests {
         #expect(try TestClient.get(port: own.httpPort, "/play/a.html").header("Location") == "https://e1.example:4433/a.html")
     }
 }
+
+extension DropInTests {
+    /// Foghorn's `/source/by-node/<node>?source=`: the node in the path is the one asking.
+    @Test func sourceByNodeSkipsTheNodeInThePath() throws {
+        let server = try Self.start { c in
+            c.mistCompat = true
+            c.edges = try! JSONParser.parse("""
+                [{"node_id": "e1", "base_url": "https://e1.example/", "cpu_permille": 100, "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000,
+                  "streams": {"live+s": {"inputs": 1}}},
+                 {"node_id": "e2", "base_url": "https://e2.example/", "cpu_permille": 500, "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000000000,
+                  "streams": {"live+s": {"inputs": 1}}}]
+                """).arrayValue!
+        }
+        defer { server.stopNow() }
+        let ip = server.internalPort
+        #expect(try RoutingTests.call(ip, "GET", "/source/by-node/e2?source=live+s", token: nil).bodyText == "dtsc://e1.example")
+        #expect(try RoutingTests.call(ip, "GET", "/source/by-node/e1?source=live+s", token: nil).bodyText == "dtsc://e2.example")
+        #expect(try RoutingTests.call(ip, "GET", "/source/by-node/e1/extra?source=live+s", token: nil).bodyText == "dtsc://e2.example")
+        let redirect = try RoutingTests.call(ip, "GET", "/source/by-node/e1?source=live+s&redirect=1", token: nil)
+        #expect(redirect.status == 302 && redirect.header("Location") == "dtsc://e2.example")
+        #expect(try RoutingTests.call(ip, "GET", "/source/by-node/e1?source=live+none", token: nil).bodyText == "FULL")
+        let missing = try RoutingTests.call(ip, "GET", "/source/by-node/e1", token: nil)
+        #expect(missing.status == 400)
+        #expect(try JSONParser.parse(missing.body)["code"] == .string("MISSING_SOURCE"))
+        // Without the path, the caller's own address decides (127.0.0.1 is neither node).
+        #expect(try RoutingTests.call(ip, "GET", "/?source=live+s", token: nil).bodyText == "dtsc://e1.example")
+    }
+}
