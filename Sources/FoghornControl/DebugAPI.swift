@@ -4,6 +4,7 @@ import FoghornModel
 import FoghornRedis
 import FoghornState
 import FoghornConfig
+import FoghornOps
 
 /// `/debug/score`, `/debug/edges`, `/debug/snapshot`, `/nodes/overview`.
 enum DebugAPI {
@@ -221,30 +222,99 @@ enum DebugAPI {
             w.json(.ok, j)
         }
 
-        router.add("nodes_overview", [.get, .head], InternalPaths.nodesOverview) { _, w in
-            let now = ControlPlane.monotonicMs()
-            var j = JSONWriter(capacity: 4096)
+        router.add("nodes_overview", [.get, .head], InternalPaths.nodesOverview) { req, w in nodesOverview(req, &w, plane) }
+    }
+
+    /// Foghorn's `GET /nodes/overview[?cap=&offset=&limit=&include_stale=&full=]`: a JSON list,
+    /// one object per local node in node-ID order (Foghorn's field names, plus our `state` and
+    /// `base_url`). Nodes failing their poll are left out, stale ones unless `include_stale=true`;
+    /// `cap` keeps nodes with every listed capability; `offset`/`limit` page the list;
+    /// `full=true` wraps it as `{nodes, node_count}`.
+    static func nodesOverview(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane) {
+        var required: EdgeCapabilities = []
+        if let cap = req.queryParameter("cap") {
+            do throws(EdgeCapabilities.UnknownCapability) { required = try EdgeCapabilities.required(by: cap) } catch {
+                return w.error(.badRequest, code: "INVALID_CAPABILITY", message: error.message)
+            }
+        }
+        func count(_ name: String) -> Int?? {
+            guard let text = req.queryParameter(name), !text.isEmpty else { return .some(nil) }
+            guard let v = Int(text), v >= 0, v <= 1_000_000 else { return nil }
+            return .some(v)
+        }
+        guard let offset = count("offset"), let limit = count("limit") else {
+            return w.error(.badRequest, code: "INVALID_PARAMETER", message: "offset and limit are whole numbers from 0 to 1000000")
+        }
+        func flag(_ name: String) -> Bool { req.queryParameter(name).map { $0 == "true" || $0 == "1" } ?? false }
+        let includeStale = flag("include_stale")
+        let now = ControlPlane.monotonicMs()
+        let nowUnixMs = ControlPlane.unixMs()
+        let snapshot = plane.publisher.snapshot
+        var listed = plane.edges.values.filter { e in
+            guard !e.isRemote, e.pollError.isEmpty, e.capabilities.isSuperset(of: required) else { return false }
+            return includeStale || plane.staleness.health(of: e, nowMs: now) == .fresh
+        }
+        listed.sort { $0.nodeId < $1.nodeId }
+        let total = listed.count
+        let page = listed.dropFirst(offset ?? 0).prefix(limit ?? Int.max)
+        var j = JSONWriter(capacity: 4096)
+        let full = flag("full")
+        if full { j.objectStart(); j.key("nodes") }
+        j.arrayStart()
+        for e in page {
+            let stale = plane.staleness.health(of: e, nowMs: now) != .fresh
+            let state = InternalAPI.edgeState(e, plane, now)
+            let pending = snapshot.edgeIndex(nodeId: e.nodeId).map { snapshot.pending[$0] } ?? e.pendingBytesPerSec
             j.objectStart()
-            j.field("cluster_id", plane.config.clusterId)
-            j.field("count", plane.edges.count)
-            j.key("nodes"); j.arrayStart()
-            for e in plane.edges.values.sorted(by: { $0.nodeId < $1.nodeId }) {
+            j.field("node_id", e.nodeId)
+            j.field("host", e.publicHost)
+            j.field("base_url", e.baseURL)
+            j.key("roles"); j.arrayStart(); j.arrayEnd()
+            j.field("operational_mode", e.mode.rawValue)
+            j.field("state", state)
+            j.field("cap_edge", e.capabilities.contains(.edge))
+            j.field("cap_ingest", e.capabilities.contains(.ingest))
+            j.field("cap_storage", e.capabilities.contains(.storage))
+            j.field("cap_processing", e.capabilities.contains(.processing))
+            if let p = e.position { j.field("geo_latitude", p.lat); j.field("geo_longitude", p.lon) }
+            j.field("location_name", e.location)
+            j.field("is_active", state == "routable")
+            j.field("is_stale", stale)
+            if let last = e.lastReportMs {
+                j.field("last_update", JSONLogHandler.timestamp(unixMs: nowUnixMs - Int64(now >= last ? now - last : 0)))
+            }
+            j.field("cpu_tenths", e.cpuPermille)
+            j.field("cpu_percent", Double(e.cpuPermille) / 10)
+            j.field("ram_max", e.ramMaxBytes)
+            j.field("ram_current", e.ramUsedBytes)
+            j.field("ram_percent", e.ramMaxBytes == 0 ? 0 : (Double(e.ramUsedBytes) * 1000 / Double(e.ramMaxBytes)).rounded() / 10)
+            j.field("up_speed", e.upBytesPerSec)
+            j.field("down_speed", e.downBytesPerSec)
+            j.field("bw_limit", e.bwLimitBytesPerSec)
+            let used = e.upBytesPerSec &+ pending
+            j.field("avail_bandwidth", e.bwLimitBytesPerSec > used ? e.bwLimitBytesPerSec - used : 0)
+            j.field("add_bandwidth", pending)
+            j.key("tags"); j.arrayStart(); for t in e.tags { j.string(t) }; j.arrayEnd()
+            j.key("config_streams"); j.arrayStart(); for s in e.configStreams { j.string(s) }; j.arrayEnd()
+            j.key("streams"); j.arrayStart()
+            e.forEachStream(in: plane.builder.names) { name, st in
                 j.objectStart()
-                j.field("node_id", e.nodeId)
-                j.field("state", InternalAPI.edgeState(e, plane, now))
-                j.field("mode", e.mode.rawValue)
-                j.field("base_url", e.baseURL)
-                j.field("location", e.location)
-                j.field("cpu_percent", Double(e.cpuPermille) / 10)
-                j.field("ram_percent", e.ramMaxBytes == 0 ? 0 : (Double(e.ramUsedBytes) * 1000 / Double(e.ramMaxBytes)).rounded() / 10)
-                j.field("bandwidth_percent", e.bwLimitBytesPerSec == 0 ? 0 : (Double(e.upBytesPerSec) * 1000 / Double(e.bwLimitBytesPerSec)).rounded() / 10)
-                j.field("streams", e.streamCount)
-                j.field("viewers", e.streamStats.reduce(UInt64(0)) { $0 + UInt64($1.viewers) })
+                j.field("name", name)
+                j.field("viewers", st.viewers)
+                j.field("total", st.viewers)
+                j.field("inputs", st.inputs)
+                j.field("bandwidth", st.upBytesPerSec)
+                let bytes = plane.mist.streamBytes(node: e.nodeId, stream: name)
+                j.field("bytes_up", bytes?.up ?? 0)
+                j.field("bytes_down", bytes?.down ?? 0)
+                j.field("replicated", st.replicated)
                 j.objectEnd()
             }
             j.arrayEnd()
             j.objectEnd()
-            w.json(.ok, j)
         }
+        j.arrayEnd()
+        if full { j.field("node_count", total); j.objectEnd() }
+        w.json(.ok, j)
     }
 }

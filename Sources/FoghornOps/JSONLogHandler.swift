@@ -44,6 +44,12 @@ public struct JSONLogHandler: LogHandler {
     public static func timestamp() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
+        return timestamp(unixMs: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+
+    /// `unixMs` as RFC 3339 UTC with milliseconds: 1_700_000_000_123 → `2023-11-14T22:13:20.123Z`.
+    public static func timestamp(unixMs: Int64) -> String {
+        let ts = (tv_sec: unixMs / 1000, tv_nsec: (unixMs % 1000) * 1_000_000)
         var t = time_t(ts.tv_sec)
         var parts = tm()
         gmtime_r(&t, &parts)

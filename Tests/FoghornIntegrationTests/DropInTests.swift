@@ -202,3 +202,48 @@ extension DropInTests {
         #expect(try RoutingTests.call(ip, "GET", "/?source=live+s", token: nil).bodyText == "dtsc://e1.example")
     }
 }
+
+extension DropInTests {
+    /// Foghorn's `/nodes/overview`: a list, `cap`, `offset`, `limit`, `include_stale`, `full`.
+    @Test func nodesOverviewIsFoghornsList() throws {
+        let server = try RoutingTests.start { c in
+            c.edges = try! JSONParser.parse("""
+                [{"node_id": "e1", "base_url": "https://e1.example/", "cpu_permille": 250, "ram_used_bytes": 250, "ram_max_bytes": 1000,
+                  "bw_limit_bytes_per_sec": 1000, "up_bytes_per_sec": 100, "tags": ["eu"], "streams": {"live+s": {"inputs": 1, "viewers": 4}}},
+                 {"node_id": "e2", "base_url": "https://e2.example/", "ram_max_bytes": 1000, "bw_limit_bytes_per_sec": 1000,
+                  "capabilities": ["edge", "storage"]}]
+                """).arrayValue!
+        }
+        defer { server.stopNow() }
+        let ip = server.internalPort
+        let (enrolled, _) = try RoutingTests.enroll(ip)  // never reported: stale
+        func ids(_ query: String) throws -> [String] {
+            let r = try RoutingTests.call(ip, "GET", "/nodes/overview\(query)")
+            #expect(r.status == 200, "\(query): \(r.bodyText)")
+            return try JSONParser.parse(r.body).arrayValue?.compactMap { $0["node_id"]?.stringValue } ?? []
+        }
+        #expect(try ids("") == ["e1", "e2"])
+        #expect(try ids("?include_stale=true") == ["e1", "e2", enrolled].sorted())
+        #expect(try ids("?cap=storage") == ["e2"])
+        #expect(try ids("?cap=edge,storage") == ["e2"])
+        #expect(try ids("?offset=1&limit=1") == ["e2"])
+        #expect(try ids("?limit=1") == ["e1"])
+        #expect(try ids("?offset=5") == [])
+        let e1 = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/nodes/overview?limit=1").body).arrayValue![0]
+        #expect(e1["host"] == .string("e1.example"))
+        #expect(e1["operational_mode"] == .string("normal"))
+        #expect(e1["cpu_tenths"] == .int(250) && e1["ram_max"] == .int(1000) && e1["ram_current"] == .int(250))
+        #expect(e1["up_speed"] == .int(100) && e1["bw_limit"] == .int(1000) && e1["avail_bandwidth"] == .int(900) && e1["add_bandwidth"] == .int(0))
+        #expect(e1["is_active"] == .bool(true) && e1["is_stale"] == .bool(false) && e1["cap_edge"] == .bool(true) && e1["cap_storage"] == .bool(false))
+        #expect(e1["tags"] == .array([.string("eu")]))
+        #expect(e1["streams"]?.arrayValue?.first?["name"] == .string("live+s"))
+        #expect(e1["streams"]?.arrayValue?.first?["viewers"] == .int(4))
+        let full = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/nodes/overview?full=true&limit=1").body)
+        #expect(full["node_count"] == .int(2) && full["nodes"]?.arrayValue?.count == 1)
+        for bad in ["?limit=-1", "?offset=x", "?cap=gpu"] {
+            let r = try RoutingTests.call(ip, "GET", "/nodes/overview\(bad)")
+            #expect(r.status == 400, "\(bad)")
+            #expect(try JSONParser.parse(r.body)["code"] == .string(bad.contains("cap") ? "INVALID_CAPABILITY" : "INVALID_PARAMETER"))
+        }
+    }
+}
