@@ -97,6 +97,7 @@ public struct EdgeReportBuilder: Sendable {
                 streams.append((name, .object([
                     ("inputs", .int(Int64(min(s.inputs, UInt64(UInt32.max))))), ("viewers", .int(Int64(min(s.viewers, UInt64(UInt32.max))))),
                     ("up_bytes_per_sec", .int(Int64(min(up, UInt64(Int64.max))))), ("replicated", .bool(s.replicated)),
+                    ("bytes_up", .int(Int64(min(s.upTotal, UInt64(Int64.max))))), ("bytes_down", .int(Int64(min(s.downTotal, UInt64(Int64.max))))),
                 ])))
             }
             members.append(("streams", .object(streams)))

@@ -228,7 +228,22 @@ public final class ControlPlane: @unchecked Sendable {
     /// Applies a report: a load refresh when it changes only load, an incremental build otherwise.
     public func apply(_ report: EdgeReport, to nodeId: String) -> Bool {
         defer { schedule() }
-        return builder.apply(report, to: nodeId, nowMs: ControlPlane.monotonicMs())
+        let applied = builder.apply(report, to: nodeId, nowMs: ControlPlane.monotonicMs())
+        if applied, let totals = report.streamByteTotals {
+            reportedStreamBytes[nodeId] = totals.isEmpty ? nil : Dictionary(totals.map { ($0.name, ($0.up, $0.down)) }, uniquingKeysWith: { a, _ in a })
+        }
+        return applied
+    }
+
+    /// Edges' last reported cumulative stream bytes (`bytes_up`/`bytes_down`), by node and stream.
+    private var reportedStreamBytes: [String: [String: (up: UInt64, down: UInt64)]] = [:]
+
+    /// Stream `name`'s cumulative bytes (up, down) on node `id`: a polled MistServer node's
+    /// `bw`, else what the edge last reported; nil when neither is known.
+    public func streamBytes(node id: String, stream name: String) -> (up: UInt64, down: UInt64)? {
+        if let polled = mist.streamBytes(node: id, stream: name) { return polled }
+        guard edges[id] != nil else { return nil }
+        return reportedStreamBytes[id]?[name]
     }
 
     public func setMode(_ mode: EdgeMode, of nodeId: String) -> Bool {
@@ -238,6 +253,7 @@ public final class ControlPlane: @unchecked Sendable {
 
     public func removeEdge(_ nodeId: String) -> Bool {
         defer { schedule() }
+        reportedStreamBytes[nodeId] = nil
         return builder.removeEdge(nodeId)
     }
 
@@ -432,6 +448,7 @@ public final class ControlPlane: @unchecked Sendable {
         releaseRetired()
         playbackResolver?.sweep()
         for id in builder.sweep(nowMs: ControlPlane.monotonicMs()) {
+            reportedStreamBytes[id] = nil
             logger.notice("edge evicted after silence", metadata: ["node_id": "\(id)"])
         }
         schedule()

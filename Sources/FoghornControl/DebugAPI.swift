@@ -304,7 +304,7 @@ enum DebugAPI {
                 j.field("total", st.viewers)
                 j.field("inputs", st.inputs)
                 j.field("bandwidth", st.upBytesPerSec)
-                let bytes = plane.mist.streamBytes(node: e.nodeId, stream: name)
+                let bytes = plane.streamBytes(node: e.nodeId, stream: name)
                 j.field("bytes_up", bytes?.up ?? 0)
                 j.field("bytes_down", bytes?.down ?? 0)
                 j.field("replicated", st.replicated)

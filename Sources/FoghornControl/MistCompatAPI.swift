@@ -214,8 +214,8 @@ enum MistCompatAPI {
             var j = JSONWriter()
             j.objectStart()
             // MistUtilLoad's [viewers, bytes/s per viewer, bytes up, bytes down]: the byte counts
-            // are the nodes' cumulative `bw` totals (polled nodes; edges that report over the API
-            // send rates, not totals, and add none), the rate is up bytes/s over viewers.
+            // are the nodes' cumulative totals (a polled node's `bw`, a reporting edge's
+            // `bytes_up`/`bytes_down`), the rate is up bytes/s over viewers.
             for (si, entry) in snapshot.streams.enumerated() where entry.candidateCount > 0 {
                 let stream = snapshot.streamName(si)
                 guard name == "*" || stream == name || stream.hasPrefix(name + "+") else { continue }
@@ -223,7 +223,7 @@ enum MistCompatAPI {
                 for e in snapshot.candidates(of: si).edges where !snapshot.edges[Int(e)].isRemote {
                     let edge = snapshot.edges[Int(e)]
                     rate &+= edge.stats(forId: entry.streamId)?.upBytesPerSec ?? 0
-                    if let bytes = plane.mist.streamBytes(node: edge.nodeId, stream: stream) { up &+= bytes.up; down &+= bytes.down }
+                    if let bytes = plane.streamBytes(node: edge.nodeId, stream: stream) { up &+= bytes.up; down &+= bytes.down }
                 }
                 j.key(stream)
                 j.arrayStart()

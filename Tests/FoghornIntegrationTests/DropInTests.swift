@@ -247,3 +247,34 @@ extension DropInTests {
         }
     }
 }
+
+extension DropInTests {
+    /// `?streamstats=` sums reporting edges' cumulative `bytes_up`/`bytes_down` too.
+    @Test func streamstatsCountsReportedByteTotals() throws {
+        let server = try RoutingTests.start { $0.mistCompat = true }
+        defer { server.stopNow() }
+        let ip = server.internalPort
+        let (a, tokenA) = try RoutingTests.enroll(ip)
+        let (b, tokenB) = try RoutingTests.enroll(ip)
+        func report(_ id: String, _ token: String, _ stream: String) throws -> Int {
+            try RoutingTests.call(ip, "POST", "/v1/edges/\(id)/report", body: """
+                {"cpu_permille": 100, "ram_used_bytes": 1000, "ram_max_bytes": 8000, "bw_limit_bytes_per_sec": 125000000,
+                 "base_url": "https://\(id).edges.example/", "streams": {"\(stream)": {"inputs": 1, "viewers": 2, "up_bytes_per_sec": 600000}}}
+                """.replacingOccurrences(of: #""up_bytes_per_sec": 600000}"#, with: #""up_bytes_per_sec": 600000, "bytes_up": 5000000, "bytes_down": 1000}"#),
+                token: token).status
+        }
+        #expect(try report(a, tokenA, "live+x") == 200)
+        #expect(try report(b, tokenB, "live+x") == 200)
+        RoutingTests.settle()
+        let stats = try RoutingTests.call(ip, "GET", "/?streamstats=live+x", token: nil)
+        #expect(stats.bodyText == #"{"live+x":[4,300000,10000000,2000]}"#)
+        // A negative counter is refused at the door, and changes nothing.
+        let bad = try RoutingTests.call(ip, "POST", "/v1/edges/\(a)/report", body: #"{"streams": {"live+x": {"inputs": 1, "bytes_up": -1}}}"#, token: tokenA)
+        #expect(bad.status == 400)
+        #expect(try JSONParser.parse(bad.body)["field"] == .string("streams.live+x.bytes_up"))
+        // Removed: its totals go with it.
+        #expect(try RoutingTests.call(ip, "DELETE", "/v1/edges/\(b)").status == 204)
+        RoutingTests.settle()
+        #expect(try RoutingTests.call(ip, "GET", "/?streamstats=live+x", token: nil).bodyText == #"{"live+x":[2,300000,5000000,1000]}"#)
+    }
+}

@@ -17,6 +17,10 @@ public struct EdgeReport: Sendable {
     public var capabilities: EdgeCapabilities?
     public var baseURL: String?
     public var outputs: [(name: String, template: String)]?
+    /// Streams' cumulative byte counters (`bytes_up`/`bytes_down`, MistServer's `bw`) where the
+    /// report gives them; nil when the report has no `streams`. Kept beside the edge (MistUtilLoad's
+    /// `?streamstats=`, `/nodes/overview`), never in the routing snapshot.
+    public var streamByteTotals: [(name: String, up: UInt64, down: UInt64)]?
     /// The reported streams as interned IDs and their figures (parallel; what
     /// ``apply(to:nowMs:)`` hands the edge), nil when the report has none.
     public private(set) var streamEntries: (ids: [Int32], stats: [EdgeStreamStats])?
@@ -121,9 +125,10 @@ public struct EdgeReport: Sendable {
                 r.outputs = list
             case "streams":
                 guard case .object(let items) = v, items.count <= maxStreams else {
-                    throw FieldError(field: key, problem: "must be an object of stream name → {inputs, viewers, up_bytes_per_sec, replicated}")
+                    throw FieldError(field: key, problem: "must be an object of stream name → {inputs, viewers, up_bytes_per_sec, bytes_up, bytes_down, replicated}")
                 }
                 var names: [String] = [], figures: [EdgeStreamStats] = []
+                var totals: [(name: String, up: UInt64, down: UInt64)] = []
                 names.reserveCapacity(items.count)
                 figures.reserveCapacity(items.count)
                 for (name, s) in items {
@@ -133,11 +138,14 @@ public struct EdgeReport: Sendable {
                     if let problem = InputRules.streamNameProblem(name) { throw FieldError(field: field(), problem: problem) }
                     guard case .object(let stats) = s else { throw FieldError(field: field(), problem: "must be an object") }
                     var st = EdgeStreamStats()
+                    var bytesUp: UInt64?, bytesDown: UInt64?
                     for (k, sv) in stats {
                         switch k {
                         case "inputs": st.inputs = UInt32(try uint(sv, field: field("inputs"), max: UInt64(UInt32.max)))
                         case "viewers": st.viewers = UInt32(try uint(sv, field: field("viewers"), max: UInt64(UInt32.max)))
                         case "up_bytes_per_sec": st.upBytesPerSec = try uint(sv, field: field("up_bytes_per_sec"))
+                        case "bytes_up": bytesUp = try uint(sv, field: field("bytes_up"))
+                        case "bytes_down": bytesDown = try uint(sv, field: field("bytes_down"))
                         case "replicated":
                             guard let b = sv.boolValue else { throw FieldError(field: field("replicated"), problem: "must be a boolean") }
                             st.replicated = b
@@ -146,8 +154,10 @@ public struct EdgeReport: Sendable {
                     }
                     names.append(name)
                     figures.append(st)
+                    if bytesUp != nil || bytesDown != nil { totals.append((name, bytesUp ?? 0, bytesDown ?? 0)) }
                 }
                 streamNames = names
+                r.streamByteTotals = totals
                 streamFigures = figures
             default:
                 if extraFields.contains(key) { continue }
