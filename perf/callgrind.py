@@ -18,6 +18,10 @@ ap.add_argument("--json", action="store_true", help="request /play/<id> (the JSO
 ap.add_argument("--check", action="store_true",
                 help="compare the data loop's Ir/request with the budget in perf/baselines/callgrind-play.txt; exit 1 above +5 %%")
 ap.add_argument("--binary", default="", help="profile this foghorn binary instead of building one (A/B comparisons)")
+ap.add_argument("--compat", choices=["host", "redirect"], default=None,
+                help="MistUtilLoad's GET /<stream> (host answer, or ?proto=HLS redirect) instead of /play; use with a fixture whose "
+                     "streams are on every edge (perf/make_fixture.py --edges 100 --streams 10 --per-stream 100 --mist-compat) so "
+                     "that both paths score the same candidates")
 a = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 out_dir = os.path.join(root, "perf/.cache/callgrind")
@@ -44,7 +48,10 @@ rng = random.Random(1)
 requests = []
 for _ in range(a.requests):
     ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-    path = f"/play/p{rng.randrange(a.streams)}" + ("" if a.json else "/hls/index.m3u8")
+    if a.compat:
+        path = f"/live+s{rng.randrange(a.streams)}" + ("?proto=HLS" if a.compat == "redirect" else "")
+    else:
+        path = f"/play/p{rng.randrange(a.streams)}" + ("" if a.json else "/hls/index.m3u8")
     requests.append(f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {ip}\r\n\r\n".encode())
 s = socket.create_connection(("127.0.0.1", 18708))
 s.sendall(requests[0]); s.recv(65536)  # warm the connection
@@ -90,7 +97,8 @@ busiest = max(per_thread, key=per_thread.get) if per_thread else None
 allocations = heap_calls(busiest) / a.requests if busiest else 0
 commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
-print(f"commit {commit}{' + uncommitted changes' if dirty else ''}: {a.requests} /play {'JSON' if a.json else 'HLS'} requests "
+kind_text = f"compat GET /<stream>{'?proto=HLS' if a.compat == 'redirect' else ''}" if a.compat else f"/play {'JSON' if a.json else 'HLS'}"
+print(f"commit {commit}{' + uncommitted changes' if dirty else ''}: {a.requests} {kind_text} requests "
       f"({os.path.basename(a.fixture)}, varied IDs and IPs, one keep-alive connection): "
       f"busiest thread (the data loop) {summary / a.requests:,.0f} Ir/request; all threads {everything / a.requests:,.0f} Ir/request "
       f"(user space; kernel not counted); heap allocations on the data loop {allocations:.2f}/request "

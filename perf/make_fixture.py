@@ -17,6 +17,7 @@ ap.add_argument("--ips", type=int, default=10000)
 ap.add_argument("--geoip", default="")
 ap.add_argument("--json-answer", action="store_true", help="request /play/<id> (JSON) instead of an HLS redirect")
 ap.add_argument("--pipeline", type=int, default=1)
+ap.add_argument("--mist-compat", action="store_true", help="serve the MistUtilLoad-compatible API too (mist.compat)")
 ap.add_argument("--out", required=True)
 a = ap.parse_args()
 rng = random.Random(42)
@@ -39,6 +40,7 @@ config = {
     "edges": edges, "playback": [{"id": f"p{s}", "stream": f"live+s{s}"} for s in range(a.streams)],
 }
 if a.geoip: config["geoip_db"] = a.geoip
+if a.mist_compat: config["mist"] = {"compat": True}
 json.dump(config, open(a.out + ".json", "w"))
 
 def public_ip():

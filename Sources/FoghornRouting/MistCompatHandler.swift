@@ -155,22 +155,31 @@ public enum MistCompatHandler {
     static func buildURL(_ out: ByteBuffer, template: UnsafeRawBufferPointer, host: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer,
                          query: UnsafeRawBufferPointer) {
         let bracket = host.contains(UInt8(ascii: ":"))
-        var i = 0
         var hasQuery = false
-        while i < template.count {
+        var i = 0, run = 0  // template[run..<i] is copied as one span
+        let n = template.count
+        while i < n {
             let b = template[i]
-            if b == UInt8(ascii: "H") && i &+ 4 <= template.count && template[i &+ 1] == UInt8(ascii: "O")
+            if b == UInt8(ascii: "H") && i &+ 4 <= n && template[i &+ 1] == UInt8(ascii: "O")
                 && template[i &+ 2] == UInt8(ascii: "S") && template[i &+ 3] == UInt8(ascii: "T") {
+                out.append(UnsafeRawBufferPointer(rebasing: template[run..<i]))
                 if bracket { out.append(UInt8(ascii: "[")) }
                 out.append(host)
                 if bracket { out.append(UInt8(ascii: "]")) }
                 i &+= 4
+                run = i
                 continue
             }
-            if b == UInt8(ascii: "$") { out.append(stream) } else { out.append(b) }
-            if b == UInt8(ascii: "?") { hasQuery = true }
+            if b == UInt8(ascii: "$") {
+                out.append(UnsafeRawBufferPointer(rebasing: template[run..<i]))
+                out.append(stream)
+                run = i &+ 1
+            } else if b == UInt8(ascii: "?") {
+                hasQuery = true
+            }
             i &+= 1
         }
+        out.append(UnsafeRawBufferPointer(rebasing: template[run..<n]))
         QueryString.forEachPair(in: query) { key, pair in
             for consumed in consumedKeys {
                 let k = UnsafeRawBufferPointer(start: consumed.utf8Start, count: consumed.utf8CodeUnitCount)

@@ -61,3 +61,67 @@ import FoghornModelFixtures
         #expect(!MistCompatScorer.allowed("vod+s", ["live"]))
     }
 }
+
+extension MistModelTests {
+    /// The compat scorer's pruning (bounds before the geo term) never changes the winner: over
+    /// random nodes, positions, loads, tags and this loop's pending, it names the node a plain
+    /// pass scoring every node exactly names (score desc, lowest index on a tie).
+    @Test func compatPruningKeepsTheWinner() {
+        var rng = SplitMix(seed: 7)
+        for round in 0..<200 {
+            let count = 1 + Int(rng.next() % 120)
+            var edges: [EdgeState] = []
+            for i in 0..<count {
+                var streams: [String: EdgeStreamStats] = [:]
+                switch rng.next() % 3 {
+                case 0: streams["live+s"] = EdgeStreamStats(inputs: 1, viewers: UInt32(rng.next() % 5))
+                case 1: streams["live+s"] = EdgeStreamStats(inputs: 0, viewers: 2)
+                default: streams["other"] = EdgeStreamStats(inputs: 1)
+                }
+                let positioned = rng.next() % 5 != 0
+                edges.append(edge("n\(i)", cpu: rng.next() % 1001, ramUsed: rng.next() % 1000, ramMax: 1000, up: rng.next() % 1100, limit: 1000,
+                                  lat: positioned ? Double(rng.next() % 170) - 85 : .nan, lon: positioned ? Double(rng.next() % 360) - 180 : .nan,
+                                  streams: streams, tags: rng.next() % 2 == 0 ? ["eu"] : ["us"]))
+            }
+            let s = snapshot(edges)
+            let viewer: GeoPoint? = rng.next() % 4 == 0 ? nil : GeoPoint(lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180)
+            let tags = rng.next() % 3 == 0 ? s.compile(try! TagAdjustment.parse(#"{"eu": 300, "-us": -200}"#)) : .none
+            let pending = (0..<count).map { _ in rng.next() % 3 == 0 ? rng.next() % 400 : 0 }
+            let got = pending.withUnsafeBufferPointer {
+                MistCompatScorer.best(s, stream: "live+s", mode: .viewer, viewer: viewer, tags: tags, localPending: $0.baseAddress)
+            }
+            // Reference: every node scored in full.
+            let w = s.weights
+            let entry = s.streamIndex(named: "live+s").map { s.candidates(of: $0) }
+            var best: (edge: Int, score: UInt64)?
+            for i in 0..<count {
+                let h = s.hot[i]
+                guard h.exclusion == 0 else { continue }
+                let used = h.used + pending[i]
+                guard used < h.limit else { continue }
+                var score = UInt64(h.cpuRamScore) + w.bandwidthScore(used: used, limit: h.limit)
+                if let v = viewer, h.geoValid { score += GeoTerm.fast(weight: w.geo, dot: min(1, max(-1, v.x * h.ux + v.y * h.uy + v.z * h.uz))) }
+                if let entry, let k = (0..<entry.edges.count).first(where: { Int(entry.edges[$0]) == i }), entry.inputs[k] > 0 || entry.hasViewers(k) {
+                    score += w.streamBonus
+                }
+                if !tags.masks.isEmpty { score = TagAdjustment.apply(tags.total(tagBits: h.tagBits, edge: i, of: s), to: score) }
+                if score == 0 { continue }
+                if best == nil || score > best!.score { best = (i, score) }
+            }
+            #expect(got?.edge == best?.edge && got?.score == best?.score, "round \(round)")
+        }
+    }
+}
+
+/// A small deterministic generator (tests only).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

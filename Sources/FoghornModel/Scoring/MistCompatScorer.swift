@@ -102,6 +102,12 @@ public enum MistCompatScorer {
                 if bestEdge >= 0 && score &+ maxExtra <= bestScore { continue }
                 if hasViewer && h.pointee.geoValid {
                     let dot = min(1, max(-1, vx * h.pointee.ux + vy * h.pointee.uy + vz * h.pointee.uz))
+                    if bestEdge >= 0 {
+                        // The geo term without acos, bounded as ``Scorer`` does: ≤ W·(1+dot)/2 (+2)
+                        // for dot ≥ 0 (acos(x)/π ≥ (1−x)/2 there), ≤ W/2 (+2) for dot < 0.
+                        let geoBound = dot >= 0 ? UInt64(bitPattern: Int64(Double(w.geo) * (1 + dot) * 0.5)) &+ 2 : (w.geo >> 1) &+ 2
+                        if geoBound < w.geo && score &+ maxExtra &- (w.geo &- geoBound) <= bestScore { continue }
+                    }
                     score &+= GeoTerm.fast(weight: w.geo, dot: dot)
                 }
                 if isViewer { if carries { score &+= w.streamBonus } } else { score &+= 1 }
