@@ -59,7 +59,16 @@ public enum MistCompatScorer {
         let vx = viewer?.x ?? 0, vy = viewer?.y ?? 0, vz = viewer?.z ?? 0
         let hot = s.hot.baseAddress.unsafelyUnwrapped
         let maxExtra = (hasViewer ? w.geo : 0) &+ max(w.streamBonus, 1) &+ UInt64(max(tags.maxPositive, 0))
-        var k = 0  // cursor into entry.edges (ascending, like i)
+        /// Position of edge `i` among the stream's candidates (ascending), or -1.
+        @inline(__always) func candidatePosition(_ i: Int) -> Int {
+            guard let entry else { return -1 }
+            var lo = 0, hi = entry.edges.count
+            while lo < hi {
+                let mid = (lo &+ hi) >> 1
+                if Int(entry.edges[mid]) < i { lo = mid &+ 1 } else { hi = mid }
+            }
+            return lo < entry.edges.count && Int(entry.edges[lo]) == i ? lo : -1
+        }
         var bestEdge = -1
         var bestScore: UInt64 = 0
         for i in 0..<s.edgeCount {
@@ -75,31 +84,29 @@ public enum MistCompatScorer {
             default: continue
             }
             if h.pointee.capabilities & required != required { continue }
-            var carries = false
-            var inputs: UInt32 = 0
-            if let entry {
-                while k < entry.edges.count && Int(entry.edges[k]) < i { k &+= 1 }
-                if k < entry.edges.count && Int(entry.edges[k]) == i {
-                    inputs = entry.inputs[k]
-                    carries = inputs > 0 || entry.hasViewers(k)
-                }
+            let pendingHere = localPending?[i] ?? 0
+            let used = h.pointee.used &+ pendingHere
+            var score: UInt64
+            let exhausted = lastResort || used >= h.pointee.limit
+            if exhausted {
+                guard isSource else { continue }
+                score = 1
+            } else {
+                score = UInt64(h.pointee.cpuRamScore) &+ (pendingHere == 0 ? UInt64(h.pointee.bwBase) : w.bandwidthScore(used: used, limit: h.pointee.limit))
+                // Cannot beat the best so far even with the full geo term, bonus and tag bonus
+                // (ties lose to the lower index): nothing else about this node is looked at.
+                if bestEdge >= 0 && score &+ maxExtra <= bestScore { continue }
             }
+            // Whether it carries the stream (a binary search, only for nodes still in the running).
+            let k = candidatePosition(i)
+            let inputs: UInt32 = k >= 0 ? entry.unsafelyUnwrapped.inputs[k] : 0
             if isSource {
                 guard inputs > 0, let id = sourceStreamId, !(s.edges[i].stats(forId: id)?.replicated ?? false) else { continue }
                 if let requester, hostOf(s.edges[i]) == requester { continue }
             } else if !isViewer {
                 if s.edges[i].cpuPermille &+ ingestPercent &* 10 >= 1000 { continue }
             }
-            let used = h.pointee.used &+ (localPending?[i] ?? 0)
-            var score: UInt64
-            if lastResort || used >= h.pointee.limit {
-                if isSource { score = 1 } else { continue }
-            } else {
-                score = UInt64(h.pointee.cpuRamScore) &+ (localPending == nil || localPending![i] == 0
-                    ? UInt64(h.pointee.bwBase) : w.bandwidthScore(used: used, limit: h.pointee.limit))
-                // Cannot beat the best so far even with the full geo term, bonus and tag bonus
-                // (ties lose to the lower index): skip the geo and tag arithmetic.
-                if bestEdge >= 0 && score &+ maxExtra <= bestScore { continue }
+            if !exhausted {
                 if hasViewer && h.pointee.geoValid {
                     let dot = min(1, max(-1, vx * h.pointee.ux + vy * h.pointee.uy + vz * h.pointee.uz))
                     if bestEdge >= 0 {
@@ -110,7 +117,11 @@ public enum MistCompatScorer {
                     }
                     score &+= GeoTerm.fast(weight: w.geo, dot: dot)
                 }
-                if isViewer { if carries { score &+= w.streamBonus } } else { score &+= 1 }
+                if isViewer {
+                    if k >= 0 && (inputs > 0 || entry.unsafelyUnwrapped.hasViewers(k)) { score &+= w.streamBonus }
+                } else {
+                    score &+= 1
+                }
                 if !tags.masks.isEmpty { score = TagAdjustment.apply(tags.total(tagBits: h.pointee.tagBits, edge: i, of: s), to: score) }
                 if score == 0 { continue }
             }
