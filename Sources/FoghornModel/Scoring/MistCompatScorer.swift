@@ -59,15 +59,14 @@ public enum MistCompatScorer {
         let vx = viewer?.x ?? 0, vy = viewer?.y ?? 0, vz = viewer?.z ?? 0
         let hot = s.hot.baseAddress.unsafelyUnwrapped
         let maxExtra = (hasViewer ? w.geo : 0) &+ max(w.streamBonus, 1) &+ UInt64(max(tags.maxPositive, 0))
-        /// Position of edge `i` among the stream's candidates (ascending), or -1.
+        // Cursor into the stream's candidates (ascending edge indices), moved forward only for
+        // nodes still in the running: carrying is looked at after the cheaper bounds.
+        var cursor = 0
         @inline(__always) func candidatePosition(_ i: Int) -> Int {
             guard let entry else { return -1 }
-            var lo = 0, hi = entry.edges.count
-            while lo < hi {
-                let mid = (lo &+ hi) >> 1
-                if Int(entry.edges[mid]) < i { lo = mid &+ 1 } else { hi = mid }
-            }
-            return lo < entry.edges.count && Int(entry.edges[lo]) == i ? lo : -1
+            let n = entry.edges.count
+            while cursor < n && Int(entry.edges[cursor]) < i { cursor &+= 1 }
+            return cursor < n && Int(entry.edges[cursor]) == i ? cursor : -1
         }
         var bestEdge = -1
         var bestScore: UInt64 = 0
@@ -96,17 +95,6 @@ public enum MistCompatScorer {
                 // Cannot beat the best so far even with the full geo term, bonus and tag bonus
                 // (ties lose to the lower index): nothing else about this node is looked at.
                 if bestEdge >= 0 && score &+ maxExtra <= bestScore { continue }
-            }
-            // Whether it carries the stream (a binary search, only for nodes still in the running).
-            let k = candidatePosition(i)
-            let inputs: UInt32 = k >= 0 ? entry.unsafelyUnwrapped.inputs[k] : 0
-            if isSource {
-                guard inputs > 0, let id = sourceStreamId, !(s.edges[i].stats(forId: id)?.replicated ?? false) else { continue }
-                if let requester, hostOf(s.edges[i]) == requester { continue }
-            } else if !isViewer {
-                if s.edges[i].cpuPermille &+ ingestPercent &* 10 >= 1000 { continue }
-            }
-            if !exhausted {
                 if hasViewer && h.pointee.geoValid {
                     let dot = min(1, max(-1, vx * h.pointee.ux + vy * h.pointee.uy + vz * h.pointee.uz))
                     if bestEdge >= 0 {
@@ -117,6 +105,16 @@ public enum MistCompatScorer {
                     }
                     score &+= GeoTerm.fast(weight: w.geo, dot: dot)
                 }
+            }
+            let k = candidatePosition(i)
+            let inputs: UInt32 = k >= 0 ? entry.unsafelyUnwrapped.inputs[k] : 0
+            if isSource {
+                guard inputs > 0, let id = sourceStreamId, !(s.edges[i].stats(forId: id)?.replicated ?? false) else { continue }
+                if let requester, hostOf(s.edges[i]) == requester { continue }
+            } else if !isViewer {
+                if s.edges[i].cpuPermille &+ ingestPercent &* 10 >= 1000 { continue }
+            }
+            if !exhausted {
                 if isViewer {
                     if k >= 0 && (inputs > 0 || entry.unsafelyUnwrapped.hasViewers(k)) { score &+= w.streamBonus }
                 } else {
