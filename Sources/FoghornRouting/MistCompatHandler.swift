@@ -62,8 +62,9 @@ public enum MistCompatHandler {
             return PlayHandler.fail(&w, req, loop, .badRequest, "INVALID_STREAM_NAME", "stream names are [A-Za-z0-9][A-Za-z0-9_+-.]*", .badRequest)
         }
         let query = req.head.hasQuery ? req.bytes(req.head.query) : UnsafeRawBufferPointer(start: nil, count: 0)
+        let q = CompatQuery(query)
         var required: EdgeCapabilities = []
-        if let raw = QueryString.rawValue(of: "cap", in: query) {
+        if let raw = q.cap {
             switch PlayHandler.capabilities(raw) {
             case .success(let c): required = c
             case .failure(let e): return PlayHandler.fail(&w, req, loop, .badRequest, "INVALID_CAPABILITY", e.message, .badRequest)
@@ -74,7 +75,7 @@ public enum MistCompatHandler {
         // Position: a trusted proxy's headers (MistUtilLoad: headers win over the query; Foghorn:
         // CF-IP… first), the query's lat/lon, else GeoIP of the client.
         var viewer = trustedPosition(req, loop)
-        if viewer == nil, let latRaw = QueryString.rawValue(of: "lat", in: query), let lonRaw = QueryString.rawValue(of: "lon", in: query),
+        if viewer == nil, let latRaw = q.lat, let lonRaw = q.lon,
            let lat = QueryString.double(latRaw), let lon = QueryString.double(lonRaw), GeoPoint.isValid(lat: lat, lon: lon) {
             viewer = GeoPoint(lat: lat, lon: lon)
         }
@@ -82,7 +83,8 @@ public enum MistCompatHandler {
             viewer = loop.geoCache.position(of: client, in: snapshot.geo)
         }
         var tags = CompiledTagAdjustment(masks: [], maxPositive: 0)  // not the shared `.none`: no global access per request
-        if let text = PlayHandler.tagAdjustText(req), let adjust = try? TagAdjustment.parse(text) {
+        let tagText = req.header("x-tag-adjust").map { req.string($0) } ?? q.tagAdjust.flatMap { QueryString.percentDecode($0) }
+        if let text = tagText, let adjust = try? TagAdjustment.parse(text) {
             tags = snapshot.compile(adjust)
         }
         let slot = snapshot.streamIndex(named: name)
@@ -90,7 +92,7 @@ public enum MistCompatHandler {
                                                capabilities: required, localPending: loop.localPending) else {
             w.head(.ok)
             loop.writeRequestID(req, &w)
-            if let raw = QueryString.rawValue(of: "fallback", in: query), let text = QueryString.percentDecode(raw) {
+            if let raw = q.fallback, let text = QueryString.percentDecode(raw) {
                 w.body(text, contentType: "text/plain; charset=utf-8")
             } else {
                 w.body(configured, contentType: "text/plain; charset=utf-8")
@@ -105,7 +107,7 @@ public enum MistCompatHandler {
         // A redirect (or an answer naming the host) sends a viewer there: MistUtilLoad's
         // addBandwidth, our pending bandwidth (``pendingEstimate``). HEAD sends nobody.
         if !w.isHeadRequest { loop.addPending(edge: edge, bytesPerSec: pendingEstimate(snapshot, edge: edge, slot: slot)) }
-        guard let protoRaw = QueryString.rawValue(of: "proto", in: query), !protoRaw.isEmpty else {
+        guard let protoRaw = q.proto, !protoRaw.isEmpty else {
             w.head(.ok)
             loop.writeRequestID(req, &w)
             nodeId.withUTF8 { w.header("X-Foghorn-Edge", UnsafeRawBufferPointer($0)) }
@@ -141,7 +143,12 @@ public enum MistCompatHandler {
     static func pendingEstimate(_ s: RoutingSnapshot, edge: Int, slot: Int?) -> UInt64 {
         if let slot {
             let c = s.candidates(of: slot)
-            for k in 0..<c.edges.count where Int(c.edges[k]) == edge { return s.perViewerByStream[slot] }
+            var lo = 0, hi = c.edges.count  // ascending edge indices
+            while lo < hi {
+                let mid = (lo &+ hi) >> 1
+                if Int(c.edges[mid]) < edge { lo = mid &+ 1 } else { hi = mid }
+            }
+            if lo < c.edges.count && Int(c.edges[lo]) == edge { return s.perViewerByStream[slot] }
         }
         let e = s.edges[edge]
         var viewers: UInt64 = 0
@@ -193,22 +200,60 @@ public enum MistCompatHandler {
 
     /// The node's output for a connector name: exact (case-insensitive) first, then our protocol aliases.
     static func outputTemplate(_ edge: EdgeState, _ proto: UnsafeRawBufferPointer) -> String? {
-        func same(_ name: String, _ raw: UnsafeRawBufferPointer) -> Bool {
-            var n = name
-            return n.withUTF8 { a in
-                a.count == raw.count && (0..<a.count).allSatisfy { k in lower(a[k]) == lower(raw[k]) }
-            }
-        }
-        if let out = edge.outputs.first(where: { same($0.name, proto) }) { return out.template }
+        let outputs = edge.outputs
+        for k in outputs.indices where sameName(outputs[k].name, proto) { return outputs[k].template }
         if let canonical = ViewerProtocol.normalize(proto) {
-            for name in canonical.outputNames {
-                var n = name
-                let found = n.withUTF8 { alias in edge.outputs.first { same($0.name, UnsafeRawBufferPointer(alias)) } }
-                if let found { return found.template }
+            for alias in canonical.outputNames {
+                let found = alias.utf8.withContiguousStorageIfAvailable { a in
+                    outputs.indices.first { sameName(outputs[$0].name, UnsafeRawBufferPointer(a)) }
+                } ?? nil
+                if let found { return outputs[found].template }
             }
         }
         return nil
     }
 
+    /// `name` equals `raw` ignoring ASCII case (no copy of the name).
+    @inline(__always) static func sameName(_ name: String, _ raw: UnsafeRawBufferPointer) -> Bool {
+        name.utf8.count == raw.count && (name.utf8.withContiguousStorageIfAvailable { a in
+            var k = 0
+            while k < a.count { if lower(a[k]) != lower(raw[k]) { return false }; k &+= 1 }
+            return true
+        } ?? name.utf8.elementsEqual(raw.lazy.map(lower), by: { lower($0) == $1 }))
+    }
+
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+}
+
+/// The keys the compat query reads, found in one pass over the raw query (first occurrence
+/// wins, values still escaped).
+struct CompatQuery {
+    var proto: UnsafeRawBufferPointer?
+    var lat: UnsafeRawBufferPointer?
+    var lon: UnsafeRawBufferPointer?
+    var cap: UnsafeRawBufferPointer?
+    var tagAdjust: UnsafeRawBufferPointer?
+    var fallback: UnsafeRawBufferPointer?
+
+    init(_ query: UnsafeRawBufferPointer) {
+        guard !query.isEmpty else { return }
+        QueryString.forEachPair(in: query) { key, pair in
+            let value = UnsafeRawBufferPointer(rebasing: pair[min(key.count &+ 1, pair.count)...])
+            @inline(__always) func matches(_ name: StaticString) -> Bool {
+                key.count == name.utf8CodeUnitCount && key.elementsEqual(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            }
+            switch key.count {
+            case 3:
+                if lat == nil && matches("lat") { lat = value } else if lon == nil && matches("lon") { lon = value } else if cap == nil && matches("cap") { cap = value }
+            case 5:
+                if proto == nil && matches("proto") { proto = value }
+            case 8:
+                if fallback == nil && matches("fallback") { fallback = value }
+            case 10:
+                if tagAdjust == nil && matches("tag_adjust") { tagAdjust = value }
+            default:
+                break
+            }
+        }
+    }
 }

@@ -70,28 +70,9 @@ public enum MistCompatScorer {
         }
         var bestEdge = -1
         var bestScore: UInt64 = 0
-        // Viewer mode: the stream's best carrier with an input, found through the candidate index
-        // as `/play` finds it (the same score), seeds the pass, so that most nodes fall to the
-        // first bound. Ties still go to the lowest index. (`pendingMayExclude: false`: the index
-        // path still excludes an edge this loop's pending fills; only its tally is skipped.)
-        if isViewer, let slot {
-            let top = Scorer.top(s, ScoringRequest(stream: slot, tenant: -1, viewer: viewer, tags: tags, capabilities: capabilities),
-                                 localPending: localPending, pendingMayExclude: false)
-            for t in 0..<top.count where !hot[top[t].edge].remote {
-                if let name, !s.edges[top[t].edge].configStreams.isEmpty, !allowed(name, s.edges[top[t].edge].configStreams) { continue }
-                bestEdge = top[t].edge
-                bestScore = top[t].score
-                break
-            }
-        }
-        /// Whether a node scoring (at most) `score` at index `i` would take the lead.
-        @inline(__always) func beats(_ score: UInt64, _ i: Int) -> Bool {
-            bestEdge < 0 || score > bestScore || (score == bestScore && i < bestEdge)
-        }
         for i in 0..<s.edgeCount {
             let h = hot + i
             if h.pointee.remote { continue }  // a peer cluster's edge: MistUtilLoad's balancer knows its own nodes only
-            if i == bestEdge { continue }  // the seed
             var lastResort = false
             switch h.pointee.exclusion {
             case 0: break
@@ -114,14 +95,14 @@ public enum MistCompatScorer {
                 score = UInt64(h.pointee.cpuRamScore) &+ (pendingHere == 0 ? UInt64(h.pointee.bwBase) : w.bandwidthScore(used: used, limit: h.pointee.limit))
                 // Cannot beat the best so far even with the full geo term, bonus and tag bonus
                 // (ties lose to the lower index): nothing else about this node is looked at.
-                if !beats(score &+ maxExtra, i) { continue }
+                if bestEdge >= 0 && score &+ maxExtra <= bestScore { continue }
                 if hasViewer && h.pointee.geoValid {
                     let dot = min(1, max(-1, vx * h.pointee.ux + vy * h.pointee.uy + vz * h.pointee.uz))
                     if bestEdge >= 0 {
                         // The geo term without acos, bounded as ``Scorer`` does: ≤ W·(1+dot)/2 (+2)
                         // for dot ≥ 0 (acos(x)/π ≥ (1−x)/2 there), ≤ W/2 (+2) for dot < 0.
                         let geoBound = dot >= 0 ? UInt64(bitPattern: Int64(Double(w.geo) * (1 + dot) * 0.5)) &+ 2 : (w.geo >> 1) &+ 2
-                        if geoBound < w.geo && !beats(score &+ maxExtra &- (w.geo &- geoBound), i) { continue }
+                        if geoBound < w.geo && score &+ maxExtra &- (w.geo &- geoBound) <= bestScore { continue }
                     }
                     score &+= GeoTerm.fast(weight: w.geo, dot: dot)
                 }
@@ -144,7 +125,7 @@ public enum MistCompatScorer {
                 if score == 0 { continue }
             }
             // Only a node that would win pays for its `conf_streams` check.
-            if beats(score, i) {
+            if score > bestScore || bestEdge < 0 {
                 if let name, !s.edges[i].configStreams.isEmpty, !allowed(name, s.edges[i].configStreams) { continue }
                 bestEdge = i
                 bestScore = score
