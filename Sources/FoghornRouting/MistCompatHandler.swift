@@ -115,7 +115,7 @@ public enum MistCompatHandler {
             loop.count(.redirect)
             return
         }
-        guard let template = outputTemplate(snapshot.edges[edge], protoRaw) else {
+        guard let template = outputTemplate(snapshot, edge: edge, protoRaw) else {
             let proto = String(decoding: protoRaw.prefix(64), as: UTF8.self)
             return PlayHandler.fail(&w, req, loop, .notFound, "PROTOCOL_NOT_AVAILABLE", "node \(nodeId) has no output \(proto)", .protocolNotAvailable)
         }
@@ -150,11 +150,10 @@ public enum MistCompatHandler {
             }
             if lo < c.edges.count && Int(c.edges[lo]) == edge { return s.perViewerByStream[slot] }
         }
-        let e = s.edges[edge]
         var viewers: UInt64 = 0
-        for stats in e.streamStats { viewers &+= UInt64(stats.viewers) }
+        for stats in s.edges[edge].streamStats { viewers &+= UInt64(stats.viewers) }
         guard viewers > 0 else { return StreamEntry.unknownPerViewerBytesPerSec }
-        return min(max((e.upBytesPerSec &+ e.downBytesPerSec) / viewers, 65_536), 1_048_576)
+        return min(max((s.edges[edge].upBytesPerSec &+ s.edges[edge].downBytesPerSec) / viewers, 65_536), 1_048_576)
     }
 
     /// `template` with `HOST` → host (bracketed when IPv6) and `$` → the stream, then the
@@ -199,8 +198,8 @@ public enum MistCompatHandler {
     }
 
     /// The node's output for a connector name: exact (case-insensitive) first, then our protocol aliases.
-    static func outputTemplate(_ edge: EdgeState, _ proto: UnsafeRawBufferPointer) -> String? {
-        let outputs = edge.outputs
+    static func outputTemplate(_ s: RoutingSnapshot, edge: Int, _ proto: UnsafeRawBufferPointer) -> String? {
+        let outputs = s.edges[edge].outputs  // the array alone (an EdgeState argument would copy every field)
         for k in outputs.indices where sameName(outputs[k].name, proto) { return outputs[k].template }
         if let canonical = ViewerProtocol.normalize(proto) {
             for alias in canonical.outputNames {
