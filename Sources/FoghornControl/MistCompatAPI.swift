@@ -103,12 +103,7 @@ enum MistCompatAPI {
     /// than the requester's host; `redirect=1` (Foghorn's) → 302 to it; none → the fallback.
     static func sourceAnswer(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ snapshot: RoutingSnapshot, stream: String, requesterHost: String?,
                              viewer: GeoPoint?, tags: CompiledTagAdjustment, fallback: String) {
-        var required: EdgeCapabilities = []
-        if let cap = req.queryParameter("cap") {
-            do throws(EdgeCapabilities.UnknownCapability) { required = try EdgeCapabilities.required(by: cap) } catch {
-                return w.error(.badRequest, code: "INVALID_CAPABILITY", message: error.message)
-            }
-        }
+        guard let required = requiredCapabilities(req, &w) else { return }
         guard let best = MistCompatScorer.best(snapshot, stream: stream, mode: .source(requesterHost: requesterHost), viewer: viewer, tags: tags,
                                                capabilities: required) else {
             return text(&w, fallback)
@@ -121,6 +116,15 @@ enum MistCompatAPI {
             return
         }
         text(&w, url)
+    }
+
+    /// `cap=`'s capabilities (none when absent); nil after answering 400 `INVALID_CAPABILITY`.
+    static func requiredCapabilities(_ req: HTTPRequest, _ w: inout HTTPResponseWriter) -> EdgeCapabilities? {
+        guard let cap = req.queryParameter("cap") else { return [] }
+        do throws(EdgeCapabilities.UnknownCapability) { return try EdgeCapabilities.required(by: cap) } catch {
+            w.error(.badRequest, code: "INVALID_CAPABILITY", message: error.message)
+            return nil
+        }
     }
 
     /// Foghorn's `/source/by-node/<node>[/…]?source=<stream>`: `?source=` for the node named in
@@ -205,7 +209,9 @@ enum MistCompatAPI {
         }
         if let ingest = q("ingest") {
             guard let pct = UInt64(ingest) else { return text(&w, fallback) }
-            guard let best = MistCompatScorer.best(snapshot, stream: nil, mode: .ingest(cpuPercent: pct), viewer: viewer, tags: tags) else {
+            guard let required = requiredCapabilities(req, &w) else { return }
+            guard let best = MistCompatScorer.best(snapshot, stream: nil, mode: .ingest(cpuPercent: pct), viewer: viewer, tags: tags,
+                                                   capabilities: required) else {
                 return text(&w, fallback)
             }
             return text(&w, MistCompatScorer.hostOf(snapshot.edges[best.edge]))

@@ -100,6 +100,12 @@ import FoghornTesting
         let r = try TestClient.get(port: port, "/live+s?cap=storage,processing&proto=HLS&x=1")
         #expect(r.status == 307)
         #expect(r.header("Location") == "https://c.example/hls/live+s/index.m3u8?x=1")
+        // And on the internal listener's source and ingest queries.
+        let ip = server.internalPort
+        #expect(try RoutingTests.call(ip, "GET", "/?source=live+s&cap=processing", token: nil).bodyText == "dtsc://c.example")
+        #expect(try RoutingTests.call(ip, "GET", "/?ingest=10&cap=storage", token: nil).bodyText == "b.example")
+        #expect(try RoutingTests.call(ip, "GET", "/?ingest=10&cap=ingest", token: nil).bodyText == "FULL")
+        #expect(try RoutingTests.call(ip, "GET", "/?ingest=10&cap=gpu", token: nil).status == 400)
         // The same filter on /play, with a playback ID.
         #expect(try RoutingTests.call(server.internalPort, "PUT", "/v1/playback/pk", body: #"{"stream": "live+s"}"#, token: "tok").status == 201)
         RoutingTests.settle()
