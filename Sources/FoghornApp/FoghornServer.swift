@@ -258,6 +258,12 @@ public final class FoghornServer: @unchecked Sendable {
                     readiness.set("state", ok: true, detail: ok ? "redis \(redis.location): connected (replica \(redis.replicaId))"
                                   : "redis \(redis.location): unreachable — routing from memory, admin writes answer 503 STATE_UNAVAILABLE")
                 }
+                // Not ready before listening to the other replicas: a report one of them fans
+                // out before this replica subscribed would never reach it.
+                readiness.set("replicas", ok: false, detail: "subscribing to the other replicas' channels")
+                redis.onListening = {
+                    readiness.set("replicas", ok: true, detail: "listening to the other replicas' reports, pending bandwidth and peer messages")
+                }
                 plane.connectReplicas(redis)
                 redis.start(on: controlLoop)
                 controlLoop.addShutdownHook { redis.shutdown() }

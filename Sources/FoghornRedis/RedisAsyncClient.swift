@@ -107,11 +107,15 @@ final class RedisAsyncClient {
         }
     }
 
-    /// `SUBSCRIBE channel`: `onMessage` gets every message's payload until the connection ends.
-    func subscribe(_ channel: String, _ onMessage: @escaping ([UInt8]) -> Void) {
+    /// `SUBSCRIBE channel`: `onMessage` gets every message's payload until the connection ends;
+    /// `onSubscribed` is called when Redis confirms the subscription (messages published from then
+    /// on arrive; earlier ones never will).
+    func subscribe(_ channel: String, onSubscribed: (() -> Void)? = nil, _ onMessage: @escaping ([UInt8]) -> Void) {
         guard let ctx else { return }
         let cb = Callback({ reply in
-            guard let items = reply?.array, items.count == 3, items[0].text == "message", case .string(let payload) = items[2] else { return }
+            guard let items = reply?.array, items.count == 3 else { return }
+            if items[0].text == "subscribe" { onSubscribed?(); return }
+            guard items[0].text == "message", case .string(let payload) = items[2] else { return }
             onMessage(payload)
         }, repeats: true)
         subscriptions.append(cb)

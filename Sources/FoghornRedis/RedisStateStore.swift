@@ -177,6 +177,11 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
 
     // MARK: Connections
 
+    /// Called once, on the control loop, when this replica first listens to every channel the
+    /// others publish on (reports, pending bandwidth, peer messages): what they publish before
+    /// then never reaches it (pub/sub keeps nothing), so the process is not ready until then.
+    public var onListening: (() -> Void)?
+
     private func connectAll() {
         guard let loop else { return }
         if cmd == nil || !(cmd!.isOpen) {
@@ -190,10 +195,19 @@ public final class RedisStateStore: StateStore, @unchecked Sendable {
             let s = RedisAsyncClient(loop: loop, address: address)
             s.onDisconnected = { [unowned self] error in connectionLost("reports", error) }
             s.onConnected = { [unowned self, weak s] in
-                s?.subscribe(prefix + "reports") { [unowned self] payload in received(payload) }
-                s?.subscribe(prefix + "pending") { [unowned self] payload in receivedPending(payload) }
+                var confirmed = 0
+                let channels = 5
+                let confirm = { [unowned self] in
+                    confirmed += 1
+                    if confirmed == channels, let listening = onListening {
+                        onListening = nil  // once: a later reconnect does not make the replica unready meanwhile
+                        listening()
+                    }
+                }
+                s?.subscribe(prefix + "reports", onSubscribed: confirm) { [unowned self] payload in received(payload) }
+                s?.subscribe(prefix + "pending", onSubscribed: confirm) { [unowned self] payload in receivedPending(payload) }
                 for kind in [PeerMessageKind.remote, .query, .answer] {
-                    s?.subscribe(prefix + "peer-" + kind.rawValue) { [unowned self] payload in receivedPeer(kind, payload) }
+                    s?.subscribe(prefix + "peer-" + kind.rawValue, onSubscribed: confirm) { [unowned self] payload in receivedPeer(kind, payload) }
                 }
             }
             sub = s

@@ -12,8 +12,10 @@ import FoghornTesting
 @Suite(.serialized) struct ReplicaTests {
     static let token = RoutingTests.token
 
+    /// A replica on `redis`, returned once ready: listening to the other replicas' channels (what
+    /// they publish before that never reaches it).
     static func replica(_ redis: RedisServer, _ name: String) throws -> FoghornServer {
-        try TestServer.start { c in
+        let server = try TestServer.start { c in
             c.internalToken = token
             c.clusterSecret = "replica-secret"
             c.clusterSlug = "eu1"
@@ -21,6 +23,13 @@ import FoghornTesting
             c.stateRedisUrl = redis.url
             c.replicaId = name
         }
+        var ready = false
+        for _ in 0..<500 where !ready {  // ≤ 5 s
+            ready = (try? TestClient.get(port: server.internalPort, "/readyz").status) == 200
+            if !ready { usleep(10_000) }
+        }
+        #expect(ready, "replica \(name) ready")
+        return server
     }
 
     static func call(_ s: FoghornServer, _ method: String, _ path: String, body: String? = nil, token: String? = ReplicaTests.token) throws -> TestClient.Response {
@@ -37,6 +46,17 @@ import FoghornTesting
     }
 
     static func play(_ s: FoghornServer, _ id: String) throws -> Int { try TestClient.get(port: s.httpPort, "/play/\(id)/hls").status }
+
+    /// A replica is not ready before it listens to the others' channels, then says so.
+    @Test func readinessWaitsForTheReplicaChannels() throws {
+        let redis = try RedisServer()
+        let a = try Self.replica(redis, "a")
+        defer { a.stopNow() }
+        let verbose = try JSONParser.parse(try TestClient.get(port: a.internalPort, "/readyz?verbose").body)
+        let check = verbose["checks"]?.arrayValue?.first { $0["name"] == .string("replicas") }
+        #expect(check?["ok"] == .bool(true))
+        #expect(check?["detail"]?.stringValue?.hasPrefix("listening to the other replicas") == true)
+    }
 
     @Test func writesAndReportsOnOneReplicaAreHonouredByEveryOther() throws {
         let redis = try RedisServer()
@@ -319,6 +339,12 @@ extension ReplicaPeeringTests {
             "serve", "--config", file.path, "--http-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--loops", "1",
         ])
         try p.waitUntilReady()
+        var ready = false  // listening to the other replicas (see ReplicaTests.replica)
+        for _ in 0..<500 where !ready {
+            ready = (try? TestClient.get(port: p.internalPort, "/readyz").status) == 200
+            if !ready { usleep(10_000) }
+        }
+        #expect(ready, "replica \(name) ready")
         return p
     }
 
