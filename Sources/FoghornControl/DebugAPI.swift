@@ -237,12 +237,12 @@ enum DebugAPI {
                 return w.error(.badRequest, code: "INVALID_CAPABILITY", message: error.message)
             }
         }
-        func count(_ name: String) -> Int?? {
-            guard let text = req.queryParameter(name), !text.isEmpty else { return .some(nil) }
-            guard let v = Int(text), v >= 0, v <= 1_000_000 else { return nil }
-            return .some(v)
+        /// A whole number in 0…1,000,000, `absent` when not given; nil when malformed.
+        func paging(_ name: String, absent: Int) -> Int? {
+            guard let text = req.queryParameter(name), !text.isEmpty else { return absent }
+            return Int(text).flatMap { (0...1_000_000).contains($0) ? $0 : nil }
         }
-        guard let offset = count("offset"), let limit = count("limit") else {
+        guard let offset = paging("offset", absent: 0), let limit = paging("limit", absent: Int.max) else {
             return w.error(.badRequest, code: "INVALID_PARAMETER", message: "offset and limit are whole numbers from 0 to 1000000")
         }
         func flag(_ name: String) -> Bool { req.queryParameter(name).map { $0 == "true" || $0 == "1" } ?? false }
@@ -256,7 +256,7 @@ enum DebugAPI {
         }
         listed.sort { $0.nodeId < $1.nodeId }
         let total = listed.count
-        let page = listed.dropFirst(offset ?? 0).prefix(limit ?? Int.max)
+        let page = listed.dropFirst(offset).prefix(limit)
         var j = JSONWriter(capacity: 4096)
         let full = flag("full")
         if full { j.objectStart(); j.key("nodes") }

@@ -138,31 +138,40 @@ enum MistCompatAPI {
         }
         let snapshot = plane.publisher.snapshot
         let requester = snapshot.edgeIndex(nodeId: node).map { MistCompatScorer.hostOf(snapshot.edges[$0]) } ?? node
-        let fallback = req.queryParameterKeepingPlus("fallback").flatMap { $0.isEmpty ? nil : $0 } ?? plane.config.mistFallback
-        var tags = CompiledTagAdjustment.none
-        if let t = req.headerString("x-tag-adjust") ?? req.queryParameter("tag_adjust"), let adj = try? TagAdjustment.parse(t) { tags = snapshot.compile(adj) }
-        sourceAnswer(req, &w, snapshot, stream: stream, requesterHost: requester, viewer: position(req), tags: tags, fallback: fallback)
+        sourceAnswer(req, &w, snapshot, stream: stream, requesterHost: requester, viewer: position(req), tags: tags(req, snapshot),
+                     fallback: fallback(req, plane))
     }
 
-    /// A position from the query's `lat`/`lon` or `X-Latitude`/`X-Longitude`.
+    /// The request's position: `X-Latitude`/`X-Longitude`, else `CF-IPLatitude`/`CF-IPLongitude`
+    /// (headers win, as in MistUtilLoad and Foghorn; this listener is the operators'), else the
+    /// query's `lat`/`lon`.
     static func position(_ req: HTTPRequest) -> GeoPoint? {
-        if let lat = req.queryParameter("lat").flatMap(Double.init), let lon = req.queryParameter("lon").flatMap(Double.init), GeoPoint.isValid(lat: lat, lon: lon) {
-            return GeoPoint(lat: lat, lon: lon)
-        }
-        if let lat = req.headerString("x-latitude").flatMap(Double.init), let lon = req.headerString("x-longitude").flatMap(Double.init),
-           GeoPoint.isValid(lat: lat, lon: lon) {
-            return GeoPoint(lat: lat, lon: lon)
-        }
+        let pairs: [(lat: Double?, lon: Double?)] = [
+            (req.headerString("x-latitude").flatMap(Double.init), req.headerString("x-longitude").flatMap(Double.init)),
+            (req.headerString("cf-iplatitude").flatMap(Double.init), req.headerString("cf-iplongitude").flatMap(Double.init)),
+            (req.queryParameter("lat").flatMap(Double.init), req.queryParameter("lon").flatMap(Double.init)),
+        ]
+        for case let (lat?, lon?) in pairs where GeoPoint.isValid(lat: lat, lon: lon) { return GeoPoint(lat: lat, lon: lon) }
         return nil
+    }
+
+    /// `X-Tag-Adjust` or `tag_adjust`, compiled; none when absent or malformed (MistUtilLoad ignores it then).
+    static func tags(_ req: HTTPRequest, _ snapshot: RoutingSnapshot) -> CompiledTagAdjustment {
+        guard let t = req.headerString("x-tag-adjust") ?? req.queryParameter("tag_adjust"), let adj = try? TagAdjustment.parse(t) else { return .none }
+        return snapshot.compile(adj)
+    }
+
+    /// The `fallback` query value, else the configured one.
+    static func fallback(_ req: HTTPRequest, _ plane: ControlPlane) -> String {
+        req.queryParameterKeepingPlus("fallback").flatMap { $0.isEmpty ? nil : $0 } ?? plane.config.mistFallback
     }
 
     static func handleRoot(_ req: HTTPRequest, _ w: inout HTTPResponseWriter, _ plane: ControlPlane) {
         let snapshot = plane.publisher.snapshot
         func q(_ k: String) -> String? { req.queryParameterKeepingPlus(k).flatMap { $0.isEmpty ? nil : $0 } }
-        let fallback = q("fallback") ?? plane.config.mistFallback
+        let fallback = MistCompatAPI.fallback(req, plane)
         let viewer = position(req)
-        var tags = CompiledTagAdjustment.none
-        if let t = req.headerString("x-tag-adjust") ?? q("tag_adjust"), let adj = try? TagAdjustment.parse(t) { tags = snapshot.compile(adj) }
+        let tags = MistCompatAPI.tags(req, snapshot)
 
         if let weights = q("weights") {
             var current = plane.weights

@@ -139,29 +139,20 @@ public enum QueryString {
     /// escaped does not match — or nil; "" for a key without `=`. Allocates nothing (the
     /// request path): `rawValue(of: "lat", in: "a=1&lat=52.3")` → `52.3`.
     public static func rawValue(of name: StaticString, in query: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        let key = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        var start = 0
-        let n = query.count
-        while start < n {
-            var end = start
-            while end < n && query[end] != UInt8(ascii: "&") { end &+= 1 }
-            // `key` or `key=…`
-            if end &- start >= key.count {
-                var k = 0
-                while k < key.count && query[start &+ k] == key[k] { k &+= 1 }
-                if k == key.count {
-                    let after = start &+ k
-                    if after == end { return UnsafeRawBufferPointer(rebasing: query[end..<end]) }
-                    if query[after] == UInt8(ascii: "=") { return UnsafeRawBufferPointer(rebasing: query[(after &+ 1)..<end]) }
-                }
-            }
-            start = end &+ 1
+        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        var found: UnsafeRawBufferPointer?
+        forEachPair(in: query) { key, value, _ in
+            if found == nil && key.elementsEqual(wanted) { found = value }
         }
-        return nil
+        return found
     }
 
-    /// Calls `body` with each pair's raw key and the whole raw pair (`key=value`), in order.
-    public static func forEachPair(in query: UnsafeRawBufferPointer, _ body: (_ key: UnsafeRawBufferPointer, _ pair: UnsafeRawBufferPointer) -> Void) {
+    /// Calls `body` with each non-empty pair's raw key, raw value ("" without `=`) and the whole
+    /// raw pair (`key=value`), in order.
+    public static func forEachPair(
+        in query: UnsafeRawBufferPointer,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ pair: UnsafeRawBufferPointer) -> Void
+    ) {
         var start = 0
         let n = query.count
         while start < n {
@@ -170,7 +161,8 @@ public enum QueryString {
             if end > start {
                 var eq = start
                 while eq < end && query[eq] != UInt8(ascii: "=") { eq &+= 1 }
-                body(UnsafeRawBufferPointer(rebasing: query[start..<eq]), UnsafeRawBufferPointer(rebasing: query[start..<end]))
+                body(UnsafeRawBufferPointer(rebasing: query[start..<eq]), UnsafeRawBufferPointer(rebasing: query[min(eq &+ 1, end)..<end]),
+                     UnsafeRawBufferPointer(rebasing: query[start..<end]))
             }
             start = end &+ 1
         }

@@ -83,8 +83,7 @@ public enum MistCompatHandler {
             viewer = loop.geoCache.position(of: client, in: snapshot.geo)
         }
         var tags = CompiledTagAdjustment(masks: [], maxPositive: 0)  // not the shared `.none`: no global access per request
-        let tagText = req.header("x-tag-adjust").map { req.string($0) } ?? q.tagAdjust.flatMap { QueryString.percentDecode($0) }
-        if let text = tagText, let adjust = try? TagAdjustment.parse(text) {
+        if let text = PlayHandler.tagAdjustText(req, queryValue: q.tagAdjust), let adjust = try? TagAdjustment.parse(text) {
             tags = snapshot.compile(adjust)
         }
         let slot = snapshot.streamIndex(named: name)
@@ -186,7 +185,7 @@ public enum MistCompatHandler {
             i &+= 1
         }
         out.append(UnsafeRawBufferPointer(rebasing: template[run..<n]))
-        QueryString.forEachPair(in: query) { key, pair in
+        QueryString.forEachPair(in: query) { key, _, pair in
             for consumed in consumedKeys {
                 let k = UnsafeRawBufferPointer(start: consumed.utf8Start, count: consumed.utf8CodeUnitCount)
                 if key.elementsEqual(k) { return }
@@ -236,8 +235,7 @@ struct CompatQuery {
 
     init(_ query: UnsafeRawBufferPointer) {
         guard !query.isEmpty else { return }
-        QueryString.forEachPair(in: query) { key, pair in
-            let value = UnsafeRawBufferPointer(rebasing: pair[min(key.count &+ 1, pair.count)...])
+        QueryString.forEachPair(in: query) { key, value, _ in
             @inline(__always) func matches(_ name: StaticString) -> Bool {
                 key.count == name.utf8CodeUnitCount && key.elementsEqual(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
             }

@@ -219,9 +219,11 @@ public enum PlayHandler {
         return Result { () throws(EdgeCapabilities.UnknownCapability) in try EdgeCapabilities.required(by: text) }
     }
 
-    public static func tagAdjustText(_ req: HTTPRequest) -> String? {
+    /// The tag adjustment a request asks for: the `X-Tag-Adjust` header, else the `tag_adjust`
+    /// query value (`queryValue` when the caller already found it raw).
+    public static func tagAdjustText(_ req: HTTPRequest, queryValue: UnsafeRawBufferPointer? = nil) -> String? {
         if let h = req.header("x-tag-adjust") { return req.string(h) }
-        if req.head.hasQuery, let raw = QueryString.rawValue(of: "tag_adjust", in: req.bytes(req.head.query)) {
+        if let raw = queryValue ?? (req.head.hasQuery ? QueryString.rawValue(of: "tag_adjust", in: req.bytes(req.head.query)) : nil) {
             return QueryString.percentDecode(raw)
         }
         return nil

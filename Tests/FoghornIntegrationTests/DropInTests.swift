@@ -144,6 +144,14 @@ extension DropInTests {
         defer { server.stopNow() }
         #expect(try TestClient.get(port: server.httpPort, "/live+s", headers: ["CF-IPLatitude: 40.7", "CF-IPLongitude: -73.9"]).bodyText == "nyc.example")
         #expect(try TestClient.get(port: server.httpPort, "/live+s", headers: ["CF-IPLatitude: 51.5", "CF-IPLongitude: -0.1"]).bodyText == "ams.example")
+        // A trusted proxy's headers win over the query (MistUtilLoad's and Foghorn's order); the query alone still counts.
+        #expect(try TestClient.get(port: server.httpPort, "/live+s?lat=52.3&lon=4.8", headers: ["X-Latitude: 40.7", "X-Longitude: -73.9"]).bodyText == "nyc.example")
+        #expect(try TestClient.get(port: server.httpPort, "/live+s?lat=40.7&lon=-73.9").bodyText == "nyc.example")
+        #expect(try TestClient.get(port: server.httpPort, "/live+s?lat=52.3&lon=4.8").bodyText == "ams.example")
+        // On the internal listener (the operators'), the same order for ?source=.
+        #expect(try RoutingTests.call(server.internalPort, "GET", "/?source=live+s&lat=52.3&lon=4.8", token: nil,
+                                      headers: ["CF-IPLatitude: 40.7", "CF-IPLongitude: -73.9"]).bodyText == "dtsc://nyc.example")
+        #expect(try RoutingTests.call(server.internalPort, "GET", "/?source=live+s&lat=52.3&lon=4.8", token: nil).bodyText == "dtsc://ams.example")
         // From an untrusted peer the headers are ignored.
         let untrusted = try start(trusted: false)
         defer { untrusted.stopNow() }
@@ -229,6 +237,7 @@ extension DropInTests {
         #expect(try ids("?offset=1&limit=1") == ["e2"])
         #expect(try ids("?limit=1") == ["e1"])
         #expect(try ids("?offset=5") == [])
+        #expect(try ids("?limit=1000000&offset=1000000") == [])  // the largest accepted
         let e1 = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/nodes/overview?limit=1").body).arrayValue![0]
         #expect(e1["host"] == .string("e1.example"))
         #expect(e1["operational_mode"] == .string("normal"))
@@ -240,7 +249,7 @@ extension DropInTests {
         #expect(e1["streams"]?.arrayValue?.first?["viewers"] == .int(4))
         let full = try JSONParser.parse(try RoutingTests.call(ip, "GET", "/nodes/overview?full=true&limit=1").body)
         #expect(full["node_count"] == .int(2) && full["nodes"]?.arrayValue?.count == 1)
-        for bad in ["?limit=-1", "?offset=x", "?cap=gpu"] {
+        for bad in ["?limit=-1", "?offset=x", "?limit=1000001", "?offset=1000001", "?cap=gpu"] {
             let r = try RoutingTests.call(ip, "GET", "/nodes/overview\(bad)")
             #expect(r.status == 400, "\(bad)")
             #expect(try JSONParser.parse(r.body)["code"] == .string(bad.contains("cap") ? "INVALID_CAPABILITY" : "INVALID_PARAMETER"))

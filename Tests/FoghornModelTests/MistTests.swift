@@ -1,3 +1,4 @@
+import FoghornTestSupport
 import Testing
 import FoghornJSON
 @testable import FoghornModel
@@ -65,7 +66,8 @@ import FoghornModelFixtures
 extension MistModelTests {
     /// The compat scorer's pruning (bounds before the geo term) never changes the winner: over
     /// random nodes, positions, loads, tags and this loop's pending, it names the node a plain
-    /// pass scoring every node exactly names (score desc, lowest index on a tie).
+    /// pass scoring every local node exactly names (score desc, lowest index on a tie); peer
+    /// clusters' edges are never chosen.
     @Test func compatPruningKeepsTheWinner() {
         var rng = SplitMix(seed: 7)
         for round in 0..<200 {
@@ -84,10 +86,11 @@ extension MistModelTests {
                                   lat: positioned ? Double(rng.next() % 170) - 85 : .nan, lon: positioned ? Double(rng.next() % 360) - 180 : .nan,
                                   streams: streams, tags: rng.next() % 2 == 0 ? ["eu"] : ["us"]))
             }
-            let s = snapshot(edges)
+            // Peer clusters' edges, some better placed than any local node: never compat candidates.
+            let s = snapshot(local: edges, remote: randomRemoteEdges(&rng, below: 4))
             let viewer: GeoPoint? = rng.next() % 4 == 0 ? nil : GeoPoint(lat: Double(rng.next() % 170) - 85, lon: Double(rng.next() % 360) - 180)
             let tags = rng.next() % 3 == 0 ? s.compile(try! TagAdjustment.parse(#"{"eu": 300, "-us": -200}"#)) : .none
-            let pending = (0..<count).map { _ in rng.next() % 3 == 0 ? rng.next() % 400 : 0 }
+            let pending = (0..<s.edgeCount).map { _ in rng.next() % 3 == 0 ? rng.next() % 400 : 0 }
             let got = pending.withUnsafeBufferPointer {
                 MistCompatScorer.best(s, stream: "live+s", mode: .viewer, viewer: viewer, tags: tags, localPending: $0.baseAddress)
             }
@@ -95,9 +98,9 @@ extension MistModelTests {
             let w = s.weights
             let entry = s.streamIndex(named: "live+s").map { s.candidates(of: $0) }
             var best: (edge: Int, score: UInt64)?
-            for i in 0..<count {
+            for i in 0..<s.edgeCount {
                 let h = s.hot[i]
-                guard h.exclusion == 0 else { continue }
+                guard h.exclusion == 0, !h.remote else { continue }
                 let used = h.used + pending[i]
                 guard used < h.limit else { continue }
                 var score = UInt64(h.cpuRamScore) + w.bandwidthScore(used: used, limit: h.limit)
@@ -111,18 +114,5 @@ extension MistModelTests {
             }
             #expect(got?.edge == best?.edge && got?.score == best?.score, "round \(round)")
         }
-    }
-}
-
-/// A small deterministic generator (tests only).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
