@@ -37,27 +37,34 @@ import FoghornTesting
         let a = try start("a", ip: "127.0.0.2", peerPort: pa,
                           peers: [PeerConfig(cluster: "b", host: "127.0.0.3", port: pb, mode: .always, secret: secret)],
                           playback: [("pb", "live+bs")], configure: configureA)
-        // B restarts on its fixed peer port. Its other listeners bind port 0 on the same address, and
-        // the kernel may hand one of them that very port while B is down (or another test's socket may
-        // hold it for a moment): retry a bounded number of times on EADDRINUSE.
         let startB = {
-            var attempt = 0
-            while true {
-                do {
-                    return try start("b", ip: "127.0.0.3", peerPort: pb,
-                                     peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: secret)],
-                                     edges: [edge("b1", stream: "live+bs")])
-                } catch where attempt < 20 && "\(error)".contains("Address already in use") {
-                    attempt += 1
-                    usleep(50_000)
-                }
-            }
+            try start("b", ip: "127.0.0.3", peerPort: pb,
+                      peers: [PeerConfig(cluster: "a", host: "127.0.0.2", port: pa, mode: .always, secret: secret)],
+                      edges: [edge("b1", stream: "live+bs")])
         }
         return (a, startB)
     }
 
+    /// A Foghorn of cluster `id` on `ip` whose peer listener takes the fixed `peerPort` (its other
+    /// listeners bind port 0). A fixed port picked free a moment ago can be taken meanwhile — by
+    /// one of this very server's port-0 listeners on the same address (the kernel hands out the
+    /// freed port), by another test's socket, or still by a server restarted here — so a start
+    /// that fails with EADDRINUSE is retried, at most 20 times 50 ms apart.
     static func start(_ id: String, ip: String, peerPort: UInt16, peers: [PeerConfig], edges: [String] = [],
                       playback: [(String, String)] = [], configure: (inout FoghornConfiguration) -> Void = { _ in }) throws -> FoghornServer {
+        var attempt = 0
+        while true {
+            do {
+                return try startOnce(id, ip: ip, peerPort: peerPort, peers: peers, edges: edges, playback: playback, configure: configure)
+            } catch where attempt < 20 && "\(error)".contains("Address already in use") {
+                attempt += 1
+                usleep(50_000)
+            }
+        }
+    }
+
+    private static func startOnce(_ id: String, ip: String, peerPort: UInt16, peers: [PeerConfig], edges: [String],
+                                  playback: [(String, String)], configure: (inout FoghornConfiguration) -> Void) throws -> FoghornServer {
         try TestServer.start { c in
             c.httpListen = ListenAddress(host: ip, port: 0)
             c.internalListen = ListenAddress(host: ip, port: 0)
